@@ -1,0 +1,68 @@
+/**
+ * The one interface every registry sits behind (after registrator's RegistryAdapter): the sidecar tells each
+ * publisher what it wants to be true, and the publisher's own reconcile loop converges the registry on it,
+ * retrying with capped backoff. Calls never block serving: Consul or Kong being down is a publisher state,
+ * not a sidecar failure.
+ */
+import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
+
+/** What the handshake learned about the MCP server (its initialize result and every page of its lists). */
+export interface ServerProfile {
+  serverInfo: { name: string; version: string; title?: string };
+  protocolVersion: string;
+  capabilities: Record<string, unknown>;
+  instructions?: string;
+  tools: Tool[];
+  prompts: Prompt[];
+  resources: Resource[];
+  resourceTemplates: ResourceTemplate[];
+  /** Short hash of the canonical tool list: changes exactly when tools change. */
+  toolsHash: string;
+}
+
+/** Who this sidecar instance is in the mesh. */
+export interface Instance {
+  /** Service name (Consul service Name, Kong `mcp-<name>` entities). */
+  name: string;
+  /** Unique per instance (Consul service ID, Kong `instance:<id>` tag). */
+  serviceId: string;
+  /** Address and port other hosts use to reach this sidecar's HTTP server. */
+  advertiseHost: string;
+  advertisePort: number;
+  sessionMode: 'shared' | 'isolated';
+  sidecarVersion: string;
+}
+
+/** Liveness as the supervisor sees it: after every ping, and at once when the child exits, hangs or crash-loops. */
+export type WorkerHealth =
+  | { status: 'passing'; latencyMs: number; toolCount: number }
+  | { status: 'critical'; reason: string };
+
+export type PublisherState =
+  | 'idle' // nothing desired yet (server not READY)
+  | 'pending' // desired state not yet applied (first attempt in flight)
+  | 'published' // registry matches the desired state
+  | 'unreachable' // registry down or failing; retrying with backoff
+  | 'withdrawn'; // removed on purpose (shutdown)
+
+export interface PublisherStatus {
+  publisher: string;
+  state: PublisherState;
+  /** ISO time of the last state change. */
+  since: string;
+  lastError?: string;
+}
+
+export interface Publisher {
+  readonly kind: string;
+  /** Desired: this instance is published with this profile. Called on READY and whenever the profile changes. */
+  publish(profile: ServerProfile): void;
+  /** Liveness of the MCP server behind this instance. */
+  report(health: WorkerHealth): void;
+  /**
+   * Remove this instance from the registry (shutdown). Resolves when done, or when `deadlineMs` passes, so a
+   * registry that is down never stalls shutdown.
+   */
+  withdraw(deadlineMs: number): Promise<void>;
+  status(): PublisherStatus;
+}
