@@ -1,0 +1,100 @@
+/**
+ * The REST facade for plain API consumers: `GET /tools` lists the server's tools, `POST /tools/:name` calls
+ * one with the JSON body as its arguments and answers with the `tools/call` result. A tool that reports a
+ * failure (`isError: true`) is still a successful HTTP exchange: 200, with `isError` in the body.
+ */
+import type { Request, Response } from 'express';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode } from '../mcp/jsonrpc.js';
+import type { Router, WorkerSource } from '../mcp/router.js';
+import { BodyError, isJsonContentType, readJsonBody } from './body.js';
+
+type Validate = (input: unknown) => { valid: boolean; errorMessage?: string };
+
+function sendJson(res: Response, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+/** JSON-RPC error codes from the server or the sidecar, as HTTP statuses a REST client expects. */
+function statusForError(code: number): number {
+  switch (code) {
+    case ErrorCode.InvalidParams:
+      return 400;
+    case ErrorCode.MethodNotFound:
+      return 404;
+    case ErrorCode.RequestTimeout:
+      return 504;
+    case ErrorCode.ServerUnavailable:
+      return 503;
+    default:
+      return 502;
+  }
+}
+
+export class RestTools {
+  private readonly ajv = new AjvJsonSchemaValidator();
+  private readonly validators = new Map<string, Validate>();
+
+  constructor(
+    private readonly router: Router,
+    private readonly workers: WorkerSource,
+    private readonly maxBodyBytes: number,
+  ) {}
+
+  private notReady(res: Response): void {
+    const { reason, retryAfterSeconds } = this.workers.unavailable();
+    sendJson(res, 503, { error: `the MCP server is not ready: ${reason}` }, { 'retry-after': String(retryAfterSeconds) });
+  }
+
+  list = (_req: Request, res: Response): void => {
+    const worker = this.workers.anyWorker();
+    if (!worker) return this.notReady(res);
+    sendJson(res, 200, { tools: worker.profile.tools });
+  };
+
+  call = async (req: Request, res: Response): Promise<void> => {
+    const name = String(req.params.name);
+    if (!isJsonContentType(req)) return sendJson(res, 415, { error: 'Content-Type must be application/json (the body is the tool arguments as a JSON object)' });
+    let args: unknown;
+    try {
+      args = (await readJsonBody(req, this.maxBodyBytes)) ?? {};
+    } catch (err) {
+      if (!(err instanceof BodyError)) throw err;
+      return sendJson(res, err.status, { error: err.message });
+    }
+    if (typeof args !== 'object' || args === null || Array.isArray(args)) {
+      return sendJson(res, 400, { error: 'the body must be a JSON object of tool arguments, e.g. {"message": "hi"}' });
+    }
+    const worker = this.workers.anyWorker();
+    if (!worker) return this.notReady(res);
+    const tool = worker.profile.tools.find((t) => t.name === name);
+    if (!tool) {
+      return sendJson(res, 404, { error: `unknown tool "${name}"; GET /tools lists the tools`, tools: worker.profile.tools.map((t) => t.name) });
+    }
+    const check = this.validator(worker.profile.toolsHash, tool)(args);
+    if (!check.valid) {
+      return sendJson(res, 400, { error: `arguments do not match the inputSchema of "${name}": ${check.errorMessage}` });
+    }
+    const response = await this.router.call('tools/call', { name, arguments: args });
+    if (response.error) {
+      const headers: Record<string, string> = {};
+      const retry = (response.error.data as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
+      if (retry !== undefined) headers['retry-after'] = String(retry);
+      return sendJson(res, statusForError(response.error.code), { error: response.error.message, code: response.error.code, data: response.error.data }, headers);
+    }
+    sendJson(res, 200, response.result);
+  };
+
+  private validator(toolsHash: string, tool: Tool): Validate {
+    const key = `${toolsHash}\u0000${tool.name}`;
+    let validate = this.validators.get(key);
+    if (!validate) {
+      validate = this.ajv.getValidator(tool.inputSchema as never) as Validate;
+      this.validators.set(key, validate);
+    }
+    return validate;
+  }
+}

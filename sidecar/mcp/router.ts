@@ -1,0 +1,387 @@
+/**
+ * The router: many client sessions over few workers. It rewrites ids both ways, correlates responses, times
+ * out and cancels requests, routes progress by token and other request-related messages by the request in
+ * flight, relays server→client requests, and keeps per-session state a shared server cannot keep apart.
+ * It knows nothing of HTTP (sessions talk through a SessionSink) or of registries.
+ */
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import {
+  ErrorCode,
+  errorResponse,
+  idKey,
+  resultResponse,
+  type JsonRpcErrorObject,
+  type JsonRpcMessage,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+} from './jsonrpc.js';
+import { LOG_LEVELS, RoutedCall, Session, type CallOwner, type CallTracker, type LogLevel, type SessionSink } from './session.js';
+import type { Worker } from './worker.js';
+
+/** Where sessions get their workers: one shared pool, or a process per session. */
+export interface WorkerSource {
+  readonly mode: 'shared' | 'isolated';
+  /** A worker and the `initialize` result for a new session; throws NotReadyError when there is none. */
+  openWorker(initialize: Record<string, unknown>): Promise<{ worker: Worker; result: Record<string, unknown> }>;
+  /** The worker for a session's next request (its own if alive; in shared mode another ready one). */
+  workerFor(session: Session): Worker | undefined;
+  /** The session is over: isolated mode stops its process. */
+  release(session: Session): void;
+  /** Any ready worker, for session-less REST calls. */
+  anyWorker(): Worker | undefined;
+  /** Why no worker is available, for error messages; and when to retry. */
+  unavailable(): { reason: string; retryAfterSeconds: number };
+}
+
+export class NotReadyError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface RouterOptions {
+  requestTimeoutMs: number;
+  sessionIdleMs: number;
+  maxSessions: number;
+}
+
+const CAPABILITY_FOR_SERVER_REQUEST: Record<string, string> = {
+  'sampling/createMessage': 'sampling',
+  'elicitation/create': 'elicitation',
+  'roots/list': 'roots',
+};
+
+interface ServerRequest {
+  worker: Worker;
+  childId: string | number;
+  session: Session;
+}
+
+export class Router implements CallTracker {
+  readonly sessions = new Map<string, Session>();
+  /** Whether new sessions are refused (the sidecar is shutting down). */
+  draining = false;
+  private readonly callsByWorker = new Map<Worker, Set<RoutedCall>>();
+  private readonly serverRequests = new Map<number, ServerRequest>();
+  private nextServerRequestId = 1;
+  private restCalls = 0;
+  private readonly reaper: NodeJS.Timeout;
+
+  constructor(
+    private readonly source: WorkerSource,
+    private readonly opts: RouterOptions,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+  ) {
+    const sweep = Math.max(1000, Math.min(30_000, opts.sessionIdleMs / 4));
+    this.reaper = setInterval(() => this.reapIdle(), sweep);
+    this.reaper.unref();
+  }
+
+  get inflight(): number {
+    let n = this.restCalls;
+    for (const session of this.sessions.values()) n += session.inflight.size;
+    return n;
+  }
+
+  // ── sessions ────────────────────────────────────────────────────────────────────────────────────────────
+
+  async openSession(initialize: JsonRpcRequest, sink: SessionSink): Promise<{ session: Session; response: JsonRpcResponse }> {
+    if (this.draining) throw new NotReadyError('the sidecar is shutting down and takes no new sessions; connect to another instance', 5);
+    if (this.sessions.size >= this.opts.maxSessions) {
+      throw new NotReadyError(`session limit reached (${this.opts.maxSessions}, --max-sessions); close idle sessions or add instances`, 5);
+    }
+    const params = initialize.params ?? {};
+    const { worker, result } = await this.source.openWorker(params);
+    const session = new Session(
+      String(result.protocolVersion),
+      (params.capabilities ?? {}) as Record<string, unknown>,
+      params.clientInfo,
+      worker,
+      sink,
+    );
+    this.sessions.set(session.id, session);
+    this.log.debug({ session: session.id, client: params.clientInfo }, 'session opened');
+    return { session, response: resultResponse(initialize.id, result) };
+  }
+
+  closeSession(session: Session, reason: string): void {
+    if (!this.sessions.delete(session.id)) return;
+    for (const call of [...session.inflight.values()]) {
+      call.worker.cancel(call.childId, `client session ended: ${reason}`);
+      this.finished(call, 'cancelled');
+    }
+    for (const [id, request] of this.serverRequests) {
+      if (request.session === session) {
+        this.serverRequests.delete(id);
+        request.worker.send(errorResponse(request.childId, ErrorCode.NoClientForRequest, `the client session that was asked ended (${reason})`));
+      }
+    }
+    this.releaseSubscriptions(session);
+    session.sink.close(reason);
+    this.source.release(session);
+    this.log.debug({ session: session.id, reason }, 'session closed');
+  }
+
+  closeAll(reason: string): void {
+    for (const session of [...this.sessions.values()]) this.closeSession(session, reason);
+    clearInterval(this.reaper);
+  }
+
+  private reapIdle(): void {
+    const now = Date.now();
+    for (const session of [...this.sessions.values()]) {
+      if (now - session.lastActivity > this.opts.sessionIdleMs && session.inflight.size === 0 && !session.sink.hasOpenStream()) {
+        this.log.info({ session: session.id, idleMs: now - session.lastActivity }, 'reaping idle session (no request and no open stream for --session-idle)');
+        this.closeSession(session, 'idle timeout');
+      }
+    }
+  }
+
+  // ── client → server ─────────────────────────────────────────────────────────────────────────────────────
+
+  /** A request from the client; its answer arrives later through the session's sink. */
+  request(session: Session, request: JsonRpcRequest): void {
+    session.lastActivity = Date.now();
+    switch (request.method) {
+      case 'initialize':
+        return this.answer(session, request, errorResponse(request.id, ErrorCode.InvalidRequest, 'this session is already initialized; send initialize without an Mcp-Session-Id to start a new one'));
+      case 'logging/setLevel':
+        return this.setLogLevel(session, request);
+      case 'resources/subscribe':
+      case 'resources/unsubscribe':
+        return this.subscription(session, request);
+      default:
+        return this.forward(session, request);
+    }
+  }
+
+  notification(session: Session, notification: JsonRpcNotification): void {
+    session.lastActivity = Date.now();
+    switch (notification.method) {
+      case 'notifications/initialized':
+        return; // the worker was initialized by the sidecar (shared) or already got the client's own (isolated)
+      case 'notifications/cancelled': {
+        const requestId = notification.params?.requestId;
+        const call = typeof requestId === 'string' || typeof requestId === 'number' ? session.inflight.get(idKey(requestId)) : undefined;
+        if (!call) return; // already answered: cancellation races are normal
+        call.worker.cancel(call.childId, String(notification.params?.reason ?? 'cancelled by the client'));
+        this.finished(call, 'cancelled');
+        session.sink.abandon(call.key);
+        return;
+      }
+      default: {
+        const worker = this.source.workerFor(session);
+        if (worker) worker.send(notification);
+      }
+    }
+  }
+
+  /** The client's answer to a server→client request. */
+  response(session: Session, response: JsonRpcResponse): void {
+    session.lastActivity = Date.now();
+    const pending = typeof response.id === 'number' ? this.serverRequests.get(response.id) : undefined;
+    if (!pending || pending.session !== session) {
+      this.log.warn({ session: session.id, id: response.id }, 'client answered a server request this session was not asked; dropped');
+      return;
+    }
+    this.serverRequests.delete(response.id as number);
+    response.id = pending.childId;
+    pending.worker.send(response);
+  }
+
+  /** A session-less call for the REST facade. */
+  call(method: string, params: Record<string, unknown>): Promise<JsonRpcResponse> {
+    return new Promise((resolve) => {
+      const worker = this.source.anyWorker();
+      const request: JsonRpcRequest = { jsonrpc: '2.0', id: 0, method, params };
+      if (!worker) return resolve(this.unavailableResponse(0));
+      this.restCalls++;
+      const owner: CallOwner = {
+        respond: (_call, response) => {
+          this.restCalls--;
+          resolve(response);
+        },
+        related: () => {},
+      };
+      this.dispatch(worker, owner, undefined, request);
+    });
+  }
+
+  private forward(session: Session, request: JsonRpcRequest): void {
+    const worker = this.source.workerFor(session);
+    if (!worker) return this.answer(session, request, this.unavailableResponse(request.id));
+    session.worker = worker;
+    const key = idKey(request.id);
+    if (session.inflight.has(key)) {
+      return this.answer(session, request, errorResponse(request.id, ErrorCode.InvalidRequest, `request id ${JSON.stringify(request.id)} is already in flight in this session; ids must be unique`));
+    }
+    const call = this.dispatch(worker, session.owner, session, request);
+    if (call) session.inflight.set(key, call);
+  }
+
+  private dispatch(worker: Worker, owner: CallOwner, session: Session | undefined, request: JsonRpcRequest): RoutedCall | undefined {
+    const tool = request.method === 'tools/call' ? this.toolLabel(worker, request.params?.name) : '';
+    const token = request.params?._meta?.progressToken;
+    const call = new RoutedCall(this, owner, session, worker, request.id, idKey(request.id), request.method, tool, token);
+    const childId = worker.dispatch(request, call);
+    if (childId === undefined) {
+      owner.respond(call, this.unavailableResponse(call.originalId));
+      return undefined;
+    }
+    call.childId = childId;
+    call.timer = setTimeout(() => this.timedOut(call), this.opts.requestTimeoutMs);
+    let calls = this.callsByWorker.get(worker);
+    if (!calls) this.callsByWorker.set(worker, (calls = new Set()));
+    calls.add(call);
+    return call;
+  }
+
+  private toolLabel(worker: Worker, name: unknown): string {
+    // Only known tool names become metric labels: a client must not be able to grow the label set at will.
+    return typeof name === 'string' && worker.profile.tools.some((t) => t.name === name) ? name : '(unknown)';
+  }
+
+  // CallTracker: the single place where a call stops being in flight.
+  finished(call: RoutedCall, outcome: 'ok' | 'error' | 'timeout' | 'cancelled' | 'unavailable'): void {
+    call.done = true;
+    clearTimeout(call.timer);
+    this.callsByWorker.get(call.worker)?.delete(call);
+    call.session?.inflight.delete(call.key);
+    this.metrics.countCall(call.method, outcome);
+    if (outcome === 'ok' || outcome === 'error') this.metrics.observeCall(call.method, call.tool, (performance.now() - call.startedAt) / 1000);
+  }
+
+  timedOut(call: RoutedCall): void {
+    if (call.done) return;
+    const seconds = this.opts.requestTimeoutMs / 1000;
+    call.worker.cancel(call.childId, `timed out after ${seconds}s in mcp-sidecar`);
+    this.finished(call, 'timeout');
+    call.owner.respond(call, errorResponse(call.originalId, ErrorCode.RequestTimeout, `the MCP server did not answer ${call.method} within ${seconds}s (--request-timeout); the sidecar cancelled it at the server`));
+  }
+
+  private answer(session: Session, request: JsonRpcRequest, response: JsonRpcResponse): void {
+    session.sink.deliver(response, idKey(request.id));
+  }
+
+  private unavailableResponse(id: JsonRpcRequest['id']): JsonRpcResponse {
+    const { reason, retryAfterSeconds } = this.source.unavailable();
+    return errorResponse(id, ErrorCode.ServerUnavailable, `the MCP server is not available: ${reason}`, { retryAfterSeconds });
+  }
+
+  private setLogLevel(session: Session, request: JsonRpcRequest): void {
+    const level = request.params?.level;
+    if (!LOG_LEVELS.includes(level as LogLevel)) {
+      return this.answer(session, request, errorResponse(request.id, ErrorCode.InvalidParams, `invalid log level ${JSON.stringify(level)}; one of ${LOG_LEVELS.join(', ')}`));
+    }
+    session.logLevel = level as LogLevel;
+    // The server gets the most verbose level any session asked for; each session is then filtered to its own.
+    let min = LOG_LEVELS.length - 1;
+    for (const s of this.sessions.values()) if (s.logLevel && s.worker === session.worker) min = Math.min(min, LOG_LEVELS.indexOf(s.logLevel));
+    request.params = { ...request.params, level: LOG_LEVELS[min] };
+    this.forward(session, request);
+  }
+
+  private subscription(session: Session, request: JsonRpcRequest): void {
+    const uri = request.params?.uri;
+    if (typeof uri !== 'string') return this.answer(session, request, errorResponse(request.id, ErrorCode.InvalidParams, 'params.uri must be a string'));
+    const subscribe = request.method === 'resources/subscribe';
+    const othersWatching = [...this.sessions.values()].some((s) => s !== session && s.worker === session.worker && s.subscriptions.has(uri));
+    if (subscribe) session.subscriptions.add(uri);
+    else session.subscriptions.delete(uri);
+    // The server holds one subscription per URI for all sessions: only the first subscribe and the last
+    // unsubscribe reach it; the rest are the sidecar's own bookkeeping.
+    if (othersWatching) return this.answer(session, request, resultResponse(request.id, {}));
+    this.forward(session, request);
+  }
+
+  private releaseSubscriptions(session: Session): void {
+    for (const uri of session.subscriptions) {
+      const othersWatching = [...this.sessions.values()].some((s) => s.worker === session.worker && s.subscriptions.has(uri));
+      if (!othersWatching && session.worker.state !== 'exited') {
+        session.worker.call('resources/unsubscribe', { uri }, this.opts.requestTimeoutMs).catch(() => {});
+      }
+    }
+  }
+
+  // ── server → client ─────────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * stdio carries no "related request" for server messages, so the request most recently sent to this worker
+   * by a session stands in for it: exact with one client at a time, a best guess under concurrency (isolated
+   * mode is exact always).
+   */
+  private currentCall(worker: Worker): RoutedCall | undefined {
+    let last: RoutedCall | undefined;
+    for (const call of this.callsByWorker.get(worker) ?? []) if (call.session) last = call;
+    return last;
+  }
+
+  serverRequest(worker: Worker, request: JsonRpcRequest): void {
+    if (request.method === 'ping') {
+      worker.send(resultResponse(request.id, {}));
+      return;
+    }
+    const call = this.currentCall(worker);
+    const session = call?.session;
+    const capability = CAPABILITY_FOR_SERVER_REQUEST[request.method];
+    let refusal: string | undefined;
+    if (!session) refusal = `no client request is in flight to relay ${request.method} to`;
+    else if (capability && !session.clientCapabilities[capability]) refusal = `the client whose request is in flight did not declare the "${capability}" capability`;
+    if (refusal || !session || !call) {
+      worker.send(errorResponse(request.id, ErrorCode.NoClientForRequest, `mcp-sidecar: ${refusal}`));
+      return;
+    }
+    const outward = this.nextServerRequestId++;
+    this.serverRequests.set(outward, { worker, childId: request.id, session });
+    request.id = outward;
+    session.sink.deliver(request, call.key);
+  }
+
+  notificationFromServer(worker: Worker, notification: JsonRpcNotification): void {
+    switch (notification.method) {
+      case 'notifications/message': {
+        const level = notification.params?.level;
+        const session = this.currentCall(worker)?.session;
+        if (session) {
+          if (session.wantsLog(level)) session.sink.deliver(notification, this.currentCall(worker)!.key);
+          return;
+        }
+        return this.broadcast(worker, notification, (s) => s.wantsLog(level));
+      }
+      case 'notifications/resources/updated': {
+        const uri = notification.params?.uri;
+        return this.broadcast(worker, notification, (s) => s.subscriptions.has(uri as string));
+      }
+      case 'notifications/cancelled': {
+        // The server gave up on one of its own requests to a client.
+        for (const [outward, pending] of this.serverRequests) {
+          if (pending.worker === worker && pending.childId === notification.params?.requestId) {
+            this.serverRequests.delete(outward);
+            pending.session.sink.deliver({ ...notification, params: { ...notification.params, requestId: outward } });
+          }
+        }
+        return;
+      }
+      default:
+        return this.broadcast(worker, notification, () => true);
+    }
+  }
+
+  private broadcast(worker: Worker, message: JsonRpcMessage, wants: (s: Session) => boolean): void {
+    for (const session of this.sessions.values()) if (session.worker === worker && wants(session)) session.sink.deliver(message);
+  }
+
+  /** A worker is gone: its server requests can never be answered. (Its calls were failed by the worker.) */
+  workerGone(worker: Worker): void {
+    this.callsByWorker.delete(worker);
+    for (const [outward, pending] of this.serverRequests) if (pending.worker === worker) this.serverRequests.delete(outward);
+  }
+}
+
+export type { JsonRpcErrorObject };
