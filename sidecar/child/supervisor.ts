@@ -50,6 +50,9 @@ export class Supervisor<T extends Supervised> {
     const instance = this.current;
     if (instance) await end(instance);
     await this.loop;
+    // An instance whose launch finished after stop() began is left in `current` by the loop: end it too.
+    if (this.current && this.current !== instance) await end(this.current);
+    this.current = undefined;
     this.state = 'stopped';
   }
 

@@ -128,6 +128,11 @@ export class Router implements CallTracker {
     this.log.debug({ session: session.id, reason }, 'session closed');
   }
 
+  /** Isolated mode: a session's own process died; the session ends and its client gets 404 and starts anew. */
+  closeSessionsOf(worker: Worker, reason: string): void {
+    for (const session of [...this.sessions.values()]) if (session.worker === worker) this.closeSession(session, reason);
+  }
+
   closeAll(reason: string): void {
     for (const session of [...this.sessions.values()]) this.closeSession(session, reason);
     clearInterval(this.reaper);

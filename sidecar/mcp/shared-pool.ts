@@ -2,37 +2,17 @@
  * Shared session mode: N supervised workers (default one) serve every session; each session is placed on the
  * least-loaded ready worker and answered `initialize` from that worker's cached profile.
  */
-import { SUPPORTED_PROTOCOL_VERSIONS, LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import type { RestartPolicy } from '../child/backoff.js';
 import type { StopTimings } from '../child/stdio-child.js';
 import { Supervisor } from '../child/supervisor.js';
 import type { Logger } from '../log.js';
 import { initializeResult } from './profile.js';
-import { NotReadyError, type WorkerSource } from './router.js';
+import { negotiateVersion, type PoolEvents, type WorkerPool, type WorkerStatus } from './pool.js';
+import { NotReadyError } from './router.js';
 import type { Session } from './session.js';
 import { Worker, type WorkerHooks, type WorkerOptions } from './worker.js';
 
-export interface PoolEvents {
-  up(worker: Worker): void;
-  down(reason: string, retryInMs: number | null): void;
-}
-
-export interface WorkerStatus {
-  slot: number;
-  state: string;
-  pid?: number;
-  restarts: number;
-  lastPing?: { at: string; latencyMs: number };
-  lastFailure?: { at: string; reason: string };
-  nextStartInMs?: number;
-}
-
-/** The protocol version a client gets: its own when we speak it, else our latest (the client then decides). */
-export function negotiateVersion(requested: unknown): string {
-  return typeof requested === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION;
-}
-
-export class SharedPool implements WorkerSource {
+export class SharedPool implements WorkerPool {
   readonly mode = 'shared' as const;
   readonly supervisors: Supervisor<Worker>[];
 
@@ -94,6 +74,10 @@ export class SharedPool implements WorkerSource {
   }
 
   release(): void {}
+
+  allWorkers(): Worker[] {
+    return this.workers();
+  }
 
   anyWorker(): Worker | undefined {
     return this.pick();

@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+/**
+ * The mcp-sidecar command: parse the configuration, start the sidecar, print where it listens, and turn
+ * signals into the one safe shutdown order. Everything else lives in the parts.
+ */
+import { readFileSync } from 'node:fs';
+import { ConfigError, helpText, parseConfig } from './config.js';
+import { createLogger } from './log.js';
+import { publishersFor } from './mesh/publishers.js';
+import { Sidecar, SIDECAR_VERSION } from './sidecar.js';
+
+async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'kong-config') {
+    // Loaded only for the subcommand: serving never pays for the YAML renderer.
+    const { kongConfigCommand } = await import('./kong-config.js');
+    const { exitCode, output } = kongConfigCommand(argv.slice(1));
+    (exitCode === 0 ? process.stdout : process.stderr).write(output.endsWith('\n') ? output : `${output}\n`);
+    process.exitCode = exitCode;
+    return;
+  }
+
+  let config;
+  try {
+    config = parseConfig(argv, process.env, (path) => readFileSync(path, 'utf8'));
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`mcp-sidecar: ${err.message}\nRun "mcp-sidecar --help" for the options.\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (config.help) return void process.stdout.write(`${helpText()}\n`);
+  if (config.version) return void process.stdout.write(`${SIDECAR_VERSION}\n`);
+
+  const log = createLogger(config.logLevel);
+  const sidecar = new Sidecar(config, log, (instance) => publishersFor(config, instance, log), (code) => process.exit(code));
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (++signals > 1) {
+      log.warn({ signal }, 'second signal: killing the MCP server now and exiting');
+      sidecar.forceStop();
+      process.exit(1);
+    }
+    log.info({ signal }, `${signal} received: withdrawing from registries, draining, then stopping the MCP server (send again to force)`);
+    sidecar.shutdown(signal).then(
+      () => process.exit(0),
+      (err: Error) => {
+        log.error({ err: err.message }, 'shutdown failed');
+        sidecar.forceStop();
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  // If the sidecar itself crashes, the server's process group must not outlive it.
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err: err.stack ?? err.message }, 'uncaught exception: stopping the MCP server and exiting');
+    sidecar.forceStop();
+    process.exit(70);
+  });
+
+  let url: string;
+  try {
+    url = await sidecar.start();
+  } catch (err) {
+    process.stderr.write(`mcp-sidecar: cannot start: ${(err as Error).message}\n`);
+    sidecar.forceStop();
+    process.exit(1);
+  }
+  log.info({ url, command: [config.command, ...config.args], name: config.name }, 'listening; starting the MCP server');
+  process.stdout.write(`mcp-sidecar: serving ${config.name} at ${url} (MCP /mcp, REST /tools, /healthz, /readyz, /metrics)\n`);
+}
+
+main(process.argv.slice(2)).catch((err: Error) => {
+  process.stderr.write(`mcp-sidecar: ${err.stack ?? err.message}\n`);
+  process.exit(1);
+});
