@@ -150,6 +150,7 @@ export class Sidecar {
       publishers: this.publishers.map((p) => p.status()),
     };
     if (workers.length > 1) body.workers = workers;
+    if (this.pool instanceof IsolatedPool) body.isolated = this.pool.counts();
     if (!ready) body.reason = this.draining ? 'the sidecar is shutting down' : this.pool.unavailable().reason;
     return { ready, body };
   }

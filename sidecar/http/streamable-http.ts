@@ -206,6 +206,7 @@ export class StreamableHttp {
   readonly sessions = new Map<string, HttpSession>();
   readonly sseStreams = new Set<ServerResponse>();
   nextStreamId = 1;
+  private readonly adopting = new Map<string, Promise<HttpSession>>();
   private readonly keepAlive: NodeJS.Timeout;
 
   constructor(
@@ -257,7 +258,7 @@ export class StreamableHttp {
       if (messages.length > 1) return sendRpcError(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: initialize must be sent alone, not in a batch');
       return this.initialize(initialize, res);
     }
-    const http = this.sessionFor(req, res);
+    const http = await this.sessionFor(req, res);
     if (!http) return;
     const session = http.session;
     for (const message of messages) {
@@ -275,9 +276,9 @@ export class StreamableHttp {
     for (const request of requests) this.router.request(session, request);
   };
 
-  get = (req: Request, res: Response): void => {
+  get = async (req: Request, res: Response): Promise<void> => {
     if (!accepts(req, 'text/event-stream')) return sendRpcError(res, 406, -32000, 'Not Acceptable: GET /mcp opens an SSE stream; send Accept: text/event-stream');
-    const http = this.sessionFor(req, res);
+    const http = await this.sessionFor(req, res);
     if (!http) return;
     const lastEventId = req.headers['last-event-id'];
     if (typeof lastEventId === 'string' && lastEventId !== '') return this.resume(http, lastEventId, res);
@@ -294,8 +295,8 @@ export class StreamableHttp {
     });
   };
 
-  delete = (req: Request, res: Response): void => {
-    const http = this.sessionFor(req, res);
+  delete = async (req: Request, res: Response): Promise<void> => {
+    const http = await this.sessionFor(req, res);
     if (!http) return;
     this.router.closeSession(http.session, 'closed by the client (DELETE)');
     sendJson(res, 200, { closed: true });
@@ -340,23 +341,43 @@ export class StreamableHttp {
     res.on('close', () => this.sseStreams.delete(res));
   }
 
-  private sessionFor(req: Request, res: ServerResponse): HttpSession | undefined {
+  private async sessionFor(req: Request, res: ServerResponse): Promise<HttpSession | undefined> {
     const id = req.headers['mcp-session-id'];
     if (typeof id !== 'string' || id === '') {
       sendRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required (send initialize first to get one)');
       return undefined;
     }
-    const http = this.sessions.get(id);
-    if (!http) {
-      sendRpcError(res, 404, -32001, 'Session not found: it expired, was closed, or belongs to another instance; initialize a new session');
+    const version = req.headers['mcp-protocol-version'];
+    if (version !== undefined && (typeof version !== 'string' || !SUPPORTED_PROTOCOL_VERSIONS.includes(version))) {
+      sendRpcError(res, 400, -32000, `Bad Request: unsupported MCP-Protocol-Version "${version}" (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`);
       return undefined;
     }
-    const version = req.headers['mcp-protocol-version'];
-    if (typeof version === 'string' && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
-      sendRpcError(res, 400, -32000, `Bad Request: unsupported MCP-Protocol-Version "${version}" (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`);
+    const http = this.sessions.get(id) ?? (this.router.canAdopt(id) ? await this.adopt(id, version ?? '2025-03-26', res) : undefined);
+    if (!http) {
+      if (!res.headersSent) sendRpcError(res, 404, -32001, 'Session not found: it expired or was closed; initialize a new session');
       return undefined;
     }
     http.session.lastActivity = Date.now();
     return http;
+  }
+
+  /** A session another instance opened (see Router.adoptSession); concurrent first requests share one adoption. */
+  private adopt(id: string, protocolVersion: string, res: ServerResponse): Promise<HttpSession | undefined> {
+    let pending = this.adopting.get(id);
+    if (!pending) {
+      const http = new HttpSession(this, this.opts.eventStore);
+      pending = this.router.adoptSession(id, protocolVersion, http).then((session) => {
+        http.session = session;
+        this.sessions.set(id, http);
+        return http;
+      });
+      pending.finally(() => this.adopting.delete(id)).catch(() => {});
+      this.adopting.set(id, pending);
+    }
+    return pending.catch((err: Error) => {
+      if (!(err instanceof NotReadyError)) throw err;
+      sendRpcError(res, 503, ErrorCode.ServerUnavailable, err.message, { 'retry-after': String(err.retryAfterSeconds) });
+      return undefined;
+    });
   }
 }

@@ -17,7 +17,7 @@ import {
   type JsonRpcRequest,
   type JsonRpcResponse,
 } from './jsonrpc.js';
-import { LOG_LEVELS, RoutedCall, Session, type CallOwner, type CallTracker, type LogLevel, type SessionSink } from './session.js';
+import { LOG_LEVELS, RoutedCall, SESSION_ID_PREFIX, Session, type CallOwner, type CallTracker, type LogLevel, type SessionSink } from './session.js';
 import type { Worker } from './worker.js';
 
 /** Where sessions get their workers: one shared pool, or a process per session. */
@@ -71,6 +71,8 @@ export class Router implements CallTracker {
   private nextServerRequestId = 1;
   private restCalls = 0;
   private readonly reaper: NodeJS.Timeout;
+  /** Ids of sessions closed here, so a closed session answers 404 instead of being adopted again. */
+  private readonly closedIds = new Set<string>();
 
   constructor(
     private readonly source: WorkerSource,
@@ -110,8 +112,39 @@ export class Router implements CallTracker {
     return { session, response: resultResponse(initialize.id, result) };
   }
 
+  /**
+   * Whether a session id this instance does not know may be adopted: only in shared mode (where a session is
+   * nothing but bookkeeping over a shared process), only ids in our format, never one closed here.
+   */
+  canAdopt(id: string): boolean {
+    return this.source.mode === 'shared' && !this.draining && id.startsWith(SESSION_ID_PREFIX) && id.length <= 100 && !this.closedIds.has(id);
+  }
+
+  /**
+   * Takes over a session another instance of this service opened. Behind Kong, `initialize` carries no
+   * Mcp-Session-Id and lands by the fallback, while later requests hash on the id and may land here; in shared
+   * mode this instance can serve them as well as the first one. What the first instance knew of the client
+   * (its capabilities) is not known here, so server→client requests for an adopted session are refused with
+   * an error rather than sent to a client that may not handle them.
+   */
+  async adoptSession(id: string, protocolVersion: string, sink: SessionSink): Promise<Session> {
+    if (this.sessions.size >= this.opts.maxSessions) {
+      throw new NotReadyError(`session limit reached (${this.opts.maxSessions}, --max-sessions); close idle sessions or add instances`, 5);
+    }
+    const { worker } = await this.source.openWorker({ protocolVersion });
+    const existing = this.sessions.get(id);
+    if (existing) return existing;
+    const session = new Session(protocolVersion, {}, undefined, worker, sink, id);
+    this.sessions.set(id, session);
+    this.log.info({ session: id }, 'adopted a session opened by another instance of this service (gateway routing)');
+    return session;
+  }
+
   closeSession(session: Session, reason: string): void {
     if (!this.sessions.delete(session.id)) return;
+    this.closedIds.add(session.id);
+    // Bounded: the oldest closed ids are forgotten first (a Set iterates in insertion order).
+    if (this.closedIds.size > 10_000) this.closedIds.delete(this.closedIds.values().next().value!);
     for (const call of [...session.inflight.values()]) {
       call.worker.cancel(call.childId, `client session ended: ${reason}`);
       this.finished(call, 'cancelled');

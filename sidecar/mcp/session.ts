@@ -22,8 +22,14 @@ export interface SessionSink {
 export const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/**
+ * Session ids carry a recognisable prefix so that, in shared mode, an instance can adopt a session another
+ * instance of the same service issued (a gateway's hash ring may send it here; see Router.adoptSession).
+ */
+export const SESSION_ID_PREFIX = 'mcps1-';
+
 export class Session {
-  readonly id = randomUUID();
+  readonly id: string;
   lastActivity = Date.now();
   readonly inflight = new Map<string | number, RoutedCall>();
   logLevel: LogLevel | undefined;
@@ -40,7 +46,10 @@ export class Session {
     readonly clientInfo: unknown,
     public worker: Worker,
     readonly sink: SessionSink,
-  ) {}
+    id?: string,
+  ) {
+    this.id = id ?? SESSION_ID_PREFIX + randomUUID();
+  }
 
   wantsLog(level: unknown): boolean {
     if (this.logLevel === undefined) return true;
