@@ -144,6 +144,11 @@ export class StdioChild {
     this.proc.stderr!.on('data', (chunk: string) => {
       const lines = (partial + chunk).split('\n');
       partial = lines.pop() ?? '';
+      // A server that writes megabytes to stderr without a newline must not grow our memory: log it in pieces.
+      if (partial.length > 65_536) {
+        lines.push(partial);
+        partial = '';
+      }
       for (const line of lines) if (line.trim()) this.log.info({ stream: 'stderr' }, line.slice(0, 8192));
     });
     this.proc.stderr!.on('end', () => {
