@@ -1,0 +1,149 @@
+/**
+ * A real Consul agent for tests: `consul agent -dev` on free loopback ports in a temp data dir, started from
+ * the binary consul/install.sh finds or builds (once per test process). No fake of Consul exists in this repo:
+ * what the publisher does is checked against the real agent's API.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { distRoot } from './sidecar-process.js';
+
+const installScript = join(distRoot, '..', 'consul', 'install.sh');
+let binary: Promise<string> | undefined;
+
+/** The consul binary (consul/install.sh: $CONSUL_BIN, PATH, cache, or a build; its last stdout line). */
+export function consulBinary(): Promise<string> {
+  binary ??= new Promise((resolve, reject) => {
+    execFile('bash', [installScript], { maxBuffer: 16 * 1024 * 1024, timeout: 20 * 60_000 }, (err, stdout, stderr) => {
+      const path = stdout.trim().split('\n').pop();
+      if (err || !path) reject(new Error(`consul/install.sh failed (${err?.message ?? 'no path printed'}):\n${stderr.slice(-3000)}`));
+      else resolve(path);
+    });
+  });
+  return binary;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface ConsulAgent {
+  url: string;
+  httpPort: number;
+  /** Everything the agent printed (its log), for failure messages. */
+  logs(): string;
+  running(): boolean;
+  /** GET; resolves with the status and the parsed JSON body (or undefined). */
+  get(path: string): Promise<{ status: number; body: any }>;
+  put(path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  /** Kills the agent (SIGKILL unless told otherwise) and waits for it to exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  /** A fresh `-dev` agent on the same ports, knowing nothing of the old one (as after an agent restart). */
+  restart(): Promise<void>;
+}
+
+async function request(url: string, method: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(url, {
+    method,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    signal: AbortSignal.timeout(5000),
+  });
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = text;
+  }
+  return { status: res.status, body: parsed };
+}
+
+/** Starts a dev agent and resolves once it has elected itself leader (its API answers for the catalog). */
+export async function startConsulAgent(opts: { readyTimeoutMs?: number } = {}): Promise<ConsulAgent> {
+  const bin = await consulBinary();
+  const ports = { http: await freePort(), serfLan: await freePort(), serfWan: await freePort(), server: await freePort() };
+  const url = `http://127.0.0.1:${ports.http}`;
+  let proc: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  let dataDir: string | undefined;
+  let output = '';
+
+  const launch = async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'mcp-sidecar-consul-'));
+    const args = [
+      'agent',
+      '-dev',
+      '-bind=127.0.0.1',
+      '-client=127.0.0.1',
+      `-http-port=${ports.http}`,
+      '-dns-port=-1',
+      '-grpc-port=-1',
+      '-grpc-tls-port=-1',
+      `-serf-lan-port=${ports.serfLan}`,
+      `-serf-wan-port=${ports.serfWan}`,
+      `-server-port=${ports.server}`,
+      `-data-dir=${dataDir}`,
+      `-node=test-${ports.http}`,
+      '-log-level=warn',
+    ];
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    proc = child;
+    const collect = (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      if (output.length > 1_000_000) output = output.slice(-500_000);
+    };
+    child.stdout!.on('data', collect);
+    child.stderr!.on('data', collect);
+    exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    const deadline = Date.now() + (opts.readyTimeoutMs ?? 30_000);
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null || child.signalCode !== null) break;
+      try {
+        const leader = await request(`${url}/v1/status/leader`, 'GET');
+        if (leader.status === 200 && typeof leader.body === 'string' && leader.body !== '') return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    child.kill('SIGKILL');
+    await exited;
+    throw new Error(`consul agent on ${url} did not elect a leader within ${opts.readyTimeoutMs ?? 30_000} ms (${bin} ${args.join(' ')}):\n${output.slice(-3000)}`);
+  };
+
+  const stop = async (signal: NodeJS.Signals = 'SIGKILL') => {
+    if (proc && proc.exitCode === null && proc.signalCode === null) {
+      proc.kill(signal);
+      const timer = setTimeout(() => proc?.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    dataDir = undefined;
+  };
+
+  await launch();
+  return {
+    url,
+    httpPort: ports.http,
+    logs: () => output,
+    running: () => !!proc && proc.exitCode === null && proc.signalCode === null,
+    get: (path) => request(`${url}${path}`, 'GET'),
+    put: (path, body) => request(`${url}${path}`, 'PUT', body),
+    stop,
+    async restart() {
+      await stop();
+      await launch();
+    },
+  };
+}
