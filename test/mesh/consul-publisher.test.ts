@@ -4,13 +4,15 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { ConsulPublisher, type ConsulPublisherOptions } from '../../sidecar/mesh/consul.js';
 import { MAX_TOOL_TAGS, META_MAX_KEYS, META_VALUE_MAX_BYTES, pingCheckId, readyzCheckId } from '../../sidecar/mesh/consul-registration.js';
 import type { Instance, ServerProfile } from '../../sidecar/mesh/publisher.js';
 import { startConsulAgent, type ConsulAgent } from '../support/consul-agent.js';
-import { waitFor } from '../support/sidecar-process.js';
+import { distRoot, waitFor } from '../support/sidecar-process.js';
 
 const TOKEN = 'token-that-must-never-be-logged-5f1c';
 
@@ -288,5 +290,52 @@ describe('ConsulPublisher against a real Consul agent', () => {
     const took = Date.now() - started;
     t.diagnostic(`withdraw with Consul down returned after ${took} ms (deadline 800 ms)`);
     assert.ok(took < 800 + 500, `withdraw took ${took} ms`);
+  });
+});
+
+describe('ConsulPublisher with ACLs enforced (default deny)', () => {
+  const ROOT = 'root-token-for-the-acl-test-only';
+  let consul: ConsulAgent;
+
+  before(async () => {
+    consul = await startConsulAgent({
+      hcl: `acl { enabled = true\ndefault_policy = "deny"\ntokens { initial_management = "${ROOT}"\nagent = "${ROOT}" } }`,
+      token: ROOT,
+    });
+    // ACLs are bootstrapped by the leader shortly after the election.
+    await waitFor(async () => (await consul.get('/v1/acl/policies')).status === 200, 15_000, 'the ACL system to answer');
+  });
+  after(() => consul?.stop());
+
+  test('the token from consul/sidecar-policy.hcl is enough; no token is a clear, logged-once failure', async (t) => {
+    const inst = instance(1);
+    const rules = readFileSync(join(distRoot, '..', 'consul', 'sidecar-policy.hcl'), 'utf8').replace(/service "[^"]+"/, `service "${inst.name}"`);
+    const policy = await consul.put('/v1/acl/policy', { Name: `sidecar-${inst.name}`, Rules: rules });
+    assert.equal(policy.status, 200, JSON.stringify(policy.body));
+    const token = await consul.put('/v1/acl/token', { Description: 'acl test', Policies: [{ Name: `sidecar-${inst.name}` }] });
+    assert.equal(token.status, 200, JSON.stringify(token.body));
+
+    const opts = { url: consul.url, deregisterAfterMs: 60_000, checkTtlMs: 3000, tags: [], readyzUrl: 'http://127.0.0.1:1/readyz' };
+    const denied = capturedLogger();
+    const anonymous = new ConsulPublisher(opts, inst, denied.log);
+    t.after(() => anonymous.withdraw(1000));
+    anonymous.publish(profile(['echo']));
+    anonymous.report({ status: 'passing', latencyMs: 1, toolCount: 1 });
+    await waitFor(() => anonymous.status().state === 'unreachable', 5000, 'the anonymous publisher to fail');
+    assert.match(anonymous.status().lastError ?? '', /HTTP 403.*service:write/);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(denied.lines.filter((l) => l.level >= 40).length, 1, 'one warning, however many retries');
+    await anonymous.withdraw(1000);
+
+    const allowed = capturedLogger();
+    const publisher = new ConsulPublisher({ ...opts, token: token.body.SecretID }, inst, allowed.log);
+    t.after(() => publisher.withdraw(1000));
+    publisher.publish(profile(['echo']));
+    publisher.report({ status: 'passing', latencyMs: 1, toolCount: 1 });
+    await waitFor(async () => (await consul.get('/v1/agent/checks')).body[pingCheckId(inst.serviceId)]?.Status === 'passing', 5000, 'registered and passing with the policy token');
+    assert.equal(publisher.status().state, 'published');
+    for (const line of allowed.raw) assert.ok(!line.includes(token.body.SecretID), 'the token is never logged');
+    await publisher.withdraw(2000);
+    assert.equal((await consul.get(`/v1/agent/service/${inst.serviceId}`)).status, 404, 'deregistered with the same token');
   });
 });

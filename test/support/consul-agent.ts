@@ -51,11 +51,13 @@ export interface ConsulAgent {
   restart(): Promise<void>;
 }
 
-async function request(url: string, method: string, body?: unknown): Promise<{ status: number; body: any }> {
+async function request(url: string, method: string, body?: unknown, token?: string): Promise<{ status: number; body: any }> {
+  const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
+  if (token) headers['x-consul-token'] = token;
   const res = await fetch(url, {
     method,
     body: body === undefined ? undefined : JSON.stringify(body),
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers,
     signal: AbortSignal.timeout(5000),
   });
   const text = await res.text();
@@ -68,8 +70,11 @@ async function request(url: string, method: string, body?: unknown): Promise<{ s
   return { status: res.status, body: parsed };
 }
 
-/** Starts a dev agent and resolves once it has elected itself leader (its API answers for the catalog). */
-export async function startConsulAgent(opts: { readyTimeoutMs?: number } = {}): Promise<ConsulAgent> {
+/**
+ * Starts a dev agent and resolves once it has elected itself leader (its API answers for the catalog).
+ * `hcl` adds configuration (e.g. ACLs); `token` is then sent with the helper's own get/put calls.
+ */
+export async function startConsulAgent(opts: { readyTimeoutMs?: number; hcl?: string; token?: string } = {}): Promise<ConsulAgent> {
   const bin = await consulBinary();
   const ports = { http: await freePort(), serfLan: await freePort(), serfWan: await freePort(), server: await freePort() };
   const url = `http://127.0.0.1:${ports.http}`;
@@ -95,6 +100,7 @@ export async function startConsulAgent(opts: { readyTimeoutMs?: number } = {}): 
       `-data-dir=${dataDir}`,
       `-node=test-${ports.http}`,
       '-log-level=warn',
+      ...(opts.hcl ? ['-hcl', opts.hcl] : []),
     ];
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     proc = child;
@@ -138,8 +144,8 @@ export async function startConsulAgent(opts: { readyTimeoutMs?: number } = {}): 
     httpPort: ports.http,
     logs: () => output,
     running: () => !!proc && proc.exitCode === null && proc.signalCode === null,
-    get: (path) => request(`${url}${path}`, 'GET'),
-    put: (path, body) => request(`${url}${path}`, 'PUT', body),
+    get: (path) => request(`${url}${path}`, 'GET', undefined, opts.token),
+    put: (path, body) => request(`${url}${path}`, 'PUT', body, opts.token),
     stop,
     async restart() {
       await stop();
