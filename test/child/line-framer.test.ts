@@ -1,0 +1,81 @@
+/** Newline-delimited JSON framing of a server's stdout: messages, garbage that is counted, lines over the limit. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { LineFramer, idFromTail, type FramerSink } from '../../sidecar/child/line-framer.js';
+
+function recorder() {
+  const seen = { messages: [] as unknown[], garbage: [] as Array<{ line: string; reason: string }>, oversized: [] as Array<{ bytes: number; tail: string }> };
+  const sink: FramerSink = {
+    message: (value) => seen.messages.push(value),
+    garbage: (line, reason) => seen.garbage.push({ line, reason }),
+    oversized: (bytes, tail) => seen.oversized.push({ bytes, tail }),
+  };
+  return { seen, sink };
+}
+
+test('one message per line, however the chunks fall', () => {
+  const { seen, sink } = recorder();
+  const framer = new LineFramer(1024, sink);
+  const text = '{"jsonrpc":"2.0","id":1,"result":{}}\n{"jsonrpc":"2.0","method":"x"}\n';
+  for (const ch of text) framer.push(ch); // worst case: one character per chunk
+  framer.push('{"jsonrpc":"2.0","id":"a","result":{"s":"ü"}}\n{"jsonrpc":"2.0","id":2,"result":{}}\n');
+  assert.deepEqual(seen.messages, [
+    { jsonrpc: '2.0', id: 1, result: {} },
+    { jsonrpc: '2.0', method: 'x' },
+    { jsonrpc: '2.0', id: 'a', result: { s: 'ü' } },
+    { jsonrpc: '2.0', id: 2, result: {} },
+  ]);
+  assert.equal(seen.garbage.length, 0);
+});
+
+test('CRLF and blank lines are tolerated; a line without its newline waits for the rest', () => {
+  const { seen, sink } = recorder();
+  const framer = new LineFramer(1024, sink);
+  framer.push('\n\r\n{"jsonrpc":"2.0","id":1,"result":{}}\r\n{"jsonrpc":"2.0",');
+  assert.equal(seen.messages.length, 1);
+  framer.push('"id":2,"result":{}}\n');
+  assert.deepEqual(seen.messages[1], { jsonrpc: '2.0', id: 2, result: {} });
+  assert.equal(seen.garbage.length, 0);
+});
+
+test('non-JSON lines and JSON that is not an object are garbage, and framing goes on', () => {
+  const { seen, sink } = recorder();
+  const framer = new LineFramer(1024, sink);
+  framer.push('Server starting...\n12345\n"text"\nnull\n{"jsonrpc":"2.0","id":1,"result":{}}\n{broken\n');
+  assert.deepEqual(seen.garbage.map((g) => g.line), ['Server starting...', '12345', '"text"', 'null', '{broken']);
+  assert.match(seen.garbage[0].reason, /not JSON/);
+  assert.match(seen.garbage[1].reason, /not a JSON-RPC message object/);
+  assert.deepEqual(seen.messages, [{ jsonrpc: '2.0', id: 1, result: {} }]);
+});
+
+test('a line over the limit in one chunk is reported as oversized with its tail', () => {
+  const { seen, sink } = recorder();
+  const framer = new LineFramer(100, sink);
+  const big = `{"jsonrpc":"2.0","result":{"text":"${'x'.repeat(500)}"},"id":42}`;
+  framer.push(`${big}\n{"jsonrpc":"2.0","id":43,"result":{}}\n`);
+  assert.equal(seen.oversized.length, 1);
+  assert.equal(seen.oversized[0].bytes, Buffer.byteLength(big));
+  assert.equal(idFromTail(seen.oversized[0].tail), 42);
+  assert.deepEqual(seen.messages, [{ jsonrpc: '2.0', id: 43, result: {} }]);
+});
+
+test('a line over the limit across many chunks is discarded without buffering it whole', () => {
+  const { seen, sink } = recorder();
+  const framer = new LineFramer(1000, sink);
+  framer.push('{"jsonrpc":"2.0","result":{"text":"');
+  for (let i = 0; i < 100; i++) framer.push('y'.repeat(1000));
+  assert.equal(seen.oversized.length, 0, 'nothing is reported before the line ends');
+  assert.ok((framer as unknown as { partial: string }).partial.length <= 1000, 'the framer does not keep the line');
+  framer.push('"},"id":7}\n{"jsonrpc":"2.0","id":8,"result":{}}\n');
+  assert.equal(seen.oversized.length, 1);
+  assert.equal(seen.oversized[0].bytes, 35 + 100_000 + 10);
+  assert.equal(idFromTail(seen.oversized[0].tail), 7);
+  assert.deepEqual(seen.messages, [{ jsonrpc: '2.0', id: 8, result: {} }]);
+});
+
+test('idFromTail finds the numeric response id at the end of a serialized response', () => {
+  assert.equal(idFromTail('xxxx"},"id":12}'), 12);
+  assert.equal(idFromTail('xxxx"}, "id" : 3 }'), 3);
+  assert.equal(idFromTail('"id":5,"jsonrpc":"2.0","result":{"text":"abc"}}'), 5);
+  assert.equal(idFromTail('no id here'), undefined);
+});
