@@ -11,7 +11,7 @@ import type { ServerResponse } from 'node:http';
 import type { Request, Response } from 'express';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../log.js';
-import { ErrorCode, idKey, kindOf, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse, type RequestId } from '../mcp/jsonrpc.js';
+import { ErrorCode, errorResponse, idKey, kindOf, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse, type RequestId } from '../mcp/jsonrpc.js';
 import { NotReadyError, type Router } from '../mcp/router.js';
 import type { Session, SessionSink } from '../mcp/session.js';
 import { BodyError, isJsonContentType, readJsonBody } from './body.js';
@@ -113,7 +113,7 @@ class PostExchange extends Stream {
     const isResponse = 'id' in message && !('method' in message) && this.ids.has(key);
     if (isResponse) {
       this.ids.delete(key);
-      this.http.exchanges.delete(key);
+      this.forget(key);
     }
     if (!this.sse && this.open) {
       if (isResponse) {
@@ -128,9 +128,24 @@ class PostExchange extends Stream {
     if (this.ids.size === 0) this.end();
   }
 
+  /**
+   * Answers requests that are not routed (their id is already in flight in this session): they go out with
+   * this exchange's other answers and are never registered, so they cannot take over the first request's stream.
+   */
+  answerNow(responses: JsonRpcResponse[]): void {
+    if (responses.length === 0) return;
+    this.buffered.push(...responses);
+    if (this.ids.size === 0) this.finishJson();
+  }
+
+  /** The session's key → exchange entry, removed only while it is still ours. */
+  private forget(key: string | number): void {
+    if (this.http.exchanges.get(key) === this) this.http.exchanges.delete(key);
+  }
+
   abandon(key: string | number): void {
     this.ids.delete(key);
-    this.http.exchanges.delete(key);
+    this.forget(key);
     if (this.ids.size > 0) return;
     if (!this.sse && this.open && this.buffered.length > 0) return this.finishJson();
     this.startSse(); // nothing to answer: an empty stream that ends tells the client we are done
@@ -271,9 +286,25 @@ export class StreamableHttp {
       res.end();
       return;
     }
-    const exchange = new PostExchange(http.nextStreamId(), res, http, requests, Array.isArray(body));
+    // A request whose id is already in flight in this session (on another POST or earlier in this batch) is
+    // refused here: registering it would hand the first request's answer to this exchange, and the first
+    // POST would never be answered.
+    const routed: JsonRpcRequest[] = [];
+    const refused: JsonRpcResponse[] = [];
+    const keys = new Set<string | number>();
+    for (const request of requests) {
+      const key = idKey(request.id);
+      if (http.exchanges.has(key) || keys.has(key)) {
+        refused.push(errorResponse(request.id, ErrorCode.InvalidRequest, `request id ${JSON.stringify(request.id)} is already in flight in this session; ids must be unique`));
+      } else {
+        keys.add(key);
+        routed.push(request);
+      }
+    }
+    const exchange = new PostExchange(http.nextStreamId(), res, http, routed, Array.isArray(body));
     for (const key of exchange.keys()) http.exchanges.set(key, exchange);
-    for (const request of requests) this.router.request(session, request);
+    exchange.answerNow(refused);
+    for (const request of routed) this.router.request(session, request);
   };
 
   get = async (req: Request, res: Response): Promise<void> => {
