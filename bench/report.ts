@@ -1,0 +1,186 @@
+/**
+ * The benchmark's markdown: the machine, the throughput table (one row per target and C, ratios of calls/s to
+ * the stdio limit and to each bridge at the same C), session-open times, and the issue's budget checked
+ * against this very run.
+ */
+import type { CellResult } from './cell.js';
+import type { SessionOpenMeasurement } from './session-open.js';
+
+export interface MachineInfo {
+  date: string;
+  node: string;
+  node22: string;
+  cpuModel: string;
+  cores: number;
+  memoryGb: number;
+  kernel: string;
+}
+
+export interface RunSettings {
+  warmupMs: number;
+  measureMs: number;
+  maxCalls: number;
+  concurrency: number[];
+}
+
+export interface TargetOutcome {
+  id: string;
+  label: string;
+  /** Set when the target did not start: every cell of it shows this. */
+  startError?: string;
+  cells: Map<number, CellResult>;
+  opens?: { result: SessionOpenMeasurement | { error: string }; intervalMs: number };
+  /** Pids that were still alive after SIGTERM and the grace period (and were killed). */
+  leftovers: number[];
+}
+
+/** The budget of issue 2 (at C = 32) and the session-open goal of issue 5. */
+export const BUDGET = {
+  concurrency: 32,
+  vsSupergateway: 3,
+  vsMcpProxy: 2,
+  cpuMsPerCall: 0.25,
+  peakRssMb: 200,
+  isolatedOpenP50Ms: 20,
+};
+
+const fixed = (n: number, digits: number) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
+const oneLine = (s: string) => s.replace(/\s+/g, ' ').replace(/\|/g, '\\|').slice(0, 300);
+
+function callsPerSecond(outcome: TargetOutcome | undefined, c: number): number | undefined {
+  const cell = outcome?.cells.get(c);
+  return cell?.ok ? cell.value.callsPerSecond : undefined;
+}
+
+function ratio(mine: number, theirs: number | undefined): string {
+  return theirs === undefined || theirs === 0 ? '–' : `${(mine / theirs).toFixed(2)}×`;
+}
+
+export function throughputTable(outcomes: TargetOutcome[], settings: RunSettings): string {
+  const bridges = outcomes.filter((o) => o.id !== 'stdio');
+  const stdio = outcomes.find((o) => o.id === 'stdio');
+  const header = [
+    'C', 'target', 'calls/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MB', 'CPU ms/call', '(bridge / child)', 'client CPU ms/call',
+    '× stdio', ...bridges.map((b) => `× ${b.id}`),
+  ];
+  const lines = [`| ${header.join(' | ')} |`, `|${header.map((h, i) => (i < 2 ? '---' : '---:')).join('|')}|`];
+  for (const c of settings.concurrency) {
+    for (const outcome of outcomes) {
+      const cell = outcome.cells.get(c);
+      if (!cell || !cell.ok) {
+        const reason = outcome.startError ? `failed to start: ${outcome.startError}` : cell ? `failed: ${cell.reason}` : 'not run';
+        lines.push(`| ${c} | ${outcome.label} | ${oneLine(reason)} |${' |'.repeat(header.length - 3)}`);
+        continue;
+      }
+      const v = cell.value;
+      const ratios = [
+        outcome.id === 'stdio' ? '1.00×' : ratio(v.callsPerSecond, callsPerSecond(stdio, c)),
+        ...bridges.map((b) => (b.id === outcome.id ? '–' : ratio(v.callsPerSecond, callsPerSecond(b, c)))),
+      ];
+      lines.push(
+        `| ${[
+          c, outcome.label, int(v.callsPerSecond), fixed(v.p50Ms, 2), fixed(v.p99Ms, 2),
+          v.errors === 0 ? '0' : `**${v.errors}**`, int(v.peakRssMb), fixed(v.cpuMsPerCall, 3),
+          `${fixed(v.bridgeCpuMsPerCall, 3)} / ${fixed(v.childCpuMsPerCall, 3)}`, fixed(v.clientCpuMsPerCall, 3), ...ratios,
+        ].join(' | ')} |`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+export function sessionOpenTable(outcomes: TargetOutcome[]): string {
+  const rows = outcomes.filter((o) => o.opens || (o.startError && o.cells.size === 0));
+  if (rows.length === 0) return '';
+  const lines = [
+    '| target | opens | pace | p50 ms | p99 ms | max ms | errors | processes before → after | peak RSS MB |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const o of rows) {
+    const r = o.opens?.result;
+    if (!r || 'error' in r) {
+      const reason = o.startError ? `failed to start: ${o.startError}` : r ? `failed: ${r.error}` : 'not run';
+      lines.push(`| ${o.label} | ${oneLine(reason)} | | | | | | | |`);
+      continue;
+    }
+    lines.push(
+      `| ${[
+        o.label, r.opens, `1 / ${o.opens!.intervalMs} ms`, fixed(r.p50Ms, 2), fixed(r.p99Ms, 2), fixed(r.maxMs, 2),
+        r.errors === 0 ? '0' : `**${r.errors}** (${oneLine(r.errorSamples.join('; '))})`, `${r.processesBefore} → ${r.processesAfter}`, int(r.peakRssMb),
+      ].join(' | ')} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** One line per budget item: pass/fail with the measured value, or why it could not be judged. */
+export function budgetLines(outcomes: TargetOutcome[]): string[] {
+  const c = BUDGET.concurrency;
+  const byId = (id: string) => outcomes.find((o) => o.id === id);
+  const sidecar = byId('sidecar')?.cells.get(c);
+  const lines: string[] = [];
+  const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
+  if (!sidecar?.ok) {
+    lines.push(`- C = ${c}: the sidecar has no result, nothing to judge`);
+  } else {
+    const v = sidecar.value;
+    for (const [peer, factor] of [['supergateway', BUDGET.vsSupergateway], ['mcp-proxy', BUDGET.vsMcpProxy]] as const) {
+      const theirs = callsPerSecond(byId(peer), c);
+      if (theirs === undefined) lines.push(`- calls/s ≥ ${factor}× ${peer}: not judged (${peer} has no result at C = ${c})`);
+      else lines.push(`- calls/s ≥ ${factor}× ${peer}: ${verdict(v.callsPerSecond >= factor * theirs)} (${(v.callsPerSecond / theirs).toFixed(2)}×: ${int(v.callsPerSecond)} vs ${int(theirs)})`);
+    }
+    lines.push(`- bridge + child CPU ≤ ${BUDGET.cpuMsPerCall} ms/call: ${verdict(v.cpuMsPerCall <= BUDGET.cpuMsPerCall)} (${fixed(v.cpuMsPerCall, 3)}: bridge ${fixed(v.bridgeCpuMsPerCall, 3)}, child ${fixed(v.childCpuMsPerCall, 3)})`);
+    lines.push(`- peak RSS < ${BUDGET.peakRssMb} MB: ${verdict(v.peakRssMb < BUDGET.peakRssMb)} (${int(v.peakRssMb)} MB)`);
+    lines.push(`- no errors: ${verdict(v.errors === 0)} (${v.errors})`);
+  }
+  const isolated = byId('sidecar-isolated')?.opens?.result;
+  if (isolated && !('error' in isolated) && isolated.opens > 0) {
+    lines.push(`- isolated mode (--warm 2) session open p50 < ${BUDGET.isolatedOpenP50Ms} ms: ${verdict(isolated.p50Ms < BUDGET.isolatedOpenP50Ms)} (${fixed(isolated.p50Ms, 2)} ms, p99 ${fixed(isolated.p99Ms, 2)} ms)`);
+  } else {
+    lines.push('- isolated mode session open: not judged (no result)');
+  }
+  return lines;
+}
+
+export function renderReport(machine: MachineInfo, settings: RunSettings, outcomes: TargetOutcome[], totalSeconds: number): string {
+  const parts = [
+    `# mcp-sidecar benchmark`,
+    '',
+    `- date: ${machine.date}`,
+    `- machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGb} GB RAM, Linux ${machine.kernel}`,
+    `- node: ${machine.node} (bench, sidecar, supergateway, every server child); mcp-proxy on ${machine.node22} (it needs Node ≥ 22)`,
+    `- per cell: ${settings.warmupMs} ms warm-up, then a ${settings.measureMs} ms window (at most ${int(settings.maxCalls)} calls); closed loop of C callers, each call \`tools/call echo\` with a unique message whose reply is checked`,
+    `- total run time: ${totalSeconds.toFixed(0)} s`,
+    '',
+    '## Throughput, latency, CPU and memory',
+    '',
+    throughputTable(outcomes, settings),
+    '',
+    'calls/s and latency count only calls that started and finished inside the window. CPU ms/call is utime+stime of',
+    "the bridge's whole process tree (the bridge, and the server child it runs) over the window, divided by the calls;",
+    "the stdio row has no bridge, so it is the server alone. Peak RSS is the tree's summed VmRSS, sampled every 100 ms",
+    'during the cell. Client CPU is the benchmark process itself (load client + checks + sampling). supergateway in',
+    'stateful mode starts one server child per session, so its tree holds C servers. "× X" is calls/s over X\'s calls/s',
+    'at the same C.',
+  ];
+  const opens = sessionOpenTable(outcomes);
+  if (opens) {
+    parts.push(
+      '',
+      '## Session open (initialize + notifications/initialized, one at a time, then one checked echo and DELETE)',
+      '',
+      opens,
+      '',
+      'Opens are paced: in isolated mode each open takes a warm spare and the sidecar boots a replacement in the',
+      'background, so the pace must leave it time to (a server-everything child needs ~0.3 s to boot here).',
+    );
+  }
+  parts.push('', `## Budget (issue 2 at C = ${BUDGET.concurrency}, issue 5 isolated open)`, '', ...budgetLines(outcomes));
+  const leftovers = outcomes.filter((o) => o.leftovers.length > 0);
+  if (leftovers.length > 0) {
+    parts.push('', '## Processes still alive after SIGTERM + 5 s (killed with SIGKILL)', '');
+    for (const o of leftovers) parts.push(`- ${o.label}: ${o.leftovers.length} (${o.leftovers.join(', ')})`);
+  }
+  return parts.join('\n') + '\n';
+}
