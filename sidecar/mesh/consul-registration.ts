@@ -133,16 +133,15 @@ export function readyzInterval(checkTtlMs: number): number {
 }
 
 /**
- * The whole definition. `ping` is the TTL check's initial status: passing only with a ping verified just now,
- * otherwise critical, so a (re-)registration never claims health nobody has seen. (A check definition has no
- * output field: the publisher writes the output with its first check update right after registering.)
+ * The whole definition. The TTL check starts as "warning" (neither claimed healthy nor failed): the publisher
+ * follows every registration at once with a check update carrying the verified status and its output. Starting
+ * from a status the sidecar never reports makes that update a status change, which the agent syncs to the
+ * catalog immediately (output-only changes wait for its check_update_interval, 5 minutes by default), so the
+ * catalog shows the real output from the start. A check definition has no output field of its own.
+ * Re-registering an existing service keeps its checks' current status (the agent does that), so a profile
+ * change never flaps health.
  */
-export function serviceRegistration(
-  instance: Instance,
-  profile: ServerProfile,
-  settings: CheckSettings,
-  ping: 'passing' | 'critical',
-): ServiceRegistration {
+export function serviceRegistration(instance: Instance, profile: ServerProfile, settings: CheckSettings): ServiceRegistration {
   const { tags, toolTagsComplete } = serviceTags(instance, profile, settings.tags);
   return {
     ID: instance.serviceId,
@@ -157,7 +156,7 @@ export function serviceRegistration(
         Name: 'MCP ping',
         Notes: 'Passed by the sidecar after each successful MCP ping of the server; failed at once when the server exits, hangs or crash-loops.',
         TTL: `${settings.checkTtlMs}ms`,
-        Status: ping,
+        Status: 'warning',
         DeregisterCriticalServiceAfter: `${settings.deregisterAfterMs}ms`,
       },
       {

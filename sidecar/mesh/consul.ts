@@ -55,7 +55,7 @@ export class ConsulPublisher implements Publisher {
   private desired: Desired = { kind: 'none' };
   private health: { value: WorkerHealth; at: number } | undefined;
 
-  /** JSON of the registration the agent is believed to hold (without check status); undefined = not registered. */
+  /** JSON of the registration the agent is believed to hold; undefined = not registered (or no longer trusted). */
   private applied: string | undefined;
   /** A register request was sent at least once, so withdraw must deregister even if we never saw the answer. */
   private everRegistered = false;
@@ -90,6 +90,12 @@ export class ConsulPublisher implements Publisher {
 
   publish(profile: ServerProfile): void {
     if (this.desired.kind === 'withdrawn') return;
+    if (!isComplete(profile)) {
+      // Only a finished handshake yields serverInfo, protocol version and tools: anything less is not a
+      // server we may announce (no phantom registrations), whoever passed it on.
+      this.log.error({ serviceId: this.instance.serviceId, has: Object.keys(profile ?? {}) }, 'ignored an incomplete server profile (no serverInfo, protocolVersion or tools): registering only after a complete handshake');
+      return;
+    }
     this.desired = { kind: 'registered', profile };
     if (this.state === 'idle') this.setState('pending');
     this.kick();
@@ -137,7 +143,9 @@ export class ConsulPublisher implements Publisher {
     this.kicked = true;
     if (!this.running && !this.stopped) {
       this.running = true;
-      void this.loop();
+      // Not synchronously: the caller usually reports health right after publishing, and the check update
+      // that follows the first registration should carry that health.
+      setImmediate(() => void this.loop());
     }
     this.wake?.();
   }
@@ -182,8 +190,8 @@ export class ConsulPublisher implements Publisher {
     const now = Date.now();
     if (now < this.retryAt) return this.retryAt - now;
 
-    const registration = this.registration(desired.profile, now);
-    const shape = JSON.stringify({ ...registration, Checks: registration.Checks.map(({ Status: _s, ...rest }) => rest) });
+    const registration = serviceRegistration(this.instance, desired.profile, this.opts);
+    const shape = JSON.stringify(registration);
     if (this.applied !== shape) {
       await this.register(registration, shape);
       return 0;
@@ -200,10 +208,6 @@ export class ConsulPublisher implements Publisher {
     return Math.min(verifyIn, this.healthDue(now));
   }
 
-  private registration(profile: ServerProfile, now: number): ServiceRegistration {
-    return serviceRegistration(this.instance, profile, this.opts, this.freshHealth(now)?.status === 'passing' ? 'passing' : 'critical');
-  }
-
   /** The last report, if it is recent enough to vouch for (a passing older than the TTL proves nothing). */
   private freshHealth(now: number): WorkerHealth | undefined {
     if (!this.health) return undefined;
@@ -214,7 +218,9 @@ export class ConsulPublisher implements Publisher {
   /** 0 when the TTL check should be updated now, else ms until a throttled passing refresh is due (or Infinity). */
   private healthDue(now: number): number {
     if (this.applied === undefined || !this.health) return Infinity;
-    const health = this.health.value;
+    const health = this.freshHealth(now);
+    // A passing too old to vouch for is never sent: the TTL runs out and the agent marks the check critical.
+    if (!health) return Infinity;
     const output = pingCheckOutput(health);
     if (!this.sent || this.sent.status !== health.status) return 0;
     if (health.status === 'critical') return this.sent.output === output ? Infinity : 0;
@@ -228,16 +234,15 @@ export class ConsulPublisher implements Publisher {
     this.everRegistered = true;
     await this.call('PUT', '/v1/agent/service/register?replace-existing-checks=true', registration);
     this.applied = shape;
-    // The definition carried the status but no output: the next step writes the output, which also proves the
-    // check exists. Until then nothing counts as sent.
+    // The definition left the TTL check at "warning": the next step writes the verified status with its output
+    // (which also proves the check exists). Until then nothing counts as sent.
     this.sent = undefined;
     this.lastVerifiedAt = Date.now();
     this.succeeded();
-    const ping = registration.Checks[0].Status;
     if (first) {
       this.log.info(
-        { serviceId: registration.ID, service: registration.Name, address: `${registration.Address}:${registration.Port}`, tags: registration.Tags.length, ping },
-        `registered in Consul as ${registration.ID} (${registration.Tags.length} tags, MCP ping check ${ping})`,
+        { serviceId: registration.ID, service: registration.Name, address: `${registration.Address}:${registration.Port}`, tags: registration.Tags.length },
+        `registered in Consul as ${registration.ID} (${registration.Tags.length} tags)`,
       );
     } else {
       this.log.info({ serviceId: registration.ID, tools: registration.Meta.mcp_tool_count, toolsHash: registration.Meta.mcp_tools_hash }, 'updated the Consul registration (profile changed)');
@@ -382,6 +387,18 @@ export class ConsulPublisher implements Publisher {
       if (this.inflight === abort) this.inflight = undefined;
     }
   }
+}
+
+function isComplete(profile: ServerProfile | undefined): boolean {
+  return (
+    typeof profile?.serverInfo?.name === 'string' &&
+    typeof profile.protocolVersion === 'string' &&
+    Array.isArray(profile.tools) &&
+    profile.tools.every((t) => typeof t?.name === 'string') &&
+    Array.isArray(profile.prompts) &&
+    Array.isArray(profile.resources) &&
+    typeof profile.toolsHash === 'string'
+  );
 }
 
 function safeJson(text: string): unknown {

@@ -123,7 +123,7 @@ describe('ConsulPublisher against a real Consul agent', () => {
       return r.body.length === 1 ? r.body : undefined;
     }, 5000, 'the instance in /v1/health/service?passing');
     assert.equal(listed[0].Service.ID, inst.serviceId);
-    assert.equal(publisher.status().state, 'published');
+    await waitFor(() => publisher.status().state === 'published', 2000, 'state published');
     t.diagnostic(`listed as passing after ${Date.now() - started} ms`);
 
     // The definition carries DeregisterCriticalServiceAfter (so a killed sidecar disappears on its own).
@@ -153,7 +153,7 @@ describe('ConsulPublisher against a real Consul agent', () => {
     assert.match(svc.Meta.mcp_tool_tags_truncated, /500 of 2000/);
     const toolTags = svc.Tags.filter((tag: string) => tag.startsWith('mcp-tool:'));
     assert.equal(toolTags.length, MAX_TOOL_TAGS);
-    assert.equal(publisher.status().state, 'published');
+    await waitFor(() => publisher.status().state === 'published', 2000, 'state published');
   });
 
   test('critical is reported at once with the reason; passing follows the next good ping', async (t) => {
@@ -245,7 +245,7 @@ describe('ConsulPublisher against a real Consul agent', () => {
     await waitFor(async () => (await own.get(`/v1/agent/service/${inst.serviceId}`)).status === 200, 3000 + 1000, 'registered on the fresh agent');
     t.diagnostic(`registered on the restarted agent ${Date.now() - started} ms after it was up (TTL 3000 ms)`);
     await waitFor(async () => (await own.get('/v1/agent/checks')).body[pingCheckId(inst.serviceId)]?.Status === 'passing', 3000, 'passing on the fresh agent');
-    assert.equal(publisher.status().state, 'published');
+    await waitFor(() => publisher.status().state === 'published', 2000, 'state published');
     assert.equal(lines.filter((l) => /reachable again/.test(l.msg)).length, 1);
   });
 
@@ -333,9 +333,22 @@ describe('ConsulPublisher with ACLs enforced (default deny)', () => {
     publisher.publish(profile(['echo']));
     publisher.report({ status: 'passing', latencyMs: 1, toolCount: 1 });
     await waitFor(async () => (await consul.get('/v1/agent/checks')).body[pingCheckId(inst.serviceId)]?.Status === 'passing', 5000, 'registered and passing with the policy token');
-    assert.equal(publisher.status().state, 'published');
+    await waitFor(() => publisher.status().state === 'published', 2000, 'state published');
     for (const line of allowed.raw) assert.ok(!line.includes(token.body.SecretID), 'the token is never logged');
     await publisher.withdraw(2000);
     assert.equal((await consul.get(`/v1/agent/service/${inst.serviceId}`)).status, 404, 'deregistered with the same token');
+  });
+});
+
+describe('ConsulPublisher input checks (no agent needed)', () => {
+  test('an incomplete profile (no finished handshake) is never registered', async () => {
+    const { log, lines } = capturedLogger();
+    const publisher = new ConsulPublisher({ url: 'http://127.0.0.1:9', deregisterAfterMs: 60_000, checkTtlMs: 3000, tags: [], readyzUrl: 'http://127.0.0.1:9/readyz' }, instance(1), log);
+    publisher.publish({ tools: [], toolsHash: 'x' } as unknown as ServerProfile);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(publisher.status().state, 'idle', 'nothing desired, nothing attempted');
+    assert.equal(lines.filter((l) => /incomplete server profile/.test(l.msg)).length, 1);
+    await publisher.withdraw(500);
+    assert.equal(publisher.status().state, 'withdrawn');
   });
 });
