@@ -19,6 +19,7 @@ import { Pool } from 'undici';
 import type { Logger } from '../log.js';
 import { pingCheckId, pingCheckOutput, serviceRegistration, type ServiceRegistration } from './consul-registration.js';
 import type { Instance, Publisher, PublisherState, PublisherStatus, ServerProfile, WorkerHealth } from './publisher.js';
+import { backoffDelay, ReconcileLoop, withinDeadline } from './reconcile-loop.js';
 
 export interface ConsulPublisherOptions {
   /** Agent HTTP address, e.g. http://127.0.0.1:8500. */
@@ -70,10 +71,10 @@ export class ConsulPublisher implements Publisher {
   /** While backing off after a failure, nothing but a withdrawal makes the loop try sooner than this. */
   private retryAt = 0;
 
-  private running = false;
-  private stopped = false;
-  private wake: (() => void) | undefined;
-  private kicked = false;
+  private readonly loop = new ReconcileLoop(
+    () => this.step(),
+    (err) => this.failed(err),
+  );
   private inflight: AbortController | undefined;
   private withdrawn: Promise<void> | undefined;
   private resolveWithdrawn: (() => void) | undefined;
@@ -98,14 +99,14 @@ export class ConsulPublisher implements Publisher {
     }
     this.desired = { kind: 'registered', profile };
     if (this.state === 'idle') this.setState('pending');
-    this.kick();
+    this.loop.kick();
   }
 
   report(health: WorkerHealth): void {
     if (this.desired.kind === 'withdrawn') return;
     this.health = { value: health, at: Date.now() };
     // The loop decides whether this is worth a request now (a change) or later (a throttled passing refresh).
-    this.kick();
+    this.loop.kick();
   }
 
   withdraw(deadlineMs: number): Promise<void> {
@@ -113,24 +114,23 @@ export class ConsulPublisher implements Publisher {
       this.withdrawn = new Promise((resolve) => (this.resolveWithdrawn = resolve));
       const wasNone = this.desired.kind === 'none';
       this.desired = { kind: 'withdrawn' };
-      if (wasNone && !this.running) this.finishWithdraw();
+      if (wasNone) this.finishWithdraw();
       else {
         // Whatever is in flight (a register against a slow agent) must not delay the deregistration.
         this.inflight?.abort();
-        this.kick();
+        this.retryAt = 0;
+        this.loop.kick();
       }
     }
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        if (this.state !== 'withdrawn') {
-          this.log.warn({ serviceId: this.instance.serviceId, deadlineMs }, `Consul deregistration did not finish within ${deadlineMs} ms; continuing shutdown (the agent reaps the service after its check stays critical for the deregister-after time)`);
-        }
-        this.stopLoop();
-        resolve();
-      }, deadlineMs);
+    return withinDeadline(this.withdrawn, deadlineMs, () => {
+      if (this.state !== 'withdrawn') {
+        this.log.warn(
+          { serviceId: this.instance.serviceId, deadlineMs, err: this.lastError },
+          `Consul deregistration did not finish within ${deadlineMs} ms; continuing shutdown (the agent reaps the service after its check stays critical for the deregister-after time)`,
+        );
+      }
+      this.stopLoop();
     });
-    return Promise.race([this.withdrawn, deadline]).finally(() => clearTimeout(timer));
   }
 
   status(): PublisherStatus {
@@ -138,46 +138,6 @@ export class ConsulPublisher implements Publisher {
   }
 
   // ---- the loop ----
-
-  private kick(): void {
-    this.kicked = true;
-    if (!this.running && !this.stopped) {
-      this.running = true;
-      // Not synchronously: the caller usually reports health right after publishing, and the check update
-      // that follows the first registration should carry that health.
-      setImmediate(() => void this.loop());
-    }
-    this.wake?.();
-  }
-
-  private async loop(): Promise<void> {
-    while (!this.stopped) {
-      this.kicked = false;
-      let delay: number;
-      try {
-        delay = await this.step();
-      } catch (err) {
-        delay = this.failed(err);
-      }
-      if (this.stopped) break;
-      if (!this.kicked) await this.sleep(delay);
-    }
-    this.running = false;
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wake = undefined;
-        resolve();
-      };
-      // Unref'd: a publisher waiting for its next refresh never keeps the process alive by itself.
-      const timer = setTimeout(done, Number.isFinite(ms) ? Math.max(0, ms) : 2 ** 31 - 1);
-      timer.unref();
-      this.wake = done;
-    });
-  }
 
   /** One convergence step; returns how long to wait before the next one (unless woken sooner). */
   private async step(): Promise<number> {
@@ -311,10 +271,9 @@ export class ConsulPublisher implements Publisher {
   }
 
   private stopLoop(): void {
-    if (this.stopped) return;
-    this.stopped = true;
+    if (this.loop.isStopped) return;
+    this.loop.stop();
     this.inflight?.abort();
-    this.wake?.();
     void this.pool.close().catch(() => undefined);
   }
 
@@ -330,7 +289,6 @@ export class ConsulPublisher implements Publisher {
 
   /** Any failure: note it, log only if this changes the state, and back off (capped, with jitter). */
   private failed(err: unknown): number {
-    if (this.stopped) return Infinity;
     const message = err instanceof Error ? err.message : String(err);
     this.failures++;
     // After an outage the agent may be a new one: register again rather than trust what we believed before.
@@ -338,8 +296,7 @@ export class ConsulPublisher implements Publisher {
     this.sent = undefined;
     this.lastError = message;
     const cap = Math.min(30_000, Math.max(1000, this.opts.checkTtlMs / 3));
-    const delay = Math.min(cap, BACKOFF_MIN_MS * 2 ** Math.min(this.failures - 1, 16));
-    const jittered = Math.round(delay / 2 + Math.random() * (delay / 2));
+    const jittered = backoffDelay(this.failures, BACKOFF_MIN_MS, cap);
     this.retryAt = Date.now() + jittered;
     if (this.state !== 'unreachable' && this.desired.kind !== 'withdrawn') {
       this.log.warn({ url: this.opts.url, err: message }, `Consul unreachable or failing (${message}); the sidecar keeps serving, retrying with backoff up to ${Math.round(cap / 1000)} s`);
