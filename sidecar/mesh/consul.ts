@@ -84,7 +84,12 @@ export class ConsulPublisher implements Publisher {
     private readonly instance: Instance,
     private readonly log: Logger,
   ) {
-    const url = new URL(opts.url);
+    let url: URL;
+    try {
+      url = new URL(opts.url);
+    } catch {
+      throw new Error(`--consul "${opts.url}" is not a URL: use the agent's HTTP address, e.g. http://127.0.0.1:8500`);
+    }
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.pool = new Pool(url.origin, { connections: 2, connect: { timeout: REQUEST_TIMEOUT_MS }, headersTimeout: REQUEST_TIMEOUT_MS, bodyTimeout: REQUEST_TIMEOUT_MS });
   }
