@@ -1,16 +1,18 @@
 /**
  * Newline-delimited JSON framing for a child's stdout. MCP stdio puts one JSON message per line; anything else
  * on stdout is garbage that we count and log, never a reason to die. Lines longer than `maxLineBytes` are
- * dropped without buffering them whole; their tail is kept so the caller can still find the response id and
- * fail that one request with a clear error instead of letting it time out.
+ * dropped without buffering them whole; their head and tail are kept so the caller can still find the response
+ * id (first in some SDKs' output, last in others') and fail that one request with a clear error instead of
+ * letting it time out.
  */
 export interface FramerSink {
   message(value: unknown): void;
   garbage(line: string, reason: string): void;
-  oversized(byteLength: number, tail: string): void;
+  oversized(byteLength: number, tail: string, head: string): void;
 }
 
 const TAIL_CHARS = 256;
+const HEAD_CHARS = 256;
 
 export class LineFramer {
   private partial = '';
@@ -18,6 +20,7 @@ export class LineFramer {
   private discarding = false;
   private discardedBytes = 0;
   private discardTail = '';
+  private discardHead = '';
 
   constructor(
     private readonly maxLineBytes: number,
@@ -58,6 +61,7 @@ export class LineFramer {
       this.discarding = true;
       this.discardedBytes = this.partialBytes;
       this.discardTail = this.partial.slice(-TAIL_CHARS);
+      this.discardHead = this.partial.slice(0, HEAD_CHARS);
       this.partial = '';
       this.partialBytes = 0;
     }
@@ -66,10 +70,12 @@ export class LineFramer {
   private finishDiscard(lastPiece: string): void {
     const total = this.discardedBytes + Buffer.byteLength(lastPiece);
     const tail = (this.discardTail + lastPiece).slice(-TAIL_CHARS);
+    const head = this.discardHead;
     this.discarding = false;
     this.discardedBytes = 0;
     this.discardTail = '';
-    this.sink.oversized(total, tail);
+    this.discardHead = '';
+    this.sink.oversized(total, tail, head);
   }
 
   private line(text: string): void {
@@ -77,7 +83,7 @@ export class LineFramer {
     const line = text.endsWith('\r') ? text.slice(0, -1) : text;
     if (line.length === 0) return;
     if (line.length > this.maxLineBytes && Buffer.byteLength(line) > this.maxLineBytes) {
-      this.sink.oversized(Buffer.byteLength(line), line.slice(-TAIL_CHARS));
+      this.sink.oversized(Buffer.byteLength(line), line.slice(-TAIL_CHARS), line.slice(0, HEAD_CHARS));
       return;
     }
     let value: unknown;
@@ -95,7 +101,17 @@ export class LineFramer {
   }
 }
 
-/** Finds the id of a JSON-RPC response from the tail of its serialized text (ids sit last in SDK output). */
+/**
+ * Finds the numeric id of a JSON-RPC response from the head of its serialized text: where the id is the first
+ * key, or the second after "jsonrpc" (Python SDK and hand-written servers: `{"jsonrpc":"2.0","id":3,"result":…`).
+ * Anchored at the start so an "id" inside the result is never taken for the response's.
+ */
+export function idFromHead(head: string): number | undefined {
+  const m = /^\s*\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?"id"\s*:\s*(\d+)\s*[,}]/.exec(head);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Finds the id of a JSON-RPC response from the tail of its serialized text (ids sit last in TypeScript SDK output). */
 export function idFromTail(tail: string): number | undefined {
   const m = /"id"\s*:\s*(\d+)\s*[,}][^"]*$/.exec(tail) ?? /"id"\s*:\s*(\d+)/.exec(tail);
   return m ? Number(m[1]) : undefined;

@@ -25,7 +25,7 @@ export interface ExitInfo {
 export interface ChildEvents {
   message(value: unknown): void;
   garbage(line: string, reason: string): void;
-  oversized(byteLength: number, tail: string): void;
+  oversized(byteLength: number, tail: string, head: string): void;
 }
 
 export interface StopTimings {

@@ -7,7 +7,7 @@
 import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../log.js';
-import { idFromTail } from '../child/line-framer.js';
+import { idFromHead, idFromTail } from '../child/line-framer.js';
 import { StdioChild, type ChildSpec, type ExitInfo, type StopTimings } from '../child/stdio-child.js';
 import {
   ErrorCode,
@@ -90,7 +90,7 @@ export class Worker {
       {
         message: (value) => this.onMessage(value),
         garbage: (line, reason) => hooks.garbageLine(this, line, reason),
-        oversized: (bytes, tail) => this.onOversized(bytes, tail),
+        oversized: (bytes, tail, head) => this.onOversized(bytes, tail, head),
       },
       log,
     );
@@ -331,8 +331,8 @@ export class Worker {
     }
   }
 
-  private onOversized(bytes: number, tail: string): void {
-    const id = idFromTail(tail);
+  private onOversized(bytes: number, tail: string, head: string): void {
+    const id = idFromHead(head) ?? idFromTail(tail);
     const call = id !== undefined ? this.pending.get(id) : undefined;
     const message = `the MCP server's reply was ${bytes} bytes, over the sidecar's --max-message limit of ${this.opts.child.maxMessageBytes} bytes; raise --max-message or ask for less`;
     this.log.warn({ bytes, id }, message);

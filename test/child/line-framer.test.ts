@@ -1,14 +1,14 @@
 /** Newline-delimited JSON framing of a server's stdout: messages, garbage that is counted, lines over the limit. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LineFramer, idFromTail, type FramerSink } from '../../sidecar/child/line-framer.js';
+import { LineFramer, idFromHead, idFromTail, type FramerSink } from '../../sidecar/child/line-framer.js';
 
 function recorder() {
-  const seen = { messages: [] as unknown[], garbage: [] as Array<{ line: string; reason: string }>, oversized: [] as Array<{ bytes: number; tail: string }> };
+  const seen = { messages: [] as unknown[], garbage: [] as Array<{ line: string; reason: string }>, oversized: [] as Array<{ bytes: number; tail: string; head: string }> };
   const sink: FramerSink = {
     message: (value) => seen.messages.push(value),
     garbage: (line, reason) => seen.garbage.push({ line, reason }),
-    oversized: (bytes, tail) => seen.oversized.push({ bytes, tail }),
+    oversized: (bytes, tail, head) => seen.oversized.push({ bytes, tail, head }),
   };
   return { seen, sink };
 }
@@ -78,4 +78,26 @@ test('idFromTail finds the numeric response id at the end of a serialized respon
   assert.equal(idFromTail('xxxx"}, "id" : 3 }'), 3);
   assert.equal(idFromTail('"id":5,"jsonrpc":"2.0","result":{"text":"abc"}}'), 5);
   assert.equal(idFromTail('no id here'), undefined);
+});
+
+test('an oversized line whose id comes first (Python SDK order) is still attributed, from its head', () => {
+  const { seen, sink } = recorder();
+  const framer = new LineFramer(1000, sink);
+  framer.push('{"jsonrpc":"2.0","id":9,"result":{"content":[{"type":"text","text":"');
+  for (let i = 0; i < 10; i++) framer.push('z'.repeat(500));
+  framer.push('"}]}}\n');
+  assert.equal(seen.oversized.length, 1);
+  assert.equal(idFromTail(seen.oversized[0].tail), undefined, 'nothing to find at the end');
+  assert.equal(idFromHead(seen.oversized[0].head), 9);
+  const { seen: one, sink: oneSink } = recorder();
+  new LineFramer(100, oneSink).push(`{"id":4,"jsonrpc":"2.0","result":{"text":"${'q'.repeat(300)}"}}\n`);
+  assert.equal(idFromHead(one.oversized[0].head), 4);
+});
+
+test('idFromHead only takes the top-level id, never one inside the result', () => {
+  assert.equal(idFromHead('{"jsonrpc":"2.0","id":12,"result":{}'), 12);
+  assert.equal(idFromHead(' { "id" : 3 , "jsonrpc":"2.0"'), 3);
+  assert.equal(idFromHead('{"jsonrpc":"2.0","result":{"id":5,"text":"'), undefined);
+  assert.equal(idFromHead('{"result":{"content":[{"text":"{\\"id\\": 5'), undefined);
+  assert.equal(idFromHead('{"jsonrpc":"2.0","id":"abc","result":'), undefined, 'the sidecar gives the server numeric ids only');
 });
