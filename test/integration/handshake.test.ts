@@ -1,0 +1,68 @@
+/**
+ * The handshake and the server's profile: tools/list is followed over every nextCursor page before the sidecar
+ * is READY, GET /tools serves the whole list, and each client's initialize is answered from the cached profile
+ * in the protocol version it asked for.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { callTool, launch, session, textOf } from '../support/harness.js';
+import { fixtureCommand } from '../support/sidecar-process.js';
+
+const STANDARD = ['echo', 'pid', 'add', 'fail', 'slow', 'cancellations', 'notify-later', 'sample'];
+
+test('tools/list over several pages: READY only with all of them, GET /tools lists every page, MCP pages through the server', async (t) => {
+  const sidecar = await launch(t, ['--', ...fixtureCommand('paged-tools', '--page-size', '4', '--fillers', '13')]);
+  const expected = [...STANDARD, ...Array.from({ length: 13 }, (_, i) => `filler-${String(i + 1).padStart(2, '0')}`)];
+
+  assert.equal(sidecar.readyBody?.status, 'ready');
+  assert.equal(sidecar.readyBody?.worker.state, 'ready');
+  assert.equal(typeof sidecar.readyBody?.worker.pid, 'number');
+  assert.match(sidecar.logs(), /READY: paged-tools 1\.0\.0 handshaken with 21 tools/);
+
+  const res = await fetch(`${sidecar.url}/tools`);
+  assert.equal(res.status, 200);
+  const { tools } = (await res.json()) as { tools: Array<{ name: string; inputSchema: unknown }> };
+  assert.deepEqual(tools.map((tool) => tool.name), expected, 'all 6 pages, in order, none twice');
+  assert.deepEqual(tools.find((tool) => tool.name === 'add')?.inputSchema, {
+    type: 'object',
+    properties: { a: { type: 'number' }, b: { type: 'number' } },
+    required: ['a', 'b'],
+    additionalProperties: false,
+  });
+
+  // An MCP client pages itself: the cursor travels to the server and back untouched.
+  const client = await session(t, sidecar.url);
+  const seen: string[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < 20; page++) {
+    const response = await client.request('tools/list', cursor ? { cursor } : undefined);
+    assert.ok(response.result, JSON.stringify(response));
+    seen.push(...response.result.tools.map((tool: { name: string }) => tool.name));
+    cursor = response.result.nextCursor;
+    if (!cursor) break;
+  }
+  assert.deepEqual(seen, expected);
+  const badCursor = await client.request('tools/list', { cursor: 'not-a-cursor' });
+  assert.equal(badCursor.error?.code, -32602, "the server's own error reaches the client");
+});
+
+test('initialize is answered from the profile, in the version each client speaks', async (t) => {
+  const sidecar = await launch(t, ['--', ...fixtureCommand('paged-tools')]);
+  for (const version of ['2025-11-25', '2025-06-18', '2025-03-26']) {
+    const client = await session(t, sidecar.url, {}, version);
+    assert.equal(client.protocolVersion, version);
+    assert.ok(client.sessionId?.length, 'a session id was issued');
+    assert.equal(textOf(await callTool(client, 'echo', { version })), JSON.stringify({ version }));
+  }
+  const res = await fetch(`${sidecar.url}/mcp`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 'init', method: 'initialize', params: { protocolVersion: '2030-01-01', capabilities: {}, clientInfo: { name: 'future', version: '9' } } }),
+  });
+  assert.equal(res.status, 200);
+  const body = (await res.json()) as Record<string, any>;
+  assert.equal(body.id, 'init');
+  assert.equal(body.result.protocolVersion, '2025-11-25', 'an unknown version gets our latest; the client decides');
+  assert.deepEqual(body.result.serverInfo, { name: 'paged-tools', version: '1.0.0' });
+  assert.ok(body.result.capabilities.tools);
+});

@@ -1,0 +1,189 @@
+/**
+ * What the integration tests share on top of sidecar-process.ts: a sidecar that is stopped after the test
+ * whatever happens, raw HTTP for headers fetch will not send (Host), an SSE reader that keeps event ids, and
+ * small readers for tool results and metrics.
+ */
+import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import type { TestContext } from 'node:test';
+import { McpHttpClient, startSidecar, waitForReady, type JsonRpcMessage, type RunningSidecar } from './sidecar-process.js';
+
+/** Starts a sidecar, stops it after the test (even on failure), and waits until it is READY unless told not to. */
+export async function launch(t: TestContext, args: string[], opts: { ready?: boolean; env?: Record<string, string> } = {}): Promise<RunningSidecar & { readyBody?: Record<string, any> }> {
+  // A test that ends with calls in flight must not wait out the default 10 s drain on its way out.
+  const grace = args.some((a) => a.startsWith('--shutdown-grace')) ? [] : ['--shutdown-grace', '2s'];
+  const sidecar = await startSidecar([...grace, ...args], { env: opts.env });
+  t.after(() => sidecar.stop());
+  if (opts.ready === false) return sidecar;
+  try {
+    return { ...sidecar, readyBody: await waitForReady(sidecar.url, 20_000) };
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\nsidecar log:\n${sidecar.logs().slice(-3000)}`);
+  }
+}
+
+/** An initialized MCP client session, closed (DELETE) after the test. */
+export async function session(t: TestContext, url: string, capabilities: Record<string, unknown> = {}, protocolVersion?: string): Promise<McpHttpClient> {
+  const client = new McpHttpClient(url);
+  await client.initialize(protocolVersion, capabilities);
+  t.after(() => client.close().catch(() => 0));
+  return client;
+}
+
+/** The first text content of a tools/call result (JSON-RPC response or REST body). */
+export function textOf(resultOrResponse: JsonRpcMessage): string {
+  const result = 'jsonrpc' in resultOrResponse ? resultOrResponse.result : resultOrResponse;
+  const first = result?.content?.[0];
+  if (!first || first.type !== 'text') throw new Error(`no text content in ${JSON.stringify(resultOrResponse).slice(0, 300)}`);
+  return first.text;
+}
+
+export function callTool(client: McpHttpClient, name: string, args: Record<string, unknown> = {}, opts: Parameters<McpHttpClient['request']>[2] = {}): Promise<JsonRpcMessage> {
+  return client.request('tools/call', { name, arguments: args }, opts);
+}
+
+/** POST /tools/:name: the status, headers and parsed body. */
+export async function rest(url: string, name: string, args: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: any }> {
+  const res = await fetch(`${url}/tools/${encodeURIComponent(name)}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof args === 'string' ? args : JSON.stringify(args),
+  });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: the test sees the text
+  }
+  return { status: res.status, headers: res.headers, body };
+}
+
+/** One sample of a Prometheus metric (summed over label sets that match `labels`). */
+export async function metric(url: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let sum = 0;
+  let found = false;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name) || (line[name.length] !== ' ' && line[name.length] !== '{')) continue;
+    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    found = true;
+  }
+  return found ? sum : Number.NaN;
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  json(): any;
+}
+
+/** An HTTP request with exactly these headers (fetch will not send a Host of our choosing). */
+export function raw(url: string, opts: { method?: string; path?: string; headers?: Record<string, string>; body?: string | Buffer }): Promise<RawResponse> {
+  const target = new URL(opts.path ?? '/mcp', url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: target.hostname, port: target.port, path: target.pathname, method: opts.method ?? 'POST', headers: opts.headers, setHost: !(opts.headers && 'host' in opts.headers) },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body, json: () => JSON.parse(body) }));
+        res.on('error', reject);
+      },
+    );
+    req.setTimeout(10_000, () => req.destroy(new Error(`no answer to ${opts.method ?? 'POST'} ${target.pathname} within 10 s`)));
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+export interface SseEvent {
+  id?: string;
+  data: any;
+}
+
+/** A GET /mcp SSE stream read as it arrives, keeping event ids for Last-Event-ID. */
+export class SseReader {
+  readonly events: SseEvent[] = [];
+  status = 0;
+  private readonly abort = new AbortController();
+  private done: Promise<void> = Promise.resolve();
+  private waiters: Array<() => void> = [];
+
+  static async open(url: string, headers: Record<string, string>): Promise<SseReader> {
+    const reader = new SseReader();
+    const res = await fetch(`${url}/mcp`, { method: 'GET', headers: { accept: 'text/event-stream', ...headers }, signal: reader.abort.signal });
+    reader.status = res.status;
+    if (res.status === 200 && res.body) reader.done = reader.read(res.body as unknown as AsyncIterable<Uint8Array>);
+    else await res.text();
+    return reader;
+  }
+
+  private async read(body: AsyncIterable<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of body) {
+        buffer += decoder.decode(chunk, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) !== -1) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const lines = block.split('\n');
+          const data = lines.filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
+          if (!data) continue; // keep-alive comment
+          const id = lines.find((l) => l.startsWith('id:'))?.slice(3).trim();
+          this.events.push({ id, data: JSON.parse(data) });
+          for (const w of this.waiters.splice(0)) w();
+        }
+      }
+    } catch {
+      // aborted by close()
+    }
+  }
+
+  /** Resolves once `count` events arrived; rejects after `timeoutMs`. */
+  async waitForCount(count: number, timeoutMs: number): Promise<SseEvent[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.events.length < count) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`SSE stream: ${this.events.length} of ${count} events within ${timeoutMs} ms: ${JSON.stringify(this.events)}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => (clearTimeout(timer), resolve()));
+      });
+    }
+    return this.events;
+  }
+
+  async close(): Promise<void> {
+    this.abort.abort();
+    await this.done;
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The promise's value, or undefined if it takes longer than `ms` (the timer never outlives the race). */
+export async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Whether `pid` is a live process: a zombie (exited, not yet reaped by whoever adopted it) counts as gone. */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
