@@ -1,0 +1,401 @@
+/**
+ * Kong publisher: one reconcile loop that converges Kong (DB mode, Admin API) on the state in kong-state.ts:
+ * the server's shared upstream, service and route, and this instance's own target in the upstream.
+ *
+ * publish, report and withdraw only record what is wanted and wake the loop; the loop is the only code that
+ * talks to Kong, so requests never race and nothing here can throw into the caller or hold up serving.
+ *
+ *   shared entities not upserted yet (first time, Kong was down, verify found them gone) → PUT upstream, service, route
+ *   target wanted (published, child not critical) but not there or with old tags        → POST (409: PATCH it)
+ *   target not wanted (child critical, or withdraw)                                      → DELETE it (404 is fine)
+ *   converged for verifyInterval                                                         → GET route and target: still there?
+ *   Kong down or failing                                                                 → state 'unreachable', capped backoff
+ *
+ * What it never does: delete the upstream, service or route. Other instances of the same server share them,
+ * and "am I the last one?" cannot be answered without a race (another instance may be adding its target at
+ * that moment). An upstream left with no targets makes Kong answer 503, which is the truth: no instance is up.
+ *
+ * Kong's real answers, not the OpenAPI document's: POST of an existing target is 409 (so we PATCH it to our
+ * tags), PUT/PATCH of a missing target is 404 (so we POST), DELETE of a missing target may be 404 or 204.
+ */
+import { Pool } from 'undici';
+import type { Logger } from '../log.js';
+import { backoffDelay, ReconcileLoop, withinDeadline } from './reconcile-loop.js';
+import { kongEntityName, serverState, targetState, type KongServerState, type KongTarget } from './kong-state.js';
+import type { Instance, Publisher, PublisherState, PublisherStatus, ServerProfile, WorkerHealth } from './publisher.js';
+
+export interface KongPublisherOptions {
+  /** Kong Admin API, e.g. http://127.0.0.1:8001 (a path prefix is kept, for an Admin API behind a proxy). */
+  adminUrl: string;
+  /** Route path (default /<name>). */
+  routePath?: string;
+  /** How often a converged publisher checks that its route and target still exist (default 30 s). */
+  verifyIntervalMs?: number;
+  /** Longest wait between retries while Kong is down (default 30 s). */
+  backoffMaxMs?: number;
+  /** Longest any one Admin API call may take (default 5 s). */
+  requestTimeoutMs?: number;
+}
+
+const BACKOFF_MIN_MS = 250;
+
+type Desired = { kind: 'none' } | { kind: 'published'; profile: ServerProfile } | { kind: 'withdrawn' };
+
+/** What Kong is believed to hold for our target: nothing, something unknown, or exactly this body (as JSON). */
+type TargetBelief = { kind: 'unknown' } | { kind: 'absent' } | { kind: 'present'; shape: string };
+
+class KongError extends Error {
+  constructor(
+    message: string,
+    readonly statusCode?: number,
+  ) {
+    super(message);
+  }
+}
+
+export class KongPublisher implements Publisher {
+  readonly kind = 'kong';
+
+  private readonly pool: Pool;
+  private readonly basePath: string;
+  private readonly entity: string;
+  private readonly verifyIntervalMs: number;
+  private readonly backoffMaxMs: number;
+
+  private desired: Desired = { kind: 'none' };
+  /** Why the MCP server is down, while it is; undefined = up (or not known to be down). */
+  private critical: string | undefined;
+
+  /** JSON of the shared entities last upserted; undefined = not (or no longer known to be) in Kong. */
+  private sharedApplied: string | undefined;
+  private target: TargetBelief = { kind: 'unknown' };
+  /** Anything was ever sent to Kong: only then may withdraw have something to remove. */
+  private touched = false;
+  private lastVerifiedAt = 0;
+
+  private state: PublisherState = 'idle';
+  private since = new Date().toISOString();
+  private lastError: string | undefined;
+  private failures = 0;
+  private retryAt = 0;
+
+  private readonly loop = new ReconcileLoop(
+    () => this.step(),
+    (err) => this.failed(err),
+  );
+  private inflight: AbortController | undefined;
+  private withdrawn: Promise<void> | undefined;
+  private resolveWithdrawn: (() => void) | undefined;
+
+  constructor(
+    private readonly opts: KongPublisherOptions,
+    private readonly instance: Instance,
+    private readonly log: Logger,
+  ) {
+    let url: URL;
+    try {
+      url = new URL(opts.adminUrl);
+    } catch {
+      throw new Error(`--kong-admin "${opts.adminUrl}" is not a URL: use Kong's Admin API address, e.g. http://127.0.0.1:8001`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`--kong-admin "${opts.adminUrl}": use an http:// or https:// URL, e.g. http://127.0.0.1:8001`);
+    this.basePath = url.pathname.replace(/\/+$/, '');
+    const timeout = opts.requestTimeoutMs ?? 5000;
+    this.pool = new Pool(url.origin, { connections: 2, connect: { timeout }, headersTimeout: timeout, bodyTimeout: timeout });
+    this.entity = kongEntityName(instance.name);
+    this.verifyIntervalMs = opts.verifyIntervalMs ?? 30_000;
+    this.backoffMaxMs = opts.backoffMaxMs ?? 30_000;
+  }
+
+  publish(profile: ServerProfile): void {
+    if (this.desired.kind === 'withdrawn') return;
+    if (typeof profile?.toolsHash !== 'string' || !Array.isArray(profile.tools)) {
+      // Only a finished handshake yields a tool list: anything less is not a server we may route to.
+      this.log.error({ serviceId: this.instance.serviceId }, 'ignored an incomplete server profile (no tools or toolsHash): publishing to Kong only after a complete handshake');
+      return;
+    }
+    this.desired = { kind: 'published', profile };
+    // publish() is called when the server is READY: whatever made it critical before is over.
+    this.critical = undefined;
+    if (this.state === 'idle') this.setState('pending');
+    this.loop.kick();
+  }
+
+  report(health: WorkerHealth): void {
+    if (this.desired.kind === 'withdrawn') return;
+    const critical = health.status === 'critical' ? health.reason || 'MCP server down' : undefined;
+    // Every ping reports passing; only a change between up and down is work for the loop.
+    if ((critical === undefined) === (this.critical === undefined)) {
+      this.critical = critical;
+      return;
+    }
+    this.critical = critical;
+    this.loop.kick();
+  }
+
+  withdraw(deadlineMs: number): Promise<void> {
+    if (!this.withdrawn) {
+      this.withdrawn = new Promise((resolve) => (this.resolveWithdrawn = resolve));
+      this.desired = { kind: 'withdrawn' };
+      if (!this.touched) this.finishWithdraw();
+      else {
+        // An upsert in flight against a slow Kong must not delay taking our target out.
+        this.inflight?.abort();
+        this.retryAt = 0;
+        this.loop.kick();
+      }
+    }
+    return withinDeadline(this.withdrawn, deadlineMs, () => {
+      if (this.state !== 'withdrawn') {
+        this.log.warn(
+          { target: this.targetAddress(), deadlineMs, err: this.lastError },
+          `Kong target not removed within ${deadlineMs} ms; continuing shutdown (Kong's health checks take the instance out once it stops answering)`,
+        );
+      }
+      this.stopLoop();
+    });
+  }
+
+  status(): PublisherStatus {
+    return { publisher: this.kind, state: this.state, since: this.since, ...(this.lastError ? { lastError: this.lastError } : {}) };
+  }
+
+  // ---- the loop's steps ----
+
+  /** One convergence step; returns how long to wait before the next one (unless woken sooner). */
+  private async step(): Promise<number> {
+    const desired = this.desired;
+    if (desired.kind === 'none') return Infinity;
+    if (desired.kind === 'withdrawn') {
+      if (this.touched && this.target.kind !== 'absent') await this.removeTarget('withdrawn (shutdown)');
+      this.finishWithdraw();
+      return Infinity;
+    }
+    const now = Date.now();
+    if (now < this.retryAt) return this.retryAt - now;
+
+    const shared = serverState(this.instance.name, this.instance.serviceId, this.opts.routePath);
+    const sharedShape = JSON.stringify(shared);
+    if (this.sharedApplied !== sharedShape) {
+      await this.upsertShared(shared);
+      this.sharedApplied = sharedShape;
+      return 0;
+    }
+    if (this.critical === undefined) {
+      const body = targetState(this.instance, desired.profile);
+      if (this.target.kind !== 'present' || this.target.shape !== JSON.stringify(body)) {
+        await this.ensureTarget(body);
+        return 0;
+      }
+    } else if (this.target.kind !== 'absent') {
+      await this.removeTarget(this.critical);
+      return 0;
+    }
+    this.converged();
+    const verifyIn = this.lastVerifiedAt + this.verifyIntervalMs - now;
+    if (verifyIn > 0) return verifyIn;
+    await this.verify();
+    return 0;
+  }
+
+  private async upsertShared(shared: KongServerState): Promise<void> {
+    this.touched = true;
+    const name = encodeURIComponent(this.entity);
+    // Upstream first: the service's host names it, and Kong resolves that name only once it exists.
+    await this.call('PUT', `/upstreams/${name}`, shared.upstream);
+    await this.call('PUT', `/services/${name}`, shared.service);
+    await this.call('PUT', `/services/${name}/routes/${name}`, shared.route);
+    this.log.debug({ upstream: this.entity, route: shared.route.paths[0] }, 'Kong upstream, service and route upserted');
+  }
+
+  private async ensureTarget(body: KongTarget): Promise<void> {
+    this.touched = true;
+    const shape = JSON.stringify(body);
+    const before = this.target;
+    if (before.kind === 'present') {
+      // Ours, with other tags (the tool list changed): update in place; 404 means it vanished, so POST next.
+      if (!(await this.patchTarget(body))) return;
+      this.target = { kind: 'present', shape };
+      this.log.info({ target: body.target, tags: body.tags }, 'Kong target updated (tool list changed)');
+      this.lastVerifiedAt = Date.now();
+      return;
+    }
+    try {
+      await this.call('POST', `/upstreams/${encodeURIComponent(this.entity)}/targets`, body);
+    } catch (err) {
+      if (!(err instanceof KongError)) throw err;
+      if (err.statusCode === 404) {
+        // The upstream itself is gone (deleted by hand, Kong's database reset): upsert everything again.
+        this.log.warn({ upstream: this.entity }, `Kong upstream ${this.entity} is gone; creating it again`);
+        this.sharedApplied = undefined;
+        return;
+      }
+      if (err.statusCode !== 409) throw err;
+      // Already there: left by an earlier run of this instance, or our own POST whose answer was lost.
+      // Bring its tags and weight to ours.
+      if (!(await this.patchTarget(body))) return;
+    }
+    this.target = { kind: 'present', shape };
+    this.lastVerifiedAt = Date.now();
+    if (this.state === 'published') this.log.info({ target: body.target, upstream: this.entity }, `Kong target ${body.target} added again; Kong routes to this instance`);
+  }
+
+  /** PATCH our target to `body`; false when Kong says it does not exist (then the next step POSTs it). */
+  private async patchTarget(body: KongTarget): Promise<boolean> {
+    try {
+      await this.call('PATCH', this.targetPath(), body);
+      return true;
+    } catch (err) {
+      if (!(err instanceof KongError) || err.statusCode !== 404) throw err;
+      this.target = { kind: 'absent' };
+      return false;
+    }
+  }
+
+  private async removeTarget(reason: string): Promise<void> {
+    try {
+      await this.call('DELETE', this.targetPath());
+    } catch (err) {
+      // Not there (never added, or removed by someone else) is as good as removed.
+      if (!(err instanceof KongError) || err.statusCode !== 404) throw err;
+    }
+    const wasThere = this.target.kind !== 'absent';
+    this.target = { kind: 'absent' };
+    this.lastVerifiedAt = Date.now();
+    if (wasThere) this.log.warn({ target: this.targetAddress(), upstream: this.entity, reason }, `Kong target ${this.targetAddress()} removed: ${reason}`);
+  }
+
+  /** Are our route and (if wanted) target still in Kong? An operator or a database reset may have removed them. */
+  private async verify(): Promise<void> {
+    const name = encodeURIComponent(this.entity);
+    try {
+      await this.call('GET', `/services/${name}/routes/${name}`);
+    } catch (err) {
+      if (!(err instanceof KongError) || err.statusCode !== 404) throw err;
+      this.log.warn({ route: this.entity }, `Kong no longer has route ${this.entity} (deleted, or Kong's database was reset); creating it again`);
+      this.sharedApplied = undefined;
+      return;
+    }
+    if (this.target.kind === 'present') {
+      try {
+        await this.call('GET', this.targetPath());
+      } catch (err) {
+        if (!(err instanceof KongError) || err.statusCode !== 404) throw err;
+        this.log.warn({ target: this.targetAddress() }, `Kong no longer has target ${this.targetAddress()}; adding it again`);
+        this.target = { kind: 'absent' };
+        return;
+      }
+    }
+    this.lastVerifiedAt = Date.now();
+  }
+
+  private targetAddress(): string {
+    return targetState(this.instance).target;
+  }
+
+  private targetPath(): string {
+    // ':' may stay as it is in a path segment (RFC 3986 pchar); brackets of an IPv6 address are escaped.
+    return `/upstreams/${encodeURIComponent(this.entity)}/targets/${encodeURIComponent(this.targetAddress()).replace(/%3A/gi, ':')}`;
+  }
+
+  private converged(): void {
+    this.failures = 0;
+    this.retryAt = 0;
+    if (this.state === 'published') return;
+    const route = serverState(this.instance.name, undefined, this.opts.routePath).route.paths[0];
+    if (this.state === 'unreachable') {
+      this.log.info({ adminUrl: this.opts.adminUrl }, 'Kong reachable again; routes and target converged');
+    } else {
+      this.log.info(
+        { route, upstream: this.entity, target: this.targetAddress(), routed: this.critical === undefined },
+        `published to Kong: route ${route} → upstream ${this.entity}, target ${this.targetAddress()}${this.critical === undefined ? '' : ' (not routed while the MCP server is down)'}`,
+      );
+    }
+    this.lastError = undefined;
+    this.setState('published');
+  }
+
+  private finishWithdraw(): void {
+    this.setState('withdrawn');
+    this.lastError = undefined;
+    this.stopLoop();
+    this.resolveWithdrawn?.();
+  }
+
+  private stopLoop(): void {
+    if (this.loop.isStopped) return;
+    this.loop.stop();
+    this.inflight?.abort();
+    void this.pool.close().catch(() => undefined);
+  }
+
+  /** Any failure: note it, log only if this changes the state, and back off (capped, with jitter). */
+  private failed(err: unknown): number {
+    const message = err instanceof Error ? err.message : String(err);
+    this.failures++;
+    // After an outage Kong may have lost everything (a fresh database): upsert again rather than trust beliefs.
+    this.sharedApplied = undefined;
+    if (this.target.kind === 'present') this.target = { kind: 'unknown' };
+    this.lastError = message;
+    const jittered = backoffDelay(this.failures, BACKOFF_MIN_MS, this.backoffMaxMs);
+    this.retryAt = this.desired.kind === 'withdrawn' ? 0 : Date.now() + jittered;
+    if (this.state !== 'unreachable' && this.desired.kind !== 'withdrawn') {
+      this.log.warn(
+        { adminUrl: this.opts.adminUrl, err: message },
+        `Kong unreachable or failing (${message}); the sidecar keeps serving, retrying with backoff up to ${Math.round(this.backoffMaxMs / 1000)} s`,
+      );
+      this.setState('unreachable');
+    } else {
+      this.log.debug({ err: message, retryInMs: jittered, failures: this.failures }, 'Kong still unreachable');
+    }
+    return jittered;
+  }
+
+  private setState(state: PublisherState): void {
+    if (state === this.state) return;
+    this.state = state;
+    this.since = new Date().toISOString();
+  }
+
+  /** One Admin API request; throws KongError with a message that names the cause (and the fix). */
+  private async call(method: 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<unknown> {
+    const abort = new AbortController();
+    this.inflight = abort;
+    try {
+      const res = await this.pool.request({
+        method,
+        path: this.basePath + path,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: abort.signal,
+      });
+      const text = await res.body.text();
+      if (res.statusCode >= 200 && res.statusCode < 300) return text ? safeJson(text) : undefined;
+      throw new KongError(`${method} ${path}: HTTP ${res.statusCode} ${text.trim().slice(0, 300)}${hintFor(res.statusCode, method)}`, res.statusCode);
+    } catch (err) {
+      if (err instanceof KongError) throw err;
+      const e = err as Error & { code?: string };
+      throw new KongError(`${method} ${this.opts.adminUrl}${path}: ${e.code ? `${e.code} ` : ''}${e.message}`);
+    } finally {
+      if (this.inflight === abort) this.inflight = undefined;
+    }
+  }
+}
+
+function hintFor(status: number, method: string): string {
+  if (status === 401 || status === 403) {
+    return ': this Admin API wants credentials (Kong Enterprise RBAC or an auth plugin in front of it); mcp-sidecar expects the open OSS Admin API on a private network or loopback';
+  }
+  if (status === 404 && method === 'PUT') return ': is --kong-admin the Admin API (port 8001) and not the proxy (port 8000)?';
+  if (status === 400) return ': Kong rejected the entity (mcp-sidecar targets Kong Gateway 3.x in DB mode)';
+  if (status === 405) return ': this Kong refuses writes (DB-less mode?); use `mcp-sidecar kong-config` to export a decK file instead';
+  return '';
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
