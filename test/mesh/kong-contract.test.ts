@@ -1,0 +1,349 @@
+/**
+ * Contract tests of the Kong publisher: every request it makes is validated against Kong 3.9's Admin API
+ * OpenAPI document (and Kong's own rules) by the double in test/support/kong-admin-double.ts, which answers
+ * as real Kong does (409 on an existing target, 404 on PATCH/PUT/DELETE of a missing one, 201 on create).
+ * A test passes only if the publisher converged AND no request broke the contract.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test, type TestContext } from 'node:test';
+import { pino } from 'pino';
+import { KongPublisher, type KongPublisherOptions } from '../../sidecar/mesh/kong.js';
+import { MANAGED_BY_TAG, serverState, targetState } from '../../sidecar/mesh/kong-state.js';
+import type { Instance, ServerProfile } from '../../sidecar/mesh/publisher.js';
+import { KongAdminDouble } from '../support/kong-admin-double.js';
+import { waitFor } from '../support/sidecar-process.js';
+
+function profile(toolNames: string[]): ServerProfile {
+  return {
+    serverInfo: { name: 'test-server', version: '1.2.3' },
+    protocolVersion: '2025-11-25',
+    capabilities: { tools: {} },
+    tools: toolNames.map((name) => ({ name, inputSchema: { type: 'object' as const } })),
+    prompts: [],
+    resources: [],
+    resourceTemplates: [],
+    toolsHash: `h${toolNames.length}${toolNames.join('').slice(0, 10)}`,
+  };
+}
+
+let serial = 0;
+function instance(name: string, port: number): Instance {
+  return { name, serviceId: `${name}-127.0.0.1-${port}`, advertiseHost: '127.0.0.1', advertisePort: port, sessionMode: 'shared', sidecarVersion: '0.1.0-test' };
+}
+const uniqueName = () => `srv${process.pid}x${++serial}`;
+
+/** A pino logger whose lines the test can read back. */
+function capturedLogger() {
+  const lines: Array<Record<string, any>> = [];
+  const log = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  const at = (level: number) => lines.filter((l) => l.level >= level);
+  return { log, lines, infoOrAbove: () => at(30) };
+}
+
+describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
+  let kong: KongAdminDouble;
+
+  before(async () => {
+    kong = await KongAdminDouble.start();
+  });
+  after(async () => {
+    await kong.stop();
+  });
+
+  /** A publisher that is withdrawn after the test whatever happens; its requests are the ones after `mark`. */
+  function publisher(t: TestContext, inst: Instance, opts: Partial<KongPublisherOptions> = {}) {
+    const captured = capturedLogger();
+    const p = new KongPublisher({ adminUrl: kong.url, verifyIntervalMs: 60_000, backoffMaxMs: 400, requestTimeoutMs: 2000, ...opts }, inst, captured.log);
+    t.after(() => p.withdraw(2000));
+    const mark = kong.requests.length;
+    const requests = () => kong.requests.slice(mark).filter((r) => r.path.includes(`mcp-${inst.name}`));
+    return { p, ...captured, requests };
+  }
+
+  function assertNoViolations(): void {
+    assert.deepEqual(kong.violations, [], 'every request must satisfy the OpenAPI document and Kong\'s rules');
+  }
+
+  test('publish: upstream, service and route upserted with the affinity, health checks, SSE settings and tags; own target added', async (t) => {
+    const name = uniqueName();
+    const inst = instance(name, 18081);
+    const { p, requests, infoOrAbove } = publisher(t, inst);
+    assert.equal(p.status().state, 'idle');
+    p.publish(profile(['echo', 'add']));
+    p.report({ status: 'passing', latencyMs: 3, toolCount: 2 });
+    await waitFor(() => p.status().state === 'published', 5000, 'state published');
+
+    assert.deepEqual(requests().map((r) => `${r.method} ${r.path} ${r.status}`), [
+      `PUT /upstreams/mcp-${name} 200`,
+      `PUT /services/mcp-${name} 200`,
+      `PUT /services/mcp-${name}/routes/mcp-${name} 200`,
+      `POST /upstreams/mcp-${name}/targets 201`,
+    ]);
+    const upstream = kong.upstreams.get(`mcp-${name}`)!;
+    assert.equal(upstream.algorithm, 'consistent-hashing');
+    assert.equal(upstream.hash_on, 'header');
+    assert.equal(upstream.hash_on_header, 'Mcp-Session-Id');
+    assert.ok(['ip', 'none'].includes(upstream.hash_fallback));
+    assert.equal(upstream.healthchecks.active.http_path, '/readyz');
+    assert.ok(upstream.healthchecks.active.healthy.interval > 0, 'active checks are on (interval > 0)');
+    assert.ok(upstream.healthchecks.active.unhealthy.interval > 0);
+    assert.ok(upstream.healthchecks.passive.unhealthy.http_failures > 0 || upstream.healthchecks.passive.unhealthy.tcp_failures > 0, 'passive checks trip');
+
+    const service = kong.services.get(`mcp-${name}`)!;
+    assert.equal(service.host, `mcp-${name}`, 'the service points at the upstream');
+    assert.ok(service.read_timeout >= 300_000 && service.write_timeout >= 300_000, 'long timeouts for SSE');
+
+    const route = kong.routes.get(`mcp-${name}`)!;
+    assert.deepEqual(route.paths, [`/${name}`]);
+    assert.equal(route.strip_path, true);
+    assert.equal(route.request_buffering, false);
+    assert.equal(route.response_buffering, false);
+    assert.deepEqual(route.service, { id: service.id });
+
+    const targets = kong.targetsOf(`mcp-${name}`);
+    assert.deepEqual([...targets.keys()], ['127.0.0.1:18081']);
+    for (const entity of [upstream, service, route, targets.get('127.0.0.1:18081')!]) {
+      assert.ok(entity.tags.includes(MANAGED_BY_TAG), `tags of ${entity.name ?? entity.target}`);
+      assert.ok(entity.tags.includes(`mcp-server:${name}`));
+      assert.ok(entity.tags.includes(`instance:${inst.serviceId}`));
+    }
+    const published = infoOrAbove().filter((l) => /published to Kong/.test(l.msg));
+    assert.equal(published.length, 1, 'one log line for the state change');
+    assertNoViolations();
+  });
+
+  test('update: a changed tool list updates only the target tags (PATCH), shared entities are not rewritten', async (t) => {
+    const name = uniqueName();
+    const { p, requests } = publisher(t, instance(name, 18082));
+    p.publish(profile(['echo']));
+    await waitFor(() => p.status().state === 'published' && kong.targetsOf(`mcp-${name}`).size === 1, 5000, 'first publish');
+    const before = requests().length;
+
+    p.publish(profile(['echo', 'add', 'slow']));
+    const tags = await waitFor(() => {
+      const tags: string[] = kong.targetsOf(`mcp-${name}`).get('127.0.0.1:18082')?.tags ?? [];
+      return tags.includes(`mcp-tools:${profile(['echo', 'add', 'slow']).toolsHash}`) && tags;
+    }, 5000, 'target tags with the new tools hash');
+    assert.ok(!tags.includes(`mcp-tools:${profile(['echo']).toolsHash}`), 'the old tools tag is gone');
+    assert.deepEqual(requests().slice(before).map((r) => `${r.method} ${r.status}`), ['PATCH 200']);
+    assertNoViolations();
+  });
+
+  test('withdraw on critical, re-add on passing and on re-publish; other instances and shared entities untouched', async (t) => {
+    const name = uniqueName();
+    const a = publisher(t, instance(name, 18083));
+    const b = publisher(t, instance(name, 18084));
+    a.p.publish(profile(['echo']));
+    b.p.publish(profile(['echo']));
+    await waitFor(() => kong.targetsOf(`mcp-${name}`).size === 2, 5000, 'both targets');
+
+    a.p.report({ status: 'critical', reason: 'MCP server exited (code 1)' });
+    await waitFor(() => !kong.targetsOf(`mcp-${name}`).has('127.0.0.1:18083'), 5000, 'target of a removed');
+    assert.ok(kong.targetsOf(`mcp-${name}`).has('127.0.0.1:18084'), "b's target stays");
+    assert.ok(kong.upstreams.has(`mcp-${name}`) && kong.services.has(`mcp-${name}`) && kong.routes.has(`mcp-${name}`), 'shared entities stay');
+    assert.equal(a.p.status().state, 'published', 'Kong matches what is wanted (no target while critical)');
+    const drained = a.infoOrAbove().filter((l) => /removed: MCP server exited/.test(l.msg));
+    assert.equal(drained.length, 1);
+
+    // More critical reports while down: no more requests.
+    const count = a.requests().length;
+    a.p.report({ status: 'critical', reason: 'still down' });
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(a.requests().length, count);
+
+    a.p.report({ status: 'passing', latencyMs: 1, toolCount: 1 });
+    await waitFor(() => kong.targetsOf(`mcp-${name}`).has('127.0.0.1:18083'), 5000, 'target of a re-added on passing');
+
+    a.p.report({ status: 'critical', reason: 'hung: 2 pings missed' });
+    await waitFor(() => !kong.targetsOf(`mcp-${name}`).has('127.0.0.1:18083'), 5000, 'removed again');
+    // Restarted and handshaken again: publish() alone re-adds it (READY supersedes the critical).
+    a.p.publish(profile(['echo']));
+    await waitFor(() => kong.targetsOf(`mcp-${name}`).has('127.0.0.1:18083'), 5000, 're-added on re-publish');
+    assert.deepEqual(
+      a.requests()
+        .filter((r) => r.path.endsWith('/targets/127.0.0.1:18083') || (r.body as { target?: string } | undefined)?.target === '127.0.0.1:18083')
+        .map((r) => `${r.method} ${r.status}`),
+      ['POST 201', 'DELETE 204', 'POST 201', 'DELETE 204', 'POST 201'],
+    );
+    assertNoViolations();
+  });
+
+  test("Kong's real answers: 409 on POST of an existing (stale) target, 404 on PATCH of a vanished one", async (t) => {
+    const name = uniqueName();
+    const inst = instance(name, 18085);
+    // A target left by an earlier run of this instance (SIGKILLed, never withdrew), with old tags.
+    const earlier = serverState(name, inst.serviceId);
+    const put = (path: string, body: unknown) => fetch(`${kong.url}${path}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    assert.equal((await put(`/upstreams/mcp-${name}`, earlier.upstream)).status, 200);
+    const seeded = await fetch(`${kong.url}/upstreams/mcp-${name}/targets`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(targetState(inst, profile(['old']))) });
+    assert.equal(seeded.status, 201);
+
+    const { p, requests } = publisher(t, inst);
+    p.publish(profile(['echo']));
+    await waitFor(() => p.status().state === 'published', 5000, 'published');
+    const targetCalls = requests().filter((r) => r.path.includes('/targets'));
+    const fresh = targetCalls.slice(targetCalls.findIndex((r) => r.method === 'POST' && r.status === 409));
+    assert.deepEqual(fresh.map((r) => `${r.method} ${r.status}`), ['POST 409', 'PATCH 200']);
+    assert.ok(kong.targetsOf(`mcp-${name}`).get('127.0.0.1:18085')!.tags.includes(`mcp-tools:${profile(['echo']).toolsHash}`), 'stale tags replaced');
+
+    // Someone deletes the target behind our back, then the tools change: PATCH 404 → POST.
+    kong.targetsOf(`mcp-${name}`).clear();
+    p.publish(profile(['echo', 'add']));
+    await waitFor(() => kong.targetsOf(`mcp-${name}`).has('127.0.0.1:18085'), 5000, 'target back');
+    const last = requests().filter((r) => r.path.includes('/targets')).slice(-2);
+    assert.deepEqual(last.map((r) => `${r.method} ${r.status}`), ['PATCH 404', 'POST 201']);
+    assertNoViolations();
+  });
+
+  test('shutdown: withdraw removes only this instance\'s target and resolves; nothing shared is deleted', async (t) => {
+    const name = uniqueName();
+    const a = publisher(t, instance(name, 18086));
+    const b = publisher(t, instance(name, 18087));
+    a.p.publish(profile(['echo']));
+    b.p.publish(profile(['echo']));
+    await waitFor(() => kong.targetsOf(`mcp-${name}`).size === 2, 5000, 'both targets');
+
+    const started = Date.now();
+    await a.p.withdraw(3000);
+    t.diagnostic(`withdraw took ${Date.now() - started} ms`);
+    assert.equal(a.p.status().state, 'withdrawn');
+    assert.deepEqual([...kong.targetsOf(`mcp-${name}`).keys()], ['127.0.0.1:18087']);
+    assert.ok(kong.upstreams.has(`mcp-${name}`) && kong.services.has(`mcp-${name}`) && kong.routes.has(`mcp-${name}`));
+    assert.ok(!kong.requests.some((r) => r.method === 'DELETE' && !r.path.includes('/targets/')), 'no DELETE of anything but a target');
+
+    // After withdrawal nothing brings it back.
+    a.p.publish(profile(['echo']));
+    a.p.report({ status: 'passing', latencyMs: 1, toolCount: 1 });
+    await new Promise((r) => setTimeout(r, 150));
+    assert.ok(!kong.targetsOf(`mcp-${name}`).has('127.0.0.1:18086'));
+
+    // The last instance leaving leaves an upstream without targets (Kong answers 503): still no deletes.
+    await b.p.withdraw(3000);
+    assert.equal(kong.targetsOf(`mcp-${name}`).size, 0);
+    assert.ok(kong.upstreams.has(`mcp-${name}`));
+    assertNoViolations();
+  });
+
+  test('withdraw before anything was published sends nothing and resolves at once', async (t) => {
+    const name = uniqueName();
+    const { p, requests } = publisher(t, instance(name, 18088));
+    await p.withdraw(1000);
+    assert.equal(p.status().state, 'withdrawn');
+    assert.equal(requests().length, 0);
+  });
+
+  test('Kong down then up: unreachable with one log line, capped backoff, converges when Kong returns; withdraw meets its deadline while down', async (t) => {
+    const name = uniqueName();
+    await kong.down();
+    t.after(() => kong.up());
+    const { p, infoOrAbove, lines } = publisher(t, instance(name, 18089), { backoffMaxMs: 200 });
+    p.publish(profile(['echo']));
+    await waitFor(() => p.status().state === 'unreachable', 5000, 'state unreachable');
+    assert.match(p.status().lastError ?? '', /ECONNREFUSED|connect/i);
+    // Let it retry a few times (backoff capped at 200 ms).
+    await waitFor(() => lines.filter((l) => l.msg === 'Kong still unreachable').length >= 3, 5000, 'three retries');
+    assert.equal(infoOrAbove().filter((l) => /Kong unreachable/.test(l.msg)).length, 1, 'one warning for the outage, not one per retry');
+
+    await kong.up();
+    await waitFor(() => p.status().state === 'published' && kong.targetsOf(`mcp-${name}`).has('127.0.0.1:18089'), 5000, 'converged after Kong returned');
+    assert.equal(infoOrAbove().filter((l) => /Kong reachable again/.test(l.msg)).length, 1);
+    assert.equal(p.status().lastError, undefined);
+
+    // Kong goes away again; the shutdown must not wait for it beyond its deadline.
+    await kong.down();
+    const started = Date.now();
+    await p.withdraw(500);
+    const took = Date.now() - started;
+    t.diagnostic(`withdraw with Kong down took ${took} ms (deadline 500 ms)`);
+    assert.ok(took < 2500, `withdraw resolved by its deadline (took ${took} ms)`);
+    await kong.up();
+    assertNoViolations();
+  });
+
+  test("Kong's database reset: the periodic check finds the route gone and creates everything again", async (t) => {
+    const name = uniqueName();
+    const { p } = publisher(t, instance(name, 18090), { verifyIntervalMs: 100 });
+    p.publish(profile(['echo']));
+    await waitFor(() => kong.targetsOf(`mcp-${name}`).size === 1, 5000, 'published');
+    kong.routes.delete(`mcp-${name}`);
+    kong.targetsOf(`mcp-${name}`).clear();
+    await waitFor(() => kong.routes.has(`mcp-${name}`) && kong.targetsOf(`mcp-${name}`).size === 1, 5000, 'route and target back');
+    assertNoViolations();
+  });
+
+  test('route path option and IPv6 advertise address are published as Kong expects them', async (t) => {
+    const name = uniqueName();
+    const inst = { ...instance(name, 18091), advertiseHost: '::1' };
+    const { p } = publisher(t, inst, { routePath: 'api/tools' });
+    p.publish(profile(['echo']));
+    await waitFor(() => kong.targetsOf(`mcp-${name}`).size === 1, 5000, 'published');
+    assert.deepEqual(kong.routes.get(`mcp-${name}`)!.paths, ['/api/tools']);
+    assert.deepEqual([...kong.targetsOf(`mcp-${name}`).keys()], ['[::1]:18091']);
+    await p.withdraw(2000);
+    assert.equal(kong.targetsOf(`mcp-${name}`).size, 0);
+    assertNoViolations();
+  });
+});
+
+describe('the contract double itself', () => {
+  let kong: KongAdminDouble;
+  before(async () => {
+    kong = await KongAdminDouble.start();
+  });
+  after(() => kong.stop());
+
+  test('rejects a body that breaks the OpenAPI document, and accepts the publisher\'s own bodies', async () => {
+    const good = serverState('demo', 'demo-127.0.0.1-8080');
+    assert.deepEqual(kong.validate('PUT', '/upstreams/mcp-demo', good.upstream), []);
+    assert.deepEqual(kong.validate('PUT', '/services/mcp-demo', good.service), []);
+    assert.deepEqual(kong.validate('PUT', '/services/mcp-demo/routes/mcp-demo', good.route), []);
+    assert.deepEqual(kong.validate('POST', '/upstreams/mcp-demo/targets', targetState({ name: 'demo', serviceId: 'x', advertiseHost: '10.0.0.5', advertisePort: 8080 })), []);
+
+    const brokenUpstream = { ...good.upstream, hash_on: 'sticky-session', slots: 'many', healthchecks: { ...good.upstream.healthchecks, threshold: 500 } };
+    const upstreamErrors = kong.validate('PUT', '/upstreams/mcp-demo', brokenUpstream);
+    assert.ok(upstreamErrors.some((e) => /hash_on .*allowed values/.test(e)), upstreamErrors.join('\n'));
+    assert.ok(upstreamErrors.some((e) => /slots must be integer/.test(e)), upstreamErrors.join('\n'));
+    assert.ok(upstreamErrors.some((e) => /threshold must be <= 100/.test(e)), upstreamErrors.join('\n'));
+
+    const brokenRoute: Record<string, unknown> = { ...good.route, response_buffering: 'off' };
+    delete brokenRoute.protocols;
+    const routeErrors = kong.validate('PUT', '/services/mcp-demo/routes/mcp-demo', brokenRoute);
+    assert.ok(routeErrors.some((e) => /response_buffering must be boolean/.test(e)), routeErrors.join('\n'));
+    assert.ok(routeErrors.some((e) => /required property 'protocols'/.test(e)), routeErrors.join('\n'));
+
+    assert.ok(kong.validate('POST', '/upstreams/mcp-demo/targets', { target: 'a:1', weight: 70000 }).some((e) => /weight must be <= 65535/.test(e)));
+    assert.ok(kong.validate('PUT', '/services/mcp-demo', { ...good.service, timeout: 5 }).some((e) => /timeout: unknown field/.test(e)), "Kong's unknown-field rule");
+    assert.ok(kong.validate('PUT', '/services/mcp-demo', { ...good.service, tags: ['a,b'] }).some((e) => /invalid tag/.test(e)), "Kong's tag rule");
+
+    // Over the wire: answered 400 like a Kong schema violation, and recorded as a violation.
+    const res = await fetch(`${kong.url}/upstreams/mcp-demo`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(brokenUpstream) });
+    assert.equal(res.status, 400);
+    assert.equal(((await res.json()) as { name: string }).name, 'schema violation');
+    assert.ok(kong.violations.some((v) => v.startsWith('PUT /upstreams/mcp-demo:')));
+    assert.ok(!kong.upstreams.has('mcp-demo'), 'nothing stored from a rejected request');
+  });
+
+  test('handles the document\'s known quirks explicitly', async () => {
+    // Q1: PUT of a missing target is 404 (the document says upsert).
+    await fetch(`${kong.url}/upstreams/mcp-q`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'mcp-q' }) });
+    const put = await fetch(`${kong.url}/upstreams/mcp-q/targets/10.0.0.1:8080`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ target: '10.0.0.1:8080' }) });
+    assert.equal(put.status, 404);
+    // Q2: endpoints Kong has but the document lacks are refused as violations.
+    const before = kong.violations.length;
+    assert.equal((await fetch(`${kong.url}/upstreams/mcp-q/health`)).status, 404);
+    assert.equal(kong.violations.length, before + 1);
+    assert.match(kong.violations.at(-1)!, /not an operation of Kong's OpenAPI document/);
+    // Q3: a service whose name ends in "plugins" is not mistaken for the typo'd plugins path.
+    assert.deepEqual(kong.validate('PUT', '/services/mcp-plugins', { name: 'mcp-plugins', protocol: 'http', host: 'mcp-plugins', port: 8080, enabled: true }), []);
+    // Q4: the typo'd DELETE /routes/{r}/{id} is not an operation.
+    assert.match(kong.validate('DELETE', '/routes/r1/abc')[0] ?? '', /not an operation/);
+    // Q7: hash_on header is accepted (Kong 3.9 does).
+    assert.deepEqual(kong.validate('PUT', '/upstreams/mcp-q', { name: 'mcp-q', hash_on: 'header', hash_on_header: 'Mcp-Session-Id' }), []);
+    // Q8: POST creates answer 201.
+    const post = await fetch(`${kong.url}/upstreams/mcp-q/targets`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ target: '10.0.0.1:8080' }) });
+    assert.equal(post.status, 201);
+    // Q9: DELETE of a missing target is 404 (then 204 for an existing one).
+    assert.equal((await fetch(`${kong.url}/upstreams/mcp-q/targets/10.0.0.2:8080`, { method: 'DELETE' })).status, 404);
+    assert.equal((await fetch(`${kong.url}/upstreams/mcp-q/targets/10.0.0.1:8080`, { method: 'DELETE' })).status, 204);
+  });
+});

@@ -1,0 +1,397 @@
+/**
+ * A stand-in for Kong Gateway 3.9's Admin API (DB mode) on 127.0.0.1, for contract tests of the Kong publisher.
+ *
+ * Every request is checked twice before it is answered:
+ *  1. against Kong's own OpenAPI document (../shared/kong/admin-oss-3.9.openapi.yaml) by a real validator,
+ *     openapi-backend (Ajv underneath): the operation must exist, and path, query and JSON body must match it;
+ *  2. against the rules Kong enforces that the document does not express (unknown fields, tag and name
+ *     characters, the name in a PUT path), each listed in kongSideChecks below.
+ * A failed check is answered 400 the way Kong answers a schema violation, and recorded in `violations`, so a
+ * test fails on any request real Kong could refuse. Entities are kept in memory and the answers are Kong 3.9's
+ * real ones where they differ from the document (see KNOWN QUIRKS).
+ *
+ * KNOWN QUIRKS of the document, handled explicitly (first two from ../shared/kong/README.md):
+ *  Q1 `PUT /upstreams/{u}/targets/{t}` is documented as an upsert (200); real Kong 3.9 answers 404 for a target
+ *     that does not exist (PATCH too). The double answers 404.
+ *  Q2 `/upstreams/{u}/health` and `/upstreams/{u}/targets/{t}/healthy|unhealthy` exist in Kong but not in the
+ *     document. The double refuses them as violations: a publisher that needs them cannot be contract-tested.
+ *  Q3 Path typo `/services/{service_id_or_name}plugins` (no slash). openapi-backend would match it for
+ *     GET/POST `/services/<anything>plugins` (a service named e.g. `mcp-plugins`) with a wrong parameter, so the
+ *     double renames it to the path Kong serves, `/services/{service_id_or_name}/plugins`.
+ *  Q4 Path typo `/routes/{route_id_or_name}/{filter_chain_id}` (DELETE only) is not a Kong endpoint and would
+ *     match any DELETE `/routes/x/y`: removed.
+ *  Q5 `components.schemas.Filter-chains.properties.route` is `nullable: true` without a `type`; Ajv refuses to
+ *     compile the document at all. Given `type: object` (a route reference `{id}`, as in Kong).
+ *  Q6 Formats `uuid`, `host` and `binary` are OpenAPI/Kong vocabulary Ajv does not know; registered (uuid and
+ *     host with real patterns, binary unchecked).
+ *  Q7 `upstream-request` enumerates `hash_on`/`hash_fallback` without `header`, which Kong 3.9 accepts (the
+ *     Upstream entity schema and Kong's docs list none, consumer, ip, header, cookie, path, query_arg,
+ *     uri_capture): `header` is added to both enums. Header-based hashing is what MCP session affinity needs.
+ *  Q8 POST creates are documented as 200; real Kong answers 201 Created. The double answers 201.
+ *  Q9 DELETE of a missing target is documented as 204 "or the resource didn't exist"; Kong's targets endpoint
+ *     answers 404 for a target it does not know (other entities: 204). The double answers 404; the publisher
+ *     must accept both.
+ *  Q10 Request schemas are open objects (no `additionalProperties: false`), but Kong rejects unknown fields
+ *     ("unknown field"); and route-request lists two example headers (`x-my-header`, `x-another-header`) as
+ *     the properties of `headers`. The unknown-field check walks the documented properties and treats free-form
+ *     maps (`headers`) as open.
+ *  Responses are not validated against the document: real Kong returns nulls (e.g. `client_certificate: null`)
+ *  the document's response schemas do not allow, so such a check would test the document, not the publisher.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { OpenAPIBackend, type Document, type Operation, type Request } from 'openapi-backend';
+import { parse } from 'yaml';
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  body?: unknown;
+  status: number;
+  violations: string[];
+}
+
+type Entity = Record<string, any> & { id: string; created_at: number; updated_at: number };
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** Where the document is: $KONG_OPENAPI_DOC, else shared/ beside the repository (as in CI). */
+export function kongOpenApiPath(): string {
+  const path = process.env.KONG_OPENAPI_DOC ?? resolve(repoRoot, '../shared/kong/admin-oss-3.9.openapi.yaml');
+  if (!existsSync(path)) {
+    throw new Error(`Kong's OpenAPI document is not at ${path}: the contract tests need ../shared/kong/admin-oss-3.9.openapi.yaml beside the repository (or KONG_OPENAPI_DOC=<path>)`);
+  }
+  return path;
+}
+
+/** The document as published, with the quirks Q3–Q7 corrected (see the file comment). */
+function loadDocument(): Document {
+  const doc = parse(readFileSync(kongOpenApiPath(), 'utf8')) as any;
+  const paths = doc.paths as Record<string, unknown>;
+  // Q3
+  const typo = '/services/{service_id_or_name}plugins';
+  if (paths[typo]) {
+    paths['/services/{service_id_or_name}/plugins'] = paths[typo];
+    delete paths[typo];
+  }
+  // Q4
+  delete paths['/routes/{route_id_or_name}/{filter_chain_id}'];
+  // Q5
+  const fcRoute = doc.components?.schemas?.['Filter-chains']?.properties?.route;
+  if (fcRoute && fcRoute.nullable && !fcRoute.type) fcRoute.type = 'object';
+  // Q7
+  const upstreamProps = doc.components?.requestBodies?.['upstream-request']?.content?.['application/json']?.schema?.properties;
+  for (const field of ['hash_on', 'hash_fallback']) {
+    const values: string[] | undefined = upstreamProps?.[field]?.enum;
+    if (values && !values.includes('header')) values.push('header');
+  }
+  return doc as Document;
+}
+
+/** Free-form maps inside request bodies (Q10): any key is allowed. */
+const FREE_FORM = new Set(['headers']);
+
+function unknownFields(value: unknown, schema: any, at: string, out: string[]): void {
+  if (!schema || typeof value !== 'object' || value === null) return;
+  if (Array.isArray(value)) {
+    if (schema.items) value.forEach((v, i) => unknownFields(v, schema.items, `${at}[${i}]`, out));
+    return;
+  }
+  if (!schema.properties) return;
+  for (const [key, v] of Object.entries(value)) {
+    const sub = schema.properties[key];
+    if (!sub) out.push(`${at}${key}: unknown field (Kong rejects fields its schema does not have)`);
+    else if (!FREE_FORM.has(key)) unknownFields(v, sub, `${at}${key}.`, out);
+  }
+}
+
+/** Kong: tags are printable ASCII except `,` and `/` (kong/db/schema/typedefs.lua). */
+const TAG = /^[\x21-\x2b\x2d\x2e\x30-\x7e]+$/;
+/** Kong: service and route names (typedefs.utf8_name, ASCII part). */
+const NAME = /^[A-Za-z0-9._~-]+$/;
+/** Kong: an upstream name is a hostname. */
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const TARGET = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
+
+/** The checks Kong makes that the document does not express (Q10 and the rules above). */
+function kongSideChecks(operation: Operation, params: Record<string, string>, body: any): string[] {
+  const out: string[] = [];
+  const schema = (operation.requestBody as any)?.content?.['application/json']?.schema;
+  if (body && typeof body === 'object') unknownFields(body, schema, '', out);
+  if (Array.isArray(body?.tags)) {
+    for (const tag of body.tags) if (typeof tag !== 'string' || !TAG.test(tag)) out.push(`tags: invalid tag ${JSON.stringify(tag)}: expected printable ascii (except , and /)`);
+  }
+  const op = operation.operationId;
+  if (op === 'upsert-upstream') {
+    if (body?.name !== undefined && !UUID.test(params.upstream_id_or_name) && body.name !== params.upstream_id_or_name) out.push('name: must match the name in the path');
+    const name = body?.name ?? params.upstream_id_or_name;
+    if (!HOSTNAME.test(name)) out.push(`name: ${JSON.stringify(name)} is not a valid hostname`);
+    if (body?.hash_on === 'header' && !body.hash_on_header) out.push("hash_on_header: required field missing when hash_on is 'header'");
+  }
+  if (op === 'upsert-service' || op === 'upsert-route-for-service') {
+    const key = op === 'upsert-service' ? params.service_id_or_name : params.route_id_or_name;
+    if (body?.name !== undefined && !UUID.test(key) && body.name !== key) out.push('name: must match the name in the path');
+    if (!NAME.test(body?.name ?? key)) out.push(`name: invalid value ${JSON.stringify(body?.name ?? key)}`);
+  }
+  if (op === 'upsert-route-for-service' && body?.service !== undefined) out.push('service: given by the path, must not be in the body');
+  if ((op === 'create-target-for-upstream' || op === 'update-target-for-upstream') && body?.target !== undefined && !TARGET.test(body.target)) {
+    out.push(`target: ${JSON.stringify(body.target)} is not host:port`);
+  }
+  return out;
+}
+
+export class KongAdminDouble {
+  readonly requests: RecordedRequest[] = [];
+  readonly upstreams = new Map<string, Entity>();
+  readonly services = new Map<string, Entity>();
+  readonly routes = new Map<string, Entity>();
+  /** Targets per upstream id, keyed by `host:port`. */
+  readonly targets = new Map<string, Map<string, Entity>>();
+
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  private port = 0;
+
+  private constructor(private readonly api: OpenAPIBackend) {}
+
+  static async start(): Promise<KongAdminDouble> {
+    const api = new OpenAPIBackend({
+      definition: loadDocument(),
+      strict: false,
+      validate: true,
+      quick: false,
+      ajvOpts: { allErrors: true },
+      // Q6
+      customizeAjv: (ajv) => {
+        ajv.addFormat('uuid', UUID);
+        ajv.addFormat('host', HOSTNAME);
+        ajv.addFormat('binary', true);
+        return ajv;
+      },
+    });
+    await api.init();
+    const double = new KongAdminDouble(api);
+    await double.up();
+    return double;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Every contract violation seen so far, with the request it came from. */
+  get violations(): string[] {
+    return this.requests.flatMap((r) => r.violations.map((v) => `${r.method} ${r.path}: ${v}`));
+  }
+
+  /** The targets of an upstream (by name), as `host:port` → entity. */
+  targetsOf(upstreamName: string): Map<string, Entity> {
+    const upstream = this.upstreams.get(upstreamName);
+    return (upstream && this.targets.get(upstream.id)) ?? new Map();
+  }
+
+  /**
+   * Checks one request without answering it or changing any state: the document, then Kong's own rules.
+   * Returns the violations (empty when Kong would accept the request's shape).
+   */
+  validate(method: string, path: string, body?: unknown): string[] {
+    const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
+    const req: Request = { method: method.toLowerCase(), path: path.replace(/\?.*$/, ''), query: path.includes('?') ? path.slice(path.indexOf('?') + 1) : undefined, headers, body: body as Request['body'] };
+    const operation = this.api.matchOperation(req);
+    if (!operation) return [`${method.toUpperCase()} ${req.path} is not an operation of Kong's OpenAPI document`];
+    const result = this.api.validateRequest(req, operation);
+    const out = (result.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? e.keyword}${e.params && Object.keys(e.params).length ? ` ${JSON.stringify(e.params)}` : ''}`);
+    const params = this.params(operation, req.path);
+    out.push(...kongSideChecks(operation, params, body));
+    return out;
+  }
+
+  /** Kong goes away: the port refuses connections and open ones are cut (as when Kong's container stops). */
+  async down(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
+  }
+
+  /** Kong is back on the same port, with the entities it had (its database survived). */
+  async up(): Promise<void> {
+    if (this.server) return;
+    const server = createServer((req, res) => void this.handle(req, res));
+    server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, '127.0.0.1', () => resolve());
+    });
+    this.port = (server.address() as AddressInfo).port;
+    this.server = server;
+  }
+
+  /** Kong's database is wiped (a fresh Postgres): everything the publisher wrote is gone. */
+  reset(): void {
+    this.upstreams.clear();
+    this.services.clear();
+    this.routes.clear();
+    this.targets.clear();
+  }
+
+  async stop(): Promise<void> {
+    await this.down();
+  }
+
+  // ---- serving ----
+
+  private params(operation: Operation, path: string): Record<string, string> {
+    const names = [...operation.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
+    const pattern = new RegExp(`^${operation.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '([^/]+)')}$`);
+    const m = pattern.exec(path);
+    const out: Record<string, string> = {};
+    names.forEach((name, i) => (out[name] = m ? decodeURIComponent(m[i + 1]) : ''));
+    return out;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    const method = (req.method ?? 'GET').toUpperCase();
+    const path = req.url ?? '/';
+    const record: RecordedRequest = { method, path, status: 0, violations: [] };
+    this.requests.push(record);
+    let body: unknown;
+    if (text !== '') {
+      const type = String(req.headers['content-type'] ?? '');
+      if (!type.startsWith('application/json')) record.violations.push(`body sent as "${type}", not application/json`);
+      try {
+        body = JSON.parse(text);
+        record.body = body;
+      } catch {
+        record.violations.push('body is not JSON');
+        return this.answer(res, record, 400, { message: 'Cannot parse JSON body' });
+      }
+    }
+    const violations = this.validate(method, path, body);
+    if (violations.length > 0) {
+      record.violations.push(...violations);
+      const notFound = violations[0].includes('is not an operation');
+      return this.answer(res, record, notFound ? 404 : 400, notFound ? { message: 'Not found' } : { code: 2, name: 'schema violation', message: violations.join('; ') });
+    }
+    const operation = this.api.matchOperation({ method: method.toLowerCase(), path: path.replace(/\?.*$/, ''), headers: {} })!;
+    const p = this.params(operation, path.replace(/\?.*$/, ''));
+    const [status, payload] = this.behave(operation.operationId ?? '', p, body as Record<string, any> | undefined);
+    if (status === 0) record.violations.push(`${operation.operationId} is valid but not modelled by the double: extend it before the publisher uses it`);
+    this.answer(res, record, status || 501, payload);
+  }
+
+  private answer(res: ServerResponse, record: RecordedRequest, status: number, payload?: unknown): void {
+    record.status = status;
+    if (status === 204 || payload === undefined) {
+      res.writeHead(status, { 'content-length': '0' }).end();
+      return;
+    }
+    const text = JSON.stringify(payload);
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) }).end(text);
+  }
+
+  private find(map: Map<string, Entity>, idOrName: string): Entity | undefined {
+    return UUID.test(idOrName) ? [...map.values()].find((e) => e.id === idOrName) : map.get(idOrName);
+  }
+
+  private upsert(map: Map<string, Entity>, key: string, body: Record<string, any>, extra: Record<string, unknown> = {}): Entity {
+    const existing = this.find(map, key);
+    const now = Math.floor(Date.now() / 1000);
+    const name = body.name ?? (UUID.test(key) ? existing?.name : key);
+    // PUT replaces the whole entity: fields not sent go back to their defaults (here: absent).
+    const entity: Entity = { ...body, ...extra, name, id: existing?.id ?? (UUID.test(key) ? key : randomUUID()), created_at: existing?.created_at ?? now, updated_at: now };
+    if (existing && existing.name !== name) map.delete(existing.name);
+    map.set(name, entity);
+    return entity;
+  }
+
+  /** Kong 3.9's answer for a valid request: [status, body]; status 0 = not modelled. */
+  private behave(op: string, p: Record<string, string>, body: Record<string, any> = {}): [number, unknown?] {
+    const notFound: [number, unknown] = [404, { message: 'Not found' }];
+    switch (op) {
+      case 'upsert-upstream':
+        return [200, this.upsert(this.upstreams, p.upstream_id_or_name, body)];
+      case 'get-upstream':
+        return this.found(this.find(this.upstreams, p.upstream_id_or_name));
+      case 'upsert-service':
+        return [200, this.upsert(this.services, p.service_id_or_name, body)];
+      case 'get-service':
+        return this.found(this.find(this.services, p.service_id_or_name));
+      case 'upsert-route-for-service': {
+        const service = this.find(this.services, p.service_id_or_name);
+        if (!service) return notFound;
+        return [200, this.upsert(this.routes, p.route_id_or_name, body, { service: { id: service.id } })];
+      }
+      case 'fetch-route-for-service': {
+        const service = this.find(this.services, p.service_id_or_name);
+        const route = this.find(this.routes, p.route_id_or_name);
+        return this.found(service && route?.service?.id === service.id ? route : undefined);
+      }
+      case 'list-targets-for-upstream': {
+        const upstream = this.find(this.upstreams, p.upstream_id_or_name);
+        if (!upstream) return notFound;
+        return [200, { data: [...(this.targets.get(upstream.id)?.values() ?? [])], next: null }];
+      }
+      case 'create-target-for-upstream': {
+        const upstream = this.find(this.upstreams, p.upstream_id_or_name);
+        if (!upstream) return notFound;
+        const targets = this.targets.get(upstream.id) ?? new Map<string, Entity>();
+        this.targets.set(upstream.id, targets);
+        const address = String(body.target);
+        if (targets.has(address)) {
+          return [409, { code: 5, name: 'unique constraint violation', message: `UNIQUE violation detected on '{upstream={id="${upstream.id}"},target="${address}"}'`, fields: { upstream: { id: upstream.id }, target: address } }];
+        }
+        const now = Date.now() / 1000;
+        const target: Entity = { weight: 100, tags: null, ...body, target: address, upstream: { id: upstream.id }, id: randomUUID(), created_at: now, updated_at: now };
+        targets.set(address, target);
+        return [201, target]; // Q8
+      }
+      case 'fetch-target-for-upstream':
+        return this.found(this.target(p));
+      case 'update-target-for-upstream':
+      case 'upsert-target-for-upstream': {
+        const target = this.target(p);
+        if (!target) return notFound; // Q1
+        const upstreamTargets = this.targets.get(target.upstream.id)!;
+        const updated: Entity = op === 'update-target-for-upstream' ? { ...target, ...body, updated_at: Date.now() / 1000 } : { weight: 100, ...body, target: target.target, upstream: target.upstream, id: target.id, created_at: target.created_at, updated_at: Date.now() / 1000 };
+        upstreamTargets.delete(target.target);
+        upstreamTargets.set(updated.target, updated);
+        return [200, updated];
+      }
+      case 'delete-upstream-target': {
+        const target = this.target(p);
+        if (!target) return notFound; // Q9
+        this.targets.get(target.upstream.id)!.delete(target.target);
+        return [204];
+      }
+      default:
+        return [0, { message: `the Kong Admin API double does not model ${op}` }];
+    }
+  }
+
+  private target(p: Record<string, string>): Entity | undefined {
+    const upstream = this.find(this.upstreams, p.upstream_id_or_name);
+    if (!upstream) return undefined;
+    const targets = this.targets.get(upstream.id);
+    if (!targets) return undefined;
+    const key = p.target_id_or_target;
+    return UUID.test(key) ? [...targets.values()].find((t) => t.id === key) : targets.get(key);
+  }
+
+  private found(entity: Entity | undefined): [number, unknown] {
+    return entity ? [200, entity] : [404, { message: 'Not found' }];
+  }
+}
