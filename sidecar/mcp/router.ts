@@ -350,9 +350,9 @@ export class Router implements CallTracker {
   // ── server → client ─────────────────────────────────────────────────────────────────────────────────────
 
   /**
-   * stdio carries no "related request" for server messages, so the request most recently sent to this worker
-   * by a session stands in for it: exact with one client at a time, a best guess under concurrency (isolated
-   * mode is exact always).
+   * For log messages: stdio carries no "related request", so the request most recently sent to this worker by
+   * a session stands in for it: exact with one client at a time, a best guess under concurrency (isolated mode
+   * is exact always). Server requests are never guessed: see serverRequest.
    */
   private currentCall(worker: Worker): RoutedCall | undefined {
     let last: RoutedCall | undefined;
@@ -360,16 +360,27 @@ export class Router implements CallTracker {
     return last;
   }
 
+  /**
+   * Server→client requests (sampling, elicitation, roots) carry a client's data or ask for its answer, so a wrong
+   * guess hands one client's prompt to another. They go to the one caller with requests in flight on this
+   * worker; with several (shared mode under concurrency, or a REST call beside a session) stdio cannot say
+   * which one asked, and the server gets an error instead of a guess. Isolated mode always has one caller.
+   */
   serverRequest(worker: Worker, request: JsonRpcRequest): void {
     if (request.method === 'ping') {
       worker.send(resultResponse(request.id, {}));
       return;
     }
-    const call = this.currentCall(worker);
+    const callers = new Map<Session | undefined, RoutedCall>();
+    for (const call of this.callsByWorker.get(worker) ?? []) callers.set(call.session, call);
+    const [call] = callers.values();
     const session = call?.session;
     const capability = CAPABILITY_FOR_SERVER_REQUEST[request.method];
     let refusal: string | undefined;
-    if (!session) refusal = `no client request is in flight to relay ${request.method} to`;
+    if (callers.size > 1) {
+      refusal = `${callers.size} clients have requests in flight on this shared server process and stdio does not say which of them ${request.method} is for; refused rather than risk sending it to the wrong client (--session-mode isolated routes it exactly)`;
+      this.log.warn({ method: request.method, callers: callers.size }, 'server request refused: more than one client could have caused it');
+    } else if (!session) refusal = `no client request is in flight to relay ${request.method} to`;
     else if (capability && !session.clientCapabilities[capability]) refusal = `the client whose request is in flight did not declare the "${capability}" capability`;
     if (refusal || !session || !call) {
       worker.send(errorResponse(request.id, ErrorCode.NoClientForRequest, `mcp-sidecar: ${refusal}`));
