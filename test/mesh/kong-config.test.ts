@@ -1,0 +1,139 @@
+/**
+ * `mcp-sidecar kong-config`: the decK export of the same desired state the Kong publisher converges on, checked
+ * by decK itself (`deck file validate`, built from the Go module proxy by kong/install-deck.sh).
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { parse } from 'yaml';
+import { kongConfigCommand } from '../../sidecar/kong-config.js';
+import { MANAGED_BY_TAG, serverState } from '../../sidecar/mesh/kong-state.js';
+import { distRoot, sidecarMain } from '../support/sidecar-process.js';
+
+const run = promisify(execFile);
+const repoRoot = join(distRoot, '..');
+
+const MESH = ['--name', 'everything', '--advertise', 'everything:8080', '--name', 'filesystem,memory', '--advertise', 'filesystem:8080,memory:8080'];
+
+/** The decK binary: built (or found cached) by kong/install-deck.sh, whose last stdout line is its path. */
+async function deckBinary(): Promise<string> {
+  try {
+    const { stdout } = await run('bash', [join(repoRoot, 'kong', 'install-deck.sh')], { timeout: 900_000, maxBuffer: 16 * 1024 * 1024 });
+    const path = stdout.trim().split('\n').at(-1);
+    if (!path) throw new Error('install-deck.sh printed no path');
+    return path;
+  } catch (err) {
+    const e = err as Error & { stderr?: string };
+    throw new Error(`decK is needed to check the export and could not be built: ${e.message}\n${(e.stderr ?? '').slice(-2000)}\nRun "bash kong/install-deck.sh" to see why (it needs Go and the Go module proxy), or set DECK_BIN to a deck v1.55.0 binary.`);
+  }
+}
+
+async function deckValidate(deck: string, yamlText: string): Promise<{ code: number; output: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'kong-config-'));
+  try {
+    const file = join(dir, 'kong.yaml');
+    writeFileSync(file, yamlText);
+    try {
+      const { stdout, stderr } = await run(deck, ['file', 'validate', '--analytics=false', file], { timeout: 60_000, env: { ...process.env, DECK_ANALYTICS: 'off' } });
+      return { code: 0, output: stdout + stderr };
+    } catch (err) {
+      const e = err as Error & { code?: number; stdout?: string; stderr?: string };
+      return { code: typeof e.code === 'number' ? e.code : 1, output: `${e.stdout ?? ''}${e.stderr ?? e.message}` };
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('mcp-sidecar kong-config', () => {
+  let deck: string;
+  before(async () => {
+    deck = await deckBinary();
+  });
+
+  test('the export of a 3-server mesh passes deck file validate', async (t) => {
+    const { exitCode, output } = kongConfigCommand(MESH);
+    assert.equal(exitCode, 0, output);
+    const result = await deckValidate(deck, output);
+    t.diagnostic(`deck: ${deck}`);
+    assert.equal(result.code, 0, `deck file validate rejected the export:\n${result.output}\n---\n${output}`);
+  });
+
+  test('deck file validate is a real check: a broken export is rejected', async () => {
+    const doc = parse(kongConfigCommand(MESH).output);
+    doc.upstreams[0].slots = 'many';
+    doc.services[0].routes[0].paths = '/everything';
+    const result = await deckValidate(deck, JSON.stringify(doc));
+    assert.notEqual(result.code, 0);
+    assert.match(result.output, /slots/);
+    assert.match(result.output, /paths/);
+  });
+
+  test('the export is the publisher\'s desired state: same upstreams, services, routes; targets from --advertise', () => {
+    const doc = parse(kongConfigCommand(MESH).output);
+    assert.equal(doc._format_version, '3.0');
+    assert.deepEqual(doc._info.select_tags, [MANAGED_BY_TAG]);
+    assert.deepEqual(doc.services.map((s: any) => s.name), ['mcp-everything', 'mcp-filesystem', 'mcp-memory']);
+    for (const name of ['everything', 'filesystem', 'memory']) {
+      const expected = serverState(name, undefined);
+      const service = doc.services.find((s: any) => s.name === `mcp-${name}`);
+      const { routes, ...serviceFields } = service;
+      assert.deepEqual(serviceFields, expected.service);
+      assert.deepEqual(routes, [expected.route]);
+      const { targets, ...upstreamFields } = doc.upstreams.find((u: any) => u.name === `mcp-${name}`);
+      assert.deepEqual(upstreamFields, expected.upstream);
+      assert.deepEqual(targets, [{ target: `${name}:8080`, weight: 100, tags: [MANAGED_BY_TAG, `mcp-server:${name}`, `instance:${name}-${name}-8080`] }]);
+    }
+  });
+
+  test('a name given twice is one server with two targets; --route-path pairs with names; default advertise is <name>:8080', () => {
+    const doc = parse(
+      kongConfigCommand(['--name', 'memory', '--name', 'memory', '--name', 'fs', '--advertise', '10.0.0.1:9000', '--advertise', '10.0.0.2:9000', '--advertise', '[fd00::3]:8080', '--route-path', '/mem,/mem,files']).output,
+    );
+    assert.equal(doc.upstreams.length, 2);
+    assert.deepEqual(doc.upstreams[0].targets.map((t: any) => t.target), ['10.0.0.1:9000', '10.0.0.2:9000']);
+    assert.deepEqual(doc.upstreams[1].targets.map((t: any) => t.target), ['[fd00::3]:8080']);
+    assert.deepEqual(doc.services[0].routes[0].paths, ['/mem']);
+    assert.deepEqual(doc.services[1].routes[0].paths, ['/files']);
+    const defaults = parse(kongConfigCommand(['--name', 'memory']).output);
+    assert.deepEqual(defaults.upstreams[0].targets.map((t: any) => t.target), ['memory:8080']);
+  });
+
+  test('bad flags exit 2 with a message that names the cause; --help exits 0', () => {
+    const cases: Array<[string[], RegExp]> = [
+      [[], /at least one --name/],
+      [['--name', 'a', '--port', '1'], /unknown option --port/],
+      [['--name', 'a,b', '--advertise', 'h:1'], /1 --advertise for 2 --name/],
+      [['--name', 'a', '--advertise', 'nohostport'], /--advertise "nohostport": use host:port/],
+      [['--name', 'a', '--advertise', 'h:70000'], /use host:port/],
+      [['--name', 'bad name'], /--name "bad name"/],
+      [['--name'], /--name needs a value/],
+      [['stray'], /unexpected argument "stray"/],
+      [['--name', 'a,b', '--route-path', '/x,/x'], /share route path \/x/],
+      [['--name', 'a,,b'], /empty item/],
+    ];
+    for (const [argv, message] of cases) {
+      const { exitCode, output } = kongConfigCommand(argv);
+      assert.equal(exitCode, 2, `${argv.join(' ')} → ${output}`);
+      assert.match(output, message);
+      assert.match(output, /kong-config --help/);
+    }
+    const help = kongConfigCommand(['--help']);
+    assert.equal(help.exitCode, 0);
+    assert.match(help.output, /--advertise <host:port>/);
+  });
+
+  test('the mcp-sidecar command prints the same file (and exit 2 plus stderr for bad flags)', async () => {
+    const { stdout } = await run(process.execPath, [sidecarMain, 'kong-config', ...MESH], { timeout: 30_000 });
+    assert.equal(stdout.trim(), kongConfigCommand(MESH).output.trim());
+    await assert.rejects(run(process.execPath, [sidecarMain, 'kong-config', '--bogus'], { timeout: 30_000 }), (err: Error & { code?: number; stderr?: string }) => {
+      assert.equal(err.code, 2);
+      assert.match(err.stderr ?? '', /unknown option --bogus/);
+      return true;
+    });
+  });
+});
