@@ -8,9 +8,9 @@
  * runs as it is (first run pulls kong:3.9, postgres:16, hashicorp/consul:1.20 and testcontainers' helpers).
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { GenericContainer, getContainerRuntimeClient, Network, TestContainers, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
+import { freePort } from '../support/consul-agent.js';
 import { textOf } from '../support/harness.js';
 import { everythingCommand, McpHttpClient, readyz, startSidecar, waitFor, waitForReady, type RunningSidecar } from '../support/sidecar-process.js';
 
@@ -30,18 +30,6 @@ async function dockerUnavailable(): Promise<string | undefined> {
 }
 
 const skipReason = await dockerUnavailable();
-
-/** A free TCP port on 127.0.0.1 (the sidecar must know it before it starts, to advertise it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** POST /tools/echo through Kong: status, whether Kong proxied it to an instance, and the body. */
 async function echoThroughKong(proxy: string, message: string): Promise<{ status: number; proxied: boolean; body: any }> {
@@ -66,6 +54,7 @@ describe(`Kong live (testcontainers: ${KONG_IMAGE}, ${POSTGRES_IMAGE}, ${CONSUL_
   let sidecar: RunningSidecar;
 
   before(async () => {
+    // The sidecar must know its port before it starts, to advertise it.
     const port = await freePort();
     // Containers started after this reach 127.0.0.1:<port> on this host as host.testcontainers.internal:<port>.
     await TestContainers.exposeHostPorts(port);
