@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { percentile, runClosedLoop, type ClosedLoopResult } from './closed-loop.js';
 import { HttpMcpSession, type EchoChannel } from './load-client.js';
-import { cpuDelta, RssSampler, treeCpu, type TreeCpu } from './process-stats.js';
+import { cpuDelta, machineBusyMs, RssSampler, treeCpu, type TreeCpu } from './process-stats.js';
 import type { StartedTarget } from './targets.js';
 
 export interface CellOptions {
@@ -25,7 +25,11 @@ export interface CellMeasurement extends ClosedLoopResult {
   cpuMsPerCall: number;
   /** The benchmark process's own CPU per call: load client, parsing, verification, /proc sampling. */
   clientCpuMsPerCall: number;
+  /** CPU cores' worth of other work on the machine during the window (other processes, not this benchmark). */
+  otherLoadCores: number;
   peakRssMb: number;
+  /** Peak RSS of the root process alone (the bridge; the server itself for the stdio target). */
+  rootPeakRssMb: number;
   /** Time to open the C sessions (initialize + notifications/initialized, all C at once): p50 and max. */
   openP50Ms: number;
   openMaxMs: number;
@@ -66,7 +70,10 @@ export async function measureCell(target: StartedTarget, concurrency: number, ta
   await pool?.close();
   // the peak covers opening, warm-up, the window and closing
   const peakRssMb = rss.stop() / 1024;
-  if (result.ok) result.value.peakRssMb = peakRssMb;
+  if (result.ok) {
+    result.value.peakRssMb = peakRssMb;
+    result.value.rootPeakRssMb = rss.rootPeakKb / 1024;
+  }
   return result;
 }
 
@@ -85,6 +92,8 @@ async function runCell(target: StartedTarget, concurrency: number, tag: string, 
   let cpuAfter: TreeCpu = cpuBefore;
   let clientBefore = process.cpuUsage();
   let clientAfter = clientBefore;
+  let machineBefore = 0;
+  let machineAfter = 0;
   const loop = await runClosedLoop(channels, {
     warmupMs: opts.warmupMs,
     measureMs: opts.measureMs,
@@ -93,10 +102,12 @@ async function runCell(target: StartedTarget, concurrency: number, tag: string, 
     onWindowStart: () => {
       cpuBefore = treeCpu(root);
       clientBefore = process.cpuUsage();
+      machineBefore = machineBusyMs();
     },
     onWindowEnd: () => {
       cpuAfter = treeCpu(root);
       clientAfter = process.cpuUsage();
+      machineAfter = machineBusyMs();
     },
   });
   if (!target.process.running) return { ok: false, reason: `the process exited during the run: ${target.process.describeExit()}` };
@@ -106,6 +117,7 @@ async function runCell(target: StartedTarget, concurrency: number, tag: string, 
   const bridgeMs = target.bridged ? cpu.rootMs : 0;
   const childMs = target.bridged ? cpu.descendantsMs : cpu.rootMs + cpu.descendantsMs;
   const clientMs = (clientAfter.user - clientBefore.user + clientAfter.system - clientBefore.system) / 1000;
+  const otherMs = machineAfter - machineBefore - cpu.rootMs - cpu.descendantsMs - clientMs;
   const sortedOpen = openMs.slice().sort();
   return {
     ok: true,
@@ -115,7 +127,9 @@ async function runCell(target: StartedTarget, concurrency: number, tag: string, 
       childCpuMsPerCall: childMs / loop.calls,
       cpuMsPerCall: (bridgeMs + childMs) / loop.calls,
       clientCpuMsPerCall: clientMs / loop.calls,
+      otherLoadCores: Math.max(0, otherMs / loop.windowMs),
       peakRssMb: 0,
+      rootPeakRssMb: 0,
       openP50Ms: percentile(sortedOpen, 50),
       openMaxMs: sortedOpen.length ? sortedOpen[sortedOpen.length - 1] : NaN,
     },

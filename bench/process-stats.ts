@@ -122,16 +122,24 @@ export function cpuDelta(before: TreeCpu, after: TreeCpu): TreeCpu {
   return { rootMs: after.rootMs - before.rootMs, descendantsMs: after.descendantsMs - before.descendantsMs };
 }
 
-/** Resident memory of the whole tree right now, in kB. */
-export function treeRssKb(root: number): number {
-  let total = 0;
-  for (const pid of processTree(root)) total += rssKb(pid);
-  return total;
+/**
+ * CPU milliseconds all processes of the machine have used so far (busy time of the aggregate "cpu" line of
+ * /proc/stat: user, nice, system, irq, softirq, steal). Over a window, minus the tree and the benchmark itself,
+ * it shows how busy the machine was with other work while we measured.
+ */
+export function machineBusyMs(): number {
+  const line = readText('/proc/stat')?.split('\n', 1)[0] ?? '';
+  const [, user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
+  return ((user + nice + system + irq + softirq + (steal || 0)) * 1000) / clockTicksPerSecond;
 }
 
-/** Samples the tree's total RSS on an interval and keeps the peak (sum of VmRSS at one instant). */
+/**
+ * Samples the tree's total RSS on an interval and keeps the peak (sum of VmRSS at one instant), and the root's
+ * own peak apart (the bridge's share, next to the server children it runs).
+ */
 export class RssSampler {
   peakKb = 0;
+  rootPeakKb = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -147,7 +155,13 @@ export class RssSampler {
   }
 
   sample(): void {
-    this.peakKb = Math.max(this.peakKb, treeRssKb(this.root));
+    let total = 0;
+    for (const pid of processTree(this.root)) {
+      const kb = rssKb(pid);
+      total += kb;
+      if (pid === this.root) this.rootPeakKb = Math.max(this.rootPeakKb, kb);
+    }
+    this.peakKb = Math.max(this.peakKb, total);
   }
 
   stop(): number {

@@ -14,6 +14,8 @@ export interface MachineInfo {
   cores: number;
   memoryGb: number;
   kernel: string;
+  /** 1, 5 and 15 minute load averages when the run began: other work on the machine skews every number. */
+  loadAverage: number[];
 }
 
 export interface RunSettings {
@@ -28,6 +30,8 @@ export interface TargetOutcome {
   label: string;
   /** Set when the target did not start: every cell of it shows this. */
   startError?: string;
+  /** Whether the target is in the throughput table (one that is here only for session opens is not). */
+  throughput: boolean;
   cells: Map<number, CellResult>;
   opens?: { result: SessionOpenMeasurement | { error: string }; intervalMs: number };
   /** Pids that were still alive after SIGTERM and the grace period (and were killed). */
@@ -57,11 +61,12 @@ function ratio(mine: number, theirs: number | undefined): string {
   return theirs === undefined || theirs === 0 ? '–' : `${(mine / theirs).toFixed(2)}×`;
 }
 
-export function throughputTable(outcomes: TargetOutcome[], settings: RunSettings): string {
+export function throughputTable(all: TargetOutcome[], settings: RunSettings): string {
+  const outcomes = all.filter((o) => o.throughput);
   const bridges = outcomes.filter((o) => o.id !== 'stdio');
   const stdio = outcomes.find((o) => o.id === 'stdio');
   const header = [
-    'C', 'target', 'calls/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MB', 'CPU ms/call', '(bridge / child)', 'client CPU ms/call',
+    'C', 'target', 'calls/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MB', '(bridge)', 'CPU ms/call', '(bridge / child)', 'client CPU ms/call', 'other load (cores)',
     '× stdio', ...bridges.map((b) => `× ${b.id}`),
   ];
   const lines = [`| ${header.join(' | ')} |`, `|${header.map((h, i) => (i < 2 ? '---' : '---:')).join('|')}|`];
@@ -81,8 +86,8 @@ export function throughputTable(outcomes: TargetOutcome[], settings: RunSettings
       lines.push(
         `| ${[
           c, outcome.label, int(v.callsPerSecond), fixed(v.p50Ms, 2), fixed(v.p99Ms, 2),
-          v.errors === 0 ? '0' : `**${v.errors}**`, int(v.peakRssMb), fixed(v.cpuMsPerCall, 3),
-          `${fixed(v.bridgeCpuMsPerCall, 3)} / ${fixed(v.childCpuMsPerCall, 3)}`, fixed(v.clientCpuMsPerCall, 3), ...ratios,
+          v.errors === 0 ? '0' : `**${v.errors}**`, int(v.peakRssMb), outcome.id === 'stdio' ? '–' : int(v.rootPeakRssMb), fixed(v.cpuMsPerCall, 3),
+          `${fixed(v.bridgeCpuMsPerCall, 3)} / ${fixed(v.childCpuMsPerCall, 3)}`, fixed(v.clientCpuMsPerCall, 3), fixed(v.otherLoadCores, 2), ...ratios,
         ].join(' | ')} |`,
       );
     }
@@ -91,7 +96,7 @@ export function throughputTable(outcomes: TargetOutcome[], settings: RunSettings
 }
 
 export function sessionOpenTable(outcomes: TargetOutcome[]): string {
-  const rows = outcomes.filter((o) => o.opens || (o.startError && o.cells.size === 0));
+  const rows = outcomes.filter((o) => o.opens || (o.startError && !o.throughput));
   if (rows.length === 0) return '';
   const lines = [
     '| target | opens | pace | p50 ms | p99 ms | max ms | errors | processes before → after | peak RSS MB |',
@@ -131,7 +136,7 @@ export function budgetLines(outcomes: TargetOutcome[]): string[] {
       else lines.push(`- calls/s ≥ ${factor}× ${peer}: ${verdict(v.callsPerSecond >= factor * theirs)} (${(v.callsPerSecond / theirs).toFixed(2)}×: ${int(v.callsPerSecond)} vs ${int(theirs)})`);
     }
     lines.push(`- bridge + child CPU ≤ ${BUDGET.cpuMsPerCall} ms/call: ${verdict(v.cpuMsPerCall <= BUDGET.cpuMsPerCall)} (${fixed(v.cpuMsPerCall, 3)}: bridge ${fixed(v.bridgeCpuMsPerCall, 3)}, child ${fixed(v.childCpuMsPerCall, 3)})`);
-    lines.push(`- peak RSS < ${BUDGET.peakRssMb} MB: ${verdict(v.peakRssMb < BUDGET.peakRssMb)} (${int(v.peakRssMb)} MB)`);
+    lines.push(`- peak RSS < ${BUDGET.peakRssMb} MB: ${verdict(v.peakRssMb < BUDGET.peakRssMb)} (${int(v.peakRssMb)} MB: sidecar ${int(v.rootPeakRssMb)}, the rest its server child)`);
     lines.push(`- no errors: ${verdict(v.errors === 0)} (${v.errors})`);
   }
   const isolated = byId('sidecar-isolated')?.opens?.result;
@@ -151,6 +156,7 @@ export function renderReport(machine: MachineInfo, settings: RunSettings, outcom
     `- machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGb} GB RAM, Linux ${machine.kernel}`,
     `- node: ${machine.node} (bench, sidecar, supergateway, every server child); mcp-proxy on ${machine.node22} (it needs Node ≥ 22)`,
     `- per cell: ${settings.warmupMs} ms warm-up, then a ${settings.measureMs} ms window (at most ${int(settings.maxCalls)} calls); closed loop of C callers, each call \`tools/call echo\` with a unique message whose reply is checked`,
+    `- load average when the run began: ${machine.loadAverage.map((l) => l.toFixed(2)).join(', ')}`,
     `- total run time: ${totalSeconds.toFixed(0)} s`,
     '',
     '## Throughput, latency, CPU and memory',
@@ -160,9 +166,10 @@ export function renderReport(machine: MachineInfo, settings: RunSettings, outcom
     'calls/s and latency count only calls that started and finished inside the window. CPU ms/call is utime+stime of',
     "the bridge's whole process tree (the bridge, and the server child it runs) over the window, divided by the calls;",
     "the stdio row has no bridge, so it is the server alone. Peak RSS is the tree's summed VmRSS, sampled every 100 ms",
-    'during the cell. Client CPU is the benchmark process itself (load client + checks + sampling). supergateway in',
+    'during the cell ("(bridge)": the bridge process alone). Client CPU is the benchmark process itself (load client + checks + sampling). supergateway in',
     'stateful mode starts one server child per session, so its tree holds C servers. "× X" is calls/s over X\'s calls/s',
-    'at the same C.',
+    'at the same C. "other load" is the CPU (in cores, of the machine\'s ' + machine.cores + ') used by processes outside the',
+    'benchmark during the window: when it is high, other work shared the cores and the row is pessimistic.',
   ];
   const opens = sessionOpenTable(outcomes);
   if (opens) {

@@ -9,7 +9,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, release, totalmem } from 'node:os';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { measureCell, type CellOptions } from './cell.js';
@@ -52,6 +52,7 @@ function machineInfo(): MachineInfo {
     cores: cpus().length,
     memoryGb: Math.round(totalmem() / 2 ** 30),
     kernel: release(),
+    loadAverage: loadavg(),
   };
 }
 
@@ -65,7 +66,7 @@ function plan(opens: number): PlanEntry[] {
     {
       target: sidecarTarget('sidecar-isolated', 'mcp-sidecar --session-mode isolated --warm 2', ['--session-mode', 'isolated', '--warm', '2']),
       cells: false,
-      opens: { count: opens, intervalMs: 250 },
+      opens: { count: opens, intervalMs: 500 },
     },
   ];
   const only = process.env.BENCH_TARGETS?.split(',').map((s) => s.trim()).filter(Boolean);
@@ -74,7 +75,7 @@ function plan(opens: number): PlanEntry[] {
 
 async function runTarget(entry: PlanEntry, settings: RunSettings, cellOptions: CellOptions, deadline: number): Promise<TargetOutcome> {
   const { target } = entry;
-  const outcome: TargetOutcome = { id: target.id, label: target.label, cells: new Map(), leftovers: [] };
+  const outcome: TargetOutcome = { id: target.id, label: target.label, throughput: entry.cells, cells: new Map(), leftovers: [] };
   if (performance.now() > deadline) {
     outcome.startError = 'skipped: the run used up its time budget';
     return outcome;
@@ -110,7 +111,8 @@ async function runTarget(entry: PlanEntry, settings: RunSettings, cellOptions: C
       // a moment for warm spares to finish booting (isolated mode) before the first open
       await new Promise((r) => setTimeout(r, 1000));
       try {
-        const result = await measureSessionOpens(started, { ...entry.opens, timeoutMs: cellOptions.callTimeoutMs, maxTotalMs: 20_000 });
+        const maxTotalMs = Math.min(entry.opens.count * entry.opens.intervalMs + 5000, deadline - performance.now());
+        const result = await measureSessionOpens(started, { ...entry.opens, timeoutMs: cellOptions.callTimeoutMs, maxTotalMs });
         outcome.opens = { result, intervalMs: entry.opens.intervalMs };
         progress(`${target.label}: ${result.opens} session opens, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, errors ${result.errors}`);
       } catch (err) {
