@@ -105,21 +105,33 @@ export interface SseEvent {
   data: any;
 }
 
-/** A GET /mcp SSE stream read as it arrives, keeping event ids for Last-Event-ID. */
+/** An SSE stream from /mcp (a GET, or a POST answered with a stream) read as it arrives, keeping event ids. */
 export class SseReader {
   readonly events: SseEvent[] = [];
   status = 0;
+  headers = new Headers();
+  /** The body when the answer was not a stream (an error, or a plain JSON answer). */
+  body = '';
   private readonly abort = new AbortController();
   private done: Promise<void> = Promise.resolve();
   private waiters: Array<() => void> = [];
 
-  static async open(url: string, headers: Record<string, string>): Promise<SseReader> {
+  static async open(url: string, headers: Record<string, string>, post?: unknown): Promise<SseReader> {
     const reader = new SseReader();
-    const res = await fetch(`${url}/mcp`, { method: 'GET', headers: { accept: 'text/event-stream', ...headers }, signal: reader.abort.signal });
+    const init: RequestInit = post === undefined
+      ? { method: 'GET', headers: { accept: 'text/event-stream', ...headers } }
+      : { method: 'POST', headers: { accept: 'application/json, text/event-stream', 'content-type': 'application/json', ...headers }, body: JSON.stringify(post) };
+    const res = await fetch(`${url}/mcp`, { ...init, signal: reader.abort.signal });
     reader.status = res.status;
-    if (res.status === 200 && res.body) reader.done = reader.read(res.body as unknown as AsyncIterable<Uint8Array>);
-    else await res.text();
+    reader.headers = res.headers;
+    if (res.status === 200 && res.body && res.headers.get('content-type')?.includes('text/event-stream')) reader.done = reader.read(res.body as unknown as AsyncIterable<Uint8Array>);
+    else reader.body = await res.text();
     return reader;
+  }
+
+  /** Resolves when the server ends the stream. */
+  ended(): Promise<void> {
+    return this.done;
   }
 
   private async read(body: AsyncIterable<Uint8Array>): Promise<void> {
