@@ -148,7 +148,23 @@ export function budgetLines(outcomes: TargetOutcome[]): string[] {
   return lines;
 }
 
-export function renderReport(machine: MachineInfo, settings: RunSettings, outcomes: TargetOutcome[], totalSeconds: number): string {
+/** The load client against the null responder: the most it can push here, next to what the bridges got. */
+export interface ClientCeiling {
+  concurrency: number;
+  result: CellResult;
+}
+
+function ceilingLine(ceiling: ClientCeiling | undefined): string[] {
+  if (!ceiling) return [];
+  const r = ceiling.result;
+  return [
+    r.ok
+      ? `- load client ceiling: ${int(r.value.callsPerSecond)} calls/s at C = ${ceiling.concurrency} against a null HTTP responder (no MCP server behind it), client CPU ${fixed(r.value.clientCpuMsPerCall, 3)} ms/call`
+      : `- load client ceiling: failed: ${oneLine(r.reason)}`,
+  ];
+}
+
+export function renderReport(machine: MachineInfo, settings: RunSettings, outcomes: TargetOutcome[], totalSeconds: number, ceiling?: ClientCeiling): string {
   const parts = [
     `# mcp-sidecar benchmark`,
     '',
@@ -157,6 +173,7 @@ export function renderReport(machine: MachineInfo, settings: RunSettings, outcom
     `- node: ${machine.node} (bench, sidecar, supergateway, every server child); mcp-proxy on ${machine.node22} (it needs Node ≥ 22)`,
     `- per cell: ${settings.warmupMs} ms warm-up, then a ${settings.measureMs} ms window (at most ${int(settings.maxCalls)} calls); closed loop of C callers, each call \`tools/call echo\` with a unique message whose reply is checked`,
     `- load average when the run began: ${machine.loadAverage.map((l) => l.toFixed(2)).join(', ')}`,
+    ...ceilingLine(ceiling),
     `- total run time: ${totalSeconds.toFixed(0)} s`,
     '',
     '## Throughput, latency, CPU and memory',

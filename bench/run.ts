@@ -3,7 +3,7 @@
  * same server-everything over stdio. Prints the markdown report on stdout (progress goes to stderr) and writes
  * it to bench/results/latest.md (with the raw numbers in latest.json).
  *
- * Knobs (environment): BENCH_TARGETS=stdio,sidecar,supergateway,mcp-proxy,sidecar-isolated (a subset),
+ * Knobs (environment): BENCH_TARGETS=null-responder,stdio,sidecar,supergateway,mcp-proxy,sidecar-isolated (a subset),
  * BENCH_CONCURRENCY=1,8,32, BENCH_WARMUP_MS=1000, BENCH_MEASURE_MS=4000, BENCH_MAX_CALLS=200000,
  * BENCH_OPENS=50.
  */
@@ -13,9 +13,9 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { measureCell, type CellOptions } from './cell.js';
-import { renderReport, type MachineInfo, type RunSettings, type TargetOutcome } from './report.js';
+import { renderReport, type ClientCeiling, type MachineInfo, type RunSettings, type TargetOutcome } from './report.js';
 import { measureSessionOpens } from './session-open.js';
-import { mcpProxyTarget, repoRoot, sidecarTarget, stdioTarget, supergatewayTarget, type Target } from './targets.js';
+import { mcpProxyTarget, nullResponderTarget, repoRoot, sidecarTarget, stdioTarget, supergatewayTarget, type Target } from './targets.js';
 
 interface PlanEntry {
   target: Target;
@@ -125,6 +125,25 @@ async function runTarget(entry: PlanEntry, settings: RunSettings, cellOptions: C
   return outcome;
 }
 
+/** A short run at the highest C against the null responder: the load client's own ceiling on this machine. */
+async function measureClientCeiling(settings: RunSettings, cellOptions: CellOptions): Promise<ClientCeiling> {
+  const concurrency = Math.max(...settings.concurrency);
+  progress(`${nullResponderTarget.label}: starting`);
+  let started;
+  try {
+    started = await nullResponderTarget.start();
+  } catch (err) {
+    return { concurrency, result: { ok: false, reason: (err as Error).message } };
+  }
+  try {
+    const result = await measureCell(started, concurrency, 'ceiling', { ...cellOptions, warmupMs: 500, measureMs: 2000 });
+    if (result.ok) progress(`${nullResponderTarget.label} C=${concurrency}: ${result.value.callsPerSecond.toFixed(0)} calls/s, client ${result.value.clientCpuMsPerCall.toFixed(3)} ms/call`);
+    return { concurrency, result };
+  } finally {
+    await started.process.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const began = performance.now();
   const deadline = began + RUN_BUDGET_MS;
@@ -136,16 +155,18 @@ async function main(): Promise<void> {
   };
   const cellOptions: CellOptions = { ...settings, callTimeoutMs: 10_000 };
   const machine = machineInfo();
+  const only = process.env.BENCH_TARGETS;
+  const ceiling = !only || only.split(',').includes(nullResponderTarget.id) ? await measureClientCeiling(settings, cellOptions) : undefined;
   const outcomes: TargetOutcome[] = [];
   for (const entry of plan(envNumber('BENCH_OPENS', 50))) outcomes.push(await runTarget(entry, settings, cellOptions, deadline));
 
-  const report = renderReport(machine, settings, outcomes, (performance.now() - began) / 1000);
+  const report = renderReport(machine, settings, outcomes, (performance.now() - began) / 1000, ceiling);
   process.stdout.write(report);
   const dir = join(repoRoot, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'latest.md'), report);
   const raw = outcomes.map((o) => ({ ...o, cells: Object.fromEntries(o.cells) }));
-  writeFileSync(join(dir, 'latest.json'), JSON.stringify({ machine, settings, outcomes: raw }, null, 2) + '\n');
+  writeFileSync(join(dir, 'latest.json'), JSON.stringify({ machine, settings, ceiling, outcomes: raw }, null, 2) + '\n');
   progress(`wrote ${join(dir, 'latest.md')}`);
 }
 

@@ -135,4 +135,15 @@ export const mcpProxyTarget: Target = {
   },
 };
 
-export const allTargets: Target[] = [stdioTarget, sidecarTarget(), supergatewayTarget, mcpProxyTarget];
+/** Not a bridge: the load client's ceiling (see null-responder.ts). */
+export const nullResponderTarget: Target = {
+  id: 'null-responder',
+  label: 'null HTTP responder (load client ceiling)',
+  start() {
+    const proc = new BridgeProcess(process.execPath, [join(here, 'null-responder.js')]);
+    return started(proc, async () => {
+      const match = await proc.waitForStdout(/listening (\d+)/, START_TIMEOUT_MS);
+      return { bridged: false, mcpUrl: new URL(`http://127.0.0.1:${match[1]}/mcp`) };
+    });
+  },
+};
