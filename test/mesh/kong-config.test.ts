@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
@@ -61,6 +61,14 @@ describe('mcp-sidecar kong-config', () => {
     const result = await deckValidate(deck, output);
     t.diagnostic(`deck: ${deck}`);
     assert.equal(result.code, 0, `deck file validate rejected the export:\n${result.output}\n---\n${output}`);
+  });
+
+  test('kong/kong.yaml is the export of the docker-compose mesh, current and valid', async () => {
+    const example = readFileSync(join(repoRoot, 'kong', 'kong.yaml'), 'utf8');
+    const { output } = kongConfigCommand(['--name', 'everything,filesystem,memory', '--advertise', 'everything:8080,filesystem:8080,memory:8080']);
+    assert.equal(example.trim(), output.trim(), 'regenerate it: node dist/sidecar/main.js kong-config --name everything,filesystem,memory --advertise everything:8080,filesystem:8080,memory:8080 > kong/kong.yaml');
+    const result = await deckValidate(deck, example);
+    assert.equal(result.code, 0, result.output);
   });
 
   test('deck file validate is a real check: a broken export is rejected', async () => {
