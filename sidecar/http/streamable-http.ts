@@ -64,6 +64,18 @@ class Stream {
     this.http.transport.sseStreams.add(this.res);
   }
 
+  /**
+   * Follows the connection carrying this stream: when it drops, later events are only stored (for a GET with
+   * Last-Event-ID). Only the connection currently carrying the stream counts: one that a resuming GET replaced
+   * may report its close late, and must not close the stream the new connection now carries.
+   */
+  watch(res: ServerResponse): void {
+    res.on('close', () => {
+      this.http.transport.sseStreams.delete(res);
+      if (this.res === res && !res.writableFinished) this.open = false;
+    });
+  }
+
   /** Writes one SSE event (and stores it for resumption). */
   event(message: JsonRpcMessage): void {
     const data = JSON.stringify(message);
@@ -95,14 +107,8 @@ class PostExchange extends Stream {
   ) {
     super(id, res, http);
     for (const r of requests) this.ids.set(idKey(r.id), r.id);
-    res.on('close', () => {
-      // The client went away. Its requests keep running (disconnect is not cancellation, per spec); what they
-      // produce is stored for a GET with Last-Event-ID.
-      if (!res.writableFinished) {
-        this.open = false;
-        this.http.transport.sseStreams.delete(res);
-      }
-    });
+    // If the client goes away, its requests keep running (disconnect is not cancellation, per spec).
+    this.watch(res);
   }
 
   keys(): IterableIterator<string | number> {
@@ -320,10 +326,7 @@ export class StreamableHttp {
     http.standalone = stream;
     stream.startSse();
     res.flushHeaders();
-    res.on('close', () => {
-      stream.open = false;
-      this.sseStreams.delete(res);
-    });
+    stream.watch(res);
   };
 
   delete = async (req: Request, res: Response): Promise<void> => {
@@ -360,16 +363,16 @@ export class StreamableHttp {
       exchange.res = res;
       exchange.sse = true;
       exchange.open = true;
+      exchange.watch(res);
     } else if (found.stream === 0 || !http.standalone?.open) {
       const stream = new Stream(0, res, http);
       stream.sse = true;
       http.standalone = stream;
+      stream.watch(res);
     } else {
       this.sseStreams.delete(res);
       res.end();
-      return;
     }
-    res.on('close', () => this.sseStreams.delete(res));
   }
 
   private async sessionFor(req: Request, res: ServerResponse): Promise<HttpSession | undefined> {
