@@ -42,6 +42,16 @@ test('GET stream: session-wide messages with event ids, one stream per session, 
   await callTool(client, 'notify-later', { count: 1, intervalMs: 10 });
   assert.deepEqual((await resumed.waitForCount(5, 3000)).map(n), [3, 4, 5, 6, 1]);
 
+  // Once the resumed stream is gone too, the session may open a fresh GET stream (not 409 forever).
+  await resumed.close();
+  const fresh = await waitFor(async () => {
+    const reader = await SseReader.open(sidecar.url, client.headers());
+    if (reader.status === 200) return reader;
+    await reader.close();
+    return undefined;
+  }, 3000, 'a fresh GET stream after the resumed one closed');
+  t.after(() => fresh.close());
+
   const unknown = await SseReader.open(sidecar.url, { ...client.headers(), 'last-event-id': 'not-an-event' });
   assert.equal(unknown.status, 400);
   assert.match(JSON.parse(unknown.body).error.message, /Last-Event-ID "not-an-event" is not an event of this session/);
@@ -64,6 +74,21 @@ test('a POST stream lost mid-call is resumed with Last-Event-ID: the rest of the
   assert.deepEqual(rest.slice(0, 3).map((e) => e.data.params.message), ['r 2/4', 'r 3/4', 'r 4/4']);
   assert.equal(rest[3].data.id, 'long');
   assert.equal(textOf(rest[3].data), 'done r');
+});
+
+test('resuming before the old connection has dropped: the old one closing late does not cut the resumed stream', async (t) => {
+  const sidecar = await launch(t, ['--', ...fixtureCommand('paged-tools')]);
+  const client = await session(t, sidecar.url);
+  const call = { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'slow', arguments: { ms: 600, steps: 3, tag: 'x' }, _meta: { progressToken: 1 } } };
+  const post = await SseReader.open(sidecar.url, client.headers(), call);
+  const [first] = await post.waitForCount(1, 3000);
+  const resumed = await SseReader.open(sidecar.url, { ...client.headers(), 'last-event-id': first.id! });
+  t.after(() => resumed.close());
+  assert.equal(resumed.status, 200);
+  await post.close(); // the old connection goes only now
+  const rest = await resumed.waitForCount(3, 5000);
+  assert.deepEqual(rest.slice(0, 2).map((e) => e.data.params.message), ['x 2/3', 'x 3/3']);
+  assert.equal(textOf(rest[2].data), 'done x');
 });
 
 test('SSE keep-alive comments flow on an idle stream', async (t) => {

@@ -4,22 +4,23 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { callTool, isRunning, launch, session, sleep, textOf, within } from '../support/harness.js';
+import { callTool, isRunning, launch, session, textOf, within } from '../support/harness.js';
 import { descendants, fixtureCommand, readyz, waitFor } from '../support/sidecar-process.js';
 
 test('SIGTERM: an in-flight call completes during the drain, then no server process is left', async (t) => {
   const sidecar = await launch(t, ['--', ...fixtureCommand('paged-tools')]);
   const client = await session(t, sidecar.url);
-  const call = callTool(client, 'slow', { ms: 1200, steps: 4 });
+  const call = callTool(client, 'slow', { ms: 2000, steps: 4 });
   await waitFor(async () => (await readyz(sidecar.url)).body.inflight === 1, 5000, 'the call in flight');
   const tree = await descendants(sidecar.pid);
   assert.ok(tree.includes(sidecar.readyBody!.worker.pid), `the server runs under the sidecar: ${tree}`);
 
   sidecar.proc.kill('SIGTERM');
-  await sleep(150);
-  const draining = await readyz(sidecar.url);
-  assert.equal(draining.status, 503, 'not ready while draining, so balancers stop sending');
-  assert.equal(draining.body.status, 'draining');
+  const draining = await waitFor(async () => {
+    const r = await readyz(sidecar.url);
+    return r.status === 503 ? r : undefined;
+  }, 1500, '/readyz to turn 503 while draining');
+  assert.equal(draining.body.status, 'draining', 'not ready while draining, so balancers stop sending');
   const init = await fetch(`${sidecar.url}/mcp`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
