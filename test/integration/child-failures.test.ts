@@ -98,6 +98,17 @@ test('a hung server is found by ping, killed and restarted', async (t) => {
   assert.equal((await rest(sidecar.url, 'echo', { ok: 1 })).status, 200);
 });
 
+test('a server that never answers initialize is killed after --handshake-timeout and counts as a failure', async (t) => {
+  const sidecar = await launch(t, ['--handshake-timeout', '300ms', '--crash-loop-restarts', '2', '--restart-min', '50ms', '--', ...fixtureCommand('hang', '--after-ms', '0')], { ready: false });
+  const failed = await waitFor(async () => {
+    const r = await readyz(sidecar.url);
+    return r.body.status === 'failed' ? r : undefined;
+  }, 10_000, '/readyz to say failed');
+  assert.equal(failed.status, 503);
+  assert.match(failed.body.worker.lastFailure.reason, /initialize got no answer within \d+ ms/);
+  assert.deepEqual(await descendants(sidecar.pid), [], 'the silent servers were killed, not left running');
+});
+
 test('a server that exits during initialize crash-loops: restarts stop, /readyz says failed and why, the log says so', async (t) => {
   const sidecar = await launch(t, ['--crash-loop-restarts', '3', '--restart-min', '50ms', '--restart-max', '100ms', '--', ...fixtureCommand('exit-on-init', '7')], { ready: false });
   const failed = await waitFor(async () => {

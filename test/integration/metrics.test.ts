@@ -1,0 +1,34 @@
+/** /metrics: Prometheus text with calls by method and outcome, latency per tool, in-flight, sessions, HTTP requests. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { callTool, launch, metric, rest, session } from '../support/harness.js';
+import { fixtureCommand, waitFor } from '../support/sidecar-process.js';
+
+test('metrics follow the calls, sessions and calls in flight', async (t) => {
+  const sidecar = await launch(t, ['--request-timeout', '300ms', '--', ...fixtureCommand('paged-tools')]);
+  const res = await fetch(`${sidecar.url}/metrics`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /text\/plain/);
+  await res.text();
+
+  const client = await session(t, sidecar.url);
+  for (let i = 0; i < 3; i++) await callTool(client, 'echo', { i });
+  await rest(sidecar.url, 'echo', {});
+  await callTool(client, 'slow', { ms: 2000, steps: 1 }); // times out
+  assert.equal(await metric(sidecar.url, 'mcp_sidecar_rpc_calls_total', { method: 'tools/call', outcome: 'ok' }), 4);
+  assert.equal(await metric(sidecar.url, 'mcp_sidecar_rpc_calls_total', { method: 'tools/call', outcome: 'timeout' }), 1);
+  assert.equal(await metric(sidecar.url, 'mcp_sidecar_rpc_duration_seconds_count', { method: 'tools/call', tool: 'echo' }), 4);
+  assert.equal(await metric(sidecar.url, 'mcp_sidecar_sessions'), 1);
+  assert.equal(await metric(sidecar.url, 'mcp_sidecar_workers_ready'), 1);
+  assert.ok((await metric(sidecar.url, 'mcp_sidecar_http_requests_total', { route: '/mcp', status: '200' })) >= 5);
+
+  // An unknown tool name must not become a label of its own.
+  await callTool(client, 'made-up-tool-name', {});
+  const text = await (await fetch(`${sidecar.url}/metrics`)).text();
+  assert.doesNotMatch(text, /made-up-tool-name/);
+
+  const pending = callTool(client, 'slow', { ms: 250, steps: 1 });
+  await waitFor(async () => (await metric(sidecar.url, 'mcp_sidecar_rpc_inflight')) === 1, 3000, 'in-flight gauge at 1');
+  await pending;
+  assert.equal(await metric(sidecar.url, 'mcp_sidecar_rpc_inflight'), 0);
+});
