@@ -5,14 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { callTool, launch, session, textOf } from '../support/harness.js';
-import { fixtureCommand } from '../support/sidecar-process.js';
+import { callTool, launch, rest, session, SseReader, textOf } from '../support/harness.js';
+import { fixtureCommand, waitFor } from '../support/sidecar-process.js';
 
-const STANDARD = ['echo', 'pid', 'add', 'fail', 'slow', 'cancellations', 'notify-later', 'sample'];
+const STANDARD = ['echo', 'pid', 'add', 'fail', 'slow', 'cancellations', 'notify-later', 'grow', 'sample'];
 
 test('tools/list over several pages: READY only with all of them, GET /tools lists every page, MCP pages through the server', async (t) => {
-  const sidecar = await launch(t, ['--', ...fixtureCommand('paged-tools', '--page-size', '4', '--fillers', '13')]);
-  const expected = [...STANDARD, ...Array.from({ length: 13 }, (_, i) => `filler-${String(i + 1).padStart(2, '0')}`)];
+  const sidecar = await launch(t, ['--', ...fixtureCommand('paged-tools', '--page-size', '4', '--fillers', '12')]);
+  const expected = [...STANDARD, ...Array.from({ length: 12 }, (_, i) => `filler-${String(i + 1).padStart(2, '0')}`)];
 
   assert.equal(sidecar.readyBody?.status, 'ready');
   assert.equal(sidecar.readyBody?.worker.state, 'ready');
@@ -65,4 +65,22 @@ test('initialize is answered from the profile, in the version each client speaks
   assert.equal(body.result.protocolVersion, '2025-11-25', 'an unknown version gets our latest; the client decides');
   assert.deepEqual(body.result.serverInfo, { name: 'paged-tools', version: '1.0.0' });
   assert.ok(body.result.capabilities.tools);
+});
+
+test('tools that change at run time: the profile is re-read, GET /tools and REST follow, sessions are told', async (t) => {
+  const sidecar = await launch(t, ['--', ...fixtureCommand('paged-tools')]);
+  const client = await session(t, sidecar.url);
+  const stream = await SseReader.open(sidecar.url, client.headers());
+  t.after(() => stream.close());
+  assert.equal((await rest(sidecar.url, 'grown-tool', {})).status, 404);
+  assert.equal(textOf(await callTool(client, 'grow', { name: 'grown-tool' })), 'added grown-tool');
+  const tools = await waitFor(async () => {
+    const { tools } = (await (await fetch(`${sidecar.url}/tools`)).json()) as { tools: Array<{ name: string }> };
+    return tools.some((tool) => tool.name === 'grown-tool') ? tools : undefined;
+  }, 5000, 'GET /tools to list the new tool');
+  assert.equal(tools.length, 23, '9 standard tools, 13 fillers and the new one');
+  assert.equal((await rest(sidecar.url, 'grown-tool', {})).body.content[0].text, 'I am grown-tool');
+  const [changed] = await stream.waitForCount(1, 3000);
+  assert.equal(changed.data.method, 'notifications/tools/list_changed');
+  assert.match(sidecar.logs(), /tool list changed; telling sessions and registries/);
 });
