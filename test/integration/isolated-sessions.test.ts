@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { callTool, isRunning, launch, rest, session, textOf } from '../support/harness.js';
+import { callTool, isRunning, launch, rest, session, textOf, within } from '../support/harness.js';
 import { descendants, fixtureCommand, McpHttpClient, readyz, waitFor } from '../support/sidecar-process.js';
 
 test('two sessions get two different server processes, neither of them the primary', async (t) => {
@@ -29,7 +29,14 @@ test('a session whose process dies is closed: its client gets 404 and starts ane
   const sidecar = await launch(t, ['--session-mode', 'isolated', '--', ...fixtureCommand('paged-tools')]);
   const client = await session(t, sidecar.url);
   const pid = Number(textOf(await callTool(client, 'pid')));
+  const inFlight = callTool(client, 'slow', { ms: 30_000 }, { id: 'in-flight' });
+  await waitFor(async () => (await readyz(sidecar.url)).body.inflight === 1, 5000, 'the call in flight');
   process.kill(pid, 'SIGKILL');
+  const failed = await within(inFlight, 2000);
+  assert.ok(failed, 'the call in flight was left hanging');
+  assert.equal(failed.id, 'in-flight');
+  assert.equal(failed.error?.code, -32002);
+  assert.match(failed.error.message, /killed by SIGKILL/);
   await waitFor(async () => (await readyz(sidecar.url)).body.sessions === 0, 5000, 'the session to be closed');
   const res = await client.post({ jsonrpc: '2.0', id: 9, method: 'tools/list' });
   assert.equal(res.status, 404);

@@ -65,3 +65,18 @@ test('SIGTERM: a call that outlasts --shutdown-grace gets an error, not a hang',
   assert.equal(isRunning(serverPid), false);
   assert.match(sidecar.logs(), /shutdown grace ran out/);
 });
+
+test('a second SIGTERM does not wait: the server group is killed and the sidecar exits 1', async (t) => {
+  const sidecar = await launch(t, ['--shutdown-grace', '30s', '--', ...fixtureCommand('stubborn')]);
+  const client = await session(t, sidecar.url);
+  const family = JSON.parse(textOf(await callTool(client, 'family'))) as { pid: number; grandchild: number };
+  void callTool(client, 'slow', { ms: 30_000 }).catch(() => undefined);
+  await waitFor(async () => (await readyz(sidecar.url)).body.inflight === 1, 5000, 'the call in flight');
+  sidecar.proc.kill('SIGTERM');
+  await waitFor(() => /SIGTERM received/.test(sidecar.logs()), 3000, 'the first signal to be handled');
+  sidecar.proc.kill('SIGTERM');
+  const exit = await within(sidecar.exited, 5000);
+  assert.deepEqual(exit, { code: 1, signal: null });
+  await waitFor(() => !isRunning(family.pid) && !isRunning(family.grandchild), 3000, 'the server group to be killed');
+  assert.match(sidecar.logs(), /second signal: killing the MCP server now/);
+});
