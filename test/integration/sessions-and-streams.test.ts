@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { callTool, launch, session, sleep, SseReader, textOf } from '../support/harness.js';
-import { fixtureCommand, readyz, waitFor } from '../support/sidecar-process.js';
+import { fixtureCommand, McpHttpClient, readyz, waitFor } from '../support/sidecar-process.js';
 
 const n = (e: { data: any }) => e.data.params?.data?.n;
 
@@ -149,4 +149,21 @@ test('a server→client request reaches the session whose call caused it, and is
   const refused = JSON.parse(textOf(await callTool(incapable, 'sample', { prompt: 'ping?' })));
   assert.equal(refused.code, -32004);
   assert.match(refused.message, /did not declare the "sampling" capability/);
+});
+
+test('--max-sessions: past the limit initialize gets 503 with Retry-After; closing one makes room', async (t) => {
+  const sidecar = await launch(t, ['--max-sessions', '2', '--', ...fixtureCommand('paged-tools')]);
+  const first = await session(t, sidecar.url);
+  await session(t, sidecar.url);
+  const third = new McpHttpClient(sidecar.url);
+  const refused = await third.post({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } });
+  assert.equal(refused.status, 503);
+  assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+  const body = (await refused.json()) as Record<string, any>;
+  assert.equal(body.id, 0);
+  assert.match(body.error.message, /session limit reached \(2, --max-sessions\)/);
+  assert.equal(await first.close(), 200);
+  await third.initialize();
+  t.after(() => third.close().catch(() => 0));
+  assert.ok(third.sessionId);
 });
