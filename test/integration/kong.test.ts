@@ -25,8 +25,11 @@ describe('the sidecar publishes to Kong (real sidecar, Admin API contract double
     await waitFor(() => kong.targetsOf(`mcp-${name}`).has(address), 10_000, 'the target in Kong');
     t.diagnostic(`published ${Date.now() - started} ms after start`);
     assert.deepEqual(kong.routes.get(`mcp-${name}`)?.paths, [`/${name}`]);
-    const ready = await readyz(sidecar.url);
-    assert.ok(ready.body.publishers.some((p: { publisher: string; state: string }) => p.publisher === 'kong' && p.state === 'published'), JSON.stringify(ready.body.publishers));
+    // The publisher says 'published' once its loop has seen everything converge (a step after the last answer).
+    const ready = await waitFor(async () => {
+      const r = await readyz(sidecar.url);
+      return r.body.publishers.some((p: { publisher: string; state: string }) => p.publisher === 'kong' && p.state === 'published') && r;
+    }, 5000, "publisher state 'published' in /readyz");
 
     const pid = ready.body.worker.pid as number;
     const killedAt = Date.now();
