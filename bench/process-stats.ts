@@ -154,6 +154,17 @@ export class RssSampler {
     return this;
   }
 
+  /** Stops sampling while the tree sits idle (other targets are measured): their sampling costs CPU too. */
+  pause(): void {
+    this.sample();
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  resume(): void {
+    if (!this.timer) this.start();
+  }
+
   sample(): void {
     let total = 0;
     for (const pid of processTree(this.root)) {

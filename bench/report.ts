@@ -19,10 +19,15 @@ export interface MachineInfo {
 }
 
 export interface RunSettings {
+  /** Warm-up before a cell's first round, and before each later round (sessions and JIT are warm by then). */
   warmupMs: number;
+  rewarmMs: number;
+  /** Measured window of one round, and rounds per cell (interleaved across targets; the best counts). */
   measureMs: number;
+  rounds: number;
   maxCalls: number;
   concurrency: number[];
+  callTimeoutMs: number;
 }
 
 export interface TargetOutcome {
@@ -66,7 +71,7 @@ export function throughputTable(all: TargetOutcome[], settings: RunSettings): st
   const bridges = outcomes.filter((o) => o.id !== 'stdio');
   const stdio = outcomes.find((o) => o.id === 'stdio');
   const header = [
-    'C', 'target', 'calls/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MB', '(bridge)', 'CPU ms/call', '(bridge / child)', 'client CPU ms/call', 'other load (cores)',
+    'C', 'target', 'calls/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MB', 'bridge RSS MB', 'CPU ms/call', 'bridge / child CPU', 'client CPU ms/call', 'other load (cores)',
     '× stdio', ...bridges.map((b) => `× ${b.id}`),
   ];
   const lines = [`| ${header.join(' | ')} |`, `|${header.map((h, i) => (i < 2 ? '---' : '---:')).join('|')}|`];
@@ -171,7 +176,8 @@ export function renderReport(machine: MachineInfo, settings: RunSettings, outcom
     `- date: ${machine.date}`,
     `- machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGb} GB RAM, Linux ${machine.kernel}`,
     `- node: ${machine.node} (bench, sidecar, supergateway, every server child); mcp-proxy on ${machine.node22} (it needs Node ≥ 22)`,
-    `- per cell: ${settings.warmupMs} ms warm-up, then a ${settings.measureMs} ms window (at most ${int(settings.maxCalls)} calls); closed loop of C callers, each call \`tools/call echo\` with a unique message whose reply is checked`,
+    `- per cell: C sessions opened, then ${settings.rounds} rounds of a closed loop of C callers (${settings.warmupMs} ms warm-up before the first round, ${settings.rewarmMs} ms before the others, then a ${settings.measureMs} ms window of at most ${int(settings.maxCalls)} calls); each call is \`tools/call echo\` with a unique message whose reply is checked`,
+    `- at each C the targets' rounds interleave (round 1 of every target, then round 2, …) and each cell shows its best round (highest calls/s), errors summed over all rounds: this machine may be shared, and the best round is the one least disturbed by other work`,
     `- load average when the run began: ${machine.loadAverage.map((l) => l.toFixed(2)).join(', ')}`,
     ...ceilingLine(ceiling),
     `- total run time: ${totalSeconds.toFixed(0)} s`,
@@ -180,13 +186,14 @@ export function renderReport(machine: MachineInfo, settings: RunSettings, outcom
     '',
     throughputTable(outcomes, settings),
     '',
-    'calls/s and latency count only calls that started and finished inside the window. CPU ms/call is utime+stime of',
-    "the bridge's whole process tree (the bridge, and the server child it runs) over the window, divided by the calls;",
-    "the stdio row has no bridge, so it is the server alone. Peak RSS is the tree's summed VmRSS, sampled every 100 ms",
-    'during the cell ("(bridge)": the bridge process alone). Client CPU is the benchmark process itself (load client + checks + sampling). supergateway in',
-    'stateful mode starts one server child per session, so its tree holds C servers. "× X" is calls/s over X\'s calls/s',
-    'at the same C. "other load" is the CPU (in cores, of the machine\'s ' + machine.cores + ') used by processes outside the',
-    'benchmark during the window: when it is high, other work shared the cores and the row is pessimistic.',
+    'calls/s and latency count only calls that started and finished inside the window. CPU ms/call is utime + stime',
+    "of the bridge's whole process tree (the bridge and the server child it runs) over the window, divided by the",
+    'calls; the stdio row has no bridge, so it is the server alone. Peak RSS is the sum of VmRSS over the tree, sampled',
+    'every 100 ms while the cell is open; "bridge RSS" is the bridge process alone. Client CPU is the benchmark process',
+    'itself (load client, checks, sampling). supergateway in stateful mode starts one server child per session, so its',
+    'tree holds C servers. "× X" is calls/s over X\'s calls/s at the same C. "other load" is the CPU, in cores of the',
+    `machine's ${machine.cores}, that processes outside the benchmark used during the window: when it is high, other work`,
+    'shared the cores and the row is pessimistic.',
   ];
   const opens = sessionOpenTable(outcomes);
   if (opens) {

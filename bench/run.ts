@@ -1,21 +1,21 @@
 /**
- * `npm run bench`: every target in one invocation, one after the other on the same machine, in front of the
- * same server-everything over stdio. Prints the markdown report on stdout (progress goes to stderr) and writes
+ * `npm run bench`: every target in one invocation on the same machine, in front of the same server-everything
+ * over stdio: the bridges all start first, then at each C each target runs in turn. Prints the markdown report on stdout (progress goes to stderr) and writes
  * it to bench/results/latest.md (with the raw numbers in latest.json).
  *
  * Knobs (environment): BENCH_TARGETS=null-responder,stdio,sidecar,supergateway,mcp-proxy,sidecar-isolated (a subset),
- * BENCH_CONCURRENCY=1,8,32, BENCH_WARMUP_MS=1000, BENCH_MEASURE_MS=4000, BENCH_MAX_CALLS=200000,
- * BENCH_OPENS=50.
+ * BENCH_CONCURRENCY=1,8,32, BENCH_ROUNDS=3, BENCH_WARMUP_MS=1000, BENCH_REWARM_MS=300, BENCH_MEASURE_MS=1300
+ * (per round), BENCH_MAX_CALLS=200000 (per round), BENCH_OPENS=50.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { measureCell, type CellOptions } from './cell.js';
+import { measureCell, OpenCell } from './cell.js';
 import { renderReport, type ClientCeiling, type MachineInfo, type RunSettings, type TargetOutcome } from './report.js';
 import { measureSessionOpens } from './session-open.js';
-import { mcpProxyTarget, nullResponderTarget, repoRoot, sidecarTarget, stdioTarget, supergatewayTarget, type Target } from './targets.js';
+import { mcpProxyTarget, nullResponderTarget, repoRoot, sidecarTarget, stdioTarget, supergatewayTarget, type StartedTarget, type Target } from './targets.js';
 
 interface PlanEntry {
   target: Target;
@@ -73,60 +73,133 @@ function plan(opens: number): PlanEntry[] {
   return only ? all.filter((e) => only.includes(e.target.id)) : all;
 }
 
-async function runTarget(entry: PlanEntry, settings: RunSettings, cellOptions: CellOptions, deadline: number): Promise<TargetOutcome> {
-  const { target } = entry;
-  const outcome: TargetOutcome = { id: target.id, label: target.label, throughput: entry.cells, cells: new Map(), leftovers: [] };
+/** A plan entry on its way through the run: its outcome so far and, once started, its processes. */
+interface Running {
+  entry: PlanEntry;
+  outcome: TargetOutcome;
+  started?: StartedTarget;
+}
+
+const OUT_OF_TIME = 'skipped: the run used up its time budget';
+
+async function startTarget(run: Running, deadline: number): Promise<void> {
+  const { target } = run.entry;
   if (performance.now() > deadline) {
-    outcome.startError = 'skipped: the run used up its time budget';
-    return outcome;
+    run.outcome.startError = OUT_OF_TIME;
+    return;
   }
   progress(`${target.label}: starting`);
-  let started;
   try {
-    started = await target.start();
+    run.started = await target.start();
   } catch (err) {
-    outcome.startError = (err as Error).message;
-    progress(`${target.label}: failed to start: ${outcome.startError}`);
-    return outcome;
+    run.outcome.startError = (err as Error).message;
+    progress(`${target.label}: failed to start: ${run.outcome.startError}`);
   }
-  try {
-    if (entry.cells) {
-      for (const c of settings.concurrency) {
-        if (performance.now() > deadline) {
-          outcome.cells.set(c, { ok: false, reason: 'skipped: the run used up its time budget' });
-          continue;
-        }
-        const cell = await measureCell(started, c, `${target.id}-c${c}`, cellOptions);
-        outcome.cells.set(c, cell);
-        progress(
-          cell.ok
-            ? `${target.label} C=${c}: ${cell.value.callsPerSecond.toFixed(0)} calls/s, p50 ${cell.value.p50Ms.toFixed(2)} ms, p99 ${cell.value.p99Ms.toFixed(2)} ms, ` +
-                `errors ${cell.value.errors}, CPU ${cell.value.cpuMsPerCall.toFixed(3)} ms/call, RSS ${cell.value.peakRssMb.toFixed(0)} MB`
-            : `${target.label} C=${c}: failed: ${cell.reason}`,
-        );
-        if (!started.process.running) break;
+}
+
+async function stopTarget(run: Running): Promise<void> {
+  if (!run.started) return;
+  run.outcome.leftovers = await run.started.process.stop();
+  run.started = undefined;
+}
+
+/**
+ * C-major and interleaved: at each C every target opens its sessions, then round 1 runs on each target in turn,
+ * then round 2, and so on, so the cells compared in a ratio were measured seconds apart, under the same
+ * conditions (other work on a shared machine drifts over a whole run).
+ */
+async function runCells(runs: Running[], settings: RunSettings, deadline: number): Promise<void> {
+  for (const c of settings.concurrency) {
+    const open = new Map<Running, OpenCell>();
+    for (const run of runs) {
+      if (!run.started) continue;
+      if (performance.now() > deadline) {
+        run.outcome.cells.set(c, { ok: false, reason: OUT_OF_TIME });
+        continue;
+      }
+      if (!run.started.process.running) {
+        run.outcome.cells.set(c, { ok: false, reason: `not running: ${run.started.process.describeExit()}` });
+        continue;
+      }
+      try {
+        open.set(run, await OpenCell.open(run.started, c, settings.callTimeoutMs));
+      } catch (err) {
+        run.outcome.cells.set(c, { ok: false, reason: (err as Error).message });
+        progress(`${run.entry.target.label} C=${c}: failed: ${(err as Error).message}`);
       }
     }
-    if (entry.opens && started.mcpUrl && started.process.running && performance.now() < deadline) {
-      // a moment for warm spares to finish booting (isolated mode) before the first open
-      await new Promise((r) => setTimeout(r, 1000));
-      try {
-        const maxTotalMs = Math.min(entry.opens.count * entry.opens.intervalMs + 5000, deadline - performance.now());
-        const result = await measureSessionOpens(started, { ...entry.opens, timeoutMs: cellOptions.callTimeoutMs, maxTotalMs });
-        outcome.opens = { result, intervalMs: entry.opens.intervalMs };
-        progress(`${target.label}: ${result.opens} session opens, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, errors ${result.errors}`);
-      } catch (err) {
-        outcome.opens = { result: { error: (err as Error).message }, intervalMs: entry.opens.intervalMs };
+    for (let round = 0; round < settings.rounds && performance.now() < deadline; round++) {
+      for (const [run, cell] of open) {
+        if (!run.started?.process.running) continue;
+        const warmupMs = round === 0 ? settings.warmupMs : settings.rewarmMs;
+        const result = await cell.round(`${run.entry.target.id}-c${c}-r${round}`, { warmupMs, measureMs: settings.measureMs, maxCalls: settings.maxCalls });
+        progress(
+          result.ok
+            ? `${run.entry.target.label} C=${c} round ${round + 1}: ${result.value.callsPerSecond.toFixed(0)} calls/s, p50 ${result.value.p50Ms.toFixed(2)} ms, ` +
+                `p99 ${result.value.p99Ms.toFixed(2)} ms, errors ${result.value.errors}, CPU ${result.value.cpuMsPerCall.toFixed(3)} ms/call, other load ${result.value.otherLoadCores.toFixed(2)}`
+            : `${run.entry.target.label} C=${c} round ${round + 1}: failed: ${result.reason}`,
+        );
       }
+    }
+    for (const [run, cell] of open) {
+      const result = await cell.close();
+      run.outcome.cells.set(c, result);
+      if (result.ok) progress(`${run.entry.target.label} C=${c}: best ${result.value.callsPerSecond.toFixed(0)} calls/s, peak RSS ${result.value.peakRssMb.toFixed(0)} MB`);
+    }
+  }
+}
+
+async function runOpens(run: Running, settings: RunSettings, deadline: number): Promise<void> {
+  const { target, opens } = run.entry;
+  if (!opens || !run.started?.mcpUrl || !run.started.process.running) return;
+  if (performance.now() > deadline) {
+    run.outcome.opens = { result: { error: OUT_OF_TIME }, intervalMs: opens.intervalMs };
+    return;
+  }
+  // a moment for warm spares to finish booting (isolated mode) before the first open
+  await new Promise((r) => setTimeout(r, 1000));
+  try {
+    const maxTotalMs = Math.min(opens.count * opens.intervalMs + 5000, deadline - performance.now());
+    const result = await measureSessionOpens(run.started, { ...opens, timeoutMs: settings.callTimeoutMs, maxTotalMs });
+    run.outcome.opens = { result, intervalMs: opens.intervalMs };
+    progress(`${target.label}: ${result.opens} session opens, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, errors ${result.errors}`);
+  } catch (err) {
+    run.outcome.opens = { result: { error: (err as Error).message }, intervalMs: opens.intervalMs };
+  }
+}
+
+async function runPlan(entries: PlanEntry[], settings: RunSettings, deadline: number): Promise<TargetOutcome[]> {
+  const runs: Running[] = entries.map((entry) => ({
+    entry,
+    outcome: { id: entry.target.id, label: entry.target.label, throughput: entry.cells, cells: new Map(), leftovers: [] },
+  }));
+  // Interrupted (Ctrl-C, a CI timeout): stop every tree we started before going.
+  const onSignal = (signal: NodeJS.Signals) => {
+    progress(`${signal}: stopping the targets`);
+    void Promise.allSettled(runs.map(stopTarget)).then(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+  try {
+    const throughputRuns = runs.filter((r) => r.entry.cells);
+    for (const run of throughputRuns) await startTarget(run, deadline);
+    await runCells(throughputRuns, settings, deadline);
+    // then session opens, one target at a time (opens-only targets start here, so they sat through nothing)
+    for (const run of runs) {
+      if (run.entry.opens) {
+        if (!run.entry.cells) await startTarget(run, deadline);
+        await runOpens(run, settings, deadline);
+      }
+      await stopTarget(run);
     }
   } finally {
-    outcome.leftovers = await started.process.stop();
+    for (const run of runs) await stopTarget(run);
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
   }
-  return outcome;
+  return runs.map((r) => r.outcome);
 }
 
 /** A short run at the highest C against the null responder: the load client's own ceiling on this machine. */
-async function measureClientCeiling(settings: RunSettings, cellOptions: CellOptions): Promise<ClientCeiling> {
+async function measureClientCeiling(settings: RunSettings): Promise<ClientCeiling> {
   const concurrency = Math.max(...settings.concurrency);
   progress(`${nullResponderTarget.label}: starting`);
   let started;
@@ -136,7 +209,7 @@ async function measureClientCeiling(settings: RunSettings, cellOptions: CellOpti
     return { concurrency, result: { ok: false, reason: (err as Error).message } };
   }
   try {
-    const result = await measureCell(started, concurrency, 'ceiling', { ...cellOptions, warmupMs: 500, measureMs: 2000 });
+    const result = await measureCell(started, concurrency, 'ceiling', { ...settings, warmupMs: 500, measureMs: 2000 });
     if (result.ok) progress(`${nullResponderTarget.label} C=${concurrency}: ${result.value.callsPerSecond.toFixed(0)} calls/s, client ${result.value.clientCpuMsPerCall.toFixed(3)} ms/call`);
     return { concurrency, result };
   } finally {
@@ -149,16 +222,17 @@ async function main(): Promise<void> {
   const deadline = began + RUN_BUDGET_MS;
   const settings: RunSettings = {
     warmupMs: envNumber('BENCH_WARMUP_MS', 1000),
-    measureMs: envNumber('BENCH_MEASURE_MS', 4000),
+    rewarmMs: envNumber('BENCH_REWARM_MS', 300),
+    measureMs: envNumber('BENCH_MEASURE_MS', 1300),
+    rounds: envNumber('BENCH_ROUNDS', 3),
     maxCalls: envNumber('BENCH_MAX_CALLS', 200_000),
     concurrency: (process.env.BENCH_CONCURRENCY ?? '1,8,32').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0),
+    callTimeoutMs: 10_000,
   };
-  const cellOptions: CellOptions = { ...settings, callTimeoutMs: 10_000 };
   const machine = machineInfo();
   const only = process.env.BENCH_TARGETS;
-  const ceiling = !only || only.split(',').includes(nullResponderTarget.id) ? await measureClientCeiling(settings, cellOptions) : undefined;
-  const outcomes: TargetOutcome[] = [];
-  for (const entry of plan(envNumber('BENCH_OPENS', 50))) outcomes.push(await runTarget(entry, settings, cellOptions, deadline));
+  const ceiling = !only || only.split(',').includes(nullResponderTarget.id) ? await measureClientCeiling(settings) : undefined;
+  const outcomes = await runPlan(plan(envNumber('BENCH_OPENS', 50)), settings, deadline);
 
   const report = renderReport(machine, settings, outcomes, (performance.now() - began) / 1000, ceiling);
   process.stdout.write(report);
