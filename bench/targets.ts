@@ -82,7 +82,10 @@ export function sidecarTarget(id = 'sidecar', label = 'mcp-sidecar', extraArgs: 
     async start() {
       const main = join(repoRoot, 'dist', 'sidecar', 'main.js');
       if (!existsSync(main)) throw new Error(`${main} is missing (the build did not produce the sidecar)`);
-      const proc = new BridgeProcess(process.execPath, [main, '--port', '0', '--log-level', 'warn', ...extraArgs, '--', ...everythingCommand()]);
+      // BENCH_SIDECAR_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the sidecar under the benchmark's load
+      // (the profile is written when it exits; summarize it with dist/bench/profile-summary.js).
+      const nodeArgs = process.env.BENCH_SIDECAR_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+      const proc = new BridgeProcess(process.execPath, [...nodeArgs, main, '--port', '0', '--log-level', 'warn', ...extraArgs, '--', ...everythingCommand()]);
       return started(proc, async () => {
         const match = await proc.waitForStdout(/mcp-sidecar: serving \S+ at (http:\/\/[^ ]+)/, START_TIMEOUT_MS);
         const base = match[1];
