@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every target in one invocation on the same machine, in front of the same server-everything
  * over stdio: the bridges all start first, then at each C each target runs in turn. Prints the markdown report on stdout (progress goes to stderr) and writes
- * it to bench/results/latest.md (with the raw numbers in latest.json).
+ * it to bench/results/latest.md (with the raw numbers in latest.json; partial.md/.json for a narrowed run).
  *
  * Knobs (environment): BENCH_TARGETS=null-responder,stdio,sidecar,supergateway,mcp-proxy,sidecar-isolated (a subset),
  * BENCH_CONCURRENCY=1,8,32, BENCH_ROUNDS=3, BENCH_WARMUP_MS=1000, BENCH_REWARM_MS=300, BENCH_MEASURE_MS=1300
@@ -236,12 +236,14 @@ async function main(): Promise<void> {
 
   const report = renderReport(machine, settings, outcomes, (performance.now() - began) / 1000, ceiling);
   process.stdout.write(report);
+  // A run narrowed by BENCH_TARGETS or BENCH_CONCURRENCY must not replace the full table the README quotes.
+  const name = process.env.BENCH_TARGETS || process.env.BENCH_CONCURRENCY ? 'partial' : 'latest';
   const dir = join(repoRoot, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'latest.md'), report);
+  writeFileSync(join(dir, `${name}.md`), report);
   const raw = outcomes.map((o) => ({ ...o, cells: Object.fromEntries(o.cells) }));
-  writeFileSync(join(dir, 'latest.json'), JSON.stringify({ machine, settings, ceiling, outcomes: raw }, null, 2) + '\n');
-  progress(`wrote ${join(dir, 'latest.md')}`);
+  writeFileSync(join(dir, `${name}.json`), JSON.stringify({ machine, settings, ceiling, outcomes: raw }, null, 2) + '\n');
+  progress(`wrote ${join(dir, `${name}.md`)} and .json`);
 }
 
 main().catch((err) => {
