@@ -109,9 +109,10 @@ export class KongPublisher implements Publisher {
 
   publish(profile: ServerProfile): void {
     if (this.desired.kind === 'withdrawn') return;
-    if (typeof profile?.toolsHash !== 'string' || !Array.isArray(profile.tools)) {
-      // Only a finished handshake yields a tool list: anything less is not a server we may route to.
-      this.log.error({ serviceId: this.instance.serviceId }, 'ignored an incomplete server profile (no tools or toolsHash): publishing to Kong only after a complete handshake');
+    if (typeof profile?.serverInfo?.name !== 'string' || typeof profile.protocolVersion !== 'string' || !Array.isArray(profile.tools) || typeof profile.toolsHash !== 'string') {
+      // Only a finished handshake yields serverInfo, protocol version and tools: anything less is not a server
+      // Kong may route to (the same rule as the Consul publisher's, so the two registries never disagree).
+      this.log.error({ serviceId: this.instance.serviceId, has: Object.keys(profile ?? {}) }, 'ignored an incomplete server profile (no serverInfo, protocolVersion or tools): publishing to Kong only after a complete handshake');
       return;
     }
     this.desired = { kind: 'published', profile };

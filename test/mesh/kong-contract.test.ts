@@ -224,6 +224,18 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
     assertNoViolations();
   });
 
+  test('an incomplete profile (no finished handshake) is not published: no request reaches Kong', async (t) => {
+    const name = uniqueName();
+    const { p, requests, lines } = publisher(t, instance(name, 18092));
+    const partial = { tools: [], toolsHash: 'abc' } as unknown as ServerProfile;
+    p.publish(partial);
+    p.report({ status: 'passing', latencyMs: 1, toolCount: 0 });
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(requests().length, 0);
+    assert.equal(p.status().state, 'idle');
+    assert.ok(lines.some((l) => l.level === 50 && /incomplete server profile/.test(l.msg)));
+  });
+
   test('withdraw before anything was published sends nothing and resolves at once', async (t) => {
     const name = uniqueName();
     const { p, requests } = publisher(t, instance(name, 18088));
