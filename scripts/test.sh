@@ -10,4 +10,8 @@ if [ ${#files[@]} -eq 0 ]; then
   echo "no compiled tests in dist/test: run 'npm test' (its pretest step builds them)" >&2
   exit 1
 fi
-exec node --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout=600000 "${files[@]}"
+# npm puts node_modules/.bin first on PATH, and the node@22 dev dependency (for the conformance CLI only) links
+# a `node` there: run the tests, and so every sidecar they start, on the Node that runs npm (the supported 20+).
+node_bin="${npm_node_execpath:-$(command -v node)}"
+echo "tests run on $("$node_bin" -v) ($node_bin)"
+exec "$node_bin" --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout=600000 "${files[@]}"

@@ -77,7 +77,7 @@ export class Sidecar {
       notification: (worker, note) => this.router.notificationFromServer(worker, note),
       garbageLine: (_worker, line, reason) => this.garbage(serverLog, line, reason),
       pingResult: (worker, result) => this.pingResult(worker, result),
-      profileChanged: (_worker, profile) => this.profileChanged(profile),
+      profileChanged: (_worker, profile) => this.profileChanged(profile, true),
     };
     const events = {
       up: (worker: Worker) => this.workerUp(worker),
@@ -162,7 +162,7 @@ export class Sidecar {
       `READY: ${p.serverInfo.name} ${p.serverInfo.version} handshaken with ${p.tools.length} tools`,
     );
     if (this.pool.supervisors.some((s) => s.restarts > 0)) this.metrics.childRestarts.inc();
-    this.profileChanged(p);
+    this.profileChanged(p, false);
     this.report({ status: 'passing', latencyMs: 0, toolCount: p.tools.length });
   }
 
@@ -188,13 +188,21 @@ export class Sidecar {
     if (this.pool.ready().length === 0) this.report({ status: 'critical', reason: result.reason });
   }
 
-  private profileChanged(profile: ServerProfile): void {
+  /**
+   * A worker's tool list is new or changed. `sessionsTold`: the server announced the change itself, and the router
+   * already forwarded that notification to the sessions on its worker. A restarted shared worker that comes back
+   * with other tools announces nothing, so the sidecar tells the sessions (which move to it on their next call).
+   * Isolated sessions keep their own processes, so a restarted primary changes nothing for them.
+   */
+  private profileChanged(profile: ServerProfile, sessionsTold: boolean): void {
     if (profile.toolsHash === this.publishedHash) return;
     const previous = this.publishedHash;
     this.publishedHash = profile.toolsHash;
     if (previous !== undefined) {
-      this.log.info({ toolsHash: profile.toolsHash, tools: profile.tools.length }, 'tool list changed; telling sessions and registries');
-      for (const session of this.router.sessions.values()) session.sink.deliver({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' });
+      this.log.info({ toolsHash: profile.toolsHash, tools: profile.tools.length }, 'tool list changed; telling registries');
+      if (!sessionsTold && !(this.pool instanceof IsolatedPool)) {
+        for (const session of this.router.sessions.values()) session.sink.deliver({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' });
+      }
     }
     for (const p of this.publishers) p.publish(profile);
   }

@@ -68,6 +68,8 @@ export class Worker {
   readonly exited: Promise<ExitInfo>;
   state: WorkerState = 'handshaking';
   profile!: ServerProfile;
+  /** The server said its tools changed before the handshake's profile was complete: re-read once READY. */
+  private toolsChangedDuringHandshake = false;
   /** The client's initialize result when this worker was handshaken with a client's own initialize. */
   initializeResult?: Record<string, unknown>;
   lastPing?: { at: number; latencyMs: number };
@@ -110,6 +112,7 @@ export class Worker {
     }
     worker.state = 'ready';
     worker.startPinging();
+    if (worker.toolsChangedDuringHandshake) void worker.refreshTools();
     return worker;
   }
 
@@ -256,6 +259,13 @@ export class Worker {
 
   /** Re-reads the tool list after `notifications/tools/list_changed`. */
   private async refreshTools(): Promise<void> {
+    // Some servers (server-everything among them) announce list_changed while still handshaking. There is no
+    // profile to amend yet, and a partial one must never reach the registries: re-read once READY instead.
+    if (this.state === 'handshaking') {
+      this.toolsChangedDuringHandshake = true;
+      return;
+    }
+    if (this.state === 'exited') return;
     try {
       const tools = await this.listAll<Tool>('tools/list', 'tools', () => this.opts.handshakeTimeoutMs);
       this.profile = { ...this.profile, tools, toolsHash: toolsHash(tools) };

@@ -82,5 +82,9 @@ test('tools that change at run time: the profile is re-read, GET /tools and REST
   assert.equal((await rest(sidecar.url, 'grown-tool', {})).body.content[0].text, 'I am grown-tool');
   const [changed] = await stream.waitForCount(1, 3000);
   assert.equal(changed.data.method, 'notifications/tools/list_changed');
-  assert.match(sidecar.logs(), /tool list changed; telling sessions and registries/);
+  // The server's own notification is forwarded; the sidecar must not add a second one of its own. A ping
+  // round trip after it orders the check behind anything the sidecar could still have queued.
+  await client.request('ping');
+  assert.equal(stream.events.filter((e) => e.data.method === 'notifications/tools/list_changed').length, 1, 'exactly one list_changed per change');
+  assert.match(sidecar.logs(), /tool list changed; telling registries/);
 });
