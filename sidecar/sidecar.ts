@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { childEnvironment } from './child/child-env.js';
 import type { Config } from './config.js';
-import { createApp, type Readiness } from './http/app.js';
+import { createHandler, type Readiness } from './http/app.js';
 import { buildOriginPolicy } from './http/origin-guard.js';
 import { RestTools } from './http/rest-tools.js';
 import { StreamableHttp } from './http/streamable-http.js';
@@ -93,7 +93,7 @@ export class Sidecar {
         : new SharedPool(config.workers, workerOptions, policy, hooks, events, serverLog);
     this.router = new Router(this.pool, { requestTimeoutMs: config.requestTimeoutMs, sessionIdleMs: config.sessionIdleMs, maxSessions: config.maxSessions }, this.metrics, log.child({ part: 'router' }));
     this.transport = new StreamableHttp(this.router, { maxBodyBytes: config.maxBodyBytes, keepAliveMs: config.keepAliveMs, eventStore: { maxEvents: config.eventStoreEvents, maxBytes: config.eventStoreBytes } }, log.child({ part: 'http' }));
-    const app = createApp({
+    const handler = createHandler({
       mcp: this.transport,
       rest: new RestTools(this.router, this.pool, config.maxBodyBytes),
       metrics: this.metrics,
@@ -102,7 +102,7 @@ export class Sidecar {
       originPolicy: buildOriginPolicy(config.host, config.advertise?.host, config.allowedHosts, config.allowedOrigins),
       log,
     });
-    this.server = createServer(app);
+    this.server = createServer(handler);
     // Behind Kong or a load balancer, idle keep-alive connections must outlive the proxy's own timeout.
     this.server.keepAliveTimeout = 65_000;
     this.server.headersTimeout = 66_000;

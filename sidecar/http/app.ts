@@ -1,8 +1,9 @@
 /** The HTTP face of the sidecar: routes only; protocol state lives in the router, health in the sidecar. */
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { originGuard, type OriginPolicy } from './origin-guard.js';
+import { forbidden, originGuard, originRefusal, type OriginPolicy } from './origin-guard.js';
 import type { RestTools } from './rest-tools.js';
 import type { StreamableHttp } from './streamable-http.js';
 
@@ -21,7 +22,38 @@ export interface AppParts {
   log: Logger;
 }
 
-export function createApp(parts: AppParts): express.Express {
+/**
+ * The sidecar's request handler. POST /mcp, which carries every MCP call, is served straight from node:http;
+ * everything else goes through express. Express's router and its request/response decoration cost about a
+ * fifth of the sidecar's CPU per call in the benchmark's profile, and this one route needs none of it.
+ */
+export function createHandler(parts: AppParts): RequestListener {
+  const app = createApp(parts);
+  return (req: IncomingMessage, res: ServerResponse) => {
+    if (req.method === 'POST' && req.url === '/mcp') return postMcp(parts, req, res);
+    app(req, res);
+  };
+}
+
+function postMcp(parts: AppParts, req: IncomingMessage, res: ServerResponse): void {
+  res.once('finish', () => parts.metrics.httpRequests.labels('/mcp', String(res.statusCode)).inc());
+  const refusal = originRefusal(parts.originPolicy, req);
+  if (refusal) return forbidden(res, refusal);
+  parts.mcp.post(req, res).catch((err: Error) => internalError(parts, err, '/mcp', res));
+}
+
+function internalError(parts: AppParts, err: Error, path: string, res: ServerResponse): void {
+  parts.log.error({ err, path }, 'request failed inside the sidecar');
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const text = JSON.stringify({ error: `internal error in mcp-sidecar: ${err.message}` });
+  res.writeHead(500, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function createApp(parts: AppParts): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -66,13 +98,6 @@ export function createApp(parts: AppParts): express.Express {
     });
   });
   // Express 5 forwards rejected async handlers here: a bug of ours must still get a JSON answer and a log line.
-  app.use((err: Error, req: Request, res: Response, _next: NextFunction) => {
-    parts.log.error({ err, path: req.path }, 'request failed inside the sidecar');
-    if (res.headersSent) {
-      res.end();
-      return;
-    }
-    res.status(500).json({ error: `internal error in mcp-sidecar: ${err.message}` });
-  });
+  app.use((err: Error, req: Request, res: Response, _next: NextFunction) => internalError(parts, err, req.path, res));
   return app;
 }

@@ -16,23 +16,35 @@ export async function readJsonBody(req: IncomingMessage, limitBytes: number): Pr
     req.resume(); // drain so the connection can be reused
     throw new BodyError(413, `request body is ${declared} bytes, over the limit of ${limitBytes} bytes (--max-body)`);
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limitBytes) {
-      req.resume();
-      throw new BodyError(413, `request body is over the limit of ${limitBytes} bytes (--max-body)`);
-    }
-    chunks.push(chunk);
-  }
-  const text = chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8');
+  const text = await readText(req, limitBytes);
   if (text.trim() === '') return undefined;
   try {
     return JSON.parse(text);
   } catch (err) {
     throw new BodyError(400, `request body is not valid JSON: ${(err as Error).message}`);
   }
+}
+
+/** Plain 'data'/'end' listeners: an async iterator per request costs more than the small bodies MCP sends. */
+function readText(req: IncomingMessage, limitBytes: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limitBytes) {
+        req.off('data', onData);
+        req.resume();
+        reject(new BodyError(413, `request body is over the limit of ${limitBytes} bytes (--max-body)`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+    req.once('error', reject);
+    req.once('aborted', () => reject(new BodyError(400, 'the client closed the connection before the request body ended')));
+  });
 }
 
 export function isJsonContentType(req: IncomingMessage): boolean {

@@ -3,6 +3,7 @@
  * browser's Origin must be one we allow. Health and metrics are left open so probes that address the pod or
  * the advertised address by IP keep working.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 
 export interface OriginPolicy {
@@ -31,34 +32,39 @@ export function buildOriginPolicy(bindHost: string, advertiseHost: string | unde
   return { allowedHosts: hosts, allowedOrigins: new Set(allowedOrigins.map((o) => o.replace(/\/$/, '').toLowerCase())) };
 }
 
-function forbidden(res: Response, message: string): void {
+export function forbidden(res: ServerResponse, message: string): void {
   res.writeHead(403, { 'content-type': 'application/json' });
   res.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32000, message: `Forbidden: ${message}` } }));
 }
 
+/** Why a request must be refused (Host or Origin not allowed), or undefined when it may pass. */
+export function originRefusal(policy: OriginPolicy, req: IncomingMessage): string | undefined {
+  const host = req.headers.host;
+  if (policy.allowedHosts) {
+    if (!host || !policy.allowedHosts.has(hostnameOf(host))) {
+      return `Host "${host ?? ''}" is not allowed (DNS rebinding protection); add it with --allowed-hosts`;
+    }
+  }
+  const origin = req.headers.origin;
+  if (origin === undefined) return undefined;
+  if (origin === 'null') return 'Origin "null" (sandboxed or file page) is not allowed';
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return `Origin "${origin}" is not a valid origin`;
+  }
+  const hostname = url.hostname.startsWith('[') ? url.hostname : url.hostname.toLowerCase();
+  const sameHost = host !== undefined && hostnameOf(host) === hostname;
+  const ok = policy.allowedOrigins.has(url.origin.toLowerCase()) || isLoopback(hostname) || (sameHost && !policy.allowedHosts) || (sameHost && policy.allowedHosts?.has(hostname));
+  return ok ? undefined : `Origin "${origin}" is not allowed; add it with --allowed-origins`;
+}
+
+/** The same check as express middleware. */
 export function originGuard(policy: OriginPolicy) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    const host = req.headers.host;
-    if (policy.allowedHosts) {
-      if (!host || !policy.allowedHosts.has(hostnameOf(host))) {
-        return forbidden(res, `Host "${host ?? ''}" is not allowed (DNS rebinding protection); add it with --allowed-hosts`);
-      }
-    }
-    const origin = req.headers.origin;
-    if (origin !== undefined && origin !== 'null') {
-      let url: URL;
-      try {
-        url = new URL(origin);
-      } catch {
-        return forbidden(res, `Origin "${origin}" is not a valid origin`);
-      }
-      const hostname = url.hostname.startsWith('[') ? url.hostname : url.hostname.toLowerCase();
-      const sameHost = host !== undefined && hostnameOf(host) === hostname;
-      const ok = policy.allowedOrigins.has(url.origin.toLowerCase()) || isLoopback(hostname) || (sameHost && !policy.allowedHosts) || (sameHost && policy.allowedHosts?.has(hostname));
-      if (!ok) return forbidden(res, `Origin "${origin}" is not allowed; add it with --allowed-origins`);
-    } else if (origin === 'null') {
-      return forbidden(res, 'Origin "null" (sandboxed or file page) is not allowed');
-    }
+    const refusal = originRefusal(policy, req);
+    if (refusal) return forbidden(res, refusal);
     next();
   };
 }

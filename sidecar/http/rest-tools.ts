@@ -4,7 +4,7 @@
  * failure (`isError: true`) is still a successful HTTP exchange: 200, with `isError` in the body.
  */
 import type { Request, Response } from 'express';
-import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
+import type { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { ErrorCode } from '../mcp/jsonrpc.js';
 import type { Router, WorkerSource } from '../mcp/router.js';
@@ -35,7 +35,8 @@ function statusForError(code: number): number {
 }
 
 export class RestTools {
-  private readonly ajv = new AjvJsonSchemaValidator();
+  /** Loaded on the first REST call: a sidecar used only over /mcp never pays ajv's memory. */
+  private ajv?: Promise<AjvJsonSchemaValidator>;
   private readonly validators = new Map<string, Validate>();
 
   constructor(
@@ -74,7 +75,7 @@ export class RestTools {
     if (!tool) {
       return sendJson(res, 404, { error: `unknown tool "${name}"; GET /tools lists the tools`, tools: worker.profile.tools.map((t) => t.name) });
     }
-    const check = this.validator(worker.profile.toolsHash, tool)(args);
+    const check = (await this.validator(worker.profile.toolsHash, tool))(args);
     if (!check.valid) {
       return sendJson(res, 400, { error: `arguments do not match the inputSchema of "${name}": ${check.errorMessage}` });
     }
@@ -88,11 +89,12 @@ export class RestTools {
     sendJson(res, 200, response.result);
   };
 
-  private validator(toolsHash: string, tool: Tool): Validate {
+  private async validator(toolsHash: string, tool: Tool): Promise<Validate> {
     const key = `${toolsHash}\u0000${tool.name}`;
     let validate = this.validators.get(key);
     if (!validate) {
-      validate = this.ajv.getValidator(tool.inputSchema as never) as Validate;
+      this.ajv ??= import('@modelcontextprotocol/sdk/validation/ajv').then((m) => new m.AjvJsonSchemaValidator());
+      validate = (await this.ajv).getValidator(tool.inputSchema as never) as Validate;
       this.validators.set(key, validate);
     }
     return validate;

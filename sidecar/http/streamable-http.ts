@@ -7,9 +7,8 @@
  * before the response — only then does the exchange switch to an SSE stream. The conformance suite keeps this
  * path honest.
  */
-import type { ServerResponse } from 'node:http';
-import type { Request, Response } from 'express';
-import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SUPPORTED_PROTOCOL_VERSIONS } from '../mcp/protocol-versions.js';
 import type { Logger } from '../log.js';
 import { ErrorCode, errorResponse, idKey, kindOf, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse, type RequestId } from '../mcp/jsonrpc.js';
 import { NotReadyError, type Router } from '../mcp/router.js';
@@ -41,7 +40,7 @@ function sendRpcError(res: ServerResponse, status: number, code: number, message
   sendJson(res, status, { jsonrpc: '2.0', id: null, error: { code, message } }, headers);
 }
 
-function accepts(req: Request, type: string): boolean {
+function accepts(req: IncomingMessage, type: string): boolean {
   const accept = req.headers.accept;
   return accept !== undefined && (accept.includes(type) || accept.includes('*/*'));
 }
@@ -248,7 +247,7 @@ export class StreamableHttp {
     this.sseStreams.clear();
   }
 
-  post = async (req: Request, res: Response): Promise<void> => {
+  post = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (!accepts(req, 'application/json') || !accepts(req, 'text/event-stream')) {
       return sendRpcError(res, 406, -32000, 'Not Acceptable: the client must accept both application/json and text/event-stream');
     }
@@ -313,7 +312,7 @@ export class StreamableHttp {
     for (const request of routed) this.router.request(session, request);
   };
 
-  get = async (req: Request, res: Response): Promise<void> => {
+  get = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (!accepts(req, 'text/event-stream')) return sendRpcError(res, 406, -32000, 'Not Acceptable: GET /mcp opens an SSE stream; send Accept: text/event-stream');
     const http = await this.sessionFor(req, res);
     if (!http) return;
@@ -329,7 +328,7 @@ export class StreamableHttp {
     stream.watch(res);
   };
 
-  delete = async (req: Request, res: Response): Promise<void> => {
+  delete = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const http = await this.sessionFor(req, res);
     if (!http) return;
     this.router.closeSession(http.session, 'closed by the client (DELETE)');
@@ -375,7 +374,7 @@ export class StreamableHttp {
     }
   }
 
-  private async sessionFor(req: Request, res: ServerResponse): Promise<HttpSession | undefined> {
+  private async sessionFor(req: IncomingMessage, res: ServerResponse): Promise<HttpSession | undefined> {
     const id = req.headers['mcp-session-id'];
     if (typeof id !== 'string' || id === '') {
       sendRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required (send initialize first to get one)');

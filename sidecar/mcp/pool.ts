@@ -2,7 +2,7 @@
  * What the sidecar needs of a worker pool, whichever session mode it implements: the router's WorkerSource plus
  * lifecycle and status for /readyz, metrics and shutdown.
  */
-import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
+import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from './protocol-versions.js';
 import type { StopTimings } from '../child/stdio-child.js';
 import type { Supervisor } from '../child/supervisor.js';
 import type { WorkerSource } from './router.js';

@@ -5,7 +5,7 @@
  * when to start another worker.
  */
 import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
-import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
+import { LATEST_PROTOCOL_VERSION } from './protocol-versions.js';
 import type { Logger } from '../log.js';
 import { idFromHead, idFromTail } from '../child/line-framer.js';
 import { StdioChild, type ChildSpec, type ExitInfo, type StopTimings } from '../child/stdio-child.js';

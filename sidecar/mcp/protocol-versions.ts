@@ -1,0 +1,8 @@
+/**
+ * The MCP protocol versions the sidecar speaks: the same lists as the SDK's `types.js`, which the sidecar does
+ * not load at run time because its zod schemas cost ~17 MB of memory for these two constants.
+ * test/mcp/protocol-versions.test.ts fails when an SDK upgrade changes them, so they cannot drift apart.
+ */
+export const LATEST_PROTOCOL_VERSION = '2025-11-25';
+
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly string[] = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07'];
