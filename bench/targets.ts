@@ -84,7 +84,8 @@ export function sidecarTarget(id = 'sidecar', label = 'mcp-sidecar', extraArgs: 
       if (!existsSync(main)) throw new Error(`${main} is missing (the build did not produce the sidecar)`);
       // BENCH_SIDECAR_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the sidecar under the benchmark's load
       // (the profile is written when it exits; summarize it with dist/bench/profile-summary.js).
-      const nodeArgs = process.env.BENCH_SIDECAR_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+      // --max-semi-space-size=1: the V8 setting the sidecar's own launchers use (its bin line, npm start, the image).
+      const nodeArgs = ['--max-semi-space-size=1', ...(process.env.BENCH_SIDECAR_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
       const proc = new BridgeProcess(process.execPath, [...nodeArgs, main, '--port', '0', '--log-level', 'warn', ...extraArgs, '--', ...everythingCommand()]);
       return started(proc, async () => {
         const match = await proc.waitForStdout(/mcp-sidecar: serving \S+ at (http:\/\/[^ ]+)/, START_TIMEOUT_MS);
