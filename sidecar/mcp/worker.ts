@@ -192,6 +192,8 @@ export class Worker {
   }
 
   private async handshake(): Promise<void> {
+    // A command that could not be spawned (not found, not executable) reports why on its exit, a tick later.
+    if (this.child.pid === undefined) throw new Error((await this.exited).reason);
     const timeout = this.opts.handshakeTimeoutMs;
     const deadline = Date.now() + timeout;
     const remaining = () => Math.max(1, deadline - Date.now());

@@ -140,3 +140,15 @@ test('--exit-on-failure: a crash loop makes the sidecar exit non-zero', async (t
   assert.equal(exit.signal, null);
   assert.match(sidecar.logs(), /crash-looped/);
 });
+
+test('a command that does not exist: the log, /readyz and the crash loop say "command not found" and name it', async (t) => {
+  const missing = '/nonexistent/mcp-server-that-is-not-there';
+  const sidecar = await launch(t, ['--crash-loop-restarts', '2', '--restart-min', '50ms', '--', missing], { ready: false });
+  const failed = await waitFor(async () => {
+    const r = await readyz(sidecar.url);
+    return r.body.status === 'failed' ? r : undefined;
+  }, 10_000, '/readyz to say failed');
+  assert.match(failed.body.worker.lastFailure.reason, /command not found: "\/nonexistent\/mcp-server-that-is-not-there"\. Check the command after "--" and the PATH/);
+  assert.match(sidecar.logs(), /MCP server down: could not start the MCP server: command not found/);
+  assert.doesNotMatch(sidecar.logs(), /could not be sent/, 'the cause, not its consequence');
+});
