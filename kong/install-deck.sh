@@ -60,7 +60,7 @@ if works "$dest"; then
 fi
 
 started=$(date +%s)
-work="$(mktemp -d "$dest_dir/build.XXXXXX")"
+work="$(mktemp -d -p "$dest_dir")"  # a fresh build folder beside the cached binary
 cleanup() { chmod -R u+w "$work" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 

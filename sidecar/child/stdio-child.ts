@@ -42,6 +42,8 @@ export class StdioChild {
   private readonly proc: ChildProcess;
   private exitInfo: ExitInfo | undefined;
   private stopping = false;
+  /** Messages waiting for this event-loop turn's single write to stdin (see send). */
+  private outbox: string[] = [];
 
   constructor(
     readonly spec: ChildSpec,
@@ -104,8 +106,6 @@ export class StdioChild {
     this.outbox.push(serialized);
     return true;
   }
-
-  private outbox: string[] = [];
 
   private readonly flush = (): void => {
     if (this.outbox.length === 0) return;
