@@ -25,7 +25,7 @@ const OPTIONS: OptionSpec[] = [
   { group: 'Serving', flag: 'host', kind: 'string', default: '127.0.0.1', arg: 'addr', help: 'bind address' },
   { group: 'Serving', flag: 'port', kind: 'int', default: '8080', arg: 'n', help: 'HTTP port (0 picks a free one and prints it)' },
   { group: 'Serving', flag: 'max-body', kind: 'bytes', default: '4mb', arg: 'size', help: 'largest request body accepted (413 above)' },
-  { group: 'Serving', flag: 'allowed-hosts', kind: 'list', arg: 'h,h', help: 'Host header names accepted on /mcp and /tools (default: loopback names when bound to loopback, any otherwise)' },
+  { group: 'Serving', flag: 'allowed-hosts', kind: 'list', arg: 'h,h', help: 'Host header names accepted on /mcp and /tools (default: loopback names when bound to loopback, any otherwise); loopback, the --advertise host and, with --kong-admin, mcp-<name> always pass' },
   { group: 'Serving', flag: 'allowed-origins', kind: 'list', arg: 'o,o', help: 'browser Origins accepted besides loopback and same-host ones' },
   { group: 'Serving', flag: 'session-idle', kind: 'duration', default: '10m', arg: 'dur', help: 'close MCP sessions idle (no request, no open stream) this long' },
   { group: 'Serving', flag: 'keep-alive', kind: 'duration', default: '15s', arg: 'dur', help: 'SSE keep-alive comment interval' },

@@ -13,6 +13,7 @@ import { buildOriginPolicy } from './http/origin-guard.js';
 import { RestTools } from './http/rest-tools.js';
 import { StreamableHttp } from './http/streamable-http.js';
 import type { Logger } from './log.js';
+import { kongEntityName } from './mesh/kong-state.js';
 import type { Instance, Publisher, ServerProfile, WorkerHealth } from './mesh/publisher.js';
 import { Metrics } from './metrics.js';
 import { IsolatedPool } from './mcp/isolated-pool.js';
@@ -99,7 +100,7 @@ export class Sidecar {
       metrics: this.metrics,
       readiness: () => this.readiness(),
       liveness: () => ({ status: 'ok', uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000) }),
-      originPolicy: buildOriginPolicy(config.host, config.advertise?.host, config.allowedHosts, config.allowedOrigins),
+      originPolicy: buildOriginPolicy(config.host, ownHostNames(config), config.allowedHosts, config.allowedOrigins),
       log,
     });
     this.server = createServer(handler);
@@ -244,4 +245,12 @@ export class Sidecar {
   forceStop(): void {
     for (const worker of this.pool.allWorkers()) worker.kill('forced stop (second signal)');
   }
+}
+
+/** Host names the mesh reaches this sidecar by: the advertised host, and Kong's upstream when Kong is in use. */
+function ownHostNames(config: Config): string[] {
+  const names: string[] = [];
+  if (config.advertise) names.push(config.advertise.host);
+  if (config.kong) names.push(kongEntityName(config.name));
+  return names;
 }

@@ -25,10 +25,15 @@ export function hostnameOf(hostHeader: string): string {
   return (colon === -1 ? hostHeader : hostHeader.slice(0, colon)).toLowerCase();
 }
 
-export function buildOriginPolicy(bindHost: string, advertiseHost: string | undefined, allowedHosts: string[], allowedOrigins: string[]): OriginPolicy {
+/**
+ * `ownNames`: names the mesh addresses this sidecar by (its advertised host; the Kong upstream `mcp-<name>`,
+ * which Kong sends as Host since routes do not preserve the client's). They pass whenever Host is checked.
+ */
+export function buildOriginPolicy(bindHost: string, ownNames: string[], allowedHosts: string[], allowedOrigins: string[]): OriginPolicy {
+  const own = ownNames.map((h) => h.toLowerCase());
   let hosts: Set<string> | undefined;
-  if (allowedHosts.length > 0) hosts = new Set([...allowedHosts.map((h) => h.toLowerCase()), ...LOOPBACK]);
-  else if (isLoopback(bindHost)) hosts = new Set([...LOOPBACK, ...(advertiseHost ? [advertiseHost.toLowerCase()] : [])]);
+  if (allowedHosts.length > 0) hosts = new Set([...allowedHosts.map((h) => h.toLowerCase()), ...LOOPBACK, ...own]);
+  else if (isLoopback(bindHost)) hosts = new Set([...LOOPBACK, ...own]);
   return { allowedHosts: hosts, allowedOrigins: new Set(allowedOrigins.map((o) => o.replace(/\/$/, '').toLowerCase())) };
 }
 

@@ -32,7 +32,7 @@ test('hostnameOf strips ports and keeps IPv6 brackets', () => {
 });
 
 test('bound to loopback: only loopback Host names pass (a rebinding attacker\'s name does not)', () => {
-  const policy = buildOriginPolicy('127.0.0.1', undefined, [], []);
+  const policy = buildOriginPolicy('127.0.0.1', [], [], []);
   assert.deepEqual(check(policy, { host: '127.0.0.1:8080' }), { passed: true });
   assert.deepEqual(check(policy, { host: 'localhost:8080' }), { passed: true });
   const evil = check(policy, { host: 'evil.example.com:8080' });
@@ -43,20 +43,22 @@ test('bound to loopback: only loopback Host names pass (a rebinding attacker\'s 
 });
 
 test('the advertised name and --allowed-hosts are accepted', () => {
-  assert.deepEqual(check(buildOriginPolicy('127.0.0.1', 'sidecar.internal', [], []), { host: 'sidecar.internal:8080' }), { passed: true });
-  const policy = buildOriginPolicy('0.0.0.0', undefined, ['mcp.example.com'], []);
+  assert.deepEqual(check(buildOriginPolicy('127.0.0.1', ['sidecar.internal'], [], []), { host: 'sidecar.internal:8080' }), { passed: true });
+  const policy = buildOriginPolicy('0.0.0.0', [], ['mcp.example.com'], []);
   assert.deepEqual(check(policy, { host: 'MCP.example.com' }), { passed: true });
   assert.equal(check(policy, { host: 'other.example.com' }).passed, false);
+  const behindKong = buildOriginPolicy('0.0.0.0', ['mcp-everything'], ['everything'], []);
+  assert.deepEqual(check(behindKong, { host: 'mcp-everything:8080' }), { passed: true }, "Kong's upstream name passes with --allowed-hosts too");
 });
 
 test('bound to all interfaces without --allowed-hosts: any Host passes', () => {
-  const policy = buildOriginPolicy('0.0.0.0', undefined, [], []);
+  const policy = buildOriginPolicy('0.0.0.0', [], [], []);
   assert.equal(policy.allowedHosts, undefined);
   assert.deepEqual(check(policy, { host: '10.1.2.3:8080' }), { passed: true });
 });
 
 test('Origin: loopback and same-host pass, foreign sites and "null" are refused, --allowed-origins opens one', () => {
-  const policy = buildOriginPolicy('127.0.0.1', undefined, [], ['https://app.example.com/']);
+  const policy = buildOriginPolicy('127.0.0.1', [], [], ['https://app.example.com/']);
   assert.deepEqual(check(policy, { host: 'localhost:1', origin: 'http://localhost:3000' }), { passed: true });
   assert.deepEqual(check(policy, { host: 'localhost:1', origin: 'https://app.example.com' }), { passed: true });
   const foreign = check(policy, { host: 'localhost:1', origin: 'https://evil.example.com' });
@@ -64,7 +66,7 @@ test('Origin: loopback and same-host pass, foreign sites and "null" are refused,
   assert.match(!foreign.passed ? foreign.message : '', /Origin "https:\/\/evil\.example\.com" is not allowed/);
   assert.equal(check(policy, { host: 'localhost:1', origin: 'null' }).passed, false);
   assert.equal(check(policy, { host: 'localhost:1', origin: 'not a url' }).passed, false);
-  const open = buildOriginPolicy('0.0.0.0', undefined, [], []);
+  const open = buildOriginPolicy('0.0.0.0', [], [], []);
   assert.deepEqual(check(open, { host: 'mesh.local:8080', origin: 'http://mesh.local:8080' }), { passed: true });
   assert.equal(check(open, { host: 'mesh.local:8080', origin: 'http://evil.example.com' }).passed, false);
 });
