@@ -15,11 +15,11 @@
  * "Registered" is a belief the loop re-checks: a 404 from a check update or the service GET (a `-dev` agent
  * restarted, an operator deregistered us) sends it back to registering, so the service returns within one TTL.
  */
-import { Pool } from 'undici';
 import type { Logger } from '../log.js';
 import { pingCheckId, pingCheckOutput, serviceRegistration, type ServiceRegistration } from './consul-registration.js';
-import type { Instance, Publisher, PublisherState, PublisherStatus, ServerProfile, WorkerHealth } from './publisher.js';
+import { isCompleteProfile, type Instance, type Publisher, type PublisherState, type PublisherStatus, type ServerProfile, type WorkerHealth } from './publisher.js';
 import { backoffDelay, ReconcileLoop, withinDeadline } from './reconcile-loop.js';
+import { isNotFound, RegistryClient } from './registry-client.js';
 
 export interface ConsulPublisherOptions {
   /** Agent HTTP address, e.g. http://127.0.0.1:8500. */
@@ -39,20 +39,10 @@ const BACKOFF_MIN_MS = 250;
 
 type Desired = { kind: 'none' } | { kind: 'registered'; profile: ServerProfile } | { kind: 'withdrawn' };
 
-class ConsulError extends Error {
-  constructor(
-    message: string,
-    readonly statusCode?: number,
-  ) {
-    super(message);
-  }
-}
-
 export class ConsulPublisher implements Publisher {
   readonly kind = 'consul';
 
-  private readonly pool: Pool;
-  private readonly basePath: string;
+  private readonly client: RegistryClient;
   private desired: Desired = { kind: 'none' };
   private health: { value: WorkerHealth; at: number } | undefined;
 
@@ -75,7 +65,6 @@ export class ConsulPublisher implements Publisher {
     () => this.step(),
     (err) => this.failed(err),
   );
-  private inflight: AbortController | undefined;
   private withdrawn: Promise<void> | undefined;
   private resolveWithdrawn: (() => void) | undefined;
 
@@ -90,13 +79,20 @@ export class ConsulPublisher implements Publisher {
     } catch {
       throw new Error(`--consul "${opts.url}" is not a URL: use the agent's HTTP address, e.g. http://127.0.0.1:8500`);
     }
-    this.basePath = url.pathname.replace(/\/+$/, '');
-    this.pool = new Pool(url.origin, { connections: 2, connect: { timeout: REQUEST_TIMEOUT_MS }, headersTimeout: REQUEST_TIMEOUT_MS, bodyTimeout: REQUEST_TIMEOUT_MS });
+    this.client = new RegistryClient({
+      url,
+      timeoutMs: REQUEST_TIMEOUT_MS,
+      headers: opts.token ? { 'x-consul-token': opts.token } : {},
+      hint: (status) =>
+        status === 403
+          ? ': the ACL token lacks permission (needs service:write on this service name; see consul/sidecar-policy.hcl) or is missing (CONSUL_HTTP_TOKEN or --consul-token-file)'
+          : '',
+    });
   }
 
   publish(profile: ServerProfile): void {
     if (this.desired.kind === 'withdrawn') return;
-    if (!isComplete(profile)) {
+    if (!isCompleteProfile(profile)) {
       // Only a finished handshake yields serverInfo, protocol version and tools: anything less is not a
       // server we may announce (no phantom registrations), whoever passed it on.
       this.log.error({ serviceId: this.instance.serviceId, has: Object.keys(profile ?? {}) }, 'ignored an incomplete server profile (no serverInfo, protocolVersion or tools): registering only after a complete handshake');
@@ -122,7 +118,7 @@ export class ConsulPublisher implements Publisher {
       if (wasNone) this.finishWithdraw();
       else {
         // Whatever is in flight (a register against a slow agent) must not delay the deregistration.
-        this.inflight?.abort();
+        this.client.abort();
         this.retryAt = 0;
         this.loop.kick();
       }
@@ -197,7 +193,7 @@ export class ConsulPublisher implements Publisher {
   private async register(registration: ServiceRegistration, shape: string): Promise<void> {
     const first = this.applied === undefined;
     this.everRegistered = true;
-    await this.call('PUT', '/v1/agent/service/register?replace-existing-checks=true', registration);
+    await this.client.request('PUT', '/v1/agent/service/register?replace-existing-checks=true', registration);
     this.applied = shape;
     // The definition left the TTL check at "warning": the next step writes the verified status with its output
     // (which also proves the check exists). Until then nothing counts as sent.
@@ -218,7 +214,7 @@ export class ConsulPublisher implements Publisher {
     const health = this.health!.value;
     const output = pingCheckOutput(health);
     try {
-      await this.call('PUT', `/v1/agent/check/update/${encodeURIComponent(pingCheckId(this.instance.serviceId))}`, { Status: health.status, Output: output });
+      await this.client.request('PUT', `/v1/agent/check/update/${encodeURIComponent(pingCheckId(this.instance.serviceId))}`, { Status: health.status, Output: output });
     } catch (err) {
       if (this.forgotten(err)) return;
       throw err;
@@ -236,7 +232,7 @@ export class ConsulPublisher implements Publisher {
   /** Is the agent still holding our service? (It may have restarted empty, or an operator removed us.) */
   private async verify(): Promise<void> {
     try {
-      await this.call('GET', `/v1/agent/service/${encodeURIComponent(this.instance.serviceId)}`);
+      await this.client.request('GET', `/v1/agent/service/${encodeURIComponent(this.instance.serviceId)}`);
     } catch (err) {
       if (this.forgotten(err)) return;
       throw err;
@@ -247,7 +243,7 @@ export class ConsulPublisher implements Publisher {
 
   /** A 404 on our own service or check: the agent no longer has it. Registering again is the next step. */
   private forgotten(err: unknown): boolean {
-    if (!(err instanceof ConsulError) || err.statusCode !== 404) return false;
+    if (!isNotFound(err)) return false;
     this.log.warn({ serviceId: this.instance.serviceId }, 'the Consul agent no longer has this service (agent restarted or operator deregistered it); registering again');
     this.applied = undefined;
     this.sent = undefined;
@@ -257,10 +253,10 @@ export class ConsulPublisher implements Publisher {
   private async deregister(): Promise<void> {
     if (this.everRegistered) {
       try {
-        await this.call('PUT', `/v1/agent/service/deregister/${encodeURIComponent(this.instance.serviceId)}`);
+        await this.client.request('PUT', `/v1/agent/service/deregister/${encodeURIComponent(this.instance.serviceId)}`);
       } catch (err) {
         // Already gone is as good as removed.
-        if (!(err instanceof ConsulError && err.statusCode === 404)) throw err;
+        if (!isNotFound(err)) throw err;
       }
       this.log.info({ serviceId: this.instance.serviceId }, `deregistered ${this.instance.serviceId} from Consul`);
     }
@@ -278,8 +274,7 @@ export class ConsulPublisher implements Publisher {
   private stopLoop(): void {
     if (this.loop.isStopped) return;
     this.loop.stop();
-    this.inflight?.abort();
-    void this.pool.close().catch(() => undefined);
+    this.client.close();
   }
 
   private succeeded(): void {
@@ -318,55 +313,4 @@ export class ConsulPublisher implements Publisher {
     this.since = new Date().toISOString();
   }
 
-  /** One request to the agent; throws ConsulError with a message that names the cause (and the fix). */
-  private async call(method: 'GET' | 'PUT', path: string, body?: unknown): Promise<unknown> {
-    const abort = new AbortController();
-    this.inflight = abort;
-    const headers: Record<string, string> = {};
-    if (this.opts.token) headers['x-consul-token'] = this.opts.token;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    try {
-      const res = await this.pool.request({
-        method,
-        path: this.basePath + path,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: abort.signal,
-      });
-      const text = await res.body.text();
-      if (res.statusCode >= 200 && res.statusCode < 300) return text ? safeJson(text) : undefined;
-      const detail = text.trim().slice(0, 300);
-      const hint =
-        res.statusCode === 403
-          ? ': the ACL token lacks permission (needs service:write on this service name; see consul/sidecar-policy.hcl) or is missing (CONSUL_HTTP_TOKEN or --consul-token-file)'
-          : '';
-      throw new ConsulError(`${method} ${path.replace(/\?.*$/, '')}: HTTP ${res.statusCode} ${detail}${hint}`, res.statusCode);
-    } catch (err) {
-      if (err instanceof ConsulError) throw err;
-      const e = err as Error & { code?: string };
-      throw new ConsulError(`${method} ${this.opts.url}${path.replace(/\?.*$/, '')}: ${e.code ? `${e.code} ` : ''}${e.message}`);
-    } finally {
-      if (this.inflight === abort) this.inflight = undefined;
-    }
-  }
-}
-
-function isComplete(profile: ServerProfile | undefined): boolean {
-  return (
-    typeof profile?.serverInfo?.name === 'string' &&
-    typeof profile.protocolVersion === 'string' &&
-    Array.isArray(profile.tools) &&
-    profile.tools.every((t) => typeof t?.name === 'string') &&
-    Array.isArray(profile.prompts) &&
-    Array.isArray(profile.resources) &&
-    typeof profile.toolsHash === 'string'
-  );
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
 }

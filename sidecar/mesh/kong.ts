@@ -18,11 +18,11 @@
  * Kong's real answers, not the OpenAPI document's: POST of an existing target is 409 (so we PATCH it to our
  * tags), PUT/PATCH of a missing target is 404 (so we POST), DELETE of a missing target may be 404 or 204.
  */
-import { Pool } from 'undici';
 import type { Logger } from '../log.js';
 import { backoffDelay, ReconcileLoop, withinDeadline } from './reconcile-loop.js';
+import { isNotFound, RegistryClient, RegistryError, type RegistryMethod } from './registry-client.js';
 import { kongEntityName, serverState, targetState, type KongServerState, type KongTarget } from './kong-state.js';
-import type { Instance, Publisher, PublisherState, PublisherStatus, ServerProfile, WorkerHealth } from './publisher.js';
+import { isCompleteProfile, type Instance, type Publisher, type PublisherState, type PublisherStatus, type ServerProfile, type WorkerHealth } from './publisher.js';
 
 export interface KongPublisherOptions {
   /** Kong Admin API, e.g. http://127.0.0.1:8001 (a path prefix is kept, for an Admin API behind a proxy). */
@@ -44,20 +44,10 @@ type Desired = { kind: 'none' } | { kind: 'published'; profile: ServerProfile } 
 /** What Kong is believed to hold for our target: nothing, something unknown, or exactly this body (as JSON). */
 type TargetBelief = { kind: 'unknown' } | { kind: 'absent' } | { kind: 'present'; shape: string };
 
-class KongError extends Error {
-  constructor(
-    message: string,
-    readonly statusCode?: number,
-  ) {
-    super(message);
-  }
-}
-
 export class KongPublisher implements Publisher {
   readonly kind = 'kong';
 
-  private readonly pool: Pool;
-  private readonly basePath: string;
+  private readonly client: RegistryClient;
   private readonly entity: string;
   private readonly verifyIntervalMs: number;
   private readonly backoffMaxMs: number;
@@ -83,7 +73,6 @@ export class KongPublisher implements Publisher {
     () => this.step(),
     (err) => this.failed(err),
   );
-  private inflight: AbortController | undefined;
   private withdrawn: Promise<void> | undefined;
   private resolveWithdrawn: (() => void) | undefined;
 
@@ -99,9 +88,7 @@ export class KongPublisher implements Publisher {
       throw new Error(`--kong-admin "${opts.adminUrl}" is not a URL: use Kong's Admin API address, e.g. http://127.0.0.1:8001`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`--kong-admin "${opts.adminUrl}": use an http:// or https:// URL, e.g. http://127.0.0.1:8001`);
-    this.basePath = url.pathname.replace(/\/+$/, '');
-    const timeout = opts.requestTimeoutMs ?? 5000;
-    this.pool = new Pool(url.origin, { connections: 2, connect: { timeout }, headersTimeout: timeout, bodyTimeout: timeout });
+    this.client = new RegistryClient({ url, timeoutMs: opts.requestTimeoutMs ?? 5000, hint: hintFor });
     this.entity = kongEntityName(instance.name);
     this.verifyIntervalMs = opts.verifyIntervalMs ?? 30_000;
     this.backoffMaxMs = opts.backoffMaxMs ?? 30_000;
@@ -109,9 +96,7 @@ export class KongPublisher implements Publisher {
 
   publish(profile: ServerProfile): void {
     if (this.desired.kind === 'withdrawn') return;
-    if (typeof profile?.serverInfo?.name !== 'string' || typeof profile.protocolVersion !== 'string' || !Array.isArray(profile.tools) || typeof profile.toolsHash !== 'string') {
-      // Only a finished handshake yields serverInfo, protocol version and tools: anything less is not a server
-      // Kong may route to (the same rule as the Consul publisher's, so the two registries never disagree).
+    if (!isCompleteProfile(profile)) {
       this.log.error({ serviceId: this.instance.serviceId, has: Object.keys(profile ?? {}) }, 'ignored an incomplete server profile (no serverInfo, protocolVersion or tools): publishing to Kong only after a complete handshake');
       return;
     }
@@ -141,7 +126,7 @@ export class KongPublisher implements Publisher {
       if (!this.touched) this.finishWithdraw();
       else {
         // An upsert in flight against a slow Kong must not delay taking our target out.
-        this.inflight?.abort();
+        this.client.abort();
         this.retryAt = 0;
         this.loop.kick();
       }
@@ -203,9 +188,9 @@ export class KongPublisher implements Publisher {
     this.touched = true;
     const name = encodeURIComponent(this.entity);
     // Upstream first: the service's host names it, and Kong resolves that name only once it exists.
-    await this.call('PUT', `/upstreams/${name}`, shared.upstream);
-    await this.call('PUT', `/services/${name}`, shared.service);
-    await this.call('PUT', `/services/${name}/routes/${name}`, shared.route);
+    await this.client.request('PUT', `/upstreams/${name}`, shared.upstream);
+    await this.client.request('PUT', `/services/${name}`, shared.service);
+    await this.client.request('PUT', `/services/${name}/routes/${name}`, shared.route);
     this.log.debug({ upstream: this.entity, route: shared.route.paths[0] }, 'Kong upstream, service and route upserted');
   }
 
@@ -222,9 +207,9 @@ export class KongPublisher implements Publisher {
       return;
     }
     try {
-      await this.call('POST', `/upstreams/${encodeURIComponent(this.entity)}/targets`, body);
+      await this.client.request('POST', `/upstreams/${encodeURIComponent(this.entity)}/targets`, body);
     } catch (err) {
-      if (!(err instanceof KongError)) throw err;
+      if (!(err instanceof RegistryError)) throw err;
       if (err.statusCode === 404) {
         // The upstream itself is gone (deleted by hand, Kong's database reset): upsert everything again.
         this.log.warn({ upstream: this.entity }, `Kong upstream ${this.entity} is gone; creating it again`);
@@ -244,10 +229,10 @@ export class KongPublisher implements Publisher {
   /** PATCH our target to `body`; false when Kong says it does not exist (then the next step POSTs it). */
   private async patchTarget(body: KongTarget): Promise<boolean> {
     try {
-      await this.call('PATCH', this.targetPath(), body);
+      await this.client.request('PATCH', this.targetPath(), body);
       return true;
     } catch (err) {
-      if (!(err instanceof KongError) || err.statusCode !== 404) throw err;
+      if (!isNotFound(err)) throw err;
       this.target = { kind: 'absent' };
       return false;
     }
@@ -255,10 +240,10 @@ export class KongPublisher implements Publisher {
 
   private async removeTarget(reason: string): Promise<void> {
     try {
-      await this.call('DELETE', this.targetPath());
+      await this.client.request('DELETE', this.targetPath());
     } catch (err) {
       // Not there (never added, or removed by someone else) is as good as removed.
-      if (!(err instanceof KongError) || err.statusCode !== 404) throw err;
+      if (!isNotFound(err)) throw err;
     }
     const wasThere = this.target.kind !== 'absent';
     this.target = { kind: 'absent' };
@@ -270,18 +255,18 @@ export class KongPublisher implements Publisher {
   private async verify(): Promise<void> {
     const name = encodeURIComponent(this.entity);
     try {
-      await this.call('GET', `/services/${name}/routes/${name}`);
+      await this.client.request('GET', `/services/${name}/routes/${name}`);
     } catch (err) {
-      if (!(err instanceof KongError) || err.statusCode !== 404) throw err;
+      if (!isNotFound(err)) throw err;
       this.log.warn({ route: this.entity }, `Kong no longer has route ${this.entity} (deleted, or Kong's database was reset); creating it again`);
       this.sharedApplied = undefined;
       return;
     }
     if (this.target.kind === 'present') {
       try {
-        await this.call('GET', this.targetPath());
+        await this.client.request('GET', this.targetPath());
       } catch (err) {
-        if (!(err instanceof KongError) || err.statusCode !== 404) throw err;
+        if (!isNotFound(err)) throw err;
         this.log.warn({ target: this.targetAddress() }, `Kong no longer has target ${this.targetAddress()}; adding it again`);
         this.target = { kind: 'absent' };
         return;
@@ -326,8 +311,7 @@ export class KongPublisher implements Publisher {
   private stopLoop(): void {
     if (this.loop.isStopped) return;
     this.loop.stop();
-    this.inflight?.abort();
-    void this.pool.close().catch(() => undefined);
+    this.client.close();
   }
 
   /** Any failure: note it, log only if this changes the state, and back off (capped, with jitter). */
@@ -358,32 +342,10 @@ export class KongPublisher implements Publisher {
     this.since = new Date().toISOString();
   }
 
-  /** One Admin API request; throws KongError with a message that names the cause (and the fix). */
-  private async call(method: 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<unknown> {
-    const abort = new AbortController();
-    this.inflight = abort;
-    try {
-      const res = await this.pool.request({
-        method,
-        path: this.basePath + path,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: abort.signal,
-      });
-      const text = await res.body.text();
-      if (res.statusCode >= 200 && res.statusCode < 300) return text ? safeJson(text) : undefined;
-      throw new KongError(`${method} ${path}: HTTP ${res.statusCode} ${text.trim().slice(0, 300)}${hintFor(res.statusCode, method)}`, res.statusCode);
-    } catch (err) {
-      if (err instanceof KongError) throw err;
-      const e = err as Error & { code?: string };
-      throw new KongError(`${method} ${this.opts.adminUrl}${path}: ${e.code ? `${e.code} ` : ''}${e.message}`);
-    } finally {
-      if (this.inflight === abort) this.inflight = undefined;
-    }
-  }
 }
 
-function hintFor(status: number, method: string): string {
+/** What to check when the Admin API refuses a request. */
+function hintFor(status: number, method: RegistryMethod): string {
   if (status === 401 || status === 403) {
     return ': this Admin API wants credentials (Kong Enterprise RBAC or an auth plugin in front of it); mcp-sidecar expects the open OSS Admin API on a private network or loopback';
   }
@@ -391,12 +353,4 @@ function hintFor(status: number, method: string): string {
   if (status === 400) return ': Kong rejected the entity (mcp-sidecar targets Kong Gateway 3.x in DB mode)';
   if (status === 405) return ': this Kong refuses writes (DB-less mode?); use `mcp-sidecar kong-config` to export a decK file instead';
   return '';
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
 }

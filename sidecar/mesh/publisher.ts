@@ -66,3 +66,19 @@ export interface Publisher {
   withdraw(deadlineMs: number): Promise<void>;
   status(): PublisherStatus;
 }
+
+/**
+ * Only a finished handshake yields serverInfo, protocol version and every list: anything less is not a server a
+ * registry may announce. Every publisher applies this same rule, so the registries never disagree.
+ */
+export function isCompleteProfile(profile: ServerProfile | undefined): boolean {
+  return (
+    typeof profile?.serverInfo?.name === 'string' &&
+    typeof profile.protocolVersion === 'string' &&
+    Array.isArray(profile.tools) &&
+    profile.tools.every((t) => typeof t?.name === 'string') &&
+    Array.isArray(profile.prompts) &&
+    Array.isArray(profile.resources) &&
+    typeof profile.toolsHash === 'string'
+  );
+}
