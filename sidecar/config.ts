@@ -350,7 +350,10 @@ export function helpText(): string {
   lines.push(
     '',
     'Endpoints: POST/GET/DELETE /mcp, GET /tools, POST /tools/:name, GET /healthz, GET /readyz, GET /metrics',
-    'Example:  mcp-sidecar --port 8080 -- npx -y @modelcontextprotocol/server-memory',
+    'Examples:',
+    '  mcp-sidecar --port 8080 -- npx -y @modelcontextprotocol/server-memory',
+    '  mcp-sidecar --name memory --host 0.0.0.0 --advertise 10.0.0.5:8080 \\',
+    '    --consul http://127.0.0.1:8500 --kong-admin http://127.0.0.1:8001 -- npx -y @modelcontextprotocol/server-memory',
   );
   return lines.join('\n');
 }
