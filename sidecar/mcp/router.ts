@@ -354,10 +354,11 @@ export class Router implements CallTracker {
    * a session stands in for it: exact with one client at a time, a best guess under concurrency (isolated mode
    * is exact always). Server requests are never guessed: see serverRequest.
    */
-  private currentCall(worker: Worker): RoutedCall | undefined {
-    let last: RoutedCall | undefined;
-    for (const call of this.callsByWorker.get(worker) ?? []) if (call.session) last = call;
-    return last;
+  /** The callers (sessions; undefined = REST) with requests in flight on a worker, each with one of its calls. */
+  private callersOf(worker: Worker): Map<Session | undefined, RoutedCall> {
+    const callers = new Map<Session | undefined, RoutedCall>();
+    for (const call of this.callsByWorker.get(worker) ?? []) callers.set(call.session, call);
+    return callers;
   }
 
   /**
@@ -371,8 +372,7 @@ export class Router implements CallTracker {
       worker.send(resultResponse(request.id, {}));
       return;
     }
-    const callers = new Map<Session | undefined, RoutedCall>();
-    for (const call of this.callsByWorker.get(worker) ?? []) callers.set(call.session, call);
+    const callers = this.callersOf(worker);
     const [call] = callers.values();
     const session = call?.session;
     const capability = CAPABILITY_FOR_SERVER_REQUEST[request.method];
@@ -395,13 +395,19 @@ export class Router implements CallTracker {
   notificationFromServer(worker: Worker, notification: JsonRpcNotification): void {
     switch (notification.method) {
       case 'notifications/message': {
+        // Like server requests: a log line may carry a caller's data, so it goes to the one caller in flight, to
+        // every session that asked for its level when no call is in flight (server-wide news), and, when
+        // several callers are in flight and stdio cannot say whose it is, to the sidecar's own log, not a guess.
         const level = notification.params?.level;
-        const session = this.currentCall(worker)?.session;
-        if (session) {
-          if (session.wantsLog(level)) session.sink.deliver(notification, this.currentCall(worker)!.key);
+        const callers = this.callersOf(worker);
+        if (callers.size === 0) return this.broadcast(worker, notification, (s) => s.wantsLog(level));
+        const [call] = callers.values();
+        if (callers.size === 1) {
+          if (call.session?.wantsLog(level)) call.session.sink.deliver(notification, call.key);
           return;
         }
-        return this.broadcast(worker, notification, (s) => s.wantsLog(level));
+        this.log[pinoLevelFor(level)]({ serverLog: notification.params, callers: callers.size }, 'a server log line kept here: several clients have calls in flight on this shared process and stdio does not say whose it is (--session-mode isolated delivers it exactly)');
+        return;
       }
       case 'notifications/resources/updated': {
         const uri = notification.params?.uri;
@@ -434,3 +440,18 @@ export class Router implements CallTracker {
 }
 
 export type { JsonRpcErrorObject };
+
+/** MCP log levels (RFC 5424 names) as the sidecar's own log levels. */
+function pinoLevelFor(level: unknown): 'debug' | 'info' | 'warn' | 'error' {
+  switch (level) {
+    case 'debug':
+      return 'debug';
+    case 'info':
+    case 'notice':
+      return 'info';
+    case 'warning':
+      return 'warn';
+    default:
+      return typeof level === 'string' && ['error', 'critical', 'alert', 'emergency'].includes(level) ? 'error' : 'info';
+  }
+}
