@@ -56,6 +56,7 @@ const OPTIONS: OptionSpec[] = [
 
   { group: 'Consul', flag: 'consul', kind: 'string', env: 'CONSUL_HTTP_ADDR', arg: 'url', help: 'Consul agent address (enables registration)' },
   { group: 'Consul', flag: 'consul-token-file', kind: 'string', env: 'CONSUL_HTTP_TOKEN_FILE', arg: 'path', help: 'file with the ACL token (or CONSUL_HTTP_TOKEN)' },
+  { group: 'Consul', flag: 'consul-ca-file', kind: 'string', env: 'CONSUL_CACERT', arg: 'path', help: 'PEM file of the CA that signed an https:// agent\'s certificate (default: the system CAs)' },
   { group: 'Consul', flag: 'service-id', kind: 'string', arg: 'id', help: 'unique instance id (default <name>-<host>-<port>)' },
   { group: 'Consul', flag: 'advertise', kind: 'string', arg: 'host:port', help: 'address others reach this sidecar at (default: bind address and port)' },
   { group: 'Consul', flag: 'deregister-after', kind: 'duration', default: '1m', arg: 'dur', help: 'Consul reaps the service after its check is critical this long (min 1m)' },
@@ -103,7 +104,7 @@ export interface Config {
   exitOnFailure: boolean;
   shutdownGraceMs: number;
   stopTimeoutMs: number;
-  consul?: { url: string; token?: string; deregisterAfterMs: number; checkTtlMs: number; tags: string[] };
+  consul?: { url: string; token?: string; ca?: string; deregisterAfterMs: number; checkTtlMs: number; tags: string[] };
   serviceId?: string;
   advertise?: { host: string; port: number };
   kong?: { adminUrl: string; routePath?: string };
@@ -265,11 +266,22 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, readFile: (p
         throw new ConfigError(`--consul-token-file ${tokenFile}: cannot read it (${(err as Error).message})`);
       }
     }
+    const caFile = str('consul-ca-file');
+    let ca: string | undefined;
+    if (caFile) {
+      try {
+        ca = readFile(caFile);
+      } catch (err) {
+        throw new ConfigError(`--consul-ca-file ${caFile}: cannot read it (${(err as Error).message})`);
+      }
+      if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`--consul-ca-file ${caFile}: not a PEM certificate (no "BEGIN CERTIFICATE" line)`);
+    }
     const deregisterAfterMs = num('deregister-after');
     if (deregisterAfterMs < 60_000) throw new ConfigError('--deregister-after: Consul\'s minimum is 1m');
     consul = {
       url: /^https?:\/\//.test(consulUrl) ? consulUrl.replace(/\/$/, '') : `http://${consulUrl}`,
       token,
+      ca,
       deregisterAfterMs,
       checkTtlMs: (get.get('check-ttl') as number | undefined) ?? Math.max(3 * pingIntervalMs, 1000),
       tags: list('tag'),

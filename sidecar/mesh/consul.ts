@@ -26,6 +26,8 @@ export interface ConsulPublisherOptions {
   url: string;
   /** ACL token, sent as X-Consul-Token and never logged. */
   token?: string;
+  /** PEM CA for an https:// agent whose certificate the system CAs do not vouch for. */
+  ca?: string;
   deregisterAfterMs: number;
   checkTtlMs: number;
   tags: string[];
@@ -82,6 +84,7 @@ export class ConsulPublisher implements Publisher {
     this.client = new RegistryClient({
       url,
       timeoutMs: REQUEST_TIMEOUT_MS,
+      ca: opts.ca,
       headers: opts.token ? { 'x-consul-token': opts.token } : {},
       hint: (status) =>
         status === 403

@@ -25,6 +25,8 @@ export interface RegistryClientOptions {
   /** Base URL (scheme, host, port and an optional path prefix). */
   url: URL;
   timeoutMs: number;
+  /** PEM CA to trust instead of the system CAs (https only). */
+  ca?: string;
   /** Sent with every request (e.g. Consul's ACL token). Never logged. */
   headers?: Record<string, string>;
   /** What the operator should check when the registry refuses a request with this status ('' = nothing to add). */
@@ -39,7 +41,8 @@ export class RegistryClient {
   constructor(private readonly opts: RegistryClientOptions) {
     this.basePath = opts.url.pathname.replace(/\/+$/, '');
     const timeout = opts.timeoutMs;
-    this.pool = new Pool(opts.url.origin, { connections: 2, connect: { timeout }, headersTimeout: timeout, bodyTimeout: timeout });
+    const connect = opts.ca ? { timeout, ca: opts.ca } : { timeout };
+    this.pool = new Pool(opts.url.origin, { connections: 2, connect, headersTimeout: timeout, bodyTimeout: timeout });
   }
 
   /** One request; resolves with the parsed JSON answer (or text), throws RegistryError on anything but 2xx. */

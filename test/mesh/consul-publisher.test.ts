@@ -3,7 +3,7 @@
  * reported health, and how it converges again after the agent forgets the service or goes away.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { ConsulPublisher, type ConsulPublisherOptions } from '../../sidecar/mesh/consul.js';
 import { MAX_TOOL_TAGS, META_MAX_KEYS, META_VALUE_MAX_BYTES, pingCheckId, readyzCheckId } from '../../sidecar/mesh/consul-registration.js';
 import type { Instance, ServerProfile } from '../../sidecar/mesh/publisher.js';
-import { startConsulAgent, type ConsulAgent } from '../support/consul-agent.js';
+import { startConsulAgent, startReadyzStub, type ConsulAgent } from '../support/consul-agent.js';
 import { distRoot, waitFor } from '../support/sidecar-process.js';
 
 const TOKEN = 'token-that-must-never-be-logged-5f1c';
@@ -52,10 +52,7 @@ describe('ConsulPublisher against a real Consul agent', () => {
 
   before(async () => {
     consul = await startConsulAgent();
-    // The sidecar's /readyz as the agent's HTTP check sees it: here a plain 200 (the real one is tested end to end).
-    readyz = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ready"}'));
-    await new Promise<void>((resolve) => readyz.listen(0, '127.0.0.1', resolve));
-    readyzPort = (readyz.address() as { port: number }).port;
+    ({ server: readyz, port: readyzPort } = await startReadyzStub());
   });
   after(async () => {
     await Promise.all(publishers.map((p) => p.withdraw(2000)));

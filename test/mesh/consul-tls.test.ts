@@ -1,0 +1,100 @@
+/**
+ * The Consul publisher against a real agent that serves its API over TLS, with a certificate from a private CA
+ * (made by the agent binary itself: `consul tls ca create`, `consul tls cert create -server`). With the CA given
+ * (--consul-ca-file / CONSUL_CACERT) the publisher registers; without it, it reports the agent unreachable with
+ * the TLS error and registers nothing.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import type { Server } from 'node:http';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, test } from 'node:test';
+import { pino } from 'pino';
+import { ConsulPublisher } from '../../sidecar/mesh/consul.js';
+import type { Instance, ServerProfile } from '../../sidecar/mesh/publisher.js';
+import { consulBinary, freePort, startConsulAgent, startReadyzStub, type ConsulAgent } from '../support/consul-agent.js';
+import { waitFor } from '../support/sidecar-process.js';
+
+const run = promisify(execFile);
+
+const PROFILE: ServerProfile = {
+  serverInfo: { name: 'tls-server', version: '1.0.0' },
+  protocolVersion: '2025-11-25',
+  capabilities: { tools: {} },
+  tools: [{ name: 'echo', inputSchema: { type: 'object' } }],
+  prompts: [],
+  resources: [],
+  resourceTemplates: [],
+  toolsHash: 'tls0000000000000',
+};
+
+describe('ConsulPublisher against an agent with TLS (private CA)', () => {
+  let consul: ConsulAgent;
+  let certDir: string;
+  let httpsUrl: string;
+  let ca: string;
+  let readyz: Server;
+  let readyzPort: number;
+  const publishers: ConsulPublisher[] = [];
+
+  before(async () => {
+    const bin = await consulBinary();
+    certDir = await mkdtemp(join(tmpdir(), 'mcp-sidecar-consul-tls-'));
+    await run(bin, ['tls', 'ca', 'create'], { cwd: certDir });
+    await run(bin, ['tls', 'cert', 'create', '-server', '-dc', 'dc1'], { cwd: certDir }); // SANs include 127.0.0.1
+    ca = await readFile(join(certDir, 'consul-agent-ca.pem'), 'utf8');
+    const httpsPort = await freePort();
+    consul = await startConsulAgent({
+      hcl: `ports { https = ${httpsPort} }
+tls {
+  defaults {
+    ca_file = "${join(certDir, 'consul-agent-ca.pem')}"
+    cert_file = "${join(certDir, 'dc1-server-consul-0.pem')}"
+    key_file = "${join(certDir, 'dc1-server-consul-0-key.pem')}"
+    verify_incoming = false
+  }
+}`,
+    });
+    httpsUrl = `https://127.0.0.1:${httpsPort}`;
+    ({ server: readyz, port: readyzPort } = await startReadyzStub());
+  });
+
+  after(async () => {
+    await Promise.all(publishers.map((p) => p.withdraw(2000)));
+    readyz?.close();
+    await consul?.stop();
+    if (certDir) await rm(certDir, { recursive: true, force: true });
+  });
+
+  function make(name: string, caPem: string | undefined) {
+    const inst: Instance = { name, serviceId: `${name}-127.0.0.1-${readyzPort}`, advertiseHost: '127.0.0.1', advertisePort: readyzPort, sessionMode: 'shared', sidecarVersion: '0.1.0-test' };
+    const lines: Array<Record<string, any>> = [];
+    const log = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const publisher = new ConsulPublisher({ url: httpsUrl, ca: caPem, deregisterAfterMs: 60_000, checkTtlMs: 3000, tags: [], readyzUrl: `http://127.0.0.1:${readyzPort}/readyz` }, inst, log);
+    publishers.push(publisher);
+    return { publisher, inst, lines };
+  }
+
+  test('with the CA: registers over https and the service is listed', async () => {
+    const { publisher, inst } = make(`tls-ok-${process.pid}`, ca);
+    publisher.publish(PROFILE);
+    publisher.report({ status: 'passing', latencyMs: 1, toolCount: 1 });
+    await waitFor(() => publisher.status().state === 'published', 10_000, 'published over https');
+    const svc = await consul.get(`/v1/agent/service/${encodeURIComponent(inst.serviceId)}`);
+    assert.equal(svc.status, 200);
+    assert.deepEqual(svc.body.Tags.slice(0, 1), ['mcp']);
+  });
+
+  test('without the CA: unreachable with the TLS error in the status, and nothing registered', async () => {
+    const { publisher, inst, lines } = make(`tls-noca-${process.pid}`, undefined);
+    publisher.publish(PROFILE);
+    await waitFor(() => publisher.status().state === 'unreachable', 10_000, 'unreachable');
+    assert.match(publisher.status().lastError ?? '', /certificate/i, 'the error names the certificate problem');
+    assert.ok(lines.some((l) => /Consul unreachable or failing/.test(l.msg)));
+    const svc = await consul.get(`/v1/agent/service/${encodeURIComponent(inst.serviceId)}`);
+    assert.equal(svc.status, 404);
+  });
+});
