@@ -153,14 +153,14 @@ describe('deploy/Dockerfile', () => {
     }
     assert.ok(!/NPM_CONFIG_REGISTRY|npm_config_registry/i.test(dockerfile));
     const ci = runs.filter((r) => /\bnpm ci\b/.test(r));
-    assert.ok(ci.length >= 2, 'npm ci for the sidecar and for the mesh servers');
-    // Every npm ci runs where a lockfile was copied first.
+    assert.ok(ci.some((r) => /--omit=dev/.test(r)), 'a runtime npm ci without dev dependencies (it keeps the optional mesh servers)');
+    // Every npm ci runs where the lockfile was copied first.
     const copies = instructions.filter((l) => /^COPY /i.test(l) && /package-lock\.json/.test(l));
-    assert.ok(copies.some((c) => /deploy\/mcp-servers\/package-lock\.json/.test(c)) && copies.some((c) => / package-lock\.json/.test(c)));
+    assert.ok(copies.some((c) => / package-lock\.json/.test(c)));
   });
 
   test('the lockfiles resolve every package from the registry (versions with integrity; no git, file or tarball URLs)', () => {
-    for (const path of ['package-lock.json', 'deploy/mcp-servers/package-lock.json']) {
+    for (const path of ['package-lock.json']) {
       const lock = JSON.parse(read(path)) as { packages: Record<string, { version?: string; resolved?: string; integrity?: string; link?: boolean }> };
       const hosts = new Set<string>();
       for (const [key, pkg] of Object.entries(lock.packages)) {
@@ -182,21 +182,19 @@ describe('deploy/Dockerfile', () => {
   test('the servers the compose file runs are runtime dependencies of the image, with those bin names', () => {
     const require = createRequire(join(repoRoot, 'package.json'));
     const root = JSON.parse(read('package.json'));
-    const servers = JSON.parse(read('deploy/mcp-servers/package.json'));
-    const inImage: Record<string, string> = { ...root.dependencies, ...servers.dependencies };
+    const inImage: Record<string, string> = { ...root.dependencies, ...root.optionalDependencies };
     for (const name of SIDECARS) {
       const pkg = `@modelcontextprotocol/server-${name}`;
-      assert.ok(inImage[pkg], `${pkg} is a runtime dependency (npm ci --omit=dev keeps it)`);
+      assert.ok(inImage[pkg], `${pkg} is a runtime or optional dependency (npm ci --omit=dev keeps both)`);
       const manifest = require(`${pkg}/package.json`) as { version: string; bin: Record<string, string> };
       assert.ok(manifest.bin[`mcp-server-${name}`], `${pkg} provides mcp-server-${name}`);
     }
-    assert.equal(servers.dependencies['@modelcontextprotocol/server-filesystem'], root.devDependencies['@modelcontextprotocol/server-filesystem'], 'the image runs the version the tests use');
-    assert.equal(servers.dependencies['@modelcontextprotocol/server-memory'], root.devDependencies['@modelcontextprotocol/server-memory']);
+    for (const name of SIDECARS) assert.ok(!root.devDependencies[`@modelcontextprotocol/server-${name}`], 'one declaration: the image runs the version the tests use');
   });
 
   test('the build context holds what the Dockerfile copies (deploy/Dockerfile.dockerignore)', () => {
     const ignore = read('deploy/Dockerfile.dockerignore');
-    for (const copied of ['package.json', 'package-lock.json', 'tsconfig.json', 'sidecar/**', 'deploy/mcp-servers/package.json', 'deploy/mcp-servers/package-lock.json']) {
+    for (const copied of ['package.json', 'package-lock.json', 'tsconfig.json', 'sidecar/**']) {
       assert.ok(ignore.split('\n').includes(`!${copied}`), `${copied} is in the context`);
     }
   });
