@@ -201,7 +201,7 @@ export class Sidecar {
     this.publishedHash = profile.toolsHash;
     if (previous !== undefined) {
       this.log.info({ toolsHash: profile.toolsHash, tools: profile.tools.length }, 'tool list changed; telling registries');
-      if (!sessionsTold && !(this.pool instanceof IsolatedPool)) {
+      if (!sessionsTold && this.config.sessionMode === 'shared') {
         for (const session of this.router.sessions.values()) session.sink.deliver({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' });
       }
     }

@@ -30,7 +30,7 @@ export interface AppParts {
 export function createHandler(parts: AppParts): RequestListener {
   const app = createApp(parts);
   return (req: IncomingMessage, res: ServerResponse) => {
-    if (req.method === 'POST' && req.url === '/mcp') return postMcp(parts, req, res);
+    if (req.method === 'POST' && (req.url === '/mcp' || req.url?.startsWith('/mcp?'))) return postMcp(parts, req, res);
     app(req, res);
   };
 }
@@ -68,7 +68,7 @@ function createApp(parts: AppParts): express.Express {
   });
 
   const guard = originGuard(parts.originPolicy);
-  app.post('/mcp', guard, parts.mcp.post);
+  // POST /mcp never gets here: createHandler serves it.
   app.get('/mcp', guard, parts.mcp.get);
   app.delete('/mcp', guard, parts.mcp.delete);
   app.all('/mcp', (_req, res) => {

@@ -406,7 +406,7 @@ export class Router implements CallTracker {
           if (call.session?.wantsLog(level)) call.session.sink.deliver(notification, call.key);
           return;
         }
-        this.log[pinoLevelFor(level)]({ serverLog: notification.params, callers: callers.size }, 'a server log line kept here: several clients have calls in flight on this shared process and stdio does not say whose it is (--session-mode isolated delivers it exactly)');
+        this.log[PINO_LEVEL[level as LogLevel] ?? 'info']({ serverLog: notification.params, callers: callers.size }, 'a server log line kept here: several clients have calls in flight on this shared process and stdio does not say whose it is (--session-mode isolated delivers it exactly)');
         return;
       }
       case 'notifications/resources/updated': {
@@ -442,16 +442,13 @@ export class Router implements CallTracker {
 export type { JsonRpcErrorObject };
 
 /** MCP log levels (RFC 5424 names) as the sidecar's own log levels. */
-function pinoLevelFor(level: unknown): 'debug' | 'info' | 'warn' | 'error' {
-  switch (level) {
-    case 'debug':
-      return 'debug';
-    case 'info':
-    case 'notice':
-      return 'info';
-    case 'warning':
-      return 'warn';
-    default:
-      return typeof level === 'string' && ['error', 'critical', 'alert', 'emergency'].includes(level) ? 'error' : 'info';
-  }
-}
+const PINO_LEVEL: Record<LogLevel, 'debug' | 'info' | 'warn' | 'error'> = {
+  debug: 'debug',
+  info: 'info',
+  notice: 'info',
+  warning: 'warn',
+  error: 'error',
+  critical: 'error',
+  alert: 'error',
+  emergency: 'error',
+};
