@@ -31,11 +31,22 @@ const OPTIONS: OptionSpec[] = [
   { group: 'Serving', flag: 'keep-alive', kind: 'duration', default: '15s', arg: 'dur', help: 'SSE keep-alive comment interval' },
   { group: 'Serving', flag: 'event-store-events', kind: 'int', default: '1000', arg: 'n', help: 'SSE events kept per session for Last-Event-ID resumption (0 = off)' },
   { group: 'Serving', flag: 'event-store-bytes', kind: 'bytes', default: '1mb', arg: 'size', help: 'bytes of SSE events kept per session for resumption' },
+  { group: 'Serving', flag: 'stream-buffer', kind: 'bytes', default: '1mb', arg: 'size', help: 'bytes an SSE stream may have unsent (a client that does not read); past it the stream is closed and the client resumes with Last-Event-ID' },
+  { group: 'Serving', flag: 'max-depth', kind: 'int', default: '64', arg: 'n', help: 'deepest JSON nesting accepted in a request body (400 past it)' },
+  { group: 'Serving', flag: 'max-batch', kind: 'int', default: '100', arg: 'n', help: 'messages accepted in one JSON-RPC batch (400 past it)' },
+  { group: 'Serving', flag: 'header-timeout', kind: 'duration', default: '10s', arg: 'dur', help: 'time a client has to send its request headers' },
+  { group: 'Serving', flag: 'body-timeout', kind: 'duration', default: '30s', arg: 'dur', help: 'time a client has to send its request body (an SSE response is never cut by it)' },
+  { group: 'Serving', flag: 'max-connections', kind: 'int', default: '1024', arg: 'n', help: 'open HTTP connections accepted; more are refused' },
+  { group: 'Serving', flag: 'max-body-reading', kind: 'bytes', default: '64mb', arg: 'size', help: 'request body bytes being read at once over all connections (503 past it)' },
 
   { group: 'Sessions', flag: 'session-mode', kind: 'string', default: 'shared', values: ['shared', 'isolated'], arg: 'mode', help: 'shared: sessions multiplexed over --workers processes; isolated: one process per session' },
   { group: 'Sessions', flag: 'workers', kind: 'int', default: '1', arg: 'n', help: 'server processes in shared mode (sessions go to the least loaded)' },
   { group: 'Sessions', flag: 'warm', kind: 'int', default: '0', arg: 'n', help: 'isolated mode: pre-started, handshaken spare processes' },
   { group: 'Sessions', flag: 'max-sessions', kind: 'int', default: '1000', arg: 'n', help: 'open sessions allowed (503 past it)' },
+  { group: 'Sessions', flag: 'max-inflight', kind: 'int', default: '512', arg: 'n', help: 'requests in flight at one server process (past it: an error at once, 503 on REST)' },
+  { group: 'Sessions', flag: 'max-session-inflight', kind: 'int', default: '64', arg: 'n', help: 'requests in flight for one MCP session, so that one client cannot starve the others' },
+  { group: 'Sessions', flag: 'ready-wait', kind: 'duration', default: '10s', arg: 'dur', help: 'a request that arrives while the server is starting or restarting waits this long for it (0 = fail at once)' },
+  { group: 'Sessions', flag: 'retry-idempotent', kind: 'bool', default: 'true', help: 'retry once, on the restarted server, a call in flight when the server died if the tool is annotated readOnlyHint or idempotentHint' },
   { group: 'Sessions', flag: 'request-timeout', kind: 'duration', default: '60s', arg: 'dur', help: 'time a request may take at the server (progress resets it); then cancelled' },
 
   { group: 'MCP server process', flag: 'env', kind: 'list', arg: 'KEY=VAL', help: 'environment variable for the server (repeatable)' },
@@ -82,6 +93,17 @@ export interface Config {
   keepAliveMs: number;
   eventStoreEvents: number;
   eventStoreBytes: number;
+  streamBufferBytes: number;
+  maxDepth: number;
+  maxBatch: number;
+  headerTimeoutMs: number;
+  bodyTimeoutMs: number;
+  maxConnections: number;
+  maxBodyReadingBytes: number;
+  maxInflight: number;
+  maxSessionInflight: number;
+  readyWaitMs: number;
+  retryIdempotent: boolean;
   sessionMode: 'shared' | 'isolated';
   workers: number;
   warm: number;
@@ -291,7 +313,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, readFile: (p
   const positive = (flag: string) => {
     if (num(flag) < 1) throw new ConfigError(`--${flag} must be at least 1`);
   };
-  ['workers', 'ping-misses', 'crash-loop-restarts', 'max-sessions'].forEach(positive);
+  ['workers', 'ping-misses', 'crash-loop-restarts', 'max-sessions', 'max-depth', 'max-batch', 'max-connections', 'max-inflight', 'max-session-inflight'].forEach(positive);
 
   return {
     name,
@@ -304,6 +326,17 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, readFile: (p
     keepAliveMs: num('keep-alive'),
     eventStoreEvents: num('event-store-events'),
     eventStoreBytes: num('event-store-bytes'),
+    streamBufferBytes: num('stream-buffer'),
+    maxDepth: num('max-depth'),
+    maxBatch: num('max-batch'),
+    headerTimeoutMs: num('header-timeout'),
+    bodyTimeoutMs: num('body-timeout'),
+    maxConnections: num('max-connections'),
+    maxBodyReadingBytes: num('max-body-reading'),
+    maxInflight: num('max-inflight'),
+    maxSessionInflight: num('max-session-inflight'),
+    readyWaitMs: num('ready-wait'),
+    retryIdempotent: get.get('retry-idempotent') as boolean,
     sessionMode: str('session-mode') as Config['sessionMode'],
     workers: num('workers'),
     warm: num('warm'),
