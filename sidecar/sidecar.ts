@@ -50,6 +50,8 @@ export class Sidecar {
       inflight: () => this.router.inflight,
       sessions: () => this.router.sessions.size,
       readyWorkers: () => this.pool.ready().length,
+      queueDepth: () => this.pool.allWorkers().reduce((n, w) => n + w.inflight, this.router.waiting),
+      waitingForReady: () => this.router.waiting,
       publisherStates: () => this.publishers.map((p) => p.status()),
     });
     const serverLog = log.child({ server: config.name });
@@ -92,8 +94,33 @@ export class Sidecar {
       config.sessionMode === 'isolated'
         ? new IsolatedPool(config.warm, workerOptions, policy, hooks, events, serverLog)
         : new SharedPool(config.workers, workerOptions, policy, hooks, events, serverLog);
-    this.router = new Router(this.pool, { requestTimeoutMs: config.requestTimeoutMs, sessionIdleMs: config.sessionIdleMs, maxSessions: config.maxSessions }, this.metrics, log.child({ part: 'router' }));
-    this.transport = new StreamableHttp(this.router, { maxBodyBytes: config.maxBodyBytes, keepAliveMs: config.keepAliveMs, eventStore: { maxEvents: config.eventStoreEvents, maxBytes: config.eventStoreBytes } }, log.child({ part: 'http' }));
+    this.router = new Router(
+      this.pool,
+      {
+        requestTimeoutMs: config.requestTimeoutMs,
+        sessionIdleMs: config.sessionIdleMs,
+        maxSessions: config.maxSessions,
+        maxInflight: config.maxInflight,
+        maxSessionInflight: config.maxSessionInflight,
+        readyWaitMs: config.readyWaitMs,
+        retryIdempotent: config.retryIdempotent,
+      },
+      this.metrics,
+      log.child({ part: 'router' }),
+    );
+    this.transport = new StreamableHttp(
+      this.router,
+      {
+        maxBodyBytes: config.maxBodyBytes,
+        maxDepth: config.maxDepth,
+        maxBatch: config.maxBatch,
+        keepAliveMs: config.keepAliveMs,
+        streamBufferBytes: config.streamBufferBytes,
+        eventStore: { maxEvents: config.eventStoreEvents, maxBytes: config.eventStoreBytes },
+        onSlowStreamClosed: () => this.metrics.slowStreamsClosed.inc(),
+      },
+      log.child({ part: 'http' }),
+    );
     const handler = createHandler({
       mcp: this.transport,
       rest: new RestTools(this.router, this.pool, config.maxBodyBytes),
@@ -165,6 +192,7 @@ export class Sidecar {
     if (this.pool.supervisors.some((s) => s.restarts > 0)) this.metrics.childRestarts.inc();
     this.profileChanged(p, false);
     this.report({ status: 'passing', latencyMs: 0, toolCount: p.tools.length });
+    this.router.workerUp();
   }
 
   private workerDown(reason: string, retryInMs: number | null): void {
@@ -172,6 +200,7 @@ export class Sidecar {
     for (const worker of this.pool.supervisors.map((s) => s.current)) if (worker?.state === 'exited') this.router.workerGone(worker);
     if (this.pool.ready().length === 0) this.report({ status: 'critical', reason });
     if (retryInMs === null) {
+      if (this.pool.failed()) this.router.stopWaiting();
       this.log.error({ reason }, `MCP server crash-looped (${this.config.crashLoopRestarts} failures within ${this.config.crashLoopWindowMs / 1000}s): no more restarts. /readyz reports "failed". Last failure: ${reason}`);
       if (this.config.exitOnFailure && this.pool.failed()) void this.shutdown('crash loop (--exit-on-failure)').then(() => this.onFatal(1));
       return;

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from '../log.js';
-import { LineFramer } from './line-framer.js';
+import { LineFramer, type FramerSink } from './line-framer.js';
 
 export interface ChildSpec {
   command: string;
@@ -22,11 +22,8 @@ export interface ExitInfo {
   reason: string;
 }
 
-export interface ChildEvents {
-  message(value: unknown): void;
-  garbage(line: string, reason: string): void;
-  oversized(byteLength: number, tail: string, head: string): void;
-}
+/** What a child's stdout yields: exactly what its line framer finds. */
+export type ChildEvents = FramerSink;
 
 export interface StopTimings {
   /** After closing stdin, how long the server gets to exit on its own. */

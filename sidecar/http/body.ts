@@ -11,15 +11,20 @@ export class BodyError extends Error {
 }
 
 export async function readJsonBody(req: IncomingMessage, limitBytes: number): Promise<unknown> {
+  return (await readJsonText(req, limitBytes)).value;
+}
+
+/** The parsed body and its text (the text tells integer ids beyond 2^53 exactly; see jsonrpc.ts keepBigIds). */
+export async function readJsonText(req: IncomingMessage, limitBytes: number): Promise<{ value: unknown; text: string }> {
   const declared = Number(req.headers['content-length']);
   if (declared > limitBytes) {
     req.resume(); // drain so the connection can be reused
     throw new BodyError(413, `request body is ${declared} bytes, over the limit of ${limitBytes} bytes (--max-body)`);
   }
   const text = await readText(req, limitBytes);
-  if (text.trim() === '') return undefined;
+  if (text.trim() === '') return { value: undefined, text };
   try {
-    return JSON.parse(text);
+    return { value: JSON.parse(text), text };
   } catch (err) {
     throw new BodyError(400, `request body is not valid JSON: ${(err as Error).message}`);
   }

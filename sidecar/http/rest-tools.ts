@@ -28,6 +28,7 @@ function statusForError(code: number): number {
     case ErrorCode.RequestTimeout:
       return 504;
     case ErrorCode.ServerUnavailable:
+    case ErrorCode.Overloaded:
       return 503;
     default:
       return 502;
