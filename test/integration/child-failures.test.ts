@@ -9,8 +9,9 @@ import { callTool, launch, metric, rest, session, sleep, textOf, within } from '
 import { descendants, fixtureCommand, isAlive, readyz, waitFor, waitForReady } from '../support/sidecar-process.js';
 
 test('kill -9 of the server: in-flight calls fail within 1 s, /readyz turns 503, then 200 with a new process', async (t) => {
-  // --restart-min 1s keeps the sidecar in backoff long enough to see what clients get meanwhile.
-  const sidecar = await launch(t, ['--restart-min', '1s', '--restart-max', '2s', '--', ...fixtureCommand('paged-tools')]);
+  // --restart-min 1s keeps the sidecar in backoff long enough to see what clients get meanwhile; --ready-wait 0
+  // makes them get it at once instead of waiting for the restart (restart-wait.test.ts covers the waiting).
+  const sidecar = await launch(t, ['--restart-min', '1s', '--restart-max', '2s', '--ready-wait', '0', '--', ...fixtureCommand('paged-tools')]);
   const pid: number = sidecar.readyBody!.worker.pid;
   const client = await session(t, sidecar.url);
 
