@@ -6,6 +6,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 export interface ProcStat {
   pid: number;
+  ppid: number;
   /** R, S, D, Z (zombie), … */
   state: string;
   pgid: number;
@@ -21,9 +22,9 @@ export function readProcStat(pid: number): ProcStat | undefined {
     return undefined; // no such process (or no /proc)
   }
   // Field 2 is the command name in parentheses, and may itself hold spaces and ')': count after the last ')'.
-  // fields[0] is field 3 (state), fields[2] field 5 (pgrp), fields[19] field 22 (starttime).
+  // fields[0] is field 3 (state), fields[1] field 4 (ppid), fields[2] field 5 (pgrp), fields[19] field 22 (starttime).
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { pid, state: fields[0], pgid: Number(fields[2]), startTime: Number(fields[19]) };
+  return { pid, state: fields[0], ppid: Number(fields[1]), pgid: Number(fields[2]), startTime: Number(fields[19]) };
 }
 
 /** A zombie has ended; it only waits for its parent to collect its status, so it counts as gone. */
