@@ -47,9 +47,12 @@ export class GroupWatcher {
     proc.on('exit', (code, signal) => {
       if (this.closing || this.proc !== proc) return;
       this.proc = undefined;
-      const again = Date.now() - startedAt >= MIN_LIFE_MS;
-      this.log.warn({ code, signal, restarting: again }, `the process-group watcher ended unexpectedly${again ? '; starting another' : ' right after its start; not restarting it: if the sidecar is killed, processes the MCP server spawned may outlive it'}`);
-      if (again) this.start();
+      if (Date.now() - startedAt < MIN_LIFE_MS) {
+        this.log.warn({ code, signal }, 'the process-group watcher ended right after its start; not restarting it: if the sidecar is killed, processes the MCP server spawned may outlive it');
+        return;
+      }
+      this.start();
+      this.log.warn({ code, signal, watcherPid: this.pid }, 'the process-group watcher ended unexpectedly; started another');
     });
     // The watcher never keeps the sidecar alive: it exists to outlive it by a moment.
     proc.unref();

@@ -65,7 +65,7 @@ test('a watcher killed under the sidecar is replaced, and the replacement knows 
   await new Promise((r) => setTimeout(r, 1100)); // a watcher that dies at once is not restarted (see MIN_LIFE_MS)
   process.kill(o.watcher, 'SIGKILL');
   const next = await waitFor(() => o.lines().find((l) => l.watcher && l.watcher !== o.watcher)?.watcher as number | undefined, 3000, 'a new watcher');
-  assert.ok(o.lines().some((l) => /the process-group watcher ended unexpectedly; starting another/.test(l.msg)), JSON.stringify(o.lines()));
+  assert.ok(o.lines().some((l) => /the process-group watcher ended unexpectedly; started another/.test(l.msg)), JSON.stringify(o.lines()));
   await sigkill(o.proc);
   await waitFor(() => members(o.groups[0]).length === 0 && members(o.groups[1]).length === 0, 3000, 'the listed groups to be gone');
   await waitFor(() => !isLive(readProcStat(next)), 3000, 'the new watcher to exit');

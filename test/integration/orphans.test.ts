@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { test } from 'node:test';
 import { callTool, isRunning, launch, session, textOf, within } from '../support/harness.js';
-import { fixtureCommand, waitFor, type RunningSidecar } from '../support/sidecar-process.js';
+import { fixtureCommand, waitFor, watcherPid, type RunningSidecar } from '../support/sidecar-process.js';
 
 type Family = { pid: number; grandchild: number };
 
@@ -25,10 +25,10 @@ function runtimeEnv(): Record<string, string> {
   return { XDG_RUNTIME_DIR: mkdtempSync(join(tmpdir(), 'orphans-')) };
 }
 
-function watcherPid(sidecar: RunningSidecar): number {
-  const line = sidecar.logs().split('\n').find((l) => l.includes('"watcherPid"'));
-  assert.ok(line, `the sidecar logs its orphan guard:\n${sidecar.logs().slice(-2000)}`);
-  return JSON.parse(line).watcherPid as number;
+function watcher(sidecar: RunningSidecar): number {
+  const pid = watcherPid(sidecar);
+  assert.ok(pid, `the sidecar logs its orphan guard:\n${sidecar.logs().slice(-2000)}`);
+  return pid;
 }
 
 async function killNine(sidecar: RunningSidecar): Promise<void> {
@@ -43,9 +43,9 @@ test('kill -9 of the sidecar: the server (deaf to stdin EOF and SIGTERM) and its
   const f = await family(t, sidecar.url);
   assert.equal(sidecar.readyBody!.worker.pid, f.pid, '/readyz reports the server itself (setpriv execs it), not a wrapper');
   assert.match(sidecar.logs(), /orphan guard: the MCP server dies with the sidecar \(setpriv\)/);
-  const watcher = watcherPid(sidecar);
+  const guard = watcher(sidecar);
   await killNine(sidecar);
-  await waitFor(() => gone([f.pid, f.grandchild, watcher]), 3000, 'the server, its grandchild and the watcher to be gone');
+  await waitFor(() => gone([f.pid, f.grandchild, guard]), 3000, 'the server, its grandchild and the watcher to be gone');
 });
 
 test('isolated mode: kill -9 of the sidecar ends every session\'s server and grandchild, and the primary', async (t) => {
@@ -64,10 +64,10 @@ test('what a killed sidecar left (its watcher could not act) is ended by the nex
   const first = await launch(t, args, { env });
   const f = await family(t, first.url);
   // A stopped watcher cannot read the EOF that tells it the sidecar died: the grandchild stays behind.
-  const watcher = watcherPid(first);
-  process.kill(watcher, 'SIGSTOP');
+  const guard = watcher(first);
+  process.kill(guard, 'SIGSTOP');
   await killNine(first);
-  process.kill(watcher, 'SIGKILL');
+  process.kill(guard, 'SIGKILL');
   await waitFor(() => !isRunning(f.pid), 3000, 'the server to die with the sidecar (parent-death signal)');
   await new Promise((r) => setTimeout(r, 300));
   assert.ok(isRunning(f.grandchild), 'the grandchild was left behind, as this test needs');

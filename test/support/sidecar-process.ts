@@ -139,6 +139,18 @@ export async function descendants(pid: number): Promise<number[]> {
   return found;
 }
 
+/** The orphan guard's watcher (a `sh` under every sidecar, not a server process), from the last pid it logged. */
+export function watcherPid(sidecar: RunningSidecar): number | undefined {
+  const pids = [...sidecar.logs().matchAll(/"watcherPid":(\d+)/g)];
+  return pids.length > 0 ? Number(pids[pids.length - 1][1]) : undefined;
+}
+
+/** The MCP server processes under a sidecar: its descendants but the orphan guard's watcher. */
+export async function serverProcesses(sidecar: RunningSidecar): Promise<number[]> {
+  const watcher = watcherPid(sidecar);
+  return (await descendants(sidecar.pid)).filter((pid) => pid !== watcher);
+}
+
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
