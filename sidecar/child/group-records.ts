@@ -1,12 +1,12 @@
 /**
  * What a killed sidecar left running, found by the next sidecar with the same service id.
  *
- * Each live process group of an MCP server has a small file, written at spawn and removed when the group is gone:
- * the group id, its leader's start time, the boot and pid namespace, and the sidecar that owns it. A sidecar that starts reads the
- * files of its service id; where the owner is dead, it ends the group's processes — but only processes that can
- * be that group: same pgid, started no earlier than the recorded leader, and, if the leader itself is still there,
- * the leader's exact start time. A pid the kernel reused for something else is never signalled. A group whose owner
- * is alive belongs to another sidecar with the same service id and is left alone.
+ * Each live process group of an MCP server has a small file, written at spawn and removed when the group is
+ * gone: the group id, its leader's start time, the boot and pid namespace, and the sidecar that owns it. A sidecar
+ * that starts reads the files of its service id; where the owner is dead, it ends the group's processes — but only
+ * processes that can be that group: same pgid, started no earlier than the recorded leader, and, if the leader
+ * itself is still there, the leader's exact start time. A pid the kernel reused for something else is never
+ * signalled. A group whose owner is alive belongs to another sidecar with the same service id and is left alone.
  *
  * Linux only (/proc). Residual risk, accepted: if the whole group died and the kernel reused the group's number
  * for a new group whose own leader is dead too, before the restart, that group would match.

@@ -42,7 +42,12 @@ export class OrphanGuard {
     if (typeof records === 'string') gaps.push(`leftovers of a killed sidecar are not found at the next start (${records})`);
     else {
       this.records = records;
-      records.reapLeftovers();
+      try {
+        records.reapLeftovers();
+      } catch (err) {
+        // Serving matters more than the leftovers of a predecessor: say so and go on.
+        this.log.warn({ err: (err as Error).message, dir: records.dir }, 'could not look for processes a killed sidecar left; check that the directory is readable');
+      }
     }
 
     this.watcher = new GroupWatcher(this.log);

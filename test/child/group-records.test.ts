@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { GroupRecords, recordsDirectory } from '../../sidecar/child/group-records.js';
-import { isLive, liveProcesses, readProcStat } from '../../sidecar/child/proc-stat.js';
-import { waitFor } from '../support/sidecar-process.js';
+import { isLive, readProcStat } from '../../sidecar/child/proc-stat.js';
+import { groupMembers, sigkill, waitFor } from '../support/sidecar-process.js';
 
 const recordsModule = new URL('../../sidecar/child/group-records.js', import.meta.url).href;
 
@@ -45,14 +45,6 @@ async function recordingOwner(serviceId: string, runtimeDir: string): Promise<{ 
   return { owner, pgid, members };
 }
 
-const groupMembers = (pgid: number) => liveProcesses().filter((p) => p.pgid === pgid).map((p) => p.pid);
-
-async function killed(owner: ChildProcess): Promise<void> {
-  if (owner.exitCode !== null || owner.signalCode !== null) return;
-  const exited = new Promise((resolve) => owner.once('exit', resolve));
-  owner.kill('SIGKILL');
-  await exited;
-}
 
 function useRuntimeDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'records-'));
@@ -64,7 +56,7 @@ test('a group recorded by a sidecar that was killed is ended by the next one wit
   const runtime = useRuntimeDir();
   const { owner, pgid, members } = await recordingOwner('svc-a', runtime);
   t.after(() => void members.forEach((pid) => process.kill(pid, 'SIGKILL')));
-  await killed(owner);
+  await sigkill(owner);
   assert.deepEqual(groupMembers(pgid).sort(), members.sort(), 'killing the owner alone leaves the group running (nothing else guards it here)');
 
   const { log, lines } = capturingLogger();
@@ -82,7 +74,7 @@ test('a group whose owner is alive belongs to another sidecar with the same serv
   const runtime = useRuntimeDir();
   const { owner, pgid, members } = await recordingOwner('svc-b', runtime);
   t.after(async () => {
-    await killed(owner);
+    await sigkill(owner);
     members.forEach((pid) => process.kill(pid, 'SIGKILL'));
   });
   const { log, lines } = capturingLogger();
@@ -101,7 +93,7 @@ test('a recorded pid that now names another process (other start time, or anothe
   ] as const) {
     const { owner, pgid, members } = await recordingOwner('svc-c', runtime);
     t.after(() => void members.forEach((pid) => process.kill(pid, 'SIGKILL')));
-    await killed(owner);
+    await sigkill(owner);
     // What the kernel reusing the number would look like: the record's leader is not the process there now.
     const file = join(recordsDirectory('svc-c'), `${pgid}.json`);
     const record = JSON.parse(readFileSync(file, 'utf8'));

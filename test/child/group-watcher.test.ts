@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { test } from 'node:test';
-import { isLive, liveProcesses, readProcStat } from '../../sidecar/child/proc-stat.js';
-import { waitFor } from '../support/sidecar-process.js';
+import { isLive, readProcStat } from '../../sidecar/child/proc-stat.js';
+import { groupMembers, sigkill, waitFor } from '../support/sidecar-process.js';
 
 const watcherModule = new URL('../../sidecar/child/group-watcher.js', import.meta.url).href;
 
@@ -39,35 +39,27 @@ async function owner(): Promise<Owner> {
   return { proc, lines, groups: first.groups, watcher: first.watcher };
 }
 
-const members = (pgid: number) => liveProcesses().filter((p) => p.pgid === pgid).map((p) => p.pid);
-
-async function sigkill(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise((resolve) => proc.once('exit', resolve));
-  proc.kill('SIGKILL');
-  await exited;
-}
 
 test('SIGKILL of the owner: every listed group is ended, a removed one is never signalled, the watcher exits', async (t) => {
   const o = await owner();
-  t.after(() => void o.groups.forEach((g) => members(g).forEach((pid) => process.kill(pid, 'SIGKILL'))));
-  await waitFor(() => o.groups.every((g) => members(g).length === 2), 5000, 'each group to have its shell and its sleep');
+  t.after(() => void o.groups.forEach((g) => groupMembers(g).forEach((pid) => process.kill(pid, 'SIGKILL'))));
+  await waitFor(() => o.groups.every((g) => groupMembers(g).length === 2), 5000, 'each group to have its shell and its sleep');
   await sigkill(o.proc);
-  await waitFor(() => members(o.groups[0]).length === 0 && members(o.groups[1]).length === 0, 3000, 'the listed groups to be gone');
+  await waitFor(() => groupMembers(o.groups[0]).length === 0 && groupMembers(o.groups[1]).length === 0, 3000, 'the listed groups to be gone');
   await waitFor(() => !isLive(readProcStat(o.watcher)), 3000, 'the watcher to exit');
-  assert.equal(members(o.groups[2]).length, 2, 'the group removed from the list still runs: its number is no longer ours to signal');
+  assert.equal(groupMembers(o.groups[2]).length, 2, 'the group removed from the list still runs: its number is no longer ours to signal');
 });
 
 test('a watcher killed under the sidecar is replaced, and the replacement knows every group', async (t) => {
   const o = await owner();
-  t.after(() => void o.groups.forEach((g) => members(g).forEach((pid) => process.kill(pid, 'SIGKILL'))));
+  t.after(() => void o.groups.forEach((g) => groupMembers(g).forEach((pid) => process.kill(pid, 'SIGKILL'))));
   t.after(() => sigkill(o.proc));
   await new Promise((r) => setTimeout(r, 1100)); // a watcher that dies at once is not restarted (see MIN_LIFE_MS)
   process.kill(o.watcher, 'SIGKILL');
   const next = await waitFor(() => o.lines().find((l) => l.watcher && l.watcher !== o.watcher)?.watcher as number | undefined, 3000, 'a new watcher');
   assert.ok(o.lines().some((l) => /the process-group watcher ended unexpectedly; started another/.test(l.msg)), JSON.stringify(o.lines()));
   await sigkill(o.proc);
-  await waitFor(() => members(o.groups[0]).length === 0 && members(o.groups[1]).length === 0, 3000, 'the listed groups to be gone');
+  await waitFor(() => groupMembers(o.groups[0]).length === 0 && groupMembers(o.groups[1]).length === 0, 3000, 'the listed groups to be gone');
   await waitFor(() => !isLive(readProcStat(next)), 3000, 'the new watcher to exit');
-  assert.equal(members(o.groups[2]).length, 2);
+  assert.equal(groupMembers(o.groups[2]).length, 2);
 });
