@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { childEnvironment } from './child/child-env.js';
+import { OrphanGuard } from './child/orphan-guard.js';
 import type { Config } from './config.js';
 import { createHandler, type Readiness } from './http/app.js';
 import { buildOriginPolicy } from './http/origin-guard.js';
@@ -32,6 +33,7 @@ export class Sidecar {
   readonly pool: WorkerPool;
   private readonly transport: StreamableHttp;
   private readonly server: Server;
+  private readonly orphanGuard: OrphanGuard;
   private publishers: Publisher[] = [];
   private publishedHash: string | undefined;
   private draining = false;
@@ -55,6 +57,7 @@ export class Sidecar {
       publisherStates: () => this.publishers.map((p) => p.status()),
     });
     const serverLog = log.child({ server: config.name });
+    this.orphanGuard = new OrphanGuard(log.child({ part: 'orphans' }));
     const workerOptions: WorkerOptions = {
       child: {
         command: config.command,
@@ -62,6 +65,7 @@ export class Sidecar {
         env: childEnvironment(process.env, config.passEnv, config.env),
         cwd: config.cwd,
         maxMessageBytes: config.maxMessageBytes,
+        guard: this.orphanGuard,
       },
       handshakeTimeoutMs: config.handshakeTimeoutMs,
       pingIntervalMs: config.pingIntervalMs,
@@ -161,6 +165,8 @@ export class Sidecar {
     if (this.config.allowedHosts.length === 0 && !['127.0.0.1', 'localhost', '::1'].includes(this.config.host)) {
       this.log.warn({ host: this.config.host }, 'bound to a non-loopback address without --allowed-hosts: any Host header is accepted; keep this sidecar on a private network or set --allowed-hosts');
     }
+    // Before the first spawn: the records are keyed by the service id, known only now.
+    this.orphanGuard.start(this.instance.serviceId);
     this.pool.start();
     return this.url;
   }
@@ -263,6 +269,7 @@ export class Sidecar {
     this.transport.close();
     const stopTimings = { stdinGraceMs: this.config.stopTimeoutMs, termGraceMs: this.config.stopTimeoutMs };
     await this.pool.stop(stopTimings);
+    this.orphanGuard.close();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
