@@ -192,6 +192,8 @@ export class FaultRun {
   async finish(): Promise<FaultRow> {
     const tally = new Tally();
     if (this.load) tally.add(await this.load.stop());
+    // the load's failure reasons go to the notes; the probes' are there already
+    const loadSamples = [...tally.samples];
     tally.add(this.probes);
     let exits = 0;
     const exitedAlready = !this.running;
@@ -226,7 +228,7 @@ export class FaultRun {
     const orphans = this.processes.leftovers();
     if (orphans.length > 0) this.note(`orphans left after the sidecar ended: pids ${orphans.join(', ')} (ended by the suite)`);
     this.processes.killLeftovers();
-    for (const sample of tally.samples) if (this.notes.length < 12) this.notes.push(sample);
+    for (const sample of loadSamples) if (this.notes.length < 12) this.notes.push(`load ${sample}`);
     return {
       fault: this.spec.id,
       ok: tally.ok,
