@@ -2,8 +2,7 @@
  * Issue 9, defect 1: a tools/call whose arguments nest 5,000 arrays deep (in a session, and on REST) must get
  * 400 / -32600 before anything is registered; then kill -9 of the server must not take the sidecar down.
  */
-import { fixtureCommand } from '../../../test/support/sidecar-process.js';
-import { McpHttpClient } from '../../../test/support/sidecar-process.js';
+import { fixtureCommand, McpHttpClient } from '../../../test/support/sidecar-process.js';
 import { underLoad, type FaultScenario } from '../fault-run.js';
 import { JSON_HEADERS, nestedArrays, post, rpcErrorCode, sessionPost, shortAnswer, statusOf } from '../probes.js';
 
