@@ -8,7 +8,7 @@ import { sessionFlood } from './session-flood.js';
 
 export const isolatedMaxSessions: FaultScenario = {
   id: 'isolated-max-sessions',
-  title: 'session flood, isolated mode: 30 initializes at --max-sessions 2',
+  title: 'session flood, isolated mode: 30 initializes (12 in npm test) at --max-sessions 2',
   quick: true,
   run: (env) =>
     underLoad(env, { id: 'isolated-max-sessions', command: fixtureCommand('fault-tools'), args: ['--session-mode', 'isolated', '--max-sessions', '2'], mcp: 1, rest: 1 }, (run) =>
