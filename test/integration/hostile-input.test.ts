@@ -24,7 +24,7 @@ async function rssMb(pid: number): Promise<number> {
 }
 
 test('a request nesting past --max-depth is refused with 400/-32600 before anything is registered; the process survives the server being killed after it', async (t) => {
-  const sidecar = await launch(t, ['--', ...fixtureCommand('hostile')]);
+  const sidecar = await launch(t, ['--', ...fixtureCommand('fault-tools')]);
   const client = await session(t, sidecar.url);
   const body = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"a":${deepArrays(5000)}}}}`;
   const res = await client.post(body);
@@ -46,23 +46,23 @@ test('a request nesting past --max-depth is refused with 400/-32600 before anyth
 });
 
 test('a reply nesting deeper than the sidecar relays fails that call with -32003; the sidecar and the session go on', async (t) => {
-  const sidecar = await launch(t, ['--', ...fixtureCommand('hostile')]);
+  const sidecar = await launch(t, ['--', ...fixtureCommand('fault-tools')]);
   const client = await session(t, sidecar.url);
-  const deep = await callTool(client, 'deep', { levels: 5000 });
+  const deep = await callTool(client, 'deep', { depth: 5000 });
   assert.equal(deep.error?.code, -32003, JSON.stringify(deep).slice(0, 300));
   assert.match(deep.error.message, /nests deeper than 1000 levels/);
-  const rest = await fetch(`${sidecar.url}/tools/deep`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"levels":5000}' });
+  const rest = await fetch(`${sidecar.url}/tools/deep`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"depth":5000}' });
   assert.equal(rest.status, 502);
   assert.match((await rest.json()).error, /nests deeper/);
   // A reply nesting deeply but within the limit is relayed intact.
-  const fine = await callTool(client, 'deep', { levels: 200 });
+  const fine = await callTool(client, 'deep', { depth: 200 });
   assert.equal(JSON.stringify(fine.result.structuredContent.nested), deepArrays(200));
   assert.equal(textOf(await callTool(client, 'echo', { after: 'deep' })), '{"after":"deep"}');
   assert.equal(sidecar.proc.exitCode, null);
 });
 
 test('malformed envelopes are answered at once with -32602 instead of waiting out the request timeout', async (t) => {
-  const sidecar = await launch(t, ['--request-timeout', '30s', '--', ...fixtureCommand('hostile')]);
+  const sidecar = await launch(t, ['--request-timeout', '30s', '--', ...fixtureCommand('fault-tools')]);
   const client = await session(t, sidecar.url);
   const started = Date.now();
   const cases: Array<[Record<string, unknown>, RegExp]> = [
@@ -84,7 +84,7 @@ test('malformed envelopes are answered at once with -32602 instead of waiting ou
 });
 
 test('isolated mode: --max-sessions holds under a flood of concurrent initializes (the slot is taken before the process starts)', async (t) => {
-  const sidecar = await launch(t, ['--session-mode', 'isolated', '--max-sessions', '2', '--', ...fixtureCommand('hostile')]);
+  const sidecar = await launch(t, ['--session-mode', 'isolated', '--max-sessions', '2', '--', ...fixtureCommand('fault-tools')]);
   const init = (i: number) =>
     fetch(`${sidecar.url}/mcp`, {
       method: 'POST',
@@ -101,7 +101,7 @@ test('isolated mode: --max-sessions holds under a flood of concurrent initialize
 });
 
 test('one client cannot starve the others: --max-batch, --max-session-inflight and --max-inflight answer at once', async (t) => {
-  const sidecar = await launch(t, ['--max-batch', '50', '--max-session-inflight', '4', '--max-inflight', '6', '--', ...fixtureCommand('hostile')]);
+  const sidecar = await launch(t, ['--max-batch', '50', '--max-session-inflight', '4', '--max-inflight', '6', '--', ...fixtureCommand('fault-tools')]);
   const greedy = await session(t, sidecar.url);
   const other = await session(t, sidecar.url);
 
@@ -141,7 +141,7 @@ test('one client cannot starve the others: --max-batch, --max-session-inflight a
 });
 
 test('an SSE stream whose client does not read is closed past --stream-buffer; memory stays bounded', async (t) => {
-  const sidecar = await launch(t, ['--stream-buffer', '256kb', '--', ...fixtureCommand('hostile')]);
+  const sidecar = await launch(t, ['--stream-buffer', '256kb', '--', ...fixtureCommand('fault-tools')]);
   const client = await session(t, sidecar.url);
   const before = await rssMb(sidecar.pid);
   // A GET stream whose reader never reads: paused at once, so the socket's window fills and writes back up.
@@ -156,19 +156,17 @@ test('an SSE stream whose client does not read is closed past --stream-buffer; m
   });
   t.after(() => stalled.destroy());
   assert.equal(stalled.statusCode, 200);
-  // 2,000 × 64 KB = 128 MB of server-wide log lines, all bound for the stalled stream.
-  assert.equal(textOf(await callTool(client, 'flood', { count: 2000, bytes: 65_536 })), 'flooding 2000');
+  // 2,000 × 64 KB = 128 MB of server-wide list_changed notifications, all bound for the stalled stream.
+  assert.equal(textOf(await callTool(client, 'flood', { count: 2000, bytes: 65_536 })), 'flooding');
   await waitFor(async () => (await metric(sidecar.url, 'mcp_sidecar_sse_slow_streams_closed_total')) >= 1, 20_000, 'the stalled stream closed');
   await sleep(500);
   const after = await rssMb(sidecar.pid);
   assert.ok(after - before < 100, `RSS grew by ${Math.round(after - before)} MB (from ${Math.round(before)} to ${Math.round(after)})`);
-  // Still serving (over REST: a session call now would be the one caller in flight, and get the rest of the flood).
-  const rest = await fetch(`${sidecar.url}/tools/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"still":"here"}' });
-  assert.equal(textOf(await rest.json()), '{"still":"here"}');
+  assert.equal(textOf(await callTool(client, 'echo', { still: 'here' })), '{"still":"here"}');
 });
 
 test('small ones: Last-Event-ID cannot take over a JSON answer, two Mcp-Session-Id headers are refused, ids beyond 2^53 round-trip exactly', async (t) => {
-  const sidecar = await launch(t, ['--', ...fixtureCommand('hostile')]);
+  const sidecar = await launch(t, ['--', ...fixtureCommand('fault-tools')]);
   const client = await session(t, sidecar.url);
 
   // A JSON POST in flight (no progress token: answered as plain JSON), and a GET naming its stream.

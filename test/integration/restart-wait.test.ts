@@ -12,7 +12,7 @@ async function serverPid(url: string): Promise<number> {
 }
 
 test('requests that arrive while a killed server restarts wait for it: none fails, none hangs', async (t) => {
-  const sidecar = await launch(t, ['--restart-min', '300ms', '--', ...fixtureCommand('hostile')]);
+  const sidecar = await launch(t, ['--restart-min', '300ms', '--', ...fixtureCommand('fault-tools')]);
   const clients = await Promise.all(Array.from({ length: 4 }, () => session(t, sidecar.url)));
   let killedAt = Infinity;
   const afterKill = { ok: 0, failed: [] as string[] };
@@ -51,7 +51,7 @@ test('requests that arrive while a killed server restarts wait for it: none fail
 });
 
 test('initialize sent the moment the port opens waits for the handshake instead of failing', async (t) => {
-  const sidecar = await startSidecar(['--shutdown-grace', '1s', '--', ...fixtureCommand('hostile')]);
+  const sidecar = await startSidecar(['--shutdown-grace', '1s', '--', ...fixtureCommand('fault-tools')]);
   t.after(() => sidecar.stop());
   const clients = Array.from({ length: 8 }, () => new McpHttpClient(sidecar.url));
   const results = await Promise.allSettled(clients.map((c) => c.initialize()));
@@ -61,7 +61,7 @@ test('initialize sent the moment the port opens waits for the handshake instead 
 });
 
 test('a readOnly tool in flight when the server dies is retried once on the restarted server; other tools fail at once', async (t) => {
-  const sidecar = await launch(t, ['--restart-min', '200ms', '--', ...fixtureCommand('hostile')]);
+  const sidecar = await launch(t, ['--restart-min', '200ms', '--', ...fixtureCommand('fault-tools')]);
   const client = await session(t, sidecar.url);
   const readOnly = callTool(client, 'slow-readonly', { ms: 1000, steps: 1, tag: 'ro' });
   const write = callTool(client, 'slow-write', { ms: 1000, steps: 1, tag: 'w' });
@@ -77,7 +77,7 @@ test('a readOnly tool in flight when the server dies is retried once on the rest
 });
 
 test('--ready-wait 0 keeps failing fast while the server restarts; --no-retry-idempotent fails readOnly calls too', async (t) => {
-  const sidecar = await launch(t, ['--ready-wait', '0', '--no-retry-idempotent', '--restart-min', '1s', '--', ...fixtureCommand('hostile')]);
+  const sidecar = await launch(t, ['--ready-wait', '0', '--no-retry-idempotent', '--restart-min', '1s', '--', ...fixtureCommand('fault-tools')]);
   const client = await session(t, sidecar.url);
   const readOnly = callTool(client, 'slow-readonly', { ms: 1000, steps: 1 });
   await waitFor(async () => (await metric(sidecar.url, 'mcp_sidecar_rpc_inflight')) === 1, 3000, 'the call in flight');
