@@ -51,7 +51,8 @@ export class RestTools {
     sendJson(res, 503, { error: `the MCP server is not ready: ${reason}` }, { 'retry-after': String(retryAfterSeconds) });
   }
 
-  list = (_req: Request, res: Response): void => {
+  list = async (_req: Request, res: Response): Promise<void> => {
+    await this.router.available();
     const worker = this.workers.anyWorker();
     if (!worker) return this.notReady(res);
     sendJson(res, 200, { tools: worker.profile.tools });
@@ -70,6 +71,7 @@ export class RestTools {
     if (typeof args !== 'object' || args === null || Array.isArray(args)) {
       return sendJson(res, 400, { error: 'the body must be a JSON object of tool arguments, e.g. {"message": "hi"}' });
     }
+    await this.router.available();
     const worker = this.workers.anyWorker();
     if (!worker) return this.notReady(res);
     const tool = worker.profile.tools.find((t) => t.name === name);

@@ -322,9 +322,14 @@ export class Router implements CallTracker {
     pending.worker.send(response);
   }
 
+  /** Resolves once a server is ready, or at once when none is coming within --ready-wait (REST checks tools first). */
+  async available(): Promise<void> {
+    if (!this.source.anyWorker() && this.mayWait()) await this.ready();
+  }
+
   /** A session-less call for the REST facade. */
   async call(method: string, params: Record<string, unknown>): Promise<JsonRpcResponse> {
-    if (!this.source.anyWorker() && this.mayWait()) await this.ready();
+    await this.available();
     return new Promise((resolve) => {
       const worker = this.source.anyWorker();
       const request: JsonRpcRequest = { jsonrpc: '2.0', id: 0, method, params };
