@@ -7,9 +7,10 @@
  * sidecar's RSS grew by ~30 MB under load for no throughput the benchmark could measure.
  */
 import { readFileSync } from 'node:fs';
-import { ConfigError, helpText, parseConfig } from './config.js';
+import { helpText, parseConfig } from './config.js';
 import { createLogger } from './log.js';
 import { publishersFor } from './mesh/publishers.js';
+import { ConfigError } from './options/validate.js';
 import { Sidecar, SIDECAR_VERSION } from './sidecar.js';
 
 async function main(argv: string[]): Promise<void> {

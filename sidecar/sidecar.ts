@@ -18,6 +18,7 @@ import { kongEntityName } from './mesh/kong-state.js';
 import type { Instance, Publisher, ServerProfile, WorkerHealth } from './mesh/publisher.js';
 import { Metrics } from './metrics.js';
 import { IsolatedPool } from './mcp/isolated-pool.js';
+import { defaultServiceId } from './options/service-id.js';
 import { Router } from './mcp/router.js';
 import type { WorkerPool } from './mcp/pool.js';
 import { SharedPool } from './mcp/shared-pool.js';
@@ -155,7 +156,7 @@ export class Sidecar {
     const advertisePort = this.config.advertise?.port ?? port;
     this.instance = {
       name: this.config.name,
-      serviceId: this.config.serviceId ?? `${this.config.name}-${advertiseHost}-${advertisePort}`.replace(/[^A-Za-z0-9_.-]/g, '-'),
+      serviceId: this.config.serviceId ?? defaultServiceId(this.config.name, advertiseHost, advertisePort),
       advertiseHost,
       advertisePort,
       sessionMode: this.config.sessionMode,

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { ConfigError, deriveName, parseBytes, parseConfig, parseDuration } from '../../sidecar/config.js';
+import { deriveName, parseConfig } from '../../sidecar/config.js';
+import { ConfigError, parseBytes, parseDuration } from '../../sidecar/options/validate.js';
 import { sidecarMain } from '../support/sidecar-process.js';
 
 const noFile = (path: string): string => {
@@ -15,11 +16,11 @@ test('durations and sizes in the units operators write', () => {
   assert.equal(parseDuration('1m', 'x'), 60_000);
   assert.equal(parseDuration('1.5s', 'x'), 1500);
   assert.equal(parseDuration('250', 'x'), 250);
-  assert.throws(() => parseDuration('ten', 'ping-interval'), /--ping-interval: "ten" is not a duration/);
+  assert.throws(() => parseDuration('ten', '--ping-interval'), /--ping-interval: "ten" is not a duration/);
   assert.equal(parseBytes('4mb', 'x'), 4 * 1024 * 1024);
   assert.equal(parseBytes('512KB', 'x'), 512 * 1024);
   assert.equal(parseBytes('100', 'x'), 100);
-  assert.throws(() => parseBytes('lots', 'max-body'), /--max-body: "lots" is not a size/);
+  assert.throws(() => parseBytes('lots', '--max-body'), /--max-body: "lots" is not a size/);
 });
 
 test('defaults, then flags, with the server command after --', () => {
