@@ -66,8 +66,31 @@ test('mistakes get a message that says what to change', () => {
     [['--workers', '0'], /--workers must be at least 1/],
     [['--name', 'has space'], /--name "has space"/],
     [['--consul', 'http://127.0.0.1:8500', '--deregister-after', '10s'], /minimum is 1m/],
+    [['--advertise', '10.0.0.5:70000'], /--advertise "10.0.0.5:70000": use host:port with a port from 1 to 65535/],
+    [['--allowed-hosts', 'a,,b'], /empty item in the list/],
+    [['--kong-admin', 'ftp://kong'], /--kong-admin "ftp:\/\/kong": use an http:\/\/ or https:\/\/ URL/],
+    [['--consul', 'consul:8500', '--consul-ca-file', '/nowhere/ca.pem'], /--consul-ca-file \/nowhere\/ca.pem: cannot read it/],
+    [['--kong-admin', 'http://kong:8001', '--kong-route-path', '/a b'], /--kong-route-path "\/a b": use a URL path/],
+    [['--name', '--port', '1'], /--name needs a value/],
   ];
   for (const [argv, message] of bad) assert.throws(() => parseConfig(argv, {}, noFile), (err: Error) => err instanceof ConfigError && message.test(err.message), argv.join(' '));
+});
+
+test('Consul and Kong groups: the ecosystem env names, token and CA files, a derived check TTL', () => {
+  const files: Record<string, string> = { '/run/token': 'secret\n', '/run/ca.pem': '-----BEGIN CERTIFICATE-----\nx\n' };
+  const readFile = (path: string) => files[path] ?? noFile(path);
+  const env = { CONSUL_HTTP_ADDR: 'consul:8500', CONSUL_HTTP_TOKEN: 'from-env', CONSUL_CACERT: '/run/ca.pem' };
+  const c = parseConfig(['--ping-interval', '2s', '--tag', 'a,b', '--kong-admin', 'kong:8001/', '--', 'x'], env, readFile);
+  assert.deepEqual(c.consul, { url: 'http://consul:8500', token: 'from-env', ca: files['/run/ca.pem'], deregisterAfterMs: 60_000, checkTtlMs: 6000, tags: ['a,b'] });
+  assert.deepEqual(c.kong, { adminUrl: 'http://kong:8001', routePath: undefined });
+  const fromFile = parseConfig(['--consul', 'https://consul:8501', '--consul-token-file', '/run/token', '--check-ttl', '5s', '--', 'x'], env, readFile);
+  assert.equal(fromFile.consul?.url, 'https://consul:8501', 'the flag wins over CONSUL_HTTP_ADDR');
+  assert.equal(fromFile.consul?.token, 'secret', 'the token file wins over CONSUL_HTTP_TOKEN');
+  assert.equal(fromFile.consul?.checkTtlMs, 5000);
+  const bare = parseConfig(['--advertise', '[fd00::5]:9000', '--', 'x'], {}, noFile);
+  assert.equal(bare.consul, undefined);
+  assert.equal(bare.kong, undefined);
+  assert.deepEqual(bare.advertise, { host: '[fd00::5]', port: 9000 });
 });
 
 test('service names derive from the package or script the command runs', () => {
@@ -85,4 +108,8 @@ test('the CLI: a bad flag exits 2 with the message, --help lists every option wi
   assert.equal(help.status, 0);
   for (const flag of ['--ping-interval', '--max-body', '--crash-loop-restarts', '--session-idle', '--allowed-origins']) assert.ok(help.stdout.includes(flag), flag);
   assert.match(help.stdout, /MCP_SIDECAR_PING_INTERVAL/);
+  assert.match(help.stdout, /--consul <url> +Consul agent address \(enables registration\)\s+\(env MCP_SIDECAR_CONSUL or CONSUL_HTTP_ADDR\)/);
+  const short = spawnSync(process.execPath, [sidecarMain, '-h'], { encoding: 'utf8', timeout: 15_000 });
+  assert.equal(short.status, 0);
+  assert.equal(short.stdout, help.stdout);
 });

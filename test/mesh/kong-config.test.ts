@@ -123,6 +123,10 @@ describe('mcp-sidecar kong-config', () => {
       [['stray'], /unexpected argument "stray"/],
       [['--name', 'a,b', '--route-path', '/x,/x'], /share route path \/x/],
       [['--name', 'a,,b'], /empty item/],
+      [['--name', 'a', '--route-path', '/a b'], /--route-path "\/a b": use a URL path/],
+      [['--name', 'a', '--advertise', '--route-path', '/a'], /--advertise needs a value/],
+      [['--name', 'a', '--', 'extra'], /unexpected argument "extra"/],
+      [['--name', 'a', '--no-help=1'], /--no-help takes no value/],
     ];
     for (const [argv, message] of cases) {
       const { exitCode, output } = kongConfigCommand(argv);
@@ -133,6 +137,8 @@ describe('mcp-sidecar kong-config', () => {
     const help = kongConfigCommand(['--help']);
     assert.equal(help.exitCode, 0);
     assert.match(help.output, /--advertise <host:port>/);
+    assert.deepEqual(kongConfigCommand(['-h']), help);
+    assert.doesNotMatch(help.output, /MCP_SIDECAR_/, 'kong-config reads no environment');
   });
 
   test('the mcp-sidecar command prints the same file (and exit 2 plus stderr for bad flags)', async () => {
