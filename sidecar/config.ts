@@ -5,6 +5,8 @@
  */
 import { createRequire } from 'node:module';
 import { basename } from 'node:path';
+import type { ConsulPublisherOptions } from './mesh/consul.js';
+import type { KongPublisherOptions } from './mesh/kong.js';
 import { optionHelp } from './options/help.js';
 import type { Values } from './options/option.js';
 import { parseOptions } from './options/parse.js';
@@ -28,31 +30,16 @@ type Built =
   | 'kongAdminUrl'
   | 'kongRoutePath';
 
-export interface ConsulConfig {
-  url: string;
-  token?: string;
-  /** PEM text of the CA that signed an https:// agent's certificate. */
-  ca?: string;
-  deregisterAfterMs: number;
-  checkTtlMs: number;
-  tags: string[];
-}
-
-export interface KongConfig {
-  adminUrl: string;
-  routePath?: string;
-}
-
 /** Every other option of the table is a field of the same name and type. */
 export interface Config extends Without<Parsed, Built> {
   name: string;
   command: string;
   args: string[];
   env: Record<string, string>;
-  consul?: ConsulConfig;
-  kong?: KongConfig;
+  /** The publishers' own options, less what only the running sidecar knows. */
+  consul?: Omit<ConsulPublisherOptions, 'readyzUrl'>;
+  kong?: KongPublisherOptions;
 }
-
 
 const USAGE = {
   unknownHint: 'see --help',
@@ -94,7 +81,17 @@ function packageName(part: string): string | undefined {
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, readFile: (path: string) => string): Config {
   const { values, command } = parseOptions(OPTIONS, argv, env, USAGE);
-  const { name, env: envPairs, consulUrl, consulTokenFile, consulCaFile, deregisterAfterMs, checkTtlMs, tags, ...rest } = values;
+  const {
+    name,
+    env: envPairs,
+    consulUrl,
+    consulTokenFile,
+    consulCaFile,
+    deregisterAfterMs,
+    checkTtlMs,
+    tags,
+    ...rest
+  } = values;
   const { kongAdminUrl, kongRoutePath, ...plain } = rest;
   const full = command.length > 0 ? command : defaultCommand();
   return {
@@ -120,7 +117,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, readFile: (p
 }
 
 function consulToken(tokenFile: string | undefined, env: NodeJS.ProcessEnv, readFile: (path: string) => string) {
-  return tokenFile ? readOptionFile(tokenFile, '--consul-token-file', readFile).trim() : env.CONSUL_HTTP_TOKEN || undefined;
+  return tokenFile
+    ? readOptionFile(tokenFile, '--consul-token-file', readFile).trim()
+    : env.CONSUL_HTTP_TOKEN || undefined;
 }
 
 function readCa(caFile: string, readFile: (path: string) => string): string {

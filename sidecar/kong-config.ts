@@ -118,7 +118,9 @@ export function kongConfigCommand(argv: string[]): KongConfigResult {
     const { values } = parseOptions(OPTIONS, argv, {}, USAGE);
     if (values.help) return { exitCode: 0, output: kongConfigHelp() };
     const servers = declaredServers(values.names, values.advertise, values.routePaths);
-    const summary = servers.map((s) => `${s.name} (${s.routePath}, ${s.instances.length} instance${s.instances.length === 1 ? '' : 's'})`);
+    const summary = servers.map(
+      (s) => `${s.name} (${s.routePath}, ${s.instances.length} instance${s.instances.length === 1 ? '' : 's'})`,
+    );
     const header = [
       '# Kong configuration for mcp-sidecar (decK state file), printed by `mcp-sidecar kong-config`.',
       `# Servers: ${summary.join(', ')}.`,

@@ -36,7 +36,12 @@ async function main(argv: string[]): Promise<void> {
   if (config.version) return void process.stdout.write(`${SIDECAR_VERSION}\n`);
 
   const log = createLogger(config.logLevel);
-  const sidecar = new Sidecar(config, log, (instance) => publishersFor(config, instance, log), (code) => process.exit(code));
+  const sidecar = new Sidecar(
+    config,
+    log,
+    (instance) => publishersFor(config, instance, log),
+    (code) => process.exit(code),
+  );
 
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -45,7 +50,10 @@ async function main(argv: string[]): Promise<void> {
       sidecar.forceStop();
       process.exit(1);
     }
-    log.info({ signal }, `${signal} received: withdrawing from registries, draining, then stopping the MCP server (send again to force)`);
+    log.info(
+      { signal },
+      `${signal} received: withdrawing from registries, draining, then stopping the MCP server (send again to force)`,
+    );
     sidecar.shutdown(signal).then(
       () => process.exit(0),
       (err: Error) => {
@@ -73,7 +81,9 @@ async function main(argv: string[]): Promise<void> {
     process.exit(1);
   }
   log.info({ url, command: [config.command, ...config.args], name: config.name }, 'listening; starting the MCP server');
-  process.stdout.write(`mcp-sidecar: serving ${config.name} at ${url} (MCP /mcp, REST /tools, /healthz, /readyz, /metrics)\n`);
+  process.stdout.write(
+    `mcp-sidecar: serving ${config.name} at ${url} (MCP /mcp, REST /tools, /healthz, /readyz, /metrics)\n`,
+  );
 }
 
 main(process.argv.slice(2)).catch((err: Error) => {

@@ -72,7 +72,11 @@ export const bytes = scalar(parseBytes);
 export const hostPort = scalar<HostPort>(parseHostPort);
 
 export function choice<const V extends string>(spec: Spec & { values: readonly V[]; default: V }): Option<V> {
-  return { ...spec, takes: 'value', read: (texts, source) => parseChoice(texts[texts.length - 1], source, spec.values) };
+  return {
+    ...spec,
+    takes: 'value',
+    read: (texts, source) => parseChoice(texts[texts.length - 1], source, spec.values),
+  };
 }
 
 /** A switch: `--flag`, `--flag=false`, `--no-flag`; off unless its default says otherwise. */
@@ -88,7 +92,9 @@ export function toggle(spec: Spec & { default?: 'true' | 'false' }): Option<bool
 /** A repeatable option: every value given, in order, each checked (and typed) by `item` if it has one. */
 export function list(spec: Spec & { split?: boolean }): Option<string[]>;
 export function list<T>(spec: Spec & { split?: boolean; item: (text: string, source: string) => T }): Option<T[]>;
-export function list<T>(spec: Spec & { split?: boolean; item?: (text: string, source: string) => T }): Option<unknown[]> {
+export function list<T>(
+  spec: Spec & { split?: boolean; item?: (text: string, source: string) => T },
+): Option<unknown[]> {
   const { item } = spec;
   return { ...spec, takes: 'list', read: (texts, source) => (item ? texts.map((t) => item(t, source)) : texts) };
 }

@@ -5,7 +5,19 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { optionHelp } from '../../sidecar/options/help.js';
-import { bytes, choice, duration, hostPort, int, list, port, routePath, serviceName, text, toggle } from '../../sidecar/options/option.js';
+import {
+  bytes,
+  choice,
+  duration,
+  hostPort,
+  int,
+  list,
+  port,
+  routePath,
+  serviceName,
+  text,
+  toggle,
+} from '../../sidecar/options/option.js';
 import { envName, parseOptions, type Usage } from '../../sidecar/options/parse.js';
 import { defaultServiceId } from '../../sidecar/options/service-id.js';
 import { OPTIONS, SECTIONS } from '../../sidecar/options/table.js';
@@ -26,17 +38,41 @@ const TABLE = {
   hosts: list({ flag: 'host', split: true, arg: 'h,h', help: 'a comma list' }),
   pairs: list({ flag: 'pair', arg: 'k=v', help: 'a list whose values may hold commas' }),
   peers: list({ flag: 'peers', split: true, item: parseHostPort, arg: 'host:port', help: 'a typed list' }),
-  agent: text({ flag: 'agent', env: 'AGENT_ADDR', default: 'default-agent', arg: 'url', help: 'with an ecosystem name' }),
+  agent: text({
+    flag: 'agent',
+    env: 'AGENT_ADDR',
+    default: 'default-agent',
+    arg: 'url',
+    help: 'with an ecosystem name',
+  }),
 };
 
 const USAGE: Usage = { unknownHint: 'try --help', strayHint: 'put the command after "--"', takesCommand: true };
-const parse = (argv: string[], env: Record<string, string> = {}, usage = USAGE) => parseOptions(TABLE, argv, env, usage);
+const parse = (argv: string[], env: Record<string, string> = {}, usage = USAGE) =>
+  parseOptions(TABLE, argv, env, usage);
 
 describe('parseOptions', () => {
   test('each kind of option gives its typed value; absent options without a default are undefined', () => {
     const { values } = parse([
-      '--label', 'hello world', '--server=memory', '--path', 'mem', '--count', '7', '--listen', '0', '--wait', '250ms',
-      '--size', '2mb', '--peer', '[fd00::1]:9000', '--mode', 'fast', '-v', '--no-retry',
+      '--label',
+      'hello world',
+      '--server=memory',
+      '--path',
+      'mem',
+      '--count',
+      '7',
+      '--listen',
+      '0',
+      '--wait',
+      '250ms',
+      '--size',
+      '2mb',
+      '--peer',
+      '[fd00::1]:9000',
+      '--mode',
+      'fast',
+      '-v',
+      '--no-retry',
     ]);
     assert.deepEqual(values, {
       label: 'hello world',
@@ -68,7 +104,11 @@ describe('parseOptions', () => {
     assert.equal(parse(['--agent', 'from-flag'], both).values.agent, 'from-flag');
     assert.equal(parse([], both).values.agent, 'from-prefix');
     assert.equal(parse([], { AGENT_ADDR: 'from-ecosystem' }).values.agent, 'from-ecosystem');
-    assert.equal(parse([], { MCP_SIDECAR_AGENT: '', AGENT_ADDR: '' }).values.agent, 'default-agent', 'empty means unset');
+    assert.equal(
+      parse([], { MCP_SIDECAR_AGENT: '', AGENT_ADDR: '' }).values.agent,
+      'default-agent',
+      'empty means unset',
+    );
     assert.equal(parse([], { MCP_SIDECAR_COUNT: '9' }).values.count, 9);
     assert.equal(parse(['--count', '4'], { MCP_SIDECAR_COUNT: '9' }).values.count, 4);
     assert.equal(parse(['--no-retry'], { MCP_SIDECAR_RETRY: 'yes' }).values.retry, false);
@@ -88,7 +128,10 @@ describe('parseOptions', () => {
     const { values } = parse(['--host', 'a, b', '--host=c', '--pair', 'K=1,2', '--pair', 'L=3', '--peers', 'x:1,y:2']);
     assert.deepEqual(values.hosts, ['a', 'b', 'c']);
     assert.deepEqual(values.pairs, ['K=1,2', 'L=3']);
-    assert.deepEqual(values.peers, [{ host: 'x', port: 1 }, { host: 'y', port: 2 }]);
+    assert.deepEqual(values.peers, [
+      { host: 'x', port: 1 },
+      { host: 'y', port: 2 },
+    ]);
     assert.deepEqual(parse([], { MCP_SIDECAR_PAIR: 'K=1, L=2' }).values.pairs, ['K=1', 'L=2']);
   });
 
@@ -130,7 +173,11 @@ describe('parseOptions', () => {
       [[], { AGENT_ADDR: 'x', MCP_SIDECAR_RETRY: 'maybe' }, /^MCP_SIDECAR_RETRY: "maybe" is not true or false$/],
     ];
     for (const [argv, env, message] of cases) {
-      assert.throws(() => parse(argv, env), (err: Error) => err instanceof ConfigError && message.test(err.message), `${argv.join(' ')} ${JSON.stringify(env)}`);
+      assert.throws(
+        () => parse(argv, env),
+        (err: Error) => err instanceof ConfigError && message.test(err.message),
+        `${argv.join(' ')} ${JSON.stringify(env)}`,
+      );
     }
   });
 
@@ -164,7 +211,13 @@ describe('shared checks', () => {
   test('http URLs: a bare host:port means http, a trailing slash goes, other schemes are refused', () => {
     assert.equal(parseHttpUrl('consul:8500', '--consul', 'x'), 'http://consul:8500');
     assert.equal(parseHttpUrl('https://consul:8501/', '--consul', 'x'), 'https://consul:8501');
-    assert.throws(() => parseHttpUrl('ftp://consul', '--consul', 'http://127.0.0.1:8500'), /--consul "ftp:\/\/consul": use an http:\/\/ or https:\/\/ URL/);
-    assert.throws(() => parseHttpUrl('http://bad host', '--kong-admin', 'http://127.0.0.1:8001'), /--kong-admin "http:\/\/bad host": not a URL/);
+    assert.throws(
+      () => parseHttpUrl('ftp://consul', '--consul', 'http://127.0.0.1:8500'),
+      /--consul "ftp:\/\/consul": use an http:\/\/ or https:\/\/ URL/,
+    );
+    assert.throws(
+      () => parseHttpUrl('http://bad host', '--kong-admin', 'http://127.0.0.1:8001'),
+      /--kong-admin "http:\/\/bad host": not a URL/,
+    );
   });
 });
