@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
-import { ConsulPublisher } from '../../sidecar/mesh/consul.js';
+import type { ReconcilingPublisher } from '../../sidecar/mesh/reconciling-publisher.js';
+import { consulPublisher } from '../../sidecar/mesh/consul.js';
 import type { Instance, ServerProfile } from '../../sidecar/mesh/publisher.js';
 import { consulBinary, freePort, startConsulAgent, startReadyzStub, type ConsulAgent } from '../support/consul-agent.js';
 import { waitFor } from '../support/sidecar-process.js';
@@ -38,7 +39,7 @@ describe('ConsulPublisher against an agent with TLS (private CA)', () => {
   let ca: string;
   let readyz: Server;
   let readyzPort: number;
-  const publishers: ConsulPublisher[] = [];
+  const publishers: ReconcilingPublisher[] = [];
 
   before(async () => {
     const bin = await consulBinary();
@@ -73,7 +74,7 @@ tls {
     const inst: Instance = { name, serviceId: `${name}-127.0.0.1-${readyzPort}`, advertiseHost: '127.0.0.1', advertisePort: readyzPort, sessionMode: 'shared', sidecarVersion: '0.1.0-test' };
     const lines: Array<Record<string, any>> = [];
     const log = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line)) });
-    const publisher = new ConsulPublisher({ url: httpsUrl, ca: caPem, deregisterAfterMs: 60_000, checkTtlMs: 3000, tags: [], readyzUrl: `http://127.0.0.1:${readyzPort}/readyz` }, inst, log);
+    const publisher = consulPublisher({ url: httpsUrl, ca: caPem, deregisterAfterMs: 60_000, checkTtlMs: 3000, tags: [], readyzUrl: `http://127.0.0.1:${readyzPort}/readyz` }, inst, log);
     publishers.push(publisher);
     return { publisher, inst, lines };
   }

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { pino } from 'pino';
-import { KongPublisher, type KongPublisherOptions } from '../../sidecar/mesh/kong.js';
+import { kongPublisher, type KongPublisherOptions } from '../../sidecar/mesh/kong.js';
 import { MANAGED_BY_TAG, serverState, targetState } from '../../sidecar/mesh/kong-state.js';
 import type { Instance, ServerProfile } from '../../sidecar/mesh/publisher.js';
 import { KongAdminDouble } from '../support/kong-admin-double.js';
@@ -53,7 +53,7 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
   /** A publisher that is withdrawn after the test whatever happens; its requests are the ones after `mark`. */
   function publisher(t: TestContext, inst: Instance, opts: Partial<KongPublisherOptions> = {}) {
     const captured = capturedLogger();
-    const p = new KongPublisher({ adminUrl: kong.url, verifyIntervalMs: 60_000, backoffMaxMs: 400, requestTimeoutMs: 2000, ...opts }, inst, captured.log);
+    const p = kongPublisher({ adminUrl: kong.url, verifyIntervalMs: 60_000, backoffMaxMs: 400, requestTimeoutMs: 2000, ...opts }, inst, captured.log);
     t.after(() => p.withdraw(2000));
     const mark = kong.requests.length;
     const requests = () => kong.requests.slice(mark).filter((r) => r.path.includes(`mcp-${inst.name}`));
