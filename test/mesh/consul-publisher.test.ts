@@ -7,43 +7,19 @@ import type { Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { pino } from 'pino';
 import type { ReconcilingPublisher } from '../../sidecar/mesh/reconciling-publisher.js';
 import { consulPublisher, type ConsulPublisherOptions } from '../../sidecar/mesh/consul.js';
 import { MAX_TOOL_TAGS, META_MAX_KEYS, META_VALUE_MAX_BYTES, pingCheckId, readyzCheckId } from '../../sidecar/mesh/consul-registration.js';
 import type { Instance, ServerProfile } from '../../sidecar/mesh/publisher.js';
+import { capturedLogger, testInstance, testProfile } from '../support/mesh-fixtures.js';
 import { startConsulAgent, startReadyzStub, type ConsulAgent } from '../support/consul-agent.js';
 import { distRoot, waitFor } from '../support/sidecar-process.js';
 
 const TOKEN = 'token-that-must-never-be-logged-5f1c';
 
-function profile(toolNames: string[], overrides: Partial<ServerProfile> = {}): ServerProfile {
-  return {
-    serverInfo: { name: 'test-server', version: '1.2.3' },
-    protocolVersion: '2025-11-25',
-    capabilities: { tools: {} },
-    tools: toolNames.map((name) => ({ name, inputSchema: { type: 'object' as const } })),
-    prompts: [],
-    resources: [],
-    resourceTemplates: [],
-    toolsHash: `h${toolNames.length}-${toolNames[0] ?? ''}`.slice(0, 16),
-    ...overrides,
-  };
-}
-
 let serial = 0;
-function instance(readyzPort: number): Instance {
-  const name = `pub-test-${process.pid}-${++serial}`;
-  return { name, serviceId: `${name}-127.0.0.1-${readyzPort}`, advertiseHost: '127.0.0.1', advertisePort: readyzPort, sessionMode: 'shared', sidecarVersion: '0.1.0-test' };
-}
-
-/** A pino logger whose lines the test can read back. */
-function capturedLogger() {
-  const lines: Array<Record<string, any>> = [];
-  const raw: string[] = [];
-  const log = pino({ level: 'debug' }, { write: (line: string) => (raw.push(line), lines.push(JSON.parse(line))) });
-  return { log, lines, raw };
-}
+const instance = (readyzPort: number): Instance => testInstance(`pub-test-${process.pid}-${++serial}`, readyzPort);
+const profile = testProfile;
 
 describe('ConsulPublisher against a real Consul agent', () => {
   let consul: ConsulAgent;
@@ -105,7 +81,7 @@ describe('ConsulPublisher against a real Consul agent', () => {
     assert.equal(svc.Meta.mcp_protocol_version, '2025-11-25');
     assert.equal(svc.Meta.mcp_tool_count, '2');
     assert.equal(svc.Meta.mcp_tools, 'echo,add');
-    assert.equal(svc.Meta.mcp_tools_hash, 'h2-echo');
+    assert.equal(svc.Meta.mcp_tools_hash, profile(['echo', 'add']).toolsHash);
     assert.equal(svc.Meta.mcp_sidecar_version, '0.1.0-test');
     assert.equal(svc.Meta.mcp_session_mode, 'shared');
     assert.equal(ping.Name, 'MCP ping');
