@@ -1,5 +1,5 @@
 /**
- * The five calls the Consul publisher makes to the local agent, behind one object that hides which client makes
+ * The four calls the Consul publisher makes to the local agent, behind one object that hides which client makes
  * each: the `consul` npm package (the client the mesh's users know: host, port, secure, token, CA) where it can,
  * our RegistryClient where it cannot. Either way a failure is a RegistryError in the same words (request,
  * answer, what to check), and one abort() cancels whatever is in flight.
@@ -29,9 +29,10 @@ function hint(status: number): string {
 }
 
 /** dns.lookup for a host name that may be an IPv6 literal in brackets ("[::1]"), as papi passes it on. */
-const unbracketed = ((host: string, ...rest: unknown[]) => (lookup as (...args: unknown[]) => void)(host.replace(/^\[(.*)\]$/, '$1'), ...rest)) as typeof lookup;
+const unbracketed = ((host: string, ...rest: unknown[]) =>
+  (lookup as (...args: unknown[]) => void)(host.replace(/^\[(.*)\]$/, '$1'), ...rest)) as typeof lookup;
 
-/** The package's request options, plus the two its type declarations leave out but its HTTP layer (papi) reads. */
+/** A call's options plus papi's ctx, which the package passes on but leaves out of its types. */
 type Cancelable<T> = T & { ctx: EventEmitter };
 /** papi's error for an answer other than 2xx: the response with its decoded body. */
 type PapiError = Error & { response?: { statusCode: number; body?: unknown } };
@@ -109,7 +110,11 @@ export class ConsulApi {
   }
 
   /** One call through the package, its errors turned into RegistryErrors like the direct client's. */
-  private async call(method: RegistryMethod, path: string, send: (ctx: EventEmitter) => Promise<unknown>): Promise<void> {
+  private async call(
+    method: RegistryMethod,
+    path: string,
+    send: (ctx: EventEmitter) => Promise<unknown>,
+  ): Promise<void> {
     const ctx = new EventEmitter();
     this.inflight = ctx;
     try {
@@ -117,7 +122,12 @@ export class ConsulApi {
     } catch (err) {
       const response = (err as PapiError).response;
       if (!response) throw unanswered(method, `${this.base}${path}`, err);
-      const body = typeof response.body === 'string' ? response.body : response.body === undefined ? '' : JSON.stringify(response.body);
+      const body =
+        typeof response.body === 'string'
+          ? response.body
+          : response.body === undefined
+            ? ''
+            : JSON.stringify(response.body);
       throw refused(method, path, response.statusCode, body, hint);
     } finally {
       if (this.inflight === ctx) this.inflight = undefined;

@@ -14,7 +14,14 @@
  */
 import { backoffDelay } from '../child/backoff.js';
 import type { Logger } from '../log.js';
-import { isCompleteProfile, type Publisher, type PublisherState, type PublisherStatus, type ServerProfile, type WorkerHealth } from './publisher.js';
+import {
+  isCompleteProfile,
+  type Publisher,
+  type PublisherState,
+  type PublisherStatus,
+  type ServerProfile,
+  type WorkerHealth,
+} from './publisher.js';
 import { ReconcileLoop, withinDeadline } from './reconcile-loop.js';
 import type { HealthReport, RegistryAdapter } from './registry-adapter.js';
 
@@ -90,14 +97,22 @@ export class ReconcilingPublisher implements Publisher {
     return withinDeadline(this.withdrawn, deadlineMs, () => {
       if (this.state !== 'withdrawn') {
         const { entry, withdrawal, fallback } = this.adapter.text;
-        this.log.warn({ ...entry, deadlineMs, err: this.lastError }, `${withdrawal} did not finish within ${deadlineMs} ms; continuing shutdown (${fallback})`);
+        this.log.warn(
+          { ...entry, deadlineMs, err: this.lastError },
+          `${withdrawal} did not finish within ${deadlineMs} ms; continuing shutdown (${fallback})`,
+        );
       }
       this.stopLoop();
     });
   }
 
   status(): PublisherStatus {
-    return { publisher: this.kind, state: this.state, since: this.since, ...(this.lastError ? { lastError: this.lastError } : {}) };
+    return {
+      publisher: this.kind,
+      state: this.state,
+      since: this.since,
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+    };
   }
 
   /** One convergence step; returns how long to wait before the next one (unless woken sooner). */
@@ -138,7 +153,10 @@ export class ReconcilingPublisher implements Publisher {
     this.retryAt = Date.now() + jittered;
     const { name, where } = this.adapter.text;
     if (this.state !== 'unreachable' && this.desired.kind !== 'withdrawn') {
-      this.log.warn({ ...where, err: message }, `${name} unreachable or failing (${message}); the sidecar keeps serving, retrying with backoff up to ${Math.round(cap / 1000)} s`);
+      this.log.warn(
+        { ...where, err: message },
+        `${name} unreachable or failing (${message}); the sidecar keeps serving, retrying with backoff up to ${Math.round(cap / 1000)} s`,
+      );
       this.setState('unreachable');
     } else {
       this.log.debug({ err: message, retryInMs: jittered, failures: this.failures }, `${name} still unreachable`);

@@ -121,7 +121,10 @@ describe('ReconcilingPublisher over an in-memory registry', () => {
     assert.ok(registry.forgets >= 6, 'every failure makes the adapter forget its beliefs');
     const warnings = lines.filter((l) => l.level >= 40);
     assert.equal(warnings.length, 1, `one warning for the outage, got ${warnings.length}`);
-    assert.match(warnings[0].msg, /^Memory unreachable or failing \(.*ECONNREFUSED.*\); the sidecar keeps serving, retrying with backoff up to 1 s$/);
+    assert.match(
+      warnings[0].msg,
+      /^Memory unreachable or failing \(.*ECONNREFUSED.*\); the sidecar keeps serving, retrying with backoff up to 1 s$/,
+    );
     assert.equal(warnings[0].at, 'memory://', 'the line says where the registry is');
     assert.ok(lines.filter((l) => l.msg === 'Memory still unreachable').length >= 5, 'each retry is a debug line');
 
@@ -203,7 +206,10 @@ describe('ReconcilingPublisher over an in-memory registry', () => {
     assert.equal(registry.closed, 1, 'the deadline stops the loop and closes the connections');
     const late = lines.filter((l) => l.level === 40);
     assert.equal(late.length, 1);
-    assert.equal(late[0].msg, 'Memory removal did not finish within 300 ms; continuing shutdown (the memory registry forgets it at exit)');
+    assert.equal(
+      late[0].msg,
+      'Memory removal did not finish within 300 ms; continuing shutdown (the memory registry forgets it at exit)',
+    );
     assert.equal(late[0].serviceId, 'mem-1');
   });
 

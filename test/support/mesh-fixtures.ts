@@ -19,7 +19,14 @@ export function testProfile(toolNames: string[], overrides: Partial<ServerProfil
 
 /** An instance of server `name` advertised at 127.0.0.1:`port`. */
 export function testInstance(name: string, port: number): Instance {
-  return { name, serviceId: `${name}-127.0.0.1-${port}`, advertiseHost: '127.0.0.1', advertisePort: port, sessionMode: 'shared', sidecarVersion: '0.1.0-test' };
+  return {
+    name,
+    serviceId: `${name}-127.0.0.1-${port}`,
+    advertiseHost: '127.0.0.1',
+    advertisePort: port,
+    sessionMode: 'shared',
+    sidecarVersion: '0.1.0-test',
+  };
 }
 
 export interface CapturedLog {
@@ -36,6 +43,9 @@ export interface CapturedLog {
 export function capturedLogger(): CapturedLog {
   const lines: Array<Record<string, any>> = [];
   const raw: string[] = [];
-  const log = pino({ level: 'debug' }, { write: (line: string) => void (raw.push(line), lines.push(JSON.parse(line))) });
+  const log = pino(
+    { level: 'debug' },
+    { write: (line: string) => void (raw.push(line), lines.push(JSON.parse(line))) },
+  );
   return { log, lines, raw, infoOrAbove: () => lines.filter((l) => l.level >= 30) };
 }
