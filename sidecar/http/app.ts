@@ -1,16 +1,13 @@
 /** The HTTP face of the sidecar: routes only; protocol state lives in the router, health in the sidecar. */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Readiness } from '../health.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { forbidden, originGuard, originRefusal, type OriginPolicy } from './origin-guard.js';
 import type { RestTools } from './rest-tools.js';
 import type { StreamableHttp } from './streamable-http.js';
 
-export interface Readiness {
-  ready: boolean;
-  body: Record<string, unknown>;
-}
 
 export interface AppParts {
   mcp: StreamableHttp;

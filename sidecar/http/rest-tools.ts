@@ -7,7 +7,8 @@ import type { Request, Response } from 'express';
 import type { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { ErrorCode } from '../mcp/jsonrpc.js';
-import type { Router, WorkerSource } from '../mcp/router.js';
+import type { WorkerSource } from '../mcp/pool.js';
+import type { Router } from '../mcp/router.js';
 import { BodyError, isJsonContentType, readJsonBody } from './body.js';
 
 type Validate = (input: unknown) => { valid: boolean; errorMessage?: string };
