@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { childEnvironment } from './child/child-env.js';
 import type { Config } from './config.js';
 import { createHandler, type Readiness } from './http/app.js';
+import { BodyReader } from './http/body.js';
 import { buildOriginPolicy } from './http/origin-guard.js';
 import { RestTools } from './http/rest-tools.js';
 import { StreamableHttp } from './http/streamable-http.js';
@@ -93,10 +94,12 @@ export class Sidecar {
         ? new IsolatedPool(config.warm, workerOptions, policy, hooks, events, serverLog)
         : new SharedPool(config.workers, workerOptions, policy, hooks, events, serverLog);
     this.router = new Router(this.pool, { requestTimeoutMs: config.requestTimeoutMs, sessionIdleMs: config.sessionIdleMs, maxSessions: config.maxSessions }, this.metrics, log.child({ part: 'router' }));
-    this.transport = new StreamableHttp(this.router, { maxBodyBytes: config.maxBodyBytes, keepAliveMs: config.keepAliveMs, eventStore: { maxEvents: config.eventStoreEvents, maxBytes: config.eventStoreBytes } }, log.child({ part: 'http' }));
+    // One reader for /mcp and /tools: the --max-body-reading budget counts every body being read.
+    const body = new BodyReader({ maxBytes: config.maxBodyBytes, maxDepth: config.maxDepth, maxReadingBytes: config.maxBodyReadingBytes });
+    this.transport = new StreamableHttp(this.router, { body, keepAliveMs: config.keepAliveMs, eventStore: { maxEvents: config.eventStoreEvents, maxBytes: config.eventStoreBytes } }, log.child({ part: 'http' }));
     const handler = createHandler({
       mcp: this.transport,
-      rest: new RestTools(this.router, this.pool, config.maxBodyBytes),
+      rest: new RestTools(this.router, this.pool, body),
       metrics: this.metrics,
       readiness: () => this.readiness(),
       liveness: () => ({ status: 'ok', uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000) }),

@@ -98,6 +98,12 @@ function createApp(parts: AppParts): express.Express {
     });
   });
   // Express 5 forwards rejected async handlers here: a bug of ours must still get a JSON answer and a log line.
-  app.use((err: Error, req: Request, res: Response, _next: NextFunction) => internalError(parts, err, req.path, res));
+  // The router throws a URIError of its own when a path parameter is not valid percent-encoding: the client's.
+  app.use((err: Error, req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof URIError && !res.headersSent) {
+      return res.status(400).json({ error: `the path ${JSON.stringify(req.originalUrl)} is not valid percent-encoding (${err.message}); encode the tool name with encodeURIComponent` });
+    }
+    internalError(parts, err, req.path, res);
+  });
   return app;
 }

@@ -13,11 +13,12 @@ import type { Logger } from '../log.js';
 import { ErrorCode, errorResponse, idKey, kindOf, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse, type RequestId } from '../mcp/jsonrpc.js';
 import { NotReadyError, type Router } from '../mcp/router.js';
 import type { Session, SessionSink } from '../mcp/session.js';
-import { BodyError, isJsonContentType, readJsonBody } from './body.js';
+import { BodyError, isJsonContentType, type BodyReader } from './body.js';
 import { EventStore, type EventStoreLimits } from './event-store.js';
 
 export interface StreamableHttpOptions {
-  maxBodyBytes: number;
+  /** Shared with the REST facade: one reading budget for every body. */
+  body: BodyReader;
   keepAliveMs: number;
   eventStore: EventStoreLimits;
 }
@@ -254,10 +255,10 @@ export class StreamableHttp {
     if (!isJsonContentType(req)) return sendRpcError(res, 415, -32000, 'Unsupported Media Type: Content-Type must be application/json');
     let body: unknown;
     try {
-      body = await readJsonBody(req, this.opts.maxBodyBytes);
+      body = await this.opts.body.readJson(req);
     } catch (err) {
       if (!(err instanceof BodyError)) throw err;
-      return sendRpcError(res, err.status, err.status === 400 ? ErrorCode.ParseError : -32000, err.message);
+      return sendRpcError(res, err.status, err.rpcCode, err.message, err.headers);
     }
     const messages = Array.isArray(body) ? body : [body];
     if (messages.length === 0 || body === undefined) return sendRpcError(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: empty body; send a JSON-RPC 2.0 message');
