@@ -3,13 +3,14 @@
  * registries follow the live process (publish on READY, report every ping, fail at once on exit or hang) and
  * shutdown runs in the one safe order: withdraw → drain → stop the server process → close HTTP.
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { childEnvironment } from './child/child-env.js';
 import type { Config } from './config.js';
 import { createHandler, type Readiness } from './http/app.js';
 import { BodyReader } from './http/body.js';
+import { createHttpServer } from './http/http-server.js';
 import { buildOriginPolicy } from './http/origin-guard.js';
 import { RestTools } from './http/rest-tools.js';
 import { StreamableHttp } from './http/streamable-http.js';
@@ -106,11 +107,7 @@ export class Sidecar {
       originPolicy: buildOriginPolicy(config.host, ownHostNames(config), config.allowedHosts, config.allowedOrigins),
       log,
     });
-    this.server = createServer(handler);
-    // Behind Kong or a load balancer, idle keep-alive connections must outlive the proxy's own timeout.
-    this.server.keepAliveTimeout = 65_000;
-    this.server.headersTimeout = 66_000;
-    this.server.requestTimeout = 0; // SSE responses may stream for hours; request reading is bounded by --max-body
+    this.server = createHttpServer(handler, { headerTimeoutMs: config.headerTimeoutMs, bodyTimeoutMs: config.bodyTimeoutMs, maxConnections: config.maxConnections }, log.child({ part: 'http' }));
   }
 
   async start(): Promise<string> {

@@ -3,6 +3,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { noteAnswered } from './http-server.js';
 import { forbidden, originGuard, originRefusal, type OriginPolicy } from './origin-guard.js';
 import type { RestTools } from './rest-tools.js';
 import type { StreamableHttp } from './streamable-http.js';
@@ -36,7 +37,10 @@ export function createHandler(parts: AppParts): RequestListener {
 }
 
 function postMcp(parts: AppParts, req: IncomingMessage, res: ServerResponse): void {
-  res.once('finish', () => parts.metrics.httpRequests.labels('/mcp', String(res.statusCode)).inc());
+  res.once('finish', () => {
+    parts.metrics.httpRequests.labels('/mcp', String(res.statusCode)).inc();
+    noteAnswered(req);
+  });
   const refusal = originRefusal(parts.originPolicy, req);
   if (refusal) return forbidden(res, refusal);
   parts.mcp.post(req, res).catch((err: Error) => internalError(parts, err, '/mcp', res));
@@ -63,6 +67,7 @@ function createApp(parts: AppParts): express.Express {
     res.once('finish', () => {
       const route = req.route?.path ?? 'unmatched';
       parts.metrics.httpRequests.labels(String(route), String(res.statusCode)).inc();
+      noteAnswered(req);
     });
     next();
   });
