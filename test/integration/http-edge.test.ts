@@ -215,6 +215,7 @@ describe('HTTP edge', () => {
     for (const o of busy) {
       assert.match(o.text, /retry-after: 1/i);
       assert.match(bodyOf(o).error, /--max-body-reading/);
+      assert.equal(o.text.match(/HTTP\/1\.1 /g)?.length, 1, `one answer only, even when the drained body then times out: ${o.text}`);
     }
     assert.ok(outcomes.every((o) => o.closedAfterMs !== undefined), 'every connection was closed by the sidecar');
     assert.ok(Date.now() - started < 8000);
