@@ -94,7 +94,7 @@ function cpuTicks(pid: number): number | undefined {
   return Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
 }
 
-function rssKb(pid: number): number {
+export function rssKb(pid: number): number {
   const status = readText(`/proc/${pid}/status`);
   const match = status && /^VmRSS:\s+(\d+) kB/m.exec(status);
   return match ? Number(match[1]) : 0;

@@ -8,6 +8,10 @@ export interface MetricsSources {
   inflight(): number;
   sessions(): number;
   readyWorkers(): number;
+  /** Requests at the server processes plus requests waiting for a server to become ready. */
+  queueDepth(): number;
+  /** Requests waiting (--ready-wait) for a server that is starting or restarting. */
+  waitingForReady(): number;
   publisherStates(): { publisher: string; state: string }[];
 }
 
@@ -54,6 +58,22 @@ export class Metrics {
     buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
     registers: [this.registry],
   });
+  readonly overloaded = new client.Counter({
+    name: 'mcp_sidecar_overload_refusals_total',
+    help: 'Requests refused at once because too many were in flight, by limit (session: --max-session-inflight, server: --max-inflight)',
+    labelNames: ['limit'] as const,
+    registers: [this.registry],
+  });
+  readonly retries = new client.Counter({
+    name: 'mcp_sidecar_idempotent_retries_total',
+    help: 'Calls of readOnly/idempotent tools in flight when the server died, sent again to the restarted server (--retry-idempotent)',
+    registers: [this.registry],
+  });
+  readonly slowStreamsClosed = new client.Counter({
+    name: 'mcp_sidecar_sse_slow_streams_closed_total',
+    help: 'SSE connections closed because the client stopped reading and --stream-buffer filled up',
+    registers: [this.registry],
+  });
   private readonly durationChildren = new Map<string, client.Histogram.Internal<'method' | 'tool'>>();
   private readonly callChildren = new Map<string, client.Counter.Internal>();
 
@@ -81,6 +101,22 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set(sources.readyWorkers());
+      },
+    });
+    new client.Gauge({
+      name: 'mcp_sidecar_queue_depth',
+      help: 'Requests queued at the MCP server processes or waiting for one to become ready',
+      registers: [this.registry],
+      collect() {
+        this.set(sources.queueDepth());
+      },
+    });
+    new client.Gauge({
+      name: 'mcp_sidecar_waiting_for_ready',
+      help: 'Requests waiting (--ready-wait) for an MCP server that is starting or restarting',
+      registers: [this.registry],
+      collect() {
+        this.set(sources.waitingForReady());
       },
     });
     new client.Gauge({

@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { childEnvironment } from './child/child-env.js';
+import { OrphanGuard } from './child/orphan-guard.js';
 import type { Config } from './config.js';
 import { createHandler, type Readiness } from './http/app.js';
 import { BodyReader } from './http/body.js';
@@ -34,6 +35,7 @@ export class Sidecar {
   readonly pool: WorkerPool;
   private readonly transport: StreamableHttp;
   private readonly server: Server;
+  private readonly orphanGuard: OrphanGuard;
   private publishers: Publisher[] = [];
   private publishedHash: string | undefined;
   private draining = false;
@@ -52,9 +54,12 @@ export class Sidecar {
       inflight: () => this.router.inflight,
       sessions: () => this.router.sessions.size,
       readyWorkers: () => this.pool.ready().length,
+      queueDepth: () => this.pool.allWorkers().reduce((n, w) => n + w.inflight, this.router.waiting),
+      waitingForReady: () => this.router.waiting,
       publisherStates: () => this.publishers.map((p) => p.status()),
     });
     const serverLog = log.child({ server: config.name });
+    this.orphanGuard = new OrphanGuard(log.child({ part: 'orphans' }));
     const workerOptions: WorkerOptions = {
       child: {
         command: config.command,
@@ -62,6 +67,7 @@ export class Sidecar {
         env: childEnvironment(process.env, config.passEnv, config.env),
         cwd: config.cwd,
         maxMessageBytes: config.maxMessageBytes,
+        guard: this.orphanGuard,
       },
       handshakeTimeoutMs: config.handshakeTimeoutMs,
       pingIntervalMs: config.pingIntervalMs,
@@ -94,10 +100,34 @@ export class Sidecar {
       config.sessionMode === 'isolated'
         ? new IsolatedPool(config.warm, workerOptions, policy, hooks, events, serverLog)
         : new SharedPool(config.workers, workerOptions, policy, hooks, events, serverLog);
-    this.router = new Router(this.pool, { requestTimeoutMs: config.requestTimeoutMs, sessionIdleMs: config.sessionIdleMs, maxSessions: config.maxSessions }, this.metrics, log.child({ part: 'router' }));
+    this.router = new Router(
+      this.pool,
+      {
+        requestTimeoutMs: config.requestTimeoutMs,
+        sessionIdleMs: config.sessionIdleMs,
+        maxSessions: config.maxSessions,
+        maxInflight: config.maxInflight,
+        maxSessionInflight: config.maxSessionInflight,
+        readyWaitMs: config.readyWaitMs,
+        retryIdempotent: config.retryIdempotent,
+      },
+      this.metrics,
+      log.child({ part: 'router' }),
+    );
     // One reader for /mcp and /tools: the --max-body-reading budget counts every body being read.
     const body = new BodyReader({ maxBytes: config.maxBodyBytes, maxDepth: config.maxDepth, maxReadingBytes: config.maxBodyReadingBytes });
-    this.transport = new StreamableHttp(this.router, { body, keepAliveMs: config.keepAliveMs, eventStore: { maxEvents: config.eventStoreEvents, maxBytes: config.eventStoreBytes } }, log.child({ part: 'http' }));
+    this.transport = new StreamableHttp(
+      this.router,
+      {
+        body,
+        maxBatch: config.maxBatch,
+        keepAliveMs: config.keepAliveMs,
+        streamBufferBytes: config.streamBufferBytes,
+        eventStore: { maxEvents: config.eventStoreEvents, maxBytes: config.eventStoreBytes },
+        onSlowStreamClosed: () => this.metrics.slowStreamsClosed.inc(),
+      },
+      log.child({ part: 'http' }),
+    );
     const handler = createHandler({
       mcp: this.transport,
       rest: new RestTools(this.router, this.pool, body),
@@ -134,6 +164,8 @@ export class Sidecar {
     if (this.config.allowedHosts.length === 0 && !['127.0.0.1', 'localhost', '::1'].includes(this.config.host)) {
       this.log.warn({ host: this.config.host }, 'bound to a non-loopback address without --allowed-hosts: any Host header is accepted; keep this sidecar on a private network or set --allowed-hosts');
     }
+    // Before the first spawn: the records are keyed by the service id, known only now.
+    this.orphanGuard.start(this.instance.serviceId);
     this.pool.start();
     return this.url;
   }
@@ -165,6 +197,7 @@ export class Sidecar {
     if (this.pool.supervisors.some((s) => s.restarts > 0)) this.metrics.childRestarts.inc();
     this.profileChanged(p, false);
     this.report({ status: 'passing', latencyMs: 0, toolCount: p.tools.length });
+    this.router.workerUp();
   }
 
   private workerDown(reason: string, retryInMs: number | null): void {
@@ -172,6 +205,7 @@ export class Sidecar {
     for (const worker of this.pool.supervisors.map((s) => s.current)) if (worker?.state === 'exited') this.router.workerGone(worker);
     if (this.pool.ready().length === 0) this.report({ status: 'critical', reason });
     if (retryInMs === null) {
+      if (this.pool.failed()) this.router.stopWaiting();
       this.log.error({ reason }, `MCP server crash-looped (${this.config.crashLoopRestarts} failures within ${this.config.crashLoopWindowMs / 1000}s): no more restarts. /readyz reports "failed". Last failure: ${reason}`);
       if (this.config.exitOnFailure && this.pool.failed()) void this.shutdown('crash loop (--exit-on-failure)').then(() => this.onFatal(1));
       return;
@@ -234,6 +268,7 @@ export class Sidecar {
     this.transport.close();
     const stopTimings = { stdinGraceMs: this.config.stopTimeoutMs, termGraceMs: this.config.stopTimeoutMs };
     await this.pool.stop(stopTimings);
+    this.orphanGuard.close();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();

@@ -5,10 +5,14 @@
  * id (first in some SDKs' output, last in others') and fail that one request with a clear error instead of
  * letting it time out.
  */
+import { MAX_SERVER_MESSAGE_DEPTH, nestsDeeperThan } from '../mcp/json-depth.js';
+
 export interface FramerSink {
   message(value: unknown): void;
   garbage(line: string, reason: string): void;
   oversized(byteLength: number, tail: string, head: string): void;
+  /** A line nesting deeper than MAX_SERVER_MESSAGE_DEPTH: relaying it could overflow the stack. */
+  tooDeep(tail: string, head: string): void;
 }
 
 const TAIL_CHARS = 256;
@@ -84,6 +88,10 @@ export class LineFramer {
     if (line.length === 0) return;
     if (line.length > this.maxLineBytes && Buffer.byteLength(line) > this.maxLineBytes) {
       this.sink.oversized(Buffer.byteLength(line), line.slice(-TAIL_CHARS), line.slice(0, HEAD_CHARS));
+      return;
+    }
+    if (nestsDeeperThan(line, MAX_SERVER_MESSAGE_DEPTH)) {
+      this.sink.tooDeep(line.slice(-TAIL_CHARS), line.slice(0, HEAD_CHARS));
       return;
     }
     let value: unknown;

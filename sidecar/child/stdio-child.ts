@@ -1,10 +1,12 @@
 /**
  * One MCP server process: spawned from an argv array (never a shell) in its own process group, stdout framed
  * as newline-delimited JSON, stderr forwarded line by line to the log. Knows nothing of MCP beyond framing.
+ * With an orphan guard, the process group does not outlive the sidecar (see orphan-guard.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from '../log.js';
-import { LineFramer } from './line-framer.js';
+import { LineFramer, type FramerSink } from './line-framer.js';
+import type { OrphanGuard } from './orphan-guard.js';
 
 export interface ChildSpec {
   command: string;
@@ -13,6 +15,8 @@ export interface ChildSpec {
   cwd?: string;
   /** Longest stdout line accepted, in bytes. */
   maxMessageBytes: number;
+  /** Ends the group when the sidecar dies without stopping it; absent, only a graceful stop ends the group. */
+  guard?: OrphanGuard;
 }
 
 export interface ExitInfo {
@@ -22,11 +26,8 @@ export interface ExitInfo {
   reason: string;
 }
 
-export interface ChildEvents {
-  message(value: unknown): void;
-  garbage(line: string, reason: string): void;
-  oversized(byteLength: number, tail: string, head: string): void;
-}
+/** What a child's stdout yields: exactly what its line framer finds. */
+export type ChildEvents = FramerSink;
 
 export interface StopTimings {
   /** After closing stdin, how long the server gets to exit on its own. */
@@ -53,7 +54,8 @@ export class StdioChild {
     let settle!: (info: ExitInfo) => void;
     this.exited = new Promise((resolve) => (settle = resolve));
 
-    this.proc = spawn(spec.command, spec.args, {
+    const { command, args } = spec.guard?.wrap(spec) ?? spec;
+    this.proc = spawn(command, args, {
       cwd: spec.cwd,
       env: spec.env,
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -63,6 +65,7 @@ export class StdioChild {
       windowsHide: true,
     });
     this.pid = this.proc.pid;
+    if (this.pid !== undefined) spec.guard?.track(this.pid, spec);
 
     const framer = new LineFramer(spec.maxMessageBytes, events);
     this.proc.stdout!.setEncoding('utf8');
@@ -75,6 +78,7 @@ export class StdioChild {
       if (this.exitInfo) return;
       this.exitInfo = info;
       this.killGroup('SIGKILL'); // no orphans: whatever the server left running in its group goes with it
+      if (this.pid !== undefined) spec.guard?.untrack(this.pid);
       settle(info);
     };
     this.proc.on('error', (err: NodeJS.ErrnoException) => {

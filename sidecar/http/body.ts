@@ -12,7 +12,7 @@ export class BodyError extends Error {
     readonly status: 400 | 413 | 503,
     message: string,
     /** The JSON-RPC error code when the body was meant for /mcp. */
-    readonly rpcCode: number = -32000,
+    readonly rpcCode: number = ErrorCode.TransportError,
     /** Headers the error answer carries (Retry-After on 503). */
     readonly headers: Record<string, string> = {},
   ) {
@@ -39,16 +39,17 @@ export class BodyReader {
 
   constructor(private readonly limits: BodyLimits) {}
 
-  async readJson(req: IncomingMessage): Promise<unknown> {
+  /** The parsed body, and its text (which tells integer ids beyond 2^53 exactly; see jsonrpc.ts keepBigIds). */
+  async readJson(req: IncomingMessage): Promise<{ value: unknown; text: string }> {
     const text = await this.readText(req);
-    if (text.trim() === '') return undefined;
+    if (text.trim() === '') return { value: undefined, text };
     // Before parsing: JSON.parse copes with any depth, but what walks the result later (stringify, schema
     // validation) recurses and overflows the stack on a few KB of brackets.
     if (nestsDeeperThan(text, this.limits.maxDepth)) {
-      throw new BodyError(400, `request body nests objects/arrays deeper than ${this.limits.maxDepth} levels (--max-depth); flatten the arguments`, ErrorCode.InvalidRequest);
+      throw new BodyError(400, `request body nests deeper than ${this.limits.maxDepth} levels (--max-depth); send flatter JSON`, ErrorCode.InvalidRequest);
     }
     try {
-      return JSON.parse(text);
+      return { value: JSON.parse(text), text };
     } catch (err) {
       throw new BodyError(400, `request body is not valid JSON: ${(err as Error).message}`, ErrorCode.ParseError);
     }
@@ -68,7 +69,7 @@ export class BodyReader {
     }
     const busy = () => {
       req.resume();
-      return new BodyError(503, `the sidecar is reading ${maxReadingBytes} bytes of request bodies at once (--max-body-reading); retry shortly`, -32000, { 'retry-after': '1' });
+      return new BodyError(503, `the sidecar is reading ${maxReadingBytes} bytes of request bodies at once (--max-body-reading); retry shortly`, ErrorCode.TransportError, { 'retry-after': '1' });
     };
     let reserved = 0;
     const reserve = (bytes: number): boolean => {

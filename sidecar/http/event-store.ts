@@ -46,6 +46,10 @@ export class EventStore {
     const stream = Number(m[1]);
     const seq = Number(m[2]);
     if (seq > this.seq) return undefined;
+    // The id must be one this store issued on that stream (when it still holds it): "5_1" cannot name stream 5
+    // with the sequence number of an event of another stream.
+    const named = this.events.find((e) => e.seq === seq);
+    if (named && named.stream !== stream) return undefined;
     const events = this.events.filter((e) => e.stream === stream && e.seq > seq);
     const oldest = this.events[0]?.seq ?? this.seq + 1;
     return { stream, events, gap: seq + 1 < oldest };

@@ -28,6 +28,7 @@ function statusForError(code: number): number {
     case ErrorCode.RequestTimeout:
       return 504;
     case ErrorCode.ServerUnavailable:
+    case ErrorCode.Overloaded:
       return 503;
     default:
       return 502;
@@ -50,7 +51,8 @@ export class RestTools {
     sendJson(res, 503, { error: `the MCP server is not ready: ${reason}` }, { 'retry-after': String(retryAfterSeconds) });
   }
 
-  list = (_req: Request, res: Response): void => {
+  list = async (_req: Request, res: Response): Promise<void> => {
+    await this.router.available();
     const worker = this.workers.anyWorker();
     if (!worker) return this.notReady(res);
     sendJson(res, 200, { tools: worker.profile.tools });
@@ -64,7 +66,7 @@ export class RestTools {
     }
     let args: unknown;
     try {
-      args = (await this.body.readJson(req)) ?? {};
+      args = (await this.body.readJson(req)).value ?? {};
     } catch (err) {
       if (!(err instanceof BodyError)) throw err;
       return sendJson(res, err.status, { error: err.message }, err.headers);
@@ -72,6 +74,7 @@ export class RestTools {
     if (typeof args !== 'object' || args === null || Array.isArray(args)) {
       return sendJson(res, 400, { error: 'the body must be a JSON object of tool arguments, e.g. {"message": "hi"}' });
     }
+    await this.router.available();
     const worker = this.workers.anyWorker();
     if (!worker) return this.notReady(res);
     const tool = worker.profile.tools.find((t) => t.name === name);

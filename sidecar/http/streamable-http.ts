@@ -5,227 +5,36 @@
  * spending several times our whole per-call budget. The trick that keeps it cheap: a POST is answered with
  * plain JSON unless something related to its request (progress, a log line, a sampling request) shows up
  * before the response — only then does the exchange switch to an SSE stream. The conformance suite keeps this
- * path honest.
+ * path honest. The pieces: HttpSession (one per MCP session), PostExchange (one per POST), SseStream (GET).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SUPPORTED_PROTOCOL_VERSIONS } from '../mcp/protocol-versions.js';
 import type { Logger } from '../log.js';
-import { ErrorCode, errorResponse, idKey, kindOf, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse, type RequestId } from '../mcp/jsonrpc.js';
+import { ErrorCode, errorResponse, idKey, keepBigIds, kindOf, toJson, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.js';
+import { SUPPORTED_PROTOCOL_VERSIONS } from '../mcp/protocol-versions.js';
 import { NotReadyError, type Router } from '../mcp/router.js';
-import type { Session, SessionSink } from '../mcp/session.js';
 import { BodyError, isJsonContentType, type BodyReader } from './body.js';
-import { EventStore, type EventStoreLimits } from './event-store.js';
+import type { EventStoreLimits } from './event-store.js';
+import { HttpSession } from './http-session.js';
+import { PostExchange } from './post-exchange.js';
+import { accepts, sendJson, sendJsonText, sendRpcError, sendTransportError } from './reply.js';
+import type { SseStream } from './sse-stream.js';
 
 export interface StreamableHttpOptions {
-  /** Shared with the REST facade: one reading budget for every body. */
+  /** Shared with the REST facade: one reading budget for every body; it also refuses bodies past --max-depth. */
   body: BodyReader;
+  maxBatch: number;
   keepAliveMs: number;
+  /** Unsent bytes an SSE connection may hold before it is closed as a reader that does not read. */
+  streamBufferBytes: number;
   eventStore: EventStoreLimits;
-}
-
-const SSE_HEADERS = {
-  'content-type': 'text/event-stream',
-  'cache-control': 'no-cache, no-transform',
-  connection: 'keep-alive',
-  // nginx and friends buffer responses unless told not to; an SSE stream must flow.
-  'x-accel-buffering': 'no',
-};
-
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
-
-function sendRpcError(res: ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}): void {
-  sendJson(res, status, { jsonrpc: '2.0', id: null, error: { code, message } }, headers);
-}
-
-function accepts(req: IncomingMessage, type: string): boolean {
-  const accept = req.headers.accept;
-  return accept !== undefined && (accept.includes(type) || accept.includes('*/*'));
-}
-
-/** One SSE-capable stream of a session: a POST exchange or the GET stream. */
-class Stream {
-  sse = false;
-  open = true;
-
-  constructor(
-    readonly id: number,
-    public res: ServerResponse | undefined,
-    protected readonly http: HttpSession,
-  ) {}
-
-  startSse(): void {
-    if (!this.res || this.sse) return;
-    this.sse = true;
-    this.res.writeHead(200, { ...SSE_HEADERS, 'mcp-session-id': this.http.sessionId });
-    this.http.transport.sseStreams.add(this.res);
-  }
-
-  /**
-   * Follows the connection carrying this stream: when it drops, later events are only stored (for a GET with
-   * Last-Event-ID). Only the connection currently carrying the stream counts: one that a resuming GET replaced
-   * may report its close late, and must not close the stream the new connection now carries.
-   */
-  watch(res: ServerResponse): void {
-    res.on('close', () => {
-      this.http.transport.sseStreams.delete(res);
-      if (this.res === res && !res.writableFinished) this.open = false;
-    });
-  }
-
-  /** Writes one SSE event (and stores it for resumption). */
-  event(message: JsonRpcMessage): void {
-    const data = JSON.stringify(message);
-    const eventId = this.http.events.append(this.id, data);
-    if (this.res && this.open) this.res.write(`id: ${eventId}\nevent: message\ndata: ${data}\n\n`);
-  }
-
-  end(): void {
-    if (!this.open) return;
-    this.open = false;
-    if (this.res) {
-      this.http.transport.sseStreams.delete(this.res);
-      this.res.end();
-    }
-  }
-}
-
-/** A POST carrying requests: waits for their responses; JSON if nothing else arrives first, SSE otherwise. */
-class PostExchange extends Stream {
-  private readonly ids = new Map<string | number, RequestId>();
-  private readonly buffered: JsonRpcMessage[] = [];
-
-  constructor(
-    id: number,
-    res: ServerResponse,
-    http: HttpSession,
-    requests: JsonRpcRequest[],
-    private readonly batch: boolean,
-  ) {
-    super(id, res, http);
-    for (const r of requests) this.ids.set(idKey(r.id), r.id);
-    // If the client goes away, its requests keep running (disconnect is not cancellation, per spec).
-    this.watch(res);
-  }
-
-  keys(): IterableIterator<string | number> {
-    return this.ids.keys();
-  }
-
-  deliver(message: JsonRpcMessage, key: string | number): void {
-    const isResponse = 'id' in message && !('method' in message) && this.ids.has(key);
-    if (isResponse) {
-      this.ids.delete(key);
-      this.forget(key);
-    }
-    if (!this.sse && this.open) {
-      if (isResponse) {
-        this.buffered.push(message);
-        if (this.ids.size === 0) this.finishJson();
-        return;
-      }
-      this.startSse();
-      for (const m of this.buffered.splice(0)) this.event(m);
-    }
-    this.event(message);
-    if (this.ids.size === 0) this.end();
-  }
-
-  /**
-   * Answers requests that are not routed (their id is already in flight in this session): they go out with
-   * this exchange's other answers and are never registered, so they cannot take over the first request's stream.
-   */
-  answerNow(responses: JsonRpcResponse[]): void {
-    if (responses.length === 0) return;
-    this.buffered.push(...responses);
-    if (this.ids.size === 0) this.finishJson();
-  }
-
-  /** The session's key → exchange entry, removed only while it is still ours. */
-  private forget(key: string | number): void {
-    if (this.http.exchanges.get(key) === this) this.http.exchanges.delete(key);
-  }
-
-  abandon(key: string | number): void {
-    this.ids.delete(key);
-    this.forget(key);
-    if (this.ids.size > 0) return;
-    if (!this.sse && this.open && this.buffered.length > 0) return this.finishJson();
-    this.startSse(); // nothing to answer: an empty stream that ends tells the client we are done
-    this.end();
-  }
-
-  /** Fails what is still open (session closed under it). */
-  failRemaining(message: string): void {
-    for (const [key, id] of [...this.ids]) this.deliver({ jsonrpc: '2.0', id, error: { code: ErrorCode.ServerUnavailable, message } }, key);
-  }
-
-  private finishJson(): void {
-    this.open = false;
-    if (!this.res) return;
-    const body = this.batch ? this.buffered : this.buffered[0];
-    const text = JSON.stringify(body);
-    this.res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'mcp-session-id': this.http.sessionId });
-    this.res.end(text);
-  }
-}
-
-/** The HTTP side of one session: the SessionSink the router talks to. */
-class HttpSession implements SessionSink {
-  session!: Session;
-  readonly exchanges = new Map<string | number, PostExchange>();
-  readonly streams = new Map<number, Stream>();
-  standalone: Stream | undefined;
-  readonly events: EventStore;
-  dropped = 0;
-
-  constructor(
-    readonly transport: StreamableHttp,
-    limits: EventStoreLimits,
-  ) {
-    this.events = new EventStore(limits);
-  }
-
-  get sessionId(): string {
-    return this.session.id;
-  }
-
-  deliver(message: JsonRpcMessage, related?: string | number): void {
-    if (related !== undefined) {
-      const exchange = this.exchanges.get(related);
-      if (exchange) return exchange.deliver(message, related);
-    }
-    if (this.standalone?.open) return this.standalone.event(message);
-    // No stream to put it on: keep it for a resuming GET, and count it.
-    this.events.append(0, JSON.stringify(message));
-    this.dropped++;
-  }
-
-  abandon(related: string | number): void {
-    this.exchanges.get(related)?.abandon(related);
-  }
-
-  close(reason: string): void {
-    this.transport.sessions.delete(this.session.id);
-    for (const exchange of new Set(this.exchanges.values())) exchange.failRemaining(`the session ended: ${reason}`);
-    this.standalone?.end();
-  }
-
-  hasOpenStream(): boolean {
-    return (this.standalone?.open ?? false) || this.exchanges.size > 0;
-  }
-
-  nextStreamId(): number {
-    return this.transport.nextStreamId++;
-  }
+  /** Counts a stream closed for not reading (metrics). */
+  onSlowStreamClosed(): void;
 }
 
 export class StreamableHttp {
   readonly sessions = new Map<string, HttpSession>();
-  readonly sseStreams = new Set<ServerResponse>();
+  /** Connections carrying an SSE stream: they get keep-alive comments. */
+  readonly streams = new Set<ServerResponse>();
   nextStreamId = 1;
   private readonly adopting = new Map<string, Promise<HttpSession>>();
   private readonly keepAlive: NodeJS.Timeout;
@@ -233,42 +42,72 @@ export class StreamableHttp {
   constructor(
     private readonly router: Router,
     private readonly opts: StreamableHttpOptions,
-    private readonly log: Logger,
+    readonly log: Logger,
   ) {
-    // One timer for every open stream: comments keep proxies (Kong, nginx) from timing idle streams out.
+    // One timer for every open stream: comments keep proxies (Kong, nginx) from timing idle streams out. A
+    // connection with bytes still unsent is not idle, and must not be given more to hold.
     this.keepAlive = setInterval(() => {
-      for (const res of this.sseStreams) res.write(': keep-alive\n\n');
+      for (const res of this.streams) if (res.writableLength === 0) res.write(': keep-alive\n\n');
     }, opts.keepAliveMs);
     this.keepAlive.unref();
   }
 
   close(): void {
     clearInterval(this.keepAlive);
-    for (const res of this.sseStreams) res.end();
-    this.sseStreams.clear();
+    for (const res of this.streams) res.end();
+    this.streams.clear();
+  }
+
+  /**
+   * Writes to an SSE connection, honouring backpressure: a client that stops reading may hold --stream-buffer
+   * bytes, then its connection is dropped (the events stay in the session's store for Last-Event-ID).
+   */
+  write(stream: SseStream, res: ServerResponse, chunk: string): void {
+    res.write(chunk);
+    if (res.writableLength > this.opts.streamBufferBytes) {
+      this.log.warn({ unsentBytes: res.writableLength, limit: this.opts.streamBufferBytes }, 'closed an SSE stream whose client stopped reading (--stream-buffer); it can resume with Last-Event-ID');
+      this.streams.delete(res);
+      stream.closeSlow();
+      this.opts.onSlowStreamClosed();
+    }
   }
 
   post = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (!accepts(req, 'application/json') || !accepts(req, 'text/event-stream')) {
-      return sendRpcError(res, 406, -32000, 'Not Acceptable: the client must accept both application/json and text/event-stream');
+    if (!accepts(req.headers.accept, 'application/json') || !accepts(req.headers.accept, 'text/event-stream')) {
+      sendTransportError(res, 406, 'Not Acceptable: the client must accept both application/json and text/event-stream');
+      return;
     }
-    if (!isJsonContentType(req)) return sendRpcError(res, 415, -32000, 'Unsupported Media Type: Content-Type must be application/json');
+    if (!isJsonContentType(req)) {
+      sendTransportError(res, 415, 'Unsupported Media Type: Content-Type must be application/json');
+      return;
+    }
     let body: unknown;
+    let text: string;
     try {
-      body = await this.opts.body.readJson(req);
+      ({ value: body, text } = await this.opts.body.readJson(req));
     } catch (err) {
       if (!(err instanceof BodyError)) throw err;
-      return sendRpcError(res, err.status, err.rpcCode, err.message, err.headers);
+      sendRpcError(res, err.status, err.rpcCode, err.message, err.headers);
+      return;
     }
     const messages = Array.isArray(body) ? body : [body];
-    if (messages.length === 0 || body === undefined) return sendRpcError(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: empty body; send a JSON-RPC 2.0 message');
+    if (messages.length === 0 || body === undefined) {
+      sendRpcError(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: empty body; send a JSON-RPC 2.0 message');
+      return;
+    }
+    if (messages.length > this.opts.maxBatch) {
+      sendRpcError(res, 400, ErrorCode.InvalidRequest, `Invalid Request: a batch of ${messages.length} messages is over the limit of ${this.opts.maxBatch} (--max-batch); send fewer at a time`);
+      return;
+    }
+    const bigIds = keepBigIds(messages, text);
     const requests: JsonRpcRequest[] = [];
     let initialize: JsonRpcRequest | undefined;
     for (let i = 0; i < messages.length; i++) {
       const kind = kindOf(messages[i]);
       if (kind === 'invalid') {
         const where = Array.isArray(body) ? ` (batch item ${i})` : '';
-        return sendRpcError(res, 400, ErrorCode.InvalidRequest, `Invalid Request${where}: not a JSON-RPC 2.0 request, notification or response (needs "jsonrpc": "2.0" and a "method" or a "result"/"error" with an "id")`);
+        sendRpcError(res, 400, ErrorCode.InvalidRequest, `Invalid Request${where}: not a JSON-RPC 2.0 request, notification or response (needs "jsonrpc": "2.0" and a "method" or a "result"/"error" with an "id")`);
+        return;
       }
       if (kind === 'request') {
         requests.push(messages[i]);
@@ -276,8 +115,11 @@ export class StreamableHttp {
       }
     }
     if (initialize) {
-      if (messages.length > 1) return sendRpcError(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: initialize must be sent alone, not in a batch');
-      return this.initialize(initialize, res);
+      if (messages.length > 1) {
+        sendRpcError(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: initialize must be sent alone, not in a batch');
+        return;
+      }
+      return this.initialize(initialize, res, bigIds);
     }
     const http = await this.sessionFor(req, res);
     if (!http) return;
@@ -307,26 +149,33 @@ export class StreamableHttp {
         routed.push(request);
       }
     }
-    const exchange = new PostExchange(http.nextStreamId(), res, http, routed, Array.isArray(body));
+    const exchange = new PostExchange(http.nextStreamId(), res, http, routed, Array.isArray(body), bigIds);
     for (const key of exchange.keys()) http.exchanges.set(key, exchange);
     exchange.answerNow(refused);
-    for (const request of routed) this.router.request(session, request);
+    for (const request of routed) {
+      try {
+        this.router.request(session, request);
+      } catch (err) {
+        // A bug of ours must cost this one request, answered, never the exchange or the process.
+        const reason = `mcp-sidecar failed to route ${request.method}: ${(err as Error).message}`;
+        this.log.error({ err, method: request.method }, 'routing a request failed inside the sidecar');
+        this.router.forget(session, request.id, reason);
+        const key = idKey(request.id);
+        if (http.exchanges.get(key) === exchange) exchange.deliver(errorResponse(request.id, ErrorCode.InternalError, reason), key);
+      }
+    }
   };
 
   get = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (!accepts(req, 'text/event-stream')) return sendRpcError(res, 406, -32000, 'Not Acceptable: GET /mcp opens an SSE stream; send Accept: text/event-stream');
+    if (!accepts(req.headers.accept, 'text/event-stream')) {
+      sendTransportError(res, 406, 'Not Acceptable: GET /mcp opens an SSE stream; send Accept: text/event-stream');
+      return;
+    }
     const http = await this.sessionFor(req, res);
     if (!http) return;
     const lastEventId = req.headers['last-event-id'];
-    if (typeof lastEventId === 'string' && lastEventId !== '') return this.resume(http, lastEventId, res);
-    if (http.standalone?.open) {
-      return sendRpcError(res, 409, -32000, 'Conflict: this session already has an open GET stream; only one is allowed');
-    }
-    const stream = new Stream(0, res, http);
-    http.standalone = stream;
-    stream.startSse();
-    res.flushHeaders();
-    stream.watch(res);
+    if (typeof lastEventId === 'string' && lastEventId !== '') return http.resume(lastEventId, res);
+    http.openStandalone(res);
   };
 
   delete = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -336,59 +185,38 @@ export class StreamableHttp {
     sendJson(res, 200, { closed: true });
   };
 
-  private async initialize(request: JsonRpcRequest, res: ServerResponse): Promise<void> {
+  private async initialize(request: JsonRpcRequest, res: ServerResponse, bigIds: boolean): Promise<void> {
     const http = new HttpSession(this, this.opts.eventStore);
     try {
       const { session, response } = await this.router.openSession(request, http);
       http.session = session;
       this.sessions.set(session.id, http);
-      sendJson(res, 200, response, { 'mcp-session-id': session.id });
+      sendJsonText(res, 200, toJson(response, bigIds), { 'mcp-session-id': session.id });
     } catch (err) {
       if (!(err instanceof NotReadyError)) throw err;
-      sendJson(res, 503, { jsonrpc: '2.0', id: request.id, error: { code: ErrorCode.ServerUnavailable, message: err.message } }, { 'retry-after': String(err.retryAfterSeconds) });
-    }
-  }
-
-  /** Replays what a client missed on one stream, then keeps the stream going on this connection. */
-  private resume(http: HttpSession, lastEventId: string, res: ServerResponse): void {
-    const found = http.events.after(lastEventId);
-    if (!found) return sendRpcError(res, 400, -32000, `Bad Request: Last-Event-ID "${lastEventId}" is not an event of this session`);
-    res.writeHead(200, { ...SSE_HEADERS, 'mcp-session-id': http.sessionId });
-    this.sseStreams.add(res);
-    for (const e of found.events) res.write(`id: ${e.stream}_${e.seq}\nevent: message\ndata: ${e.data}\n\n`);
-    if (found.gap) this.log.warn({ session: http.sessionId, lastEventId }, 'resumption gap: events older than the store bounds were dropped');
-    // If that POST stream still has requests in flight, the rest of it flows here.
-    const exchange = [...new Set(http.exchanges.values())].find((x) => x.id === found.stream);
-    if (exchange) {
-      exchange.res = res;
-      exchange.sse = true;
-      exchange.open = true;
-      exchange.watch(res);
-    } else if (found.stream === 0 || !http.standalone?.open) {
-      const stream = new Stream(0, res, http);
-      stream.sse = true;
-      http.standalone = stream;
-      stream.watch(res);
-    } else {
-      this.sseStreams.delete(res);
-      res.end();
+      sendJson(res, 503, errorResponse(request.id, ErrorCode.ServerUnavailable, err.message), { 'retry-after': String(err.retryAfterSeconds) });
     }
   }
 
   private async sessionFor(req: IncomingMessage, res: ServerResponse): Promise<HttpSession | undefined> {
+    // Node joins repeated headers into "a, b": two session ids must not become a third, new one.
+    if ((req.headersDistinct['mcp-session-id']?.length ?? 0) > 1) {
+      sendTransportError(res, 400, 'Bad Request: more than one Mcp-Session-Id header; send exactly one');
+      return undefined;
+    }
     const id = req.headers['mcp-session-id'];
     if (typeof id !== 'string' || id === '') {
-      sendRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required (send initialize first to get one)');
+      sendTransportError(res, 400, 'Bad Request: Mcp-Session-Id header is required (send initialize first to get one)');
       return undefined;
     }
     const version = req.headers['mcp-protocol-version'];
     if (version !== undefined && (typeof version !== 'string' || !SUPPORTED_PROTOCOL_VERSIONS.includes(version))) {
-      sendRpcError(res, 400, -32000, `Bad Request: unsupported MCP-Protocol-Version "${version}" (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`);
+      sendTransportError(res, 400, `Bad Request: unsupported MCP-Protocol-Version "${version}" (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`);
       return undefined;
     }
     const http = this.sessions.get(id) ?? (this.router.canAdopt(id) ? await this.adopt(id, version ?? '2025-03-26', res) : undefined);
     if (!http) {
-      if (!res.headersSent) sendRpcError(res, 404, -32001, 'Session not found: it expired or was closed; initialize a new session');
+      sendRpcError(res, 404, ErrorCode.SessionNotFound, 'Session not found: it expired or was closed; initialize a new session');
       return undefined;
     }
     http.session.lastActivity = Date.now();

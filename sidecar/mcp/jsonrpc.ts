@@ -29,6 +29,10 @@ export interface JsonRpcResponse {
 export type JsonRpcMessage = JsonRpcRequest | JsonRpcNotification | JsonRpcResponse;
 
 export const ErrorCode = {
+  /** The SDK's code for HTTP-transport errors that have no JSON-RPC meaning (406, 415, 405, 403, …). */
+  TransportError: -32000,
+  /** The SDK's code for an unknown or expired Mcp-Session-Id (HTTP 404: the client initializes again). */
+  SessionNotFound: -32001,
   ParseError: -32700,
   InvalidRequest: -32600,
   MethodNotFound: -32601,
@@ -42,6 +46,8 @@ export const ErrorCode = {
   ResponseTooLarge: -32003,
   /** The sidecar's own: no connected client can answer a server→client request. */
   NoClientForRequest: -32004,
+  /** The sidecar's own: too many requests in flight (--max-inflight, --max-session-inflight); retry shortly. */
+  Overloaded: -32005,
 } as const;
 
 export type MessageKind = 'request' | 'notification' | 'response' | 'invalid';
@@ -78,4 +84,67 @@ export function errorResponse(id: RequestId | null, code: number, message: strin
 
 export function resultResponse(id: RequestId, result: Record<string, unknown>): JsonRpcResponse {
   return { jsonrpc: '2.0', id, result };
+}
+
+/**
+ * Integer ids beyond 2^53 lose digits in JSON.parse, and a client must get back exactly the id it sent. Such an
+ * id travels through the sidecar as a marked string holding its original digits, and goes back out as a bare
+ * number again when serialized (see toJson). Rare enough that only texts known to carry one pay for it.
+ */
+const BIG_ID_MARK = '\u0000mcp-sidecar:integer:';
+const BIG_ID_IN_JSON = /"\\u0000mcp-sidecar:integer:(-?\d+)"/g;
+
+export function isBigId(id: unknown): boolean {
+  return typeof id === 'string' && id.startsWith(BIG_ID_MARK);
+}
+
+/**
+ * Replaces each top-level message's integer id that JSON.parse could not hold exactly with its marked form,
+ * reading the digits from the request text. Returns whether any was replaced.
+ */
+export function keepBigIds(messages: unknown[], text: string): boolean {
+  if (!messages.some((m) => typeof (m as { id?: unknown })?.id === 'number' && !Number.isSafeInteger((m as { id: number }).id))) return false;
+  const tokens = topLevelIdTokens(text);
+  let replaced = false;
+  messages.forEach((m, i) => {
+    const message = m as { id?: unknown };
+    const token = tokens[i];
+    if (typeof message?.id === 'number' && !Number.isSafeInteger(message.id) && token !== undefined && /^-?\d+$/.test(token)) {
+      message.id = BIG_ID_MARK + token;
+      replaced = true;
+    }
+  });
+  return replaced;
+}
+
+/** JSON text of a message for a client; `bigIds` puts marked ids back as the numbers the client sent. */
+export function toJson(value: unknown, bigIds: boolean): string {
+  const text = JSON.stringify(value);
+  return bigIds ? text.replace(BIG_ID_IN_JSON, '$1') : text;
+}
+
+/**
+ * The raw text of the numeric "id" of each top-level message (one object, or each item of a batch array), by
+ * position; undefined where a message has no numeric id. A small scanner: it tracks strings and nesting only.
+ */
+function topLevelIdTokens(text: string): (string | undefined)[] {
+  const tokens: (string | undefined)[] = [];
+  const batch = text.trimStart().startsWith('[');
+  const messageDepth = batch ? 2 : 1;
+  let depth = 0;
+  let index = -1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      const start = i;
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+      if (depth !== messageDepth || text.slice(start, i + 1) !== '"id"') continue;
+      const m = /^\s*:\s*(-?[\d.eE+-]+)/.exec(text.slice(i + 1, i + 64));
+      if (m) tokens[index] = m[1];
+    } else if (c === '{' || c === '[') {
+      depth++;
+      if (depth === messageDepth && c === '{') index++;
+    } else if (c === '}' || c === ']') depth--;
+  }
+  return tokens;
 }

@@ -16,7 +16,10 @@ import {
   type JsonRpcNotification,
   type JsonRpcRequest,
   type JsonRpcResponse,
+  type RequestId,
 } from './jsonrpc.js';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { paramsProblem } from './envelope.js';
 import { LOG_LEVELS, RoutedCall, SESSION_ID_PREFIX, Session, type CallOwner, type CallTracker, type LogLevel, type SessionSink } from './session.js';
 import type { Worker } from './worker.js';
 
@@ -33,6 +36,8 @@ export interface WorkerSource {
   anyWorker(): Worker | undefined;
   /** Why no worker is available, for error messages; and when to retry. */
   unavailable(): { reason: string; retryAfterSeconds: number };
+  /** Every supervisor gave up (crash loop): nothing will become ready by waiting. */
+  failed(): boolean;
 }
 
 export class NotReadyError extends Error {
@@ -48,6 +53,19 @@ export interface RouterOptions {
   requestTimeoutMs: number;
   sessionIdleMs: number;
   maxSessions: number;
+  /** Requests in flight at one server process, and for one session (fairness: no client starves the rest). */
+  maxInflight: number;
+  maxSessionInflight: number;
+  /** How long a request waits for a server that is starting or restarting (0 = fail at once). */
+  readyWaitMs: number;
+  /** Send calls of readOnly/idempotent tools again once when the server died under them. */
+  retryIdempotent: boolean;
+}
+
+/** A request waiting for a server to become ready; `done(true)` when one is, `done(false)` when waiting is over. */
+interface Waiter {
+  timer: NodeJS.Timeout;
+  done(ok: boolean): void;
 }
 
 const CAPABILITY_FOR_SERVER_REQUEST: Record<string, string> = {
@@ -70,6 +88,9 @@ export class Router implements CallTracker {
   private readonly serverRequests = new Map<number, ServerRequest>();
   private nextServerRequestId = 1;
   private restCalls = 0;
+  /** initialize requests between the session-limit check and the session's creation (isolated: spawning). */
+  private opening = 0;
+  private readonly waiters = new Set<Waiter>();
   private readonly reaper: NodeJS.Timeout;
   /** Ids of sessions closed here, so a closed session answers 404 instead of being adopted again. */
   private readonly closedIds = new Set<string>();
@@ -91,15 +112,80 @@ export class Router implements CallTracker {
     return n;
   }
 
+  get waiting(): number {
+    return this.waiters.size;
+  }
+
+  // ── waiting for a server that is starting or restarting (--ready-wait) ─────────────────────────────────────
+
+  /** Whether waiting can help: the server is coming (not crash-looped) and the sidecar is not stopping. */
+  private mayWait(): boolean {
+    return this.opts.readyWaitMs > 0 && !this.draining && !this.source.failed();
+  }
+
+  private whenReady(done: (ok: boolean) => void): void {
+    const waiter: Waiter = {
+      timer: setTimeout(() => {
+        this.waiters.delete(waiter);
+        done(false);
+      }, this.opts.readyWaitMs),
+      done,
+    };
+    this.waiters.add(waiter);
+  }
+
+  private ready(): Promise<boolean> {
+    return new Promise((resolve) => this.whenReady(resolve));
+  }
+
+  /** A server process is READY: every waiting request goes on. */
+  workerUp(): void {
+    this.releaseWaiters(true);
+  }
+
+  /** Waiting cannot help any more (crash loop, shutdown): every waiting request fails now, with the reason. */
+  stopWaiting(): void {
+    this.releaseWaiters(false);
+  }
+
+  private releaseWaiters(ok: boolean): void {
+    const waiters = [...this.waiters];
+    this.waiters.clear();
+    for (const waiter of waiters) {
+      clearTimeout(waiter.timer);
+      waiter.done(ok);
+    }
+  }
+
+  /** openWorker, waiting once for the server when it is down but coming back. */
+  private async openWorker(params: Record<string, unknown>): Promise<{ worker: Worker; result: Record<string, unknown> }> {
+    try {
+      return await this.source.openWorker(params);
+    } catch (err) {
+      // Only "no server up" is worth waiting for; a session process that failed to start is not.
+      if (!(err instanceof NotReadyError) || this.source.anyWorker() || !this.mayWait() || !(await this.ready())) throw err;
+      return this.source.openWorker(params);
+    }
+  }
+
   // ── sessions ────────────────────────────────────────────────────────────────────────────────────────────
 
   async openSession(initialize: JsonRpcRequest, sink: SessionSink): Promise<{ session: Session; response: JsonRpcResponse }> {
     if (this.draining) throw new NotReadyError('the sidecar is shutting down and takes no new sessions; connect to another instance', 5);
-    if (this.sessions.size >= this.opts.maxSessions) {
+    // Sessions being opened count too: in isolated mode each one is a process being started, and the limit must
+    // hold before the process exists, not after.
+    if (this.sessions.size + this.opening >= this.opts.maxSessions) {
       throw new NotReadyError(`session limit reached (${this.opts.maxSessions}, --max-sessions); close idle sessions or add instances`, 5);
     }
     const params = initialize.params ?? {};
-    const { worker, result } = await this.source.openWorker(params);
+    this.opening++;
+    let opened: { worker: Worker; result: Record<string, unknown> };
+    try {
+      opened = await this.openWorker(params);
+    } finally {
+      this.opening--;
+    }
+    const { worker, result } = opened;
     const session = new Session(
       String(result.protocolVersion),
       (params.capabilities ?? {}) as Record<string, unknown>,
@@ -128,10 +214,10 @@ export class Router implements CallTracker {
    * an error rather than sent to a client that may not handle them.
    */
   async adoptSession(id: string, protocolVersion: string, sink: SessionSink): Promise<Session> {
-    if (this.sessions.size >= this.opts.maxSessions) {
+    if (this.sessions.size + this.opening >= this.opts.maxSessions) {
       throw new NotReadyError(`session limit reached (${this.opts.maxSessions}, --max-sessions); close idle sessions or add instances`, 5);
     }
-    const { worker } = await this.source.openWorker({ protocolVersion });
+    const { worker } = await this.openWorker({ protocolVersion });
     const existing = this.sessions.get(id);
     if (existing) return existing;
     const session = new Session(protocolVersion, {}, undefined, worker, sink, id);
@@ -167,6 +253,7 @@ export class Router implements CallTracker {
   }
 
   closeAll(reason: string): void {
+    this.stopWaiting();
     for (const session of [...this.sessions.values()]) this.closeSession(session, reason);
     clearInterval(this.reaper);
   }
@@ -186,6 +273,8 @@ export class Router implements CallTracker {
   /** A request from the client; its answer arrives later through the session's sink. */
   request(session: Session, request: JsonRpcRequest): void {
     session.lastActivity = Date.now();
+    const problem = paramsProblem(request);
+    if (problem) return this.answer(session, request, errorResponse(request.id, ErrorCode.InvalidParams, `Invalid params: ${problem}`));
     switch (request.method) {
       case 'initialize':
         return this.answer(session, request, errorResponse(request.id, ErrorCode.InvalidRequest, 'this session is already initialized; send initialize without an Mcp-Session-Id to start a new one'));
@@ -233,12 +322,19 @@ export class Router implements CallTracker {
     pending.worker.send(response);
   }
 
+  /** Resolves once a server is ready, or at once when none is coming within --ready-wait (REST checks tools first). */
+  async available(): Promise<void> {
+    if (!this.source.anyWorker() && this.mayWait()) await this.ready();
+  }
+
   /** A session-less call for the REST facade. */
-  call(method: string, params: Record<string, unknown>): Promise<JsonRpcResponse> {
+  async call(method: string, params: Record<string, unknown>): Promise<JsonRpcResponse> {
+    await this.available();
     return new Promise((resolve) => {
       const worker = this.source.anyWorker();
       const request: JsonRpcRequest = { jsonrpc: '2.0', id: 0, method, params };
       if (!worker) return resolve(this.unavailableResponse(0));
+      if (worker.inflight >= this.opts.maxInflight) return resolve(this.overloaded(0, 'server', `the MCP server process has ${worker.inflight} requests in flight (--max-inflight ${this.opts.maxInflight})`));
       this.restCalls++;
       const owner: CallOwner = {
         respond: (_call, response) => {
@@ -253,36 +349,104 @@ export class Router implements CallTracker {
 
   private forward(session: Session, request: JsonRpcRequest): void {
     const worker = this.source.workerFor(session);
-    if (!worker) return this.answer(session, request, this.unavailableResponse(request.id));
+    if (!worker) {
+      // Shared mode: the server is restarting and the session moves to it once READY. (An isolated session whose
+      // own process died is over: nothing to wait for.)
+      if (this.source.mode === 'shared' && this.mayWait()) {
+        return this.whenReady((ok) => {
+          if (this.sessions.get(session.id) !== session) return; // closed meanwhile: its exchange was answered
+          if (ok) this.forward(session, request);
+          else this.answer(session, request, this.unavailableResponse(request.id));
+        });
+      }
+      return this.answer(session, request, this.unavailableResponse(request.id));
+    }
     session.worker = worker;
     const key = idKey(request.id);
     if (session.inflight.has(key)) {
       return this.answer(session, request, errorResponse(request.id, ErrorCode.InvalidRequest, `request id ${JSON.stringify(request.id)} is already in flight in this session; ids must be unique`));
+    }
+    // Caps answered at once, never queued: one client's burst must not make everyone else's requests wait.
+    if (session.inflight.size >= this.opts.maxSessionInflight) {
+      return this.answer(session, request, this.overloaded(request.id, 'session', `this session has ${session.inflight.size} requests in flight (--max-session-inflight ${this.opts.maxSessionInflight}); wait for answers before sending more`));
+    }
+    if (worker.inflight >= this.opts.maxInflight) {
+      return this.answer(session, request, this.overloaded(request.id, 'server', `the MCP server process has ${worker.inflight} requests in flight (--max-inflight ${this.opts.maxInflight}); retry shortly`));
     }
     const call = this.dispatch(worker, session.owner, session, request);
     if (call) session.inflight.set(key, call);
   }
 
   private dispatch(worker: Worker, owner: CallOwner, session: Session | undefined, request: JsonRpcRequest): RoutedCall | undefined {
-    const tool = request.method === 'tools/call' ? this.toolLabel(worker, request.params?.name) : '';
-    const token = request.params?._meta?.progressToken;
-    const call = new RoutedCall(this, owner, session, worker, request.id, idKey(request.id), request.method, tool, token);
-    const childId = worker.dispatch(request, call);
-    if (childId === undefined) {
+    const tool = request.method === 'tools/call' ? this.toolOf(worker, request.params?.name) : undefined;
+    // Only known tool names become metric labels: a client must not be able to grow the label set at will.
+    const label = tool ? tool.name : request.method === 'tools/call' ? '(unknown)' : '';
+    const call = new RoutedCall(this, owner, session, worker, request.id, idKey(request.id), request.method, label, request.params?._meta?.progressToken);
+    if (tool && this.opts.retryIdempotent && (tool.annotations?.readOnlyHint || tool.annotations?.idempotentHint)) call.retryRequest = request;
+    if (!this.send(worker, call, request)) {
       owner.respond(call, this.unavailableResponse(call.originalId));
       return undefined;
     }
+    return call;
+  }
+
+  /** Puts a call on a worker: child id, timeout, and the worker's list of callers. */
+  private send(worker: Worker, call: RoutedCall, request: JsonRpcRequest): boolean {
+    const childId = worker.dispatch(request, call);
+    if (childId === undefined) return false;
+    call.worker = worker;
     call.childId = childId;
     call.timer = setTimeout(() => this.timedOut(call), this.opts.requestTimeoutMs);
     let calls = this.callsByWorker.get(worker);
     if (!calls) this.callsByWorker.set(worker, (calls = new Set()));
     calls.add(call);
-    return call;
+    return true;
   }
 
-  private toolLabel(worker: Worker, name: unknown): string {
-    // Only known tool names become metric labels: a client must not be able to grow the label set at will.
-    return typeof name === 'string' && worker.profile.tools.some((t) => t.name === name) ? name : '(unknown)';
+  private toolOf(worker: Worker, name: unknown): Tool | undefined {
+    return typeof name === 'string' ? worker.profile.tools.find((t) => t.name === name) : undefined;
+  }
+
+  /**
+   * CallTracker: a call of a readOnly/idempotent tool was in flight when its server died. It is sent once more,
+   * as the client sent it, to the next ready server (waiting --ready-wait for the restart); if none comes, the
+   * client gets the original error.
+   */
+  retry(call: RoutedCall, error: JsonRpcErrorObject): void {
+    const request = call.retryRequest!;
+    call.retryRequest = undefined;
+    clearTimeout(call.timer);
+    this.callsByWorker.get(call.worker)?.delete(call);
+    request.id = call.originalId;
+    const meta = request.params?._meta;
+    if (meta && call.progressToken !== undefined) meta.progressToken = call.progressToken;
+    this.metrics.retries.inc();
+    const resend = (ok: boolean): void => {
+      if (call.done) return; // cancelled, timed out or its session closed while waiting
+      const worker = ok ? (call.session ? this.source.workerFor(call.session) : this.source.anyWorker()) : undefined;
+      if (worker && this.send(worker, call, request)) {
+        if (call.session) call.session.worker = worker;
+        return;
+      }
+      call.fail(error);
+    };
+    const worker = call.session ? this.source.workerFor(call.session) : this.source.anyWorker();
+    if (worker) resend(true);
+    else if (this.mayWait()) this.whenReady(resend);
+    else resend(false);
+  }
+
+  /** A request the transport could not route (a bug of ours): it stops being in flight; the transport answers. */
+  forget(session: Session, id: RequestId, reason: string): void {
+    const call = session.inflight.get(idKey(id));
+    if (!call) return;
+    call.worker.cancel(call.childId, reason);
+    this.finished(call, 'error');
+  }
+
+  private overloaded(id: RequestId, limit: 'session' | 'server', message: string): JsonRpcResponse {
+    this.metrics.overloaded.labels(limit).inc();
+    return errorResponse(id, ErrorCode.Overloaded, `mcp-sidecar is overloaded: ${message}`, { retryAfterSeconds: 1 });
   }
 
   // CallTracker: the single place where a call stops being in flight.

@@ -3,7 +3,7 @@
  * flight (keyed by the client's own ids), and the per-session state a shared server cannot keep apart.
  */
 import { randomUUID } from 'node:crypto';
-import type { JsonRpcMessage, JsonRpcNotification, JsonRpcResponse, RequestId } from './jsonrpc.js';
+import type { JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, RequestId } from './jsonrpc.js';
 import type { PendingCall, Worker } from './worker.js';
 import type { JsonRpcErrorObject } from './jsonrpc.js';
 
@@ -68,6 +68,8 @@ export interface CallOwner {
 export interface CallTracker {
   finished(call: RoutedCall, outcome: 'ok' | 'error' | 'timeout' | 'cancelled' | 'unavailable'): void;
   timedOut(call: RoutedCall): void;
+  /** The server died under a call that may be sent again (see retryRequest). */
+  retry(call: RoutedCall, error: JsonRpcErrorObject): void;
 }
 
 /** A client request relayed to a worker: remembers the client's id and progress token to put them back. */
@@ -76,12 +78,15 @@ export class RoutedCall implements PendingCall {
   timer: NodeJS.Timeout | undefined;
   readonly startedAt = performance.now();
   done = false;
+  /** Kept only for calls of readOnly/idempotent tools: sent once more if the server dies under them. */
+  retryRequest: JsonRpcRequest | undefined;
 
   constructor(
     readonly tracker: CallTracker,
     readonly owner: CallOwner,
     readonly session: Session | undefined,
-    readonly worker: Worker,
+    /** The worker the call is at (it changes once if the call is retried on a restarted server). */
+    public worker: Worker,
     readonly originalId: RequestId,
     readonly key: string | number,
     readonly method: string,
@@ -106,6 +111,7 @@ export class RoutedCall implements PendingCall {
 
   fail(error: JsonRpcErrorObject): void {
     if (this.done) return;
+    if (this.retryRequest) return this.tracker.retry(this, error);
     this.tracker.finished(this, 'unavailable');
     this.owner.respond(this, { jsonrpc: '2.0', id: this.originalId, error });
   }

@@ -18,6 +18,7 @@ import {
   type JsonRpcRequest,
   type JsonRpcResponse,
 } from './jsonrpc.js';
+import { MAX_SERVER_MESSAGE_DEPTH } from './json-depth.js';
 import { toolsHash, type ServerProfile } from './profile.js';
 
 /** A call in flight at the child, keyed by the child-side id the worker gave it. */
@@ -92,7 +93,10 @@ export class Worker {
       {
         message: (value) => this.onMessage(value),
         garbage: (line, reason) => hooks.garbageLine(this, line, reason),
-        oversized: (bytes, tail, head) => this.onOversized(bytes, tail, head),
+        oversized: (bytes, tail, head) =>
+          this.failUnrelayable(head, tail, `the MCP server's reply was ${bytes} bytes, over the sidecar's --max-message limit of ${opts.child.maxMessageBytes} bytes; raise --max-message or ask for less`, `line of ${bytes} bytes over --max-message`),
+        tooDeep: (tail, head) =>
+          this.failUnrelayable(head, tail, `the MCP server's reply nests deeper than ${MAX_SERVER_MESSAGE_DEPTH} levels, more than the sidecar relays; the tool must return flatter data`, `line nesting deeper than ${MAX_SERVER_MESSAGE_DEPTH} levels`),
       },
       log,
     );
@@ -126,12 +130,15 @@ export class Worker {
 
   /** Sends a request for `call` under a fresh child-side id and returns that id. */
   dispatch(request: JsonRpcRequest, call: PendingCall): number | undefined {
+    if (!this.child.running) return undefined;
     const id = this.nextId++;
     request.id = id;
     const meta = request.params?._meta;
     if (meta && meta.progressToken !== undefined) meta.progressToken = id; // tokens from sessions may collide
+    // Serialized before the call is registered: if that throws, nothing is left in flight to answer later.
+    const text = JSON.stringify(request);
     this.pending.set(id, call);
-    if (!this.child.send(JSON.stringify(request))) {
+    if (!this.child.send(text)) {
       this.pending.delete(id);
       return undefined;
     }
@@ -308,7 +315,22 @@ export class Worker {
     }
   }
 
+  /** Whatever goes wrong relaying one message from stdout costs that message (logged), never the process. */
   private onMessage(value: unknown): void {
+    try {
+      this.route(value);
+    } catch (err) {
+      this.log.error({ err }, 'relaying a message from the MCP server failed inside the sidecar; dropped it');
+      const id = (value as { id?: unknown }).id;
+      const call = typeof id === 'number' && !('method' in (value as object)) ? this.pending.get(id) : undefined;
+      if (call) {
+        this.pending.delete(id as number);
+        call.fail({ code: ErrorCode.InternalError, message: `mcp-sidecar could not relay the server's answer: ${(err as Error).message}` });
+      }
+    }
+  }
+
+  private route(value: unknown): void {
     const message = value as JsonRpcMessage;
     switch (kindOf(value)) {
       case 'response': {
@@ -343,16 +365,16 @@ export class Worker {
     }
   }
 
-  private onOversized(bytes: number, tail: string, head: string): void {
+  /** A line the sidecar will not relay: the call it answers (found by its id) fails with why; else it is garbage. */
+  private failUnrelayable(head: string, tail: string, message: string, garbageReason: string): void {
     const id = idFromHead(head) ?? idFromTail(tail);
     const call = id !== undefined ? this.pending.get(id) : undefined;
-    const message = `the MCP server's reply was ${bytes} bytes, over the sidecar's --max-message limit of ${this.opts.child.maxMessageBytes} bytes; raise --max-message or ask for less`;
-    this.log.warn({ bytes, id }, message);
+    this.log.warn({ id }, message);
     if (call && id !== undefined) {
       this.pending.delete(id);
       call.fail({ code: ErrorCode.ResponseTooLarge, message });
     } else {
-      this.hooks.garbageLine(this, tail, `line of ${bytes} bytes over --max-message`);
+      this.hooks.garbageLine(this, tail, garbageReason);
     }
   }
 

@@ -6,11 +6,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { callTool, launch, metric, rest, session, sleep, textOf, within } from '../support/harness.js';
-import { descendants, fixtureCommand, isAlive, readyz, waitFor, waitForReady } from '../support/sidecar-process.js';
+import { fixtureCommand, isAlive, readyz, serverProcesses, waitFor, waitForReady } from '../support/sidecar-process.js';
 
 test('kill -9 of the server: in-flight calls fail within 1 s, /readyz turns 503, then 200 with a new process', async (t) => {
-  // --restart-min 1s keeps the sidecar in backoff long enough to see what clients get meanwhile.
-  const sidecar = await launch(t, ['--restart-min', '1s', '--restart-max', '2s', '--', ...fixtureCommand('paged-tools')]);
+  // --restart-min 1s keeps the sidecar in backoff long enough to see what clients get meanwhile; --ready-wait 0
+  // makes them get it at once instead of waiting for the restart (restart-wait.test.ts covers the waiting).
+  const sidecar = await launch(t, ['--restart-min', '1s', '--restart-max', '2s', '--ready-wait', '0', '--', ...fixtureCommand('paged-tools')]);
   const pid: number = sidecar.readyBody!.worker.pid;
   const client = await session(t, sidecar.url);
 
@@ -106,7 +107,7 @@ test('a server that never answers initialize is killed after --handshake-timeout
   }, 10_000, '/readyz to say failed');
   assert.equal(failed.status, 503);
   assert.match(failed.body.worker.lastFailure.reason, /initialize got no answer within \d+ ms/);
-  assert.deepEqual(await descendants(sidecar.pid), [], 'the silent servers were killed, not left running');
+  assert.deepEqual(await serverProcesses(sidecar), [], 'the silent servers were killed, not left running');
 });
 
 test('a server that exits during initialize crash-loops: restarts stop, /readyz says failed and why, the log says so', async (t) => {
@@ -125,7 +126,7 @@ test('a server that exits during initialize crash-loops: restarts stop, /readyz 
   await sleep(500);
   assert.equal(starts(), 3, 'no restart after the crash loop was declared');
   assert.equal(sidecar.proc.exitCode, null, 'without --exit-on-failure the sidecar stays up to report it');
-  assert.deepEqual(await descendants(sidecar.pid), [], 'no server process left running');
+  assert.deepEqual(await serverProcesses(sidecar), [], 'no server process left running');
   const refused = await rest(sidecar.url, 'echo', {});
   assert.equal(refused.status, 503);
   assert.ok(refused.headers.get('retry-after'));

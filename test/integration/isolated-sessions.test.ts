@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { callTool, isRunning, launch, rest, session, textOf, within } from '../support/harness.js';
-import { descendants, fixtureCommand, McpHttpClient, readyz, waitFor } from '../support/sidecar-process.js';
+import { fixtureCommand, McpHttpClient, readyz, serverProcesses, waitFor } from '../support/sidecar-process.js';
 
 test('two sessions get two different server processes, neither of them the primary', async (t) => {
   const sidecar = await launch(t, ['--session-mode', 'isolated', '--warm', '1', '--', ...fixtureCommand('paged-tools')]);
@@ -62,7 +62,7 @@ test('100 sessions opened and closed leave no server process behind', async (t) 
   assert.equal(new Set(pids).size, 100, 'every session had its own process');
   await waitFor(() => pids.every((pid) => !isRunning(pid)), 10_000, 'every session process to end');
   const left = await waitFor(async () => {
-    const tree = await descendants(sidecar.pid);
+    const tree = await serverProcesses(sidecar);
     return tree.length <= 2 ? tree : undefined; // the primary and at most one warm spare
   }, 10_000, 'only the primary and the warm spare to remain');
   assert.ok(left.includes(primary), `the primary is still there: ${left}`);

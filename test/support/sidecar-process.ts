@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { liveProcesses } from '../../sidecar/child/proc-stat.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** dist/ root (this file compiles to dist/test/support/). */
@@ -137,6 +138,31 @@ export async function descendants(pid: number): Promise<number[]> {
   };
   walk(pid);
   return found;
+}
+
+/** The orphan guard's watcher (a `sh` under every sidecar, not a server process), from the last pid it logged. */
+export function watcherPid(sidecar: RunningSidecar): number | undefined {
+  const pids = [...sidecar.logs().matchAll(/"watcherPid":(\d+)/g)];
+  return pids.length > 0 ? Number(pids[pids.length - 1][1]) : undefined;
+}
+
+/** The MCP server processes under a sidecar: its descendants but the orphan guard's watcher. */
+export async function serverProcesses(sidecar: RunningSidecar): Promise<number[]> {
+  const watcher = watcherPid(sidecar);
+  return (await descendants(sidecar.pid)).filter((pid) => pid !== watcher);
+}
+
+/** Live (not zombie) processes of a process group. */
+export function groupMembers(pgid: number): number[] {
+  return liveProcesses().filter((p) => p.pgid === pgid).map((p) => p.pid);
+}
+
+/** SIGKILL to a process the test started, resolved once it has exited (at once if it already had). */
+export async function sigkill(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise((resolve) => proc.once('exit', resolve));
+  proc.kill('SIGKILL');
+  await exited;
 }
 
 export function isAlive(pid: number): boolean {

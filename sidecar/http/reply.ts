@@ -1,0 +1,44 @@
+/**
+ * Every way the sidecar answers over HTTP: JSON, a JSON-RPC error, and the headers of an SSE stream. One place,
+ * so status, content-length and the error envelope cannot drift between routes. Every writer checks that nothing
+ * was sent yet: a response that already went out is never written again, whatever path asks.
+ */
+import type { ServerResponse } from 'node:http';
+import { ErrorCode } from '../mcp/jsonrpc.js';
+
+export const SSE_HEADERS = {
+  'content-type': 'text/event-stream',
+  'cache-control': 'no-cache, no-transform',
+  connection: 'keep-alive',
+  // nginx and friends buffer responses unless told not to; an SSE stream must flow.
+  'x-accel-buffering': 'no',
+};
+
+/** Writes `text` as a complete JSON response; false when a response was already under way (nothing written). */
+export function sendJsonText(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): boolean {
+  if (res.headersSent || res.writableEnded) return false;
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+  return true;
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): boolean {
+  return sendJsonText(res, status, JSON.stringify(body), headers);
+}
+
+/** A JSON-RPC error that belongs to no request (id null): transport-level refusals. */
+export function sendRpcError(res: ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}, data?: unknown): boolean {
+  const error: Record<string, unknown> = { code, message };
+  if (data !== undefined) error.data = data;
+  return sendJson(res, status, { jsonrpc: '2.0', id: null, error }, headers);
+}
+
+/** The SDK's error envelope for HTTP-level refusals (403, 405, 406, 409, 415, …). */
+export function sendTransportError(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): boolean {
+  return sendRpcError(res, status, ErrorCode.TransportError, message, headers);
+}
+
+/** Whether the request's Accept header admits `type`. */
+export function accepts(accept: string | undefined, type: string): boolean {
+  return accept !== undefined && (accept.includes(type) || accept.includes('*/*'));
+}
