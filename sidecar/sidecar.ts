@@ -15,6 +15,7 @@ import type { Config } from './config.js';
 import { GarbageLog } from './garbage-log.js';
 import { Health } from './health.js';
 import { createHandler } from './http/app.js';
+import { BodyReader } from './http/body.js';
 import { closeServer, createHttpServer, listen } from './http/http-server.js';
 import { buildOriginPolicy } from './http/origin-guard.js';
 import { RestTools } from './http/rest-tools.js';
@@ -86,18 +87,23 @@ export class Sidecar {
       if (config.exitOnFailure) void this.shutdown('crash loop (--exit-on-failure)').then(() => this.onFatal(1));
     });
 
+    // One reading budget for every request body, /mcp and REST alike; it also refuses bodies past --max-depth.
+    const body = new BodyReader({ maxBytes: config.maxBodyBytes, maxDepth: config.maxDepth, maxReadingBytes: config.maxBodyReadingBytes });
     const eventStore = { maxEvents: config.eventStoreEvents, maxBytes: config.eventStoreBytes };
-    this.transport = new StreamableHttp(this.router, { ...config, eventStore, onSlowStreamClosed: () => this.metrics.slowStreamsClosed.inc() }, log.child({ part: 'http' }));
+    const httpLog = log.child({ part: 'http' });
+    this.transport = new StreamableHttp(this.router, { ...config, body, eventStore, onSlowStreamClosed: () => this.metrics.slowStreamsClosed.inc() }, httpLog);
     this.server = createHttpServer(
       createHandler({
         mcp: this.transport,
-        rest: new RestTools(this.router, this.pool, config.maxBodyBytes),
+        rest: new RestTools(this.router, this.pool, body),
         metrics: this.metrics,
         readiness: () => this.health.readiness({ name: config.name, sessions: this.router.sessions.size, inflight: this.router.inflight, publishers: this.publishers.map((p) => p.status()) }),
         liveness: () => ({ status: 'ok', uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000) }),
         originPolicy: buildOriginPolicy(config.host, ownHostNames(config), config.allowedHosts, config.allowedOrigins),
         log,
       }),
+      config,
+      httpLog,
     );
   }
 

@@ -9,12 +9,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
-import { nestsDeeperThan } from '../mcp/json-depth.js';
 import { ErrorCode, errorResponse, idKey, keepBigIds, kindOf, toJson, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.js';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '../mcp/protocol-versions.js';
 import { NotReadyError } from '../mcp/pool.js';
 import type { Router } from '../mcp/router.js';
-import { BodyError, isJsonContentType, readJsonText } from './body.js';
+import { BodyError, isJsonContentType, type BodyReader } from './body.js';
 import type { EventStoreLimits } from './event-store.js';
 import { HttpSession } from './http-session.js';
 import { PostExchange } from './post-exchange.js';
@@ -22,8 +21,8 @@ import { accepts, sendJson, sendJsonText, sendRpcError, sendTransportError } fro
 import type { SseStream } from './sse-stream.js';
 
 export interface StreamableHttpOptions {
-  maxBodyBytes: number;
-  maxDepth: number;
+  /** Shared with the REST facade: one reading budget for every body; it also refuses bodies past --max-depth. */
+  body: BodyReader;
   maxBatch: number;
   keepAliveMs: number;
   /** Unsent bytes an SSE connection may hold before it is closed as a reader that does not read. */
@@ -86,14 +85,10 @@ export class StreamableHttp {
     let body: unknown;
     let text: string;
     try {
-      ({ value: body, text } = await readJsonText(req, this.opts.maxBodyBytes));
+      ({ value: body, text } = await this.opts.body.readJson(req));
     } catch (err) {
       if (!(err instanceof BodyError)) throw err;
-      sendRpcError(res, err.status, err.status === 400 ? ErrorCode.ParseError : ErrorCode.TransportError, err.message);
-      return;
-    }
-    if (nestsDeeperThan(text, this.opts.maxDepth)) {
-      sendRpcError(res, 400, ErrorCode.InvalidRequest, `Invalid Request: the body nests deeper than ${this.opts.maxDepth} levels (--max-depth)`);
+      sendRpcError(res, err.status, err.rpcCode, err.message, err.headers);
       return;
     }
     const messages = Array.isArray(body) ? body : [body];
