@@ -19,9 +19,9 @@ import {
   type Publisher,
   type PublisherState,
   type PublisherStatus,
-  type ServerProfile,
   type WorkerHealth,
 } from './publisher.js';
+import type { ServerProfile } from '../mcp/profile.js';
 import { ReconcileLoop, withinDeadline } from './reconcile-loop.js';
 import type { HealthReport, RegistryAdapter } from './registry-adapter.js';
 

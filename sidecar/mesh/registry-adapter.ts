@@ -5,7 +5,8 @@
  * the loop, backoff, withdraw with a deadline, status, and logging once per state change. An adapter owns its
  * registry's requests and beliefs, and logs the events only it can name (registered, target removed, …).
  */
-import type { PublisherState, ServerProfile, WorkerHealth } from './publisher.js';
+import type { PublisherState, WorkerHealth } from './publisher.js';
+import type { ServerProfile } from '../mcp/profile.js';
 
 /** The last health report and when it came (a passing too old to vouch for proves nothing). */
 export interface HealthReport {

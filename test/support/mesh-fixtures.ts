@@ -1,6 +1,7 @@
 /** What the publisher tests (Consul, Kong, the skeleton) hand a publisher, and a log they can read back. */
 import { pino, type Logger } from 'pino';
-import type { Instance, ServerProfile } from '../../sidecar/mesh/publisher.js';
+import type { Instance } from '../../sidecar/mesh/publisher.js';
+import type { ServerProfile } from '../../sidecar/mcp/profile.js';
 
 /** A complete profile (as after a finished handshake) with these tools; its toolsHash changes with the names. */
 export function testProfile(toolNames: string[], overrides: Partial<ServerProfile> = {}): ServerProfile {
