@@ -151,12 +151,12 @@ export class Worker extends EventEmitter<WorkerEvents> implements Channel {
     return new Promise((resolve, reject) => {
       const request: JsonRpcRequest = { jsonrpc: '2.0', id: 0, method };
       if (params) request.params = params;
-      let id: number | undefined;
+      const sent: { id?: number } = {};
       const timer = setTimeout(() => {
-        if (id !== undefined) this.cancel(id, `${method} timed out in mcp-sidecar`);
+        if (sent.id !== undefined) this.cancel(sent.id, `${method} timed out in mcp-sidecar`);
         reject(new Error(`${method} got no answer within ${timeoutMs} ms`));
       }, timeoutMs);
-      id = this.dispatch(request, {
+      sent.id = this.dispatch(request, {
         answer: (response) => {
           clearTimeout(timer);
           if (response.error) reject(new Error(`${method} failed: ${response.error.message} (code ${response.error.code})`));
@@ -168,7 +168,7 @@ export class Worker extends EventEmitter<WorkerEvents> implements Channel {
           reject(new Error(error.message));
         },
       });
-      if (id === undefined) {
+      if (sent.id === undefined) {
         clearTimeout(timer);
         reject(new Error(`${method} could not be sent: the MCP server process is not running`));
       }

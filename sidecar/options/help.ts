@@ -43,3 +43,17 @@ function wrap(left: string, text: string): string[] {
   lines.push(line);
   return lines.flatMap((l) => l.replaceAll(NBSP, ' ').split('\n'));
 }
+
+/** The same sections as the README's configuration table (a test keeps the README equal to it). */
+export function optionTable(sections: Section[]): string[] {
+  const lines = ['| group | flag | environment | default | meaning |', '|---|---|---|---|---|'];
+  for (const [title, options] of sections) {
+    for (const o of Object.values(options)) {
+      const flag = o.takes === 'switch' && o.default === 'true' ? `--[no-]${o.flag}` : `--${o.flag}`;
+      const env = `\`${envName(o.flag)}\`${o.env ? ` / \`${o.env}\`` : ''}`;
+      const def = o.default !== undefined && o.takes !== 'switch' ? `\`${o.default}\`` : '';
+      lines.push(`| ${title} | \`${flag}${o.arg ? ` <${o.arg}>` : ''}\` | ${env} | ${def} | ${o.help.replaceAll('|', '\\|')} |`);
+    }
+  }
+  return lines;
+}
