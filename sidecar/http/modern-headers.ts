@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { JsonRpcRequest } from '../mcp/jsonrpc.js';
-import { declaredVersion, NAMED } from '../mcp/modern.js';
+import { NAMED } from '../mcp/modern.js';
 
 /** Visible ASCII, space and tab: what a header value may hold (RFC 9110). */
 const SAFE_VALUE = /^[\x20-\x7e\t]*$/;
@@ -25,12 +25,8 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-/** Why the headers do not match the body (HeaderMismatch), or undefined when they do. */
+/** Why Mcp-Method, Mcp-Name or Mcp-Param-* do not match the body (HeaderMismatch), or undefined when they do. */
 export function headerMismatch(req: IncomingMessage, request: { method: string; params?: JsonRpcRequest['params'] }, tools: readonly Tool[]): string | undefined {
-  const version = header(req, 'mcp-protocol-version');
-  const declared = declaredVersion(request);
-  if (version === undefined) return 'the MCP-Protocol-Version header is required';
-  if (version !== declared) return `MCP-Protocol-Version header "${version}" does not match _meta ${JSON.stringify(declared)}`;
   const method = header(req, 'mcp-method');
   if (method === undefined) return 'the Mcp-Method header is required';
   if (method !== request.method) return `Mcp-Method header "${method}" does not match body method "${request.method}"`;

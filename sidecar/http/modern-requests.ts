@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { paramsProblem } from '../mcp/envelope.js';
 import { ErrorCode, errorResponse, kindOf, toJson, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.js';
-import { ALL_VERSIONS, declaredVersion, discoverResult, FORWARDED_METHODS, isModernVersion, modernResult, ModernError } from '../mcp/modern.js';
+import { ALL_VERSIONS, declaredVersion, discoverResult, FORWARDED_METHODS, isModernVersion, META, MODERN_VERSIONS, modernResult, ModernError } from '../mcp/modern.js';
 import type { Router } from '../mcp/router.js';
 import { ListenStream } from './listen-stream.js';
 import { headerMismatch } from './modern-headers.js';
@@ -32,7 +32,16 @@ export class ModernRequests {
       return;
     }
     const id = message.id;
+    const meta = message.params?._meta;
     const version = declaredVersion(message);
+    if (typeof version !== 'string' || typeof meta?.[META.clientCapabilities] !== 'object' || meta[META.clientCapabilities] === null) {
+      return reply(400, errorResponse(id, ErrorCode.InvalidParams, `Invalid params: a ${MODERN_VERSIONS[0]} request carries _meta with "${META.protocolVersion}" and "${META.clientCapabilities}"`));
+    }
+    const header = req.headers['mcp-protocol-version'];
+    if (header !== version) {
+      const why = header === undefined ? 'the MCP-Protocol-Version header is required' : `MCP-Protocol-Version header "${header}" does not match _meta "${version}"`;
+      return reply(400, errorResponse(id, ModernError.HeaderMismatch, `Header mismatch: ${why}`));
+    }
     if (!isModernVersion(version)) {
       return reply(400, errorResponse(id, ModernError.UnsupportedProtocolVersion, `Unsupported protocol version ${JSON.stringify(version)}`, { supported: ALL_VERSIONS, requested: version }));
     }

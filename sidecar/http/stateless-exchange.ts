@@ -6,6 +6,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Channel } from '../mcp/channel.js';
 import { ErrorCode, kindOf, toJson, type JsonRpcMessage, type JsonRpcResponse } from '../mcp/jsonrpc.js';
+import { ModernError } from '../mcp/modern.js';
 import { SSE_HEADERS, sendJsonText } from './reply.js';
 import type { StreamableHttp } from './streamable-http.js';
 
@@ -41,7 +42,7 @@ export class StatelessExchange implements Channel {
       return;
     }
     // A method the server does not implement is HTTP 404 in this revision (the body tells it from a missing endpoint).
-    const status = response.error?.code === ErrorCode.MethodNotFound ? 404 : response.error?.code === ErrorCode.Overloaded ? 503 : 200;
+    const status = statusOf(response.error?.code);
     sendJsonText(this.res, status, toJson(response, this.bigIds), status === 503 ? { 'retry-after': '1' } : {});
   }
 
@@ -63,5 +64,19 @@ export class StatelessExchange implements Channel {
   /** The client stopped reading past --stream-buffer: drop the connection (which cancels the request). */
   closeSlow(): void {
     this.res.destroy();
+  }
+}
+
+/** HTTP statuses the revision gives JSON-RPC errors (the body still carries the error). */
+function statusOf(code: number | undefined): number {
+  switch (code) {
+    case ErrorCode.MethodNotFound:
+      return 404;
+    case ModernError.MissingRequiredClientCapability:
+      return 400;
+    case ErrorCode.Overloaded:
+      return 503;
+    default:
+      return 200;
   }
 }

@@ -113,15 +113,16 @@ export class StreamableHttp {
     }
     const bigIds = keepBigIds(messages, text);
     for (const message of messages) carryTraceContext(req, message);
-    // Revision 2026-07-28 (modern): a request declaring its version in _meta is served statelessly, whatever
-    // session header it carries; `initialize` selects the legacy era, as a dual-era server does.
+    // Revision 2026-07-28 (modern): a request declaring its version in _meta, or sent with a modern
+    // MCP-Protocol-Version, is served statelessly whatever session header it carries (and `initialize` is then an
+    // unknown method). A legacy `initialize` selects the legacy era, as a dual-era server does.
     if (messages.some((m) => declaredVersion(m) !== undefined || isModernVersion(req.headers['mcp-protocol-version']))) {
       const [first] = messages;
       if (Array.isArray(body)) {
         sendRpcError(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: MCP 2026-07-28 has no batches; send each request in its own POST');
         return;
       }
-      if ((first as JsonRpcRequest).method !== 'initialize') return this.modern.handle(req, res, first as JsonRpcRequest, bigIds);
+      return this.modern.handle(req, res, first as JsonRpcRequest, bigIds);
     }
     const requests: JsonRpcRequest[] = [];
     let initialize: JsonRpcRequest | undefined;

@@ -7,6 +7,7 @@
 import type { Logger } from '../log.js';
 import type { InFlight } from './in-flight.js';
 import { ErrorCode, errorResponse, kindOf, resultResponse, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from './jsonrpc.js';
+import { ModernError } from './modern.js';
 import type { LogLevel, Session } from './session.js';
 import type { Subscriptions } from './subscriptions.js';
 import type { Worker } from './worker.js';
@@ -73,6 +74,13 @@ export class ServerMessages {
     if (callers.size > 1) {
       refusal = `${callers.size} clients have requests in flight on this shared server process and stdio does not say which of them ${request.method} is for; refused rather than risk sending it to the wrong client (--session-mode isolated routes it exactly)`;
       this.log.warn({ method: request.method, callers: callers.size }, 'server request refused: more than one client could have caused it');
+    } else if (call?.modern && capability && !call.modern.capabilities[capability]) {
+      // The revision's rule: a request that needs a capability the client did not declare fails with
+      // MissingRequiredClientCapability; the server's own request gets an error too, and the call is stopped there.
+      refusal = `the client did not declare the "${capability}" capability`;
+      this.inFlight.cancel(call, `the client did not declare the "${capability}" capability`, 'error');
+      const message = `Missing required client capability: the server asked for ${request.method}, which needs the "${capability}" capability; declare it in io.modelcontextprotocol/clientCapabilities`;
+      call.client.send(errorResponse(call.originalId, ModernError.MissingRequiredClientCapability, message, { requiredCapabilities: { [capability]: {} } }), call.key);
     } else if (call?.modern) {
       refusal = `the client whose request is in flight speaks MCP 2026-07-28, where servers cannot send requests on their own (Multi Round-Trip Requests are not bridged yet); ${request.method} cannot reach it`;
     } else if (!session) refusal = `no client request is in flight to relay ${request.method} to`;
