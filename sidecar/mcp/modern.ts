@@ -7,13 +7,13 @@
  */
 import type { JsonRpcRequest } from './jsonrpc.js';
 import type { ServerProfile } from './profile.js';
-import { SUPPORTED_PROTOCOL_VERSIONS } from './protocol-versions.js';
+import { MODERN_PROTOCOL_VERSIONS, servedProtocolVersions } from './protocol-versions.js';
 
 /** Modern protocol versions this sidecar serves, newest first. */
-export const MODERN_VERSIONS: readonly string[] = ['2026-07-28'];
+export const MODERN_VERSIONS: readonly string[] = MODERN_PROTOCOL_VERSIONS;
 
 /** What `server/discover` and UnsupportedProtocolVersionError list: modern first, then every legacy version. */
-export const ALL_VERSIONS: readonly string[] = [...MODERN_VERSIONS, ...SUPPORTED_PROTOCOL_VERSIONS];
+export const ALL_VERSIONS: readonly string[] = servedProtocolVersions();
 
 export const META = {
   protocolVersion: 'io.modelcontextprotocol/protocolVersion',
