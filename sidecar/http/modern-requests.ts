@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { paramsProblem } from '../mcp/envelope.js';
 import { ErrorCode, errorResponse, kindOf, toJson, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.js';
-import { ALL_VERSIONS, declaredVersion, discoverResult, FORWARDED_METHODS, isModernVersion, META, MODERN_VERSIONS, modernResult, ModernError } from '../mcp/modern.js';
+import { ALL_VERSIONS, declaredVersion, discoverResult, FORWARDED_METHODS, isModernVersion, META, MODERN_VERSIONS, modernResponse, ModernError } from '../mcp/modern.js';
 import type { Router } from '../mcp/router.js';
 import { ListenStream } from './listen-stream.js';
 import { headerMismatch } from './modern-headers.js';
@@ -58,7 +58,7 @@ export class ModernRequests {
 
     if (method === 'server/discover') return reply(200, { jsonrpc: '2.0', id, result: discoverResult(profile) });
     if (method === 'subscriptions/listen') return this.listen(res, message, bigIds, reply);
-    const exchange = new StatelessExchange(res, this.transport, (result) => modernResult(method, result, profile, this.opts.listTtlMs), bigIds);
+    const exchange = new StatelessExchange(res, this.transport, (response) => modernResponse(message, response, profile, this.opts.listTtlMs), bigIds);
     const call = this.router.stateless.call(message, exchange);
     if (call) exchange.onabandon = () => this.router.stateless.cancel(call);
   }

@@ -19,8 +19,8 @@ export class StatelessExchange implements Channel {
   constructor(
     private readonly res: ServerResponse,
     private readonly transport: StreamableHttp,
-    /** Adds what the revision requires to a result (resultType, server identity, caching hints). */
-    private readonly complete: (result: Record<string, unknown>) => void,
+    /** Brings the server's answer to what the revision requires (see modernResponse). */
+    private readonly complete: (response: JsonRpcResponse) => void,
     private readonly bigIds: boolean,
   ) {
     res.on('close', () => {
@@ -34,7 +34,7 @@ export class StatelessExchange implements Channel {
     if (kindOf(message) !== 'response') return this.event(message);
     this.answered = true;
     const response = message as JsonRpcResponse;
-    if (response.result) this.complete(response.result);
+    this.complete(response);
     if (this.sse) {
       this.event(response);
       this.transport.streams.delete(this.res);

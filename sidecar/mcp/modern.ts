@@ -5,7 +5,7 @@
  * methods exist, the `server/discover` result built from the handshaken profile, and the result fields the
  * revision requires (resultType, server identity, caching hints).
  */
-import type { JsonRpcRequest } from './jsonrpc.js';
+import type { JsonRpcRequest, JsonRpcResponse } from './jsonrpc.js';
 import type { ServerProfile } from './profile.js';
 import { MODERN_PROTOCOL_VERSIONS, servedProtocolVersions } from './protocol-versions.js';
 
@@ -73,6 +73,20 @@ export function discoverResult(profile: ServerProfile): Record<string, unknown> 
   };
   if (profile.instructions !== undefined) result.instructions = profile.instructions;
   return result;
+}
+
+/** A legacy server's answer to a modern request, as the revision wants it (result fields, error codes). */
+export function modernResponse(request: JsonRpcRequest, response: JsonRpcResponse, profile: ServerProfile | undefined, listTtlMs: number): void {
+  if (response.result) return modernResult(request.method, response.result, profile, listTtlMs);
+  const error = response.error;
+  // Resource not found: legacy servers answer -32002 (or -32602, as the SDK does); the revision says -32602
+  // with the URI in data. (The sidecar's own -32002, "server unavailable", carries retryAfterSeconds.)
+  if (request.method === 'resources/read' && error && (error.code === -32602 || (error.code === -32002 && (error.data as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds === undefined))) {
+    if (error.code === -32002 || /not found/i.test(error.message)) {
+      error.code = -32602;
+      error.data = { ...(typeof error.data === 'object' && error.data !== null ? error.data : {}), uri: request.params?.uri };
+    }
+  }
 }
 
 /**

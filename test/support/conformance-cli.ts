@@ -51,6 +51,8 @@ export interface ConformanceRun {
 export interface ConformanceOptions {
   /** `--spec-version`: the scenarios of that version only (omitted: the whole active suite). */
   specVersion?: string;
+  /** `--requirements`: exactly the scenarios a revision requires (replaces specVersion and suite). */
+  requirements?: string;
   /** `--suite`: active (default), all or pending. */
   suite?: 'active' | 'all' | 'pending';
   /** The CLI is killed after this long (default 180 s) and the run fails with what it printed. */
@@ -62,6 +64,7 @@ export async function runConformance(mcpUrl: string, opts: ConformanceOptions = 
   const outDir = await mkdtemp(join(tmpdir(), 'mcp-sidecar-conformance-'));
   try {
     const args = [conformanceCli, 'server', '--url', mcpUrl, '-o', outDir];
+    if (opts.requirements) args.push('--requirements', opts.requirements);
     if (opts.specVersion) args.push('--spec-version', opts.specVersion);
     if (opts.suite) args.push('--suite', opts.suite);
     const { exitCode, output } = await runCli(args, opts.timeoutMs ?? 180_000);
