@@ -96,7 +96,7 @@ export class Sidecar {
     this.server = createHttpServer(
       createHandler({
         mcp: this.transport,
-        rest: new RestTools(this.router, this.pool, body),
+        rest: new RestTools(this.router, this.pool, body, config.listTtlMs),
         metrics: this.metrics,
         readiness: () => this.health.readiness({ name: config.name, sessions: this.router.sessions.size, inflight: this.router.inflight, publishers: this.publishers.map((p) => p.status()) }),
         liveness: () => ({ status: 'ok', uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000) }),

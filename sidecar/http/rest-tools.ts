@@ -40,6 +40,8 @@ export class RestTools {
     private readonly router: Router,
     private readonly workers: WorkerSource,
     private readonly body: BodyReader,
+    /** How long clients and gateways may cache GET /tools (--list-ttl), as for modern list results. */
+    private readonly listTtlMs: number,
   ) {}
 
   private notReady(res: Response): void {
@@ -51,7 +53,7 @@ export class RestTools {
     await this.router.available();
     const worker = this.workers.anyWorker();
     if (!worker) return this.notReady(res);
-    sendJson(res, 200, { tools: worker.profile.tools });
+    sendJson(res, 200, { tools: worker.profile.tools }, { 'cache-control': `public, max-age=${Math.floor(this.listTtlMs / 1000)}` });
   };
 
   call = async (req: Request, res: Response): Promise<void> => {

@@ -10,12 +10,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
 import { ErrorCode, errorResponse, idKey, keepBigIds, kindOf, toJson, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.js';
+import { declaredVersion, isModernVersion } from '../mcp/modern.js';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '../mcp/protocol-versions.js';
 import { NotReadyError } from '../mcp/pool.js';
 import type { Router } from '../mcp/router.js';
 import { BodyError, isJsonContentType, type BodyReader } from './body.js';
 import type { EventStoreLimits } from './event-store.js';
 import { HttpSession } from './http-session.js';
+import type { ListenStream } from './listen-stream.js';
+import { ModernRequests } from './modern-requests.js';
+import { carryTraceContext } from './trace-context.js';
 import { PostExchange } from './post-exchange.js';
 import { accepts, sendJson, sendJsonText, sendRpcError, sendTransportError } from './reply.js';
 import type { SseStream } from './sse-stream.js';
@@ -28,6 +32,8 @@ export interface StreamableHttpOptions {
   /** Unsent bytes an SSE connection may hold before it is closed as a reader that does not read. */
   streamBufferBytes: number;
   eventStore: EventStoreLimits;
+  /** ttlMs of modern list results. */
+  listTtlMs: number;
   /** Counts a stream closed for not reading (metrics). */
   onSlowStreamClosed(): void;
 }
@@ -36,7 +42,10 @@ export class StreamableHttp {
   readonly sessions = new Map<string, HttpSession>();
   /** Connections carrying an SSE stream: they get keep-alive comments. */
   readonly streams = new Set<ServerResponse>();
+  /** Open subscriptions/listen streams: ended with a final result at shutdown. */
+  readonly listeners = new Set<ListenStream>();
   nextStreamId = 1;
+  private readonly modern: ModernRequests;
   private readonly adopting = new Map<string, Promise<HttpSession>>();
   private readonly keepAlive: NodeJS.Timeout;
 
@@ -45,6 +54,7 @@ export class StreamableHttp {
     private readonly opts: StreamableHttpOptions,
     readonly log: Logger,
   ) {
+    this.modern = new ModernRequests(router, this, opts);
     // One timer for every open stream: comments keep proxies (Kong, nginx) from timing idle streams out. A
     // connection with bytes still unsent is not idle, and must not be given more to hold.
     this.keepAlive = setInterval(() => {
@@ -55,6 +65,7 @@ export class StreamableHttp {
 
   close(): void {
     clearInterval(this.keepAlive);
+    for (const listener of [...this.listeners]) listener.close();
     for (const res of this.streams) res.end();
     this.streams.clear();
   }
@@ -63,7 +74,7 @@ export class StreamableHttp {
    * Writes to an SSE connection, honouring backpressure: a client that stops reading may hold --stream-buffer
    * bytes, then its connection is dropped (the events stay in the session's store for Last-Event-ID).
    */
-  write(stream: SseStream, res: ServerResponse, chunk: string): void {
+  write(stream: { closeSlow(): void }, res: ServerResponse, chunk: string): void {
     res.write(chunk);
     if (res.writableLength > this.opts.streamBufferBytes) {
       this.log.warn({ unsentBytes: res.writableLength, limit: this.opts.streamBufferBytes }, 'closed an SSE stream whose client stopped reading (--stream-buffer); it can resume with Last-Event-ID');
@@ -101,6 +112,18 @@ export class StreamableHttp {
       return;
     }
     const bigIds = keepBigIds(messages, text);
+    for (const message of messages) carryTraceContext(req, message);
+    // Revision 2026-07-28 (modern): a request declaring its version in _meta, or sent with a modern
+    // MCP-Protocol-Version, is served statelessly whatever session header it carries (and `initialize` is then an
+    // unknown method). A legacy `initialize` selects the legacy era, as a dual-era server does.
+    if (messages.some((m) => declaredVersion(m) !== undefined || isModernVersion(req.headers['mcp-protocol-version']))) {
+      const [first] = messages;
+      if (Array.isArray(body)) {
+        sendRpcError(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: MCP 2026-07-28 has no batches; send each request in its own POST');
+        return;
+      }
+      return this.modern.handle(req, res, first as JsonRpcRequest, bigIds);
+    }
     const requests: JsonRpcRequest[] = [];
     let initialize: JsonRpcRequest | undefined;
     for (let i = 0; i < messages.length; i++) {

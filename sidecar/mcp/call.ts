@@ -7,7 +7,7 @@
 import type { Channel } from './channel.js';
 import type { InFlight } from './in-flight.js';
 import type { JsonRpcErrorObject, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, RequestId } from './jsonrpc.js';
-import type { Session } from './session.js';
+import { LOG_LEVELS, type LogLevel, type Session } from './session.js';
 import type { PendingCall, Worker } from './worker.js';
 
 export type Outcome = 'ok' | 'error' | 'timeout' | 'cancelled' | 'unavailable';
@@ -19,6 +19,11 @@ export class Call implements PendingCall {
   done = false;
   /** Kept only for calls of readOnly/idempotent tools: sent once more if the server dies under them. */
   retryRequest: JsonRpcRequest | undefined;
+  /**
+   * A stateless (2026-07-28) call: the client capabilities and the log level its `_meta` declared (the revision
+   * sends log lines only to requests that ask for them, at or above their level).
+   */
+  modern: { capabilities: Record<string, unknown>; logLevel: LogLevel | undefined } | undefined;
 
   constructor(
     private readonly book: InFlight,
@@ -35,6 +40,13 @@ export class Call implements PendingCall {
     readonly tool: string,
     readonly progressToken: unknown,
   ) {}
+
+  /** Whether a server log line at `level` goes to this call's client. */
+  wantsLog(level: unknown): boolean {
+    if (this.session) return this.session.wantsLog(level);
+    const wanted = this.modern?.logLevel;
+    return wanted !== undefined && LOG_LEVELS.indexOf(level as LogLevel) >= LOG_LEVELS.indexOf(wanted);
+  }
 
   answer(response: JsonRpcResponse): void {
     if (this.done) return;

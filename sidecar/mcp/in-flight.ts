@@ -126,6 +126,12 @@ export class InFlight {
     this.byWorker.delete(worker);
   }
 
+  /** The answer to a request past --max-inflight or --max-session-inflight (counted by limit). */
+  overloaded(id: RequestId, limit: 'session' | 'server', message: string): JsonRpcResponse {
+    this.metrics.overloaded.labels(limit).inc();
+    return errorResponse(id, ErrorCode.Overloaded, `mcp-sidecar is overloaded: ${message}`, { retryAfterSeconds: 1 });
+  }
+
   unavailable(id: RequestId): JsonRpcResponse {
     const { reason, retryAfterSeconds } = this.source.unavailable();
     return errorResponse(id, ErrorCode.ServerUnavailable, `the MCP server is not available: ${reason}`, { retryAfterSeconds });

@@ -16,6 +16,8 @@ import { ReadyWait } from './ready-wait.js';
 import { ServerMessages } from './server-messages.js';
 import { LOG_LEVELS, type LogLevel, type Session } from './session.js';
 import { SessionTable } from './sessions.js';
+import { Stateless } from './stateless.js';
+import { Subscriptions } from './subscriptions.js';
 import type { Worker } from './worker.js';
 
 export interface RouterOptions {
@@ -33,6 +35,9 @@ export interface RouterOptions {
 
 export class Router {
   readonly sessions: SessionTable;
+  /** Modern (2026-07-28) requests: stateless calls and subscriptions/listen streams. */
+  readonly stateless: Stateless;
+  private readonly subscriptions = new Subscriptions();
   private readonly inFlight: InFlight;
   private readonly serverMessages: ServerMessages;
   private readonly readyWait: ReadyWait;
@@ -47,7 +52,8 @@ export class Router {
     this.readyWait = new ReadyWait(opts.readyWaitMs, () => !source.failed());
     this.inFlight = new InFlight(source, this.readyWait, metrics, opts);
     this.sessions = new SessionTable(source, this.readyWait, opts, log);
-    this.serverMessages = new ServerMessages(this.sessions.all, this.inFlight, log);
+    this.serverMessages = new ServerMessages(this.sessions.all, this.subscriptions, this.inFlight, log);
+    this.stateless = new Stateless(source, this.inFlight, this.readyWait, this.subscriptions, opts, (worker, uri) => this.watchers(worker, uri).length > 0);
     const sweep = Math.max(1000, Math.min(30_000, opts.sessionIdleMs / 4));
     this.reaper = setInterval(() => this.reapIdle(), sweep);
     this.reaper.unref();
@@ -114,7 +120,7 @@ export class Router {
     for (const call of [...session.inflight.values()]) this.inFlight.cancel(call, `client session ended: ${reason}`);
     this.serverMessages.sessionClosed(session, reason);
     for (const uri of session.subscriptions) {
-      if (this.watchers(session.worker, uri).length === 0 && session.worker.state !== 'exited') {
+      if (this.watchers(session.worker, uri).length === 0 && !this.subscriptions.watching(uri) && session.worker.state !== 'exited') {
         session.worker.request('resources/unsubscribe', { uri }, this.opts.requestTimeoutMs).catch(() => {});
       }
     }
@@ -213,10 +219,10 @@ export class Router {
     }
     // Caps answered at once, never queued: one client's burst must not make everyone else's requests wait.
     if (session.inflight.size >= this.opts.maxSessionInflight) {
-      return this.answer(session, request, this.overloaded(request.id, 'session', `this session has ${session.inflight.size} requests in flight (--max-session-inflight ${this.opts.maxSessionInflight}); wait for answers before sending more`));
+      return this.answer(session, request, this.inFlight.overloaded(request.id, 'session', `this session has ${session.inflight.size} requests in flight (--max-session-inflight ${this.opts.maxSessionInflight}); wait for answers before sending more`));
     }
     if (worker.inflight >= this.opts.maxInflight) {
-      return this.answer(session, request, this.overloaded(request.id, 'server', `the MCP server process has ${worker.inflight} requests in flight (--max-inflight ${this.opts.maxInflight}); retry shortly`));
+      return this.answer(session, request, this.inFlight.overloaded(request.id, 'server', `the MCP server process has ${worker.inflight} requests in flight (--max-inflight ${this.opts.maxInflight}); retry shortly`));
     }
     const call = this.inFlight.dispatch(worker, session.client, session, request);
     if (call) session.inflight.set(key, call);
@@ -234,7 +240,7 @@ export class Router {
       const worker = this.source.anyWorker();
       if (!worker) return resolve(this.inFlight.unavailable(0));
       if (worker.inflight >= this.opts.maxInflight) {
-        return resolve(this.overloaded(0, 'server', `the MCP server process has ${worker.inflight} requests in flight (--max-inflight ${this.opts.maxInflight})`));
+        return resolve(this.inFlight.overloaded(0, 'server', `the MCP server process has ${worker.inflight} requests in flight (--max-inflight ${this.opts.maxInflight})`));
       }
       const client: Channel = {
         send: (message) => {
@@ -254,17 +260,14 @@ export class Router {
 
   /** A changed tool list reached the registries: shared sessions hear of it (isolated ones keep their processes). */
   toolsChanged(): void {
+    const notification = { jsonrpc: '2.0' as const, method: 'notifications/tools/list_changed' };
+    this.subscriptions.deliver(notification);
     if (this.source.mode !== 'shared') return;
-    for (const session of this.sessions.all.values()) session.client.send({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' });
+    for (const session of this.sessions.all.values()) session.client.send(notification);
   }
 
   private answer(session: Session, request: JsonRpcRequest, response: JsonRpcResponse): void {
     session.client.send(response, idKey(request.id));
-  }
-
-  private overloaded(id: RequestId, limit: 'session' | 'server', message: string): JsonRpcResponse {
-    this.metrics.overloaded.labels(limit).inc();
-    return errorResponse(id, ErrorCode.Overloaded, `mcp-sidecar is overloaded: ${message}`, { retryAfterSeconds: 1 });
   }
 
   private setLogLevel(session: Session, request: JsonRpcRequest): void {
@@ -283,7 +286,7 @@ export class Router {
   private subscription(session: Session, request: JsonRpcRequest): void {
     const uri = request.params!.uri as string;
     const subscribe = request.method === 'resources/subscribe';
-    const othersWatching = this.watchers(session.worker, uri).some((s) => s !== session);
+    const othersWatching = this.watchers(session.worker, uri).some((s) => s !== session) || this.subscriptions.watching(uri);
     if (subscribe) session.subscriptions.add(uri);
     else session.subscriptions.delete(uri);
     // The server holds one subscription per URI for all sessions: only the first subscribe and the last

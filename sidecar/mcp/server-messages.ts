@@ -7,7 +7,9 @@
 import type { Logger } from '../log.js';
 import type { InFlight } from './in-flight.js';
 import { ErrorCode, errorResponse, kindOf, resultResponse, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from './jsonrpc.js';
+import { ModernError } from './modern.js';
 import type { LogLevel, Session } from './session.js';
+import type { Subscriptions } from './subscriptions.js';
 import type { Worker } from './worker.js';
 
 const CAPABILITY_FOR_SERVER_REQUEST: Record<string, string> = {
@@ -41,6 +43,8 @@ export class ServerMessages {
 
   constructor(
     private readonly sessions: ReadonlyMap<string, Session>,
+    /** Modern clients' subscriptions/listen streams. */
+    private readonly subscriptions: Subscriptions,
     private readonly inFlight: InFlight,
     private readonly log: Logger,
   ) {}
@@ -70,6 +74,15 @@ export class ServerMessages {
     if (callers.size > 1) {
       refusal = `${callers.size} clients have requests in flight on this shared server process and stdio does not say which of them ${request.method} is for; refused rather than risk sending it to the wrong client (--session-mode isolated routes it exactly)`;
       this.log.warn({ method: request.method, callers: callers.size }, 'server request refused: more than one client could have caused it');
+    } else if (call?.modern && capability && !call.modern.capabilities[capability]) {
+      // The revision's rule: a request that needs a capability the client did not declare fails with
+      // MissingRequiredClientCapability; the server's own request gets an error too, and the call is stopped there.
+      refusal = `the client did not declare the "${capability}" capability`;
+      this.inFlight.cancel(call, `the client did not declare the "${capability}" capability`, 'error');
+      const message = `Missing required client capability: the server asked for ${request.method}, which needs the "${capability}" capability; declare it in io.modelcontextprotocol/clientCapabilities`;
+      call.client.send(errorResponse(call.originalId, ModernError.MissingRequiredClientCapability, message, { requiredCapabilities: { [capability]: {} } }), call.key);
+    } else if (call?.modern) {
+      refusal = `the client whose request is in flight speaks MCP 2026-07-28, where servers cannot send requests on their own (Multi Round-Trip Requests are not bridged yet); ${request.method} cannot reach it`;
     } else if (!session) refusal = `no client request is in flight to relay ${request.method} to`;
     else if (capability && !session.clientCapabilities[capability]) refusal = `the client whose request is in flight did not declare the "${capability}" capability`;
     if (refusal || !session || !call) {
@@ -93,7 +106,7 @@ export class ServerMessages {
         if (callers.size === 0) return this.broadcast(worker, notification, (s) => s.wantsLog(level));
         const [call] = callers.values();
         if (callers.size === 1) {
-          if (call.session?.wantsLog(level)) call.session.client.send(notification, call.key);
+          if (call.wantsLog(level)) call.client.send(notification, call.key);
           return;
         }
         this.log[PINO_LEVEL[level as LogLevel] ?? 'info']({ serverLog: notification.params, callers: callers.size }, 'a server log line kept here: several clients have calls in flight on this shared process and stdio does not say whose it is (--session-mode isolated delivers it exactly)');
@@ -101,6 +114,7 @@ export class ServerMessages {
       }
       case 'notifications/resources/updated': {
         const uri = notification.params?.uri;
+        this.subscriptions.deliver(notification);
         return this.broadcast(worker, notification, (s) => s.subscriptions.has(uri as string));
       }
       case 'notifications/cancelled': {
@@ -114,6 +128,7 @@ export class ServerMessages {
         return;
       }
       default:
+        this.subscriptions.deliver(notification);
         return this.broadcast(worker, notification, () => true);
     }
   }

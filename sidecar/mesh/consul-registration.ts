@@ -5,6 +5,7 @@
  */
 import type { Instance, WorkerHealth } from './publisher.js';
 import type { ServerProfile } from '../mcp/profile.js';
+import { servedProtocolVersions } from '../mcp/protocol-versions.js';
 
 /** Consul's limits on service meta (agent/structs validateMetaPair): keys, key length, value bytes. */
 export const META_MAX_KEYS = 64;
@@ -20,6 +21,11 @@ export const MAX_TOOL_TAGS = 500;
 
 export const TRANSPORT_TAG = 'transport:streamable-http';
 export const TOOL_TAG_PREFIX = 'mcp-tool:';
+/**
+ * The sidecar serves both protocol eras on /mcp: legacy clients with sessions (`initialize`, Mcp-Session-Id) and
+ * 2026-07-28 clients statelessly. Discovery can select on the tag; the versions are in meta.
+ */
+export const ERA_TAG = 'mcp-era:dual';
 
 export interface CheckSettings {
   checkTtlMs: number;
@@ -72,8 +78,8 @@ export function consulMeta(pairs: Array<[string, string]>): Record<string, strin
   return meta;
 }
 
-/** Tool names joined by commas, cut at a name boundary so no half name is ever listed. */
-function toolNameList(names: string[], maxBytes: number): { text: string; complete: boolean } {
+/** Names joined by commas, cut at a name boundary so no half name is ever listed ("…" marks the cut). */
+export function commaList(names: readonly string[], maxBytes: number): { text: string; complete: boolean } {
   let text = '';
   for (let i = 0; i < names.length; i++) {
     const next = text ? `${text},${names[i]}` : names[i];
@@ -93,19 +99,25 @@ function tagSafe(text: string): string {
 export function serviceTags(instance: Instance, profile: ServerProfile, userTags: string[]): { tags: string[]; toolTagsComplete: boolean } {
   const names = profile.tools.map((t) => t.name);
   const toolTags = names.slice(0, MAX_TOOL_TAGS).map((n) => `${TOOL_TAG_PREFIX}${tagSafe(n)}`);
-  const tags = [...new Set(['mcp', TRANSPORT_TAG, `session-mode:${instance.sessionMode}`, ...toolTags, ...userTags])];
+  const tags = [...new Set(['mcp', TRANSPORT_TAG, ERA_TAG, `session-mode:${instance.sessionMode}`, ...toolTags, ...userTags])];
   return { tags, toolTagsComplete: names.length <= MAX_TOOL_TAGS };
 }
 
 export function serviceMeta(instance: Instance, profile: ServerProfile, toolTagsComplete: boolean): Record<string, string> {
-  const names = toolNameList(
+  const names = commaList(
     profile.tools.map((t) => t.name),
     META_VALUE_MAX_BYTES,
   );
+  // Modern first, then every legacy version: a client picks the first it speaks. Today's list is ~70 bytes;
+  // the cut at a version boundary only matters if the lists ever outgrow Consul's 512-byte value.
+  const versions = commaList(servedProtocolVersions(), META_VALUE_MAX_BYTES);
   const pairs: Array<[string, string]> = [
     ['mcp_server_name', profile.serverInfo.name],
     ['mcp_server_version', profile.serverInfo.version],
+    // The version the sidecar negotiated with the child over stdio (what the server itself speaks) ...
     ['mcp_protocol_version', profile.protocolVersion],
+    // ... and the versions the sidecar serves to HTTP clients, whatever the child speaks.
+    ['mcp_protocol_versions', versions.text],
     ['mcp_tool_count', String(profile.tools.length)],
     ['mcp_tools_hash', profile.toolsHash],
     ['mcp_transport', 'streamable-http'],

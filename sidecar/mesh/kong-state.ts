@@ -3,7 +3,8 @@
  * `mcp-sidecar kong-config` prints it as a decK file, so the two can never describe different meshes.
  *
  * Per server `<name>` (shared by every instance of it):
- *   upstream `mcp-<name>`  consistent hashing on the Mcp-Session-Id header, active checks on /readyz,
+ *   upstream `mcp-<name>`  consistent hashing on the Mcp-Session-Id header (legacy sessions), client address
+ *                          when it is missing (2026-07-28 requests, `initialize`), active checks on /readyz,
  *                          passive checks as a circuit breaker
  *   service  `mcp-<name>`  host = the upstream, long timeouts for SSE
  *   route    `mcp-<name>`  paths [/<name>], strip_path, no request/response buffering (SSE must flow)
@@ -23,7 +24,7 @@ export interface KongUpstream {
   algorithm: 'consistent-hashing';
   hash_on: 'header';
   hash_on_header: string;
-  hash_fallback: 'ip' | 'none';
+  hash_fallback: 'ip';
   slots: number;
   healthchecks: {
     active: {
@@ -131,11 +132,17 @@ export function serverState(name: string, instanceId: string | undefined, routeP
   return {
     upstream: {
       name: entity,
-      // Affinity: a session's requests hash to one instance. `initialize` has no session id yet and lands by
-      // client address; the sidecars adopt sessions opened by a peer, so a later hop elsewhere still works.
+      // Affinity: a legacy session's requests hash to one instance. `initialize` has no session id yet and lands
+      // by client address; the sidecars adopt sessions opened by a peer, so a later hop elsewhere still works.
       algorithm: 'consistent-hashing',
       hash_on: 'header',
       hash_on_header: 'Mcp-Session-Id',
+      // 2026-07-28 requests carry no Mcp-Session-Id and need no affinity (any replica answers any request). Not
+      // `none`: its documented meaning, "weighted round-robin" (Kong PR #2875, the 0.12 load-balancing docs),
+      // holds for `hash_on: none` only. Under consistent-hashing Kong 3.x hashes a missing value as ""
+      // (kong/runloop/balancer/init.lua: `get_value_to_hash(upstream, ctx) or ""`), so with `none` every
+      // header-less request of every client would go to one and the same target (Kong issue #14251, 3.7).
+      // The client address spreads clients over the targets; one client's stateless requests stay on one.
       hash_fallback: 'ip',
       slots: 10000,
       healthchecks: {

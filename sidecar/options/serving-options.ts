@@ -35,6 +35,12 @@ export const SERVING = {
     help: 'close MCP sessions idle (no request, no open stream) this long',
   }),
   keepAliveMs: duration({ flag: 'keep-alive', default: '15s', arg: 'dur', help: 'SSE keep-alive comment interval' }),
+  listTtlMs: duration({
+    flag: 'list-ttl',
+    default: '60s',
+    arg: 'dur',
+    help: 'how long clients may cache list results (ttlMs of 2026-07-28 list results, Cache-Control of GET /tools)',
+  }),
   eventStoreEvents: int({
     flag: 'event-store-events',
     default: '1000',

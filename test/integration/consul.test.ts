@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startConsulAgent, type ConsulAgent } from '../support/consul-agent.js';
 import { agentService, CHECK_TTL_MS, checkStatuses, childPid, PING_INTERVAL_MS, serviceIdOf, sidecarWithConsul, timeUntil, uniqueName } from '../support/consul-sidecar.js';
+import { servedProtocolVersions } from '../../sidecar/mcp/protocol-versions.js';
 import { everythingCommand, fixtureCommand, isAlive, readyz, waitFor, waitForReady } from '../support/sidecar-process.js';
 
 async function callTool(url: string, tool: string, args: Record<string, unknown>): Promise<{ status: number; body: any }> {
@@ -46,7 +47,7 @@ describe('Consul registration follows the live MCP server (real sidecar, real ag
     assert.equal(svc.ID, id);
     assert.equal(svc.Address, '127.0.0.1');
     assert.equal(svc.Port, Number(new URL(sidecar.url).port));
-    for (const tag of ['mcp', 'transport:streamable-http', 'session-mode:shared', 'env:test', 'mcp-tool:echo']) assert.ok(svc.Tags.includes(tag), `tag ${tag} in ${svc.Tags}`);
+    for (const tag of ['mcp', 'transport:streamable-http', 'mcp-era:dual', 'session-mode:shared', 'env:test', 'mcp-tool:echo']) assert.ok(svc.Tags.includes(tag), `tag ${tag} in ${svc.Tags}`);
     const tools = await (await fetch(`${sidecar.url}/tools`)).json();
     const toolNames: string[] = (tools.tools ?? tools).map((tool: { name: string }) => tool.name);
     assert.deepEqual(svc.Tags.filter((tag: string) => tag.startsWith('mcp-tool:')).sort(), toolNames.map((n) => `mcp-tool:${n}`).sort());
@@ -54,6 +55,12 @@ describe('Consul registration follows the live MCP server (real sidecar, real ag
     assert.match(svc.Meta.mcp_server_name, /everything/);
     assert.ok(svc.Meta.mcp_server_version);
     assert.ok(svc.Meta.mcp_protocol_version);
+    // Both eras on /mcp: the modern version first, then every legacy one, whatever server-everything speaks.
+    assert.equal(svc.Meta.mcp_protocol_versions, servedProtocolVersions().join(','));
+    assert.match(svc.Meta.mcp_protocol_versions, /^2026-07-28,2025-11-25,/);
+    // Discovery by era through the catalog: the tag selects the instance.
+    const dual = await consul.get(`/v1/health/service/${name}?passing&tag=mcp-era:dual`);
+    assert.deepEqual(dual.body.map((e: any) => e.Service.ID), [id]);
     assert.match(svc.Meta.mcp_tools_hash, /^[0-9a-f]+$/);
     assert.equal(svc.Meta.mcp_session_mode, 'shared');
     assert.ok(svc.Meta.mcp_sidecar_version);

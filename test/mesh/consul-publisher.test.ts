@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ReconcilingPublisher } from '../../sidecar/mesh/reconciling-publisher.js';
 import { consulPublisher, type ConsulPublisherOptions } from '../../sidecar/mesh/consul.js';
-import { MAX_TOOL_TAGS, META_MAX_KEYS, META_VALUE_MAX_BYTES, pingCheckId, readyzCheckId } from '../../sidecar/mesh/consul-registration.js';
+import { commaList, ERA_TAG, MAX_TOOL_TAGS, META_MAX_KEYS, META_VALUE_MAX_BYTES, pingCheckId, readyzCheckId } from '../../sidecar/mesh/consul-registration.js';
+import { MODERN_PROTOCOL_VERSIONS, servedProtocolVersions, SUPPORTED_PROTOCOL_VERSIONS } from '../../sidecar/mcp/protocol-versions.js';
 import type { Instance } from '../../sidecar/mesh/publisher.js';
 import type { ServerProfile } from '../../sidecar/mcp/profile.js';
 import { capturedLogger, testInstance, testProfile } from '../support/mesh-fixtures.js';
@@ -76,10 +77,12 @@ describe('ConsulPublisher against a real Consul agent', () => {
     assert.equal(svc.Service, inst.name);
     assert.equal(svc.Address, '127.0.0.1');
     assert.equal(svc.Port, inst.advertisePort);
-    assert.deepEqual(svc.Tags, ['mcp', 'transport:streamable-http', 'session-mode:shared', 'mcp-tool:echo', 'mcp-tool:add', 'team:test']);
+    assert.deepEqual(svc.Tags, ['mcp', 'transport:streamable-http', 'mcp-era:dual', 'session-mode:shared', 'mcp-tool:echo', 'mcp-tool:add', 'team:test']);
     assert.equal(svc.Meta.mcp_server_name, 'test-server');
     assert.equal(svc.Meta.mcp_server_version, '1.2.3');
     assert.equal(svc.Meta.mcp_protocol_version, '2025-11-25');
+    // The versions served to HTTP clients: 2026-07-28 first, then every legacy version, whatever the child speaks.
+    assert.equal(svc.Meta.mcp_protocol_versions, '2026-07-28,2025-11-25,2025-06-18,2025-03-26,2024-11-05,2024-10-07');
     assert.equal(svc.Meta.mcp_tool_count, '2');
     assert.equal(svc.Meta.mcp_tools, 'echo,add');
     assert.equal(svc.Meta.mcp_tools_hash, profile(['echo', 'add']).toolsHash);
@@ -126,9 +129,25 @@ describe('ConsulPublisher against a real Consul agent', () => {
     for (const listed of svc.Meta.mcp_tools.replace(/,…$/, '').split(',')) assert.ok(names.includes(listed), `"${listed}" is a whole tool name`);
     assert.ok(svc.Meta.mcp_server_name.startsWith('服务器-é') && svc.Meta.mcp_server_name.endsWith('…'));
     assert.match(svc.Meta.mcp_tool_tags_truncated, /500 of 2000/);
+    // Huge tool lists never push out what discovery selects on.
+    assert.equal(svc.Meta.mcp_protocol_versions, servedProtocolVersions().join(','));
+    assert.ok(svc.Tags.includes(ERA_TAG));
     const toolTags = svc.Tags.filter((tag: string) => tag.startsWith('mcp-tool:'));
     assert.equal(toolTags.length, MAX_TOOL_TAGS);
     await waitFor(() => publisher.status().state === 'published', 2000, 'state published');
+  });
+
+  test('the served versions: modern first, then every legacy one; a list past the value limit is cut at a version', () => {
+    assert.deepEqual(servedProtocolVersions(), [...MODERN_PROTOCOL_VERSIONS, ...SUPPORTED_PROTOCOL_VERSIONS]);
+    assert.equal(servedProtocolVersions()[0], '2026-07-28');
+    assert.equal(new Set(servedProtocolVersions()).size, servedProtocolVersions().length, 'no version listed twice');
+    const many = Array.from({ length: 60 }, (_, i) => `20${String(i).padStart(2, '0')}-01-01`);
+    const cut = commaList(many, META_VALUE_MAX_BYTES);
+    assert.equal(cut.complete, false);
+    assert.ok(Buffer.byteLength(cut.text) <= META_VALUE_MAX_BYTES, `${Buffer.byteLength(cut.text)} bytes`);
+    assert.ok(cut.text.endsWith(',…'));
+    assert.deepEqual(cut.text.replace(/,…$/, '').split(','), many.slice(0, cut.text.split(',').length - 1), 'whole versions, in order');
+    assert.deepEqual(commaList(servedProtocolVersions(), META_VALUE_MAX_BYTES), { text: servedProtocolVersions().join(','), complete: true });
   });
 
   test('critical is reported at once with the reason; passing follows the next good ping', async (t) => {

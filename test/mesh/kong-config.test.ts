@@ -123,6 +123,9 @@ describe('mcp-sidecar kong-config', () => {
       assert.deepEqual(routes, [expected.route]);
       const { targets, ...upstreamFields } = doc.upstreams.find((u: any) => u.name === `mcp-${name}`);
       assert.deepEqual(upstreamFields, expected.upstream);
+      // What decK applies balances both eras as the publisher does: sessions by header, the rest by client.
+      assert.equal(upstreamFields.hash_on_header, 'Mcp-Session-Id');
+      assert.equal(upstreamFields.hash_fallback, 'ip');
       assert.deepEqual(targets, [
         {
           target: `${name}:8080`,

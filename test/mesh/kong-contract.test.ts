@@ -10,7 +10,9 @@ import { kongPublisher, type KongPublisherOptions } from '../../sidecar/mesh/kon
 import { MANAGED_BY_TAG, serverState, targetState } from '../../sidecar/mesh/kong-state.js';
 import type { Instance } from '../../sidecar/mesh/publisher.js';
 import type { ServerProfile } from '../../sidecar/mcp/profile.js';
-import { KongAdminDouble } from '../support/kong-admin-double.js';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { KongAdminDouble, kongOpenApiPath } from '../support/kong-admin-double.js';
 import { capturedLogger, testInstance, testProfile } from '../support/mesh-fixtures.js';
 import { waitFor } from '../support/sidecar-process.js';
 
@@ -62,7 +64,7 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
     assert.equal(upstream.algorithm, 'consistent-hashing');
     assert.equal(upstream.hash_on, 'header');
     assert.equal(upstream.hash_on_header, 'Mcp-Session-Id');
-    assert.ok(['ip', 'none'].includes(upstream.hash_fallback));
+    assert.equal(upstream.hash_fallback, 'ip', 'header-less (2026-07-28) requests spread by client, see the test below');
     assert.equal(upstream.healthchecks.active.http_path, '/readyz');
     assert.ok(upstream.healthchecks.active.healthy.interval > 0, 'active checks are on (interval > 0)');
     assert.ok(upstream.healthchecks.active.unhealthy.interval > 0);
@@ -259,6 +261,48 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
     kong.routes.delete(`mcp-${name}`);
     kong.targetsOf(`mcp-${name}`).clear();
     await waitFor(() => kong.routes.has(`mcp-${name}`) && kong.targetsOf(`mcp-${name}`).size === 1, 5000, 'route and target back');
+    assertNoViolations();
+  });
+
+  test('both eras through one upstream: legacy sessions hash on Mcp-Session-Id, header-less 2026-07-28 requests fall back to the client address, never to one constant target', async (t) => {
+    const name = uniqueName();
+    const { p } = publisher(t, instance(name, 18093));
+    p.publish(profile(['echo']));
+    await waitFor(() => kong.targetsOf(`mcp-${name}`).size === 1, 5000, 'published');
+    const upstream = kong.upstreams.get(`mcp-${name}`)!;
+
+    // Kong's document: hash_fallback is "what to use as hashing input if the primary hash_on does not return a
+    // hash (eg. header is missing ...)". A modern request carries no Mcp-Session-Id, so it is balanced by this.
+    const doc = parse(readFileSync(kongOpenApiPath(), 'utf8'));
+    const field = doc.components.requestBodies['upstream-request'].content['application/json'].schema.properties.hash_fallback;
+    assert.match(field.description, /header is missing/);
+    assert.ok(field.enum.includes(upstream.hash_fallback), `${upstream.hash_fallback} is one of ${field.enum}`);
+    assert.equal(upstream.algorithm, 'consistent-hashing');
+    assert.equal(upstream.hash_on_header, 'Mcp-Session-Id');
+    // Not `none`: under consistent-hashing Kong 3.x hashes a missing value as "" (balancer/init.lua), so every
+    // header-less request of every client would land on the same target (Kong issue #14251) instead of
+    // round-robin, which `none` means only as `hash_on`. The client address spreads clients over the replicas.
+    assert.notEqual(upstream.hash_fallback, 'none');
+    assert.equal(upstream.hash_fallback, 'ip');
+    // Nothing else steers the fallback: no fallback header, query argument or cookie is set.
+    for (const key of ['hash_fallback_header', 'hash_fallback_query_arg', 'hash_fallback_uri_capture', 'hash_on_cookie']) assert.equal(upstream[key], undefined, key);
+
+    // Kong's entity rules on the fallback are enforced by the double, so the test above cannot pass on a body
+    // real Kong would refuse.
+    const good = serverState(name, undefined).upstream;
+    assert.deepEqual(kong.validate('PUT', `/upstreams/mcp-${name}`, good), []);
+    assert.match(kong.validate('PUT', `/upstreams/mcp-${name}`, { ...good, hash_fallback: 'header' }).join('\n'), /hash_fallback_header: required/);
+    assert.match(kong.validate('PUT', `/upstreams/mcp-${name}`, { ...good, hash_fallback: 'header', hash_fallback_header: 'mcp-session-id' }).join('\n'), /must be distinct/);
+    const { hash_on_header: _unused, ...withoutHeader } = good;
+    assert.match(kong.validate('PUT', `/upstreams/mcp-${name}`, { ...withoutHeader, hash_on: 'none' }).join('\n'), /must be 'none' when hash_on is 'none'/);
+
+    // Long SSE streams (legacy GET streams, 2026-07-28 subscriptions/listen) still flow through the same route:
+    // no buffering either way, and a read timeout far above the sidecar's keep-alive comments (15 s default).
+    const route = kong.routes.get(`mcp-${name}`)!;
+    assert.equal(route.response_buffering, false);
+    assert.equal(route.request_buffering, false);
+    const service = kong.services.get(`mcp-${name}`)!;
+    assert.ok(service.read_timeout >= 20 * 15_000, `read_timeout ${service.read_timeout} ms`);
     assertNoViolations();
   });
 

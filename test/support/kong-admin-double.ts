@@ -118,6 +118,24 @@ const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TARGET = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
 
+/**
+ * Kong's upstream entity checks on the fallback hash (kong/db/schema/entities/upstreams.lua), which the document
+ * only describes in prose: no fallback without a primary hash or after a cookie, a header fallback names its
+ * header, and the fallback differs from the primary (Kong answers 400 to `hash_on: ip, hash_fallback: ip`).
+ */
+function hashFallbackChecks(body: Record<string, any>): string[] {
+  const on = body.hash_on ?? 'none';
+  const fallback = body.hash_fallback ?? 'none';
+  if (fallback === 'none') return [];
+  const out: string[] = [];
+  if (on === 'none' || on === 'cookie') out.push(`hash_fallback: must be 'none' when hash_on is '${on}'`);
+  if (fallback === 'header' && !body.hash_fallback_header) out.push("hash_fallback_header: required field missing when hash_fallback is 'header'");
+  if (fallback === on && (on !== 'header' || body.hash_on_header?.toLowerCase() === body.hash_fallback_header?.toLowerCase())) {
+    out.push('hash_fallback: values of hash_on and hash_fallback must be distinct');
+  }
+  return out;
+}
+
 /** The checks Kong makes that the document does not express (Q10 and the rules above). */
 function kongSideChecks(operation: Operation, params: Record<string, string>, body: any): string[] {
   const out: string[] = [];
@@ -132,6 +150,7 @@ function kongSideChecks(operation: Operation, params: Record<string, string>, bo
     const name = body?.name ?? params.upstream_id_or_name;
     if (!HOSTNAME.test(name)) out.push(`name: ${JSON.stringify(name)} is not a valid hostname`);
     if (body?.hash_on === 'header' && !body.hash_on_header) out.push("hash_on_header: required field missing when hash_on is 'header'");
+    out.push(...hashFallbackChecks(body ?? {}));
   }
   if (op === 'upsert-service' || op === 'upsert-route-for-service') {
     const key = op === 'upsert-service' ? params.service_id_or_name : params.route_id_or_name;

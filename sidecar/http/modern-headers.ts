@@ -1,0 +1,82 @@
+/**
+ * Request metadata headers of revision 2026-07-28: `MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name` and the
+ * `Mcp-Param-{name}` headers a tool's `x-mcp-header` annotations ask for. Gateways route and rate-limit on them
+ * without parsing bodies, so a request whose headers say something else than its body is refused (400,
+ * HeaderMismatch): otherwise a gateway and the server would act on two different requests.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { JsonRpcRequest } from '../mcp/jsonrpc.js';
+import { NAMED } from '../mcp/modern.js';
+
+/** Visible ASCII, space and tab: what a header value may hold (RFC 9110). */
+const SAFE_VALUE = /^[\x20-\x7e\t]*$/;
+const SENTINEL = /^=\?base64\?(.*)\?=$/;
+
+/** A header value, decoded from the Base64 sentinel form; undefined when it holds characters it may not. */
+export function decodeHeaderValue(value: string): string | undefined {
+  if (!SAFE_VALUE.test(value)) return undefined;
+  const m = SENTINEL.exec(value);
+  return m ? Buffer.from(m[1], 'base64').toString('utf8') : value;
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** Why Mcp-Method, Mcp-Name or Mcp-Param-* do not match the body (HeaderMismatch), or undefined when they do. */
+export function headerMismatch(req: IncomingMessage, request: { method: string; params?: JsonRpcRequest['params'] }, tools: readonly Tool[]): string | undefined {
+  const method = header(req, 'mcp-method');
+  if (method === undefined) return 'the Mcp-Method header is required';
+  if (method !== request.method) return `Mcp-Method header "${method}" does not match body method "${request.method}"`;
+  const field = NAMED[request.method];
+  if (field) {
+    const raw = header(req, 'mcp-name');
+    if (raw === undefined) return `the Mcp-Name header is required for ${request.method}`;
+    const name = decodeHeaderValue(raw);
+    if (name === undefined) return 'the Mcp-Name header holds characters a header may not; use the =?base64?…?= form';
+    if (name !== request.params?.[field]) return `Mcp-Name header "${name}" does not match body params.${field} ${JSON.stringify(request.params?.[field])}`;
+  }
+  if (request.method === 'tools/call') {
+    const tool = tools.find((t) => t.name === request.params?.name);
+    if (tool) return paramMismatch(req, tool, (request.params?.arguments ?? {}) as Record<string, unknown>);
+  }
+  return undefined;
+}
+
+/**
+ * The `Mcp-Param-{name}` headers a tool's schema designates: each must be present when its argument has a value,
+ * and equal to it (integers compared as numbers). Annotations that break the revision's rules (not reachable by
+ * `properties` alone, not a primitive) designate nothing.
+ */
+function paramMismatch(req: IncomingMessage, tool: Tool, args: Record<string, unknown>): string | undefined {
+  for (const { path, name } of headerParams(tool.inputSchema as Record<string, unknown>)) {
+    let value: unknown = args;
+    for (const key of path) value = value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+    const raw = header(req, `mcp-param-${name.toLowerCase()}`);
+    if (value === undefined || value === null) continue;
+    if (raw === undefined) return `the Mcp-Param-${name} header is required: tool "${tool.name}" mirrors argument ${path.join('.')} into it`;
+    const decoded = decodeHeaderValue(raw);
+    if (decoded === undefined) return `the Mcp-Param-${name} header holds characters a header may not; use the =?base64?…?= form`;
+    const same = typeof value === 'number' ? Number(decoded) === value : typeof value === 'boolean' ? decoded === String(value) : decoded === value;
+    if (!same) return `Mcp-Param-${name} header "${decoded}" does not match argument ${path.join('.')} ${JSON.stringify(value)}`;
+  }
+  return undefined;
+}
+
+/** The `x-mcp-header` annotations of a schema reachable through `properties` only, with their argument paths. */
+export function headerParams(schema: Record<string, unknown> | undefined, path: string[] = []): Array<{ path: string[]; name: string }> {
+  const found: Array<{ path: string[]; name: string }> = [];
+  const properties = schema?.properties;
+  if (!properties || typeof properties !== 'object') return found;
+  for (const [key, property] of Object.entries(properties as Record<string, Record<string, unknown>>)) {
+    if (!property || typeof property !== 'object') continue;
+    const name = property['x-mcp-header'];
+    if (typeof name === 'string' && /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) && ['string', 'integer', 'boolean'].includes(property.type as string)) {
+      found.push({ path: [...path, key], name });
+    }
+    found.push(...headerParams(property, [...path, key]));
+  }
+  return found;
+}

@@ -1,0 +1,72 @@
+/**
+ * POST /mcp for modern (2026-07-28) requests, beside the legacy sessions on the same endpoint: a request whose
+ * `_meta` declares its protocol version is served statelessly, as the revision's dual-era server does. Checked in
+ * the order the transport page gives: version, method, headers against the body; then answered by the sidecar
+ * (`server/discover`, `subscriptions/listen`) or forwarded to the server as one stateless call.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { paramsProblem } from '../mcp/envelope.js';
+import { ErrorCode, errorResponse, kindOf, toJson, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.js';
+import { ALL_VERSIONS, declaredVersion, discoverResult, FORWARDED_METHODS, isModernVersion, META, MODERN_VERSIONS, modernResult, ModernError } from '../mcp/modern.js';
+import type { Router } from '../mcp/router.js';
+import { ListenStream } from './listen-stream.js';
+import { headerMismatch } from './modern-headers.js';
+import { sendJsonText } from './reply.js';
+import { StatelessExchange } from './stateless-exchange.js';
+import type { StreamableHttp } from './streamable-http.js';
+
+export class ModernRequests {
+  constructor(
+    private readonly router: Router,
+    private readonly transport: StreamableHttp,
+    private readonly opts: { listTtlMs: number },
+  ) {}
+
+  async handle(req: IncomingMessage, res: ServerResponse, message: JsonRpcRequest, bigIds: boolean): Promise<void> {
+    const reply = (status: number, response: JsonRpcResponse, headers: Record<string, string> = {}) => sendJsonText(res, status, toJson(response, bigIds), headers);
+    if (kindOf(message) !== 'request') {
+      // This revision defines no client notifications over HTTP (closing a stream is cancellation) and clients
+      // send no responses: accepted and dropped, as the transport page allows.
+      res.writeHead(202);
+      res.end();
+      return;
+    }
+    const id = message.id;
+    const meta = message.params?._meta;
+    const version = declaredVersion(message);
+    if (typeof version !== 'string' || typeof meta?.[META.clientCapabilities] !== 'object' || meta[META.clientCapabilities] === null) {
+      return reply(400, errorResponse(id, ErrorCode.InvalidParams, `Invalid params: a ${MODERN_VERSIONS[0]} request carries _meta with "${META.protocolVersion}" and "${META.clientCapabilities}"`));
+    }
+    const header = req.headers['mcp-protocol-version'];
+    if (header !== version) {
+      const why = header === undefined ? 'the MCP-Protocol-Version header is required' : `MCP-Protocol-Version header "${header}" does not match _meta "${version}"`;
+      return reply(400, errorResponse(id, ModernError.HeaderMismatch, `Header mismatch: ${why}`));
+    }
+    if (!isModernVersion(version)) {
+      return reply(400, errorResponse(id, ModernError.UnsupportedProtocolVersion, `Unsupported protocol version ${JSON.stringify(version)}`, { supported: ALL_VERSIONS, requested: version }));
+    }
+    const method = message.method;
+    if (method !== 'server/discover' && method !== 'subscriptions/listen' && !FORWARDED_METHODS.has(method)) {
+      return reply(404, errorResponse(id, ErrorCode.MethodNotFound, `Method not found: ${method} is not a method of MCP ${version}`));
+    }
+    const profile = await this.router.stateless.profile();
+    if (!profile) return reply(503, this.router.stateless.unavailable(id), { 'retry-after': '1' });
+    const mismatch = headerMismatch(req, message, profile.tools);
+    if (mismatch) return reply(400, errorResponse(id, ModernError.HeaderMismatch, `Header mismatch: ${mismatch}`));
+    const problem = paramsProblem(message);
+    if (problem) return reply(200, errorResponse(id, ErrorCode.InvalidParams, `Invalid params: ${problem}`));
+
+    if (method === 'server/discover') return reply(200, { jsonrpc: '2.0', id, result: discoverResult(profile) });
+    if (method === 'subscriptions/listen') return this.listen(res, message, bigIds, reply);
+    const exchange = new StatelessExchange(res, this.transport, (result) => modernResult(method, result, profile, this.opts.listTtlMs), bigIds);
+    const call = this.router.stateless.call(message, exchange);
+    if (call) exchange.onabandon = () => this.router.stateless.cancel(call);
+  }
+
+  private listen(res: ServerResponse, request: JsonRpcRequest, bigIds: boolean, reply: (status: number, response: JsonRpcResponse) => void): void {
+    const stream = new ListenStream(res, this.transport, request.id, bigIds);
+    const subscription = this.router.stateless.listen(request, stream);
+    if (!('filter' in subscription)) return reply(subscription.error?.code === ErrorCode.InvalidParams ? 200 : 503, subscription);
+    stream.open(subscription.filter, () => this.router.stateless.unlisten(subscription));
+  }
+}

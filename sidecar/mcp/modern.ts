@@ -1,0 +1,94 @@
+/**
+ * MCP revision 2026-07-28 ("modern"): no initialize, no sessions; every request carries its protocol version,
+ * client capabilities and identity in `_meta`, and the server answers statelessly. This module holds what the
+ * sidecar needs to serve modern clients from any (legacy) stdio server: which requests are modern, which
+ * methods exist, the `server/discover` result built from the handshaken profile, and the result fields the
+ * revision requires (resultType, server identity, caching hints).
+ */
+import type { JsonRpcRequest } from './jsonrpc.js';
+import type { ServerProfile } from './profile.js';
+import { MODERN_PROTOCOL_VERSIONS, servedProtocolVersions } from './protocol-versions.js';
+
+/** Modern protocol versions this sidecar serves, newest first. */
+export const MODERN_VERSIONS: readonly string[] = MODERN_PROTOCOL_VERSIONS;
+
+/** What `server/discover` and UnsupportedProtocolVersionError list: modern first, then every legacy version. */
+export const ALL_VERSIONS: readonly string[] = servedProtocolVersions();
+
+export const META = {
+  protocolVersion: 'io.modelcontextprotocol/protocolVersion',
+  clientCapabilities: 'io.modelcontextprotocol/clientCapabilities',
+  clientInfo: 'io.modelcontextprotocol/clientInfo',
+  serverInfo: 'io.modelcontextprotocol/serverInfo',
+  logLevel: 'io.modelcontextprotocol/logLevel',
+  subscriptionId: 'io.modelcontextprotocol/subscriptionId',
+} as const;
+
+/** Error codes of revision 2026-07-28 (its reserved range -32020 … -32099). */
+export const ModernError = {
+  HeaderMismatch: -32020,
+  MissingRequiredClientCapability: -32021,
+  UnsupportedProtocolVersion: -32022,
+} as const;
+
+/**
+ * Methods a modern client may call. Those the sidecar answers itself (`server/discover`,
+ * `subscriptions/listen`) and those it forwards to the server; anything else (including the legacy-only
+ * `ping`, `logging/setLevel`, `resources/subscribe`) is "method not found" (HTTP 404).
+ */
+export const FORWARDED_METHODS: ReadonlySet<string> = new Set([
+  'tools/list',
+  'tools/call',
+  'prompts/list',
+  'prompts/get',
+  'resources/list',
+  'resources/read',
+  'resources/templates/list',
+  'completion/complete',
+]);
+
+/** Results that carry caching hints (CacheableResult). */
+const CACHEABLE = new Set(['tools/list', 'prompts/list', 'resources/list', 'resources/templates/list', 'resources/read']);
+
+/** Methods whose `Mcp-Name` header mirrors a params field. */
+export const NAMED: Readonly<Record<string, 'name' | 'uri'>> = { 'tools/call': 'name', 'prompts/get': 'name', 'resources/read': 'uri' };
+
+/** The protocol version a request declares in `_meta`, if it declares one (then it is a modern request). */
+export function declaredVersion(message: unknown): unknown {
+  const meta = (message as JsonRpcRequest | undefined)?.params?._meta;
+  return meta && typeof meta === 'object' ? (meta as Record<string, unknown>)[META.protocolVersion] : undefined;
+}
+
+export function isModernVersion(version: unknown): boolean {
+  return typeof version === 'string' && MODERN_VERSIONS.includes(version);
+}
+
+/** The `server/discover` result: the handshaken profile as a modern server describes itself. */
+export function discoverResult(profile: ServerProfile): Record<string, unknown> {
+  const result: Record<string, unknown> = {
+    supportedVersions: [...ALL_VERSIONS],
+    capabilities: profile.capabilities,
+    resultType: 'complete',
+    _meta: { [META.serverInfo]: profile.serverInfo },
+  };
+  if (profile.instructions !== undefined) result.instructions = profile.instructions;
+  return result;
+}
+
+/**
+ * What revision 2026-07-28 requires of a result that a legacy server produced: `resultType` (complete, unless the
+ * server already said), the server's identity in `_meta`, and for list results and resources/read the caching
+ * hints. Nothing the server put in the result is dropped.
+ */
+export function modernResult(method: string, result: Record<string, unknown>, profile: ServerProfile | undefined, listTtlMs: number): void {
+  result.resultType ??= 'complete';
+  if (profile) {
+    const meta = (result._meta && typeof result._meta === 'object' ? result._meta : (result._meta = {})) as Record<string, unknown>;
+    meta[META.serverInfo] ??= profile.serverInfo;
+  }
+  if (CACHEABLE.has(method)) {
+    result.ttlMs ??= listTtlMs;
+    // The sidecar's lists do not vary by client: shared caches (a gateway) may keep them.
+    result.cacheScope ??= 'public';
+  }
+}

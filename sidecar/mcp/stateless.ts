@@ -1,0 +1,98 @@
+/**
+ * Serving modern (2026-07-28) requests statelessly from any server process: each request is one call on any ready
+ * worker, answered to a one-shot client channel, with nothing kept between requests, so any replica can answer
+ * any request. The client's capabilities and log level travel with the call; `subscriptions/listen` streams are
+ * the only long-lived thing, and the sidecar holds the server's resource subscriptions for them.
+ */
+import type { Call } from './call.js';
+import type { Channel } from './channel.js';
+import type { InFlight } from './in-flight.js';
+import { ErrorCode, errorResponse, type JsonRpcRequest, type JsonRpcResponse } from './jsonrpc.js';
+import { META } from './modern.js';
+import type { WorkerSource } from './pool.js';
+import type { ServerProfile } from './profile.js';
+import type { ReadyWait } from './ready-wait.js';
+import { LOG_LEVELS, type LogLevel } from './session.js';
+import { Subscription, type SubscriptionFilter, type Subscriptions } from './subscriptions.js';
+import type { Worker } from './worker.js';
+
+export class Stateless {
+  constructor(
+    private readonly source: WorkerSource,
+    private readonly inFlight: InFlight,
+    private readonly readyWait: ReadyWait,
+    private readonly subscriptions: Subscriptions,
+    private readonly opts: { maxInflight: number; requestTimeoutMs: number },
+    /** Whether a legacy session watches `uri` (then the server's subscription is theirs too). */
+    private readonly sessionsWatch: (worker: Worker, uri: string) => boolean,
+  ) {}
+
+  /** The server's profile, waiting for a restarting server within --ready-wait; undefined when none is up. */
+  async profile(): Promise<ServerProfile | undefined> {
+    if (!this.source.anyWorker() && this.readyWait.possible()) await this.readyWait.ready();
+    return this.source.anyWorker()?.profile;
+  }
+
+  unavailable(id: JsonRpcRequest['id']): JsonRpcResponse {
+    return this.inFlight.unavailable(id);
+  }
+
+  /** Forwards a modern request to a ready server; its answer and related messages go to `client`. */
+  call(request: JsonRpcRequest, client: Channel): Call | undefined {
+    const worker = this.source.anyWorker();
+    if (!worker) {
+      client.send(this.inFlight.unavailable(request.id), request.id);
+      return undefined;
+    }
+    if (worker.inflight >= this.opts.maxInflight) {
+      client.send(this.inFlight.overloaded(request.id, 'server', `the MCP server process has ${worker.inflight} requests in flight (--max-inflight ${this.opts.maxInflight}); retry shortly`), request.id);
+      return undefined;
+    }
+    const meta = (request.params?._meta ?? {}) as Record<string, unknown>;
+    const level = meta[META.logLevel];
+    const modern = {
+      capabilities: (meta[META.clientCapabilities] ?? {}) as Record<string, unknown>,
+      logLevel: LOG_LEVELS.includes(level as LogLevel) ? (level as LogLevel) : undefined,
+    };
+    const call = this.inFlight.dispatch(worker, client, undefined, request);
+    if (call) call.modern = modern;
+    return call;
+  }
+
+  /** The client closed the response stream: for a modern request that is cancellation. */
+  cancel(call: Call): void {
+    this.inFlight.cancel(call, 'the client closed the response stream (MCP 2026-07-28 cancellation)');
+  }
+
+  /**
+   * Opens a subscription: what it grants (resource subscriptions only where the server supports them), or an
+   * error when no server is up. The sidecar subscribes at the server for each URI nobody else watches yet.
+   */
+  listen(request: JsonRpcRequest, client: Channel): Subscription | JsonRpcResponse {
+    const worker = this.source.anyWorker();
+    if (!worker) return this.inFlight.unavailable(request.id);
+    const asked = (request.params?.notifications ?? {}) as SubscriptionFilter;
+    if (typeof asked !== 'object' || Array.isArray(asked)) return errorResponse(request.id, ErrorCode.InvalidParams, 'subscriptions/listen needs params.notifications as an object');
+    const resources = worker.profile.capabilities.resources as { subscribe?: boolean } | undefined;
+    const uris = Array.isArray(asked.resourceSubscriptions) && resources?.subscribe ? asked.resourceSubscriptions.filter((u) => typeof u === 'string') : [];
+    const granted: SubscriptionFilter = {};
+    for (const key of ['toolsListChanged', 'promptsListChanged', 'resourcesListChanged'] as const) if (asked[key] === true) granted[key] = true;
+    if (uris.length > 0) granted.resourceSubscriptions = uris;
+    for (const uri of uris) {
+      if (!this.subscriptions.watching(uri) && !this.sessionsWatch(worker, uri)) void worker.request('resources/subscribe', { uri }, this.opts.requestTimeoutMs).catch(() => {});
+    }
+    const subscription = new Subscription(request.id, granted, client);
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+
+  /** A listen stream ended: the server's subscriptions nobody needs any more are released. */
+  unlisten(subscription: Subscription): void {
+    this.subscriptions.remove(subscription);
+    const worker = this.source.anyWorker();
+    if (!worker) return;
+    for (const uri of subscription.filter.resourceSubscriptions ?? []) {
+      if (!this.subscriptions.watching(uri) && !this.sessionsWatch(worker, uri)) void worker.request('resources/unsubscribe', { uri }, this.opts.requestTimeoutMs).catch(() => {});
+    }
+  }
+}
