@@ -1,6 +1,6 @@
 /**
- * One cell of the table: one target at one concurrency C. Opens C sessions (C callers on the one pipe for the
- * direct stdio target) and keeps them open for the cell's rounds. Each round is a closed loop with the tree's
+ * One cell of the table: one target at one concurrency C. Opens C sessions (C stateless channels for a modern
+ * target, C callers on the one pipe for the direct stdio target) and keeps them open for the cell's rounds. Each round is a closed loop with the tree's
  * CPU taken over exactly its measured window and the load client's own CPU (to show it is not the
  * bottleneck); peak RSS covers opening, every round and closing.
  *
@@ -11,8 +11,9 @@
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { percentile, runClosedLoop, type ClosedLoopResult } from './closed-loop.js';
-import { HttpMcpSession, type EchoChannel } from './load-client.js';
+import { HttpMcpSession, type EchoChannel, type HttpEchoChannel } from './load-client.js';
 import { cpuDelta, machineBusyMs, RssSampler, treeCpu, type TreeCpu } from './process-stats.js';
+import { StatelessMcpClient } from './stateless-client.js';
 import type { StartedTarget } from './targets.js';
 
 export interface RoundOptions {
@@ -39,7 +40,7 @@ export interface CellMeasurement extends RoundMeasurement {
   peakRssMb: number;
   /** Peak RSS of the root process alone (the bridge; the server itself for the stdio target). */
   rootPeakRssMb: number;
-  /** Time to open the C sessions (initialize + notifications/initialized, all C at once): p50 and max. */
+  /** Time to open the C channels (initialize + notifications/initialized, or one checked stateless call; all C at once): p50 and max. */
   openP50Ms: number;
   openMaxMs: number;
 }
@@ -55,12 +56,15 @@ export class OpenCell {
     readonly target: StartedTarget,
     readonly concurrency: number,
     private readonly channels: EchoChannel[],
-    private readonly sessions: HttpMcpSession[],
+    private readonly opened: HttpEchoChannel[],
     private readonly pool: Pool | undefined,
     private readonly rss: RssSampler,
   ) {}
 
-  /** Opens the cell's sessions, all C at once; on failure, closes whatever did open and throws. */
+  /**
+   * Opens the cell's C channels, all at once: sessions (initialize + notifications/initialized), or for a
+   * stateless target one checked call each. On failure, closes whatever did open and throws.
+   */
   static async open(target: StartedTarget, concurrency: number, callTimeoutMs: number): Promise<OpenCell> {
     const rss = new RssSampler(target.process.pid).start();
     if (target.stdio) {
@@ -70,23 +74,24 @@ export class OpenCell {
     }
     const url = target.mcpUrl!;
     const pool = new Pool(url.origin, { connections: concurrency, pipelining: 1, keepAliveTimeout: 60_000, keepAliveMaxTimeout: 60_000 });
-    const sessions: HttpMcpSession[] = [];
+    const channels: HttpEchoChannel[] = Array.from({ length: concurrency }, () =>
+      target.stateless ? new StatelessMcpClient(pool, url.pathname, callTimeoutMs) : new HttpMcpSession(pool, url.pathname, callTimeoutMs),
+    );
     const openMs = new Float64Array(concurrency);
     const results = await Promise.allSettled(
-      Array.from({ length: concurrency }, async (_, i) => {
-        const session = new HttpMcpSession(pool, url.pathname, callTimeoutMs);
-        sessions.push(session);
+      channels.map(async (channel, i) => {
         const started = performance.now();
-        await session.open();
+        await channel.open();
         openMs[i] = performance.now() - started;
       }),
     );
-    const cell = new OpenCell(target, concurrency, sessions, sessions, pool, rss);
+    const cell = new OpenCell(target, concurrency, channels, channels, pool, rss);
     cell.openMs = openMs;
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
       await cell.close();
-      throw new Error(`opening ${concurrency} sessions: ${(failed.reason as Error).message}`);
+      const what = target.stateless ? `the first call of ${concurrency} stateless channel(s)` : `opening ${concurrency} session(s)`;
+      throw new Error(`${what}: ${(failed.reason as Error).message}`);
     }
     rss.pause();
     return cell;
@@ -150,10 +155,10 @@ export class OpenCell {
     };
   }
 
-  /** Closes the sessions (DELETE) and the pool, stops sampling memory, and sums up the cell. */
+  /** Closes the sessions (DELETE; stateless channels have none) and the pool, stops sampling memory, and sums up the cell. */
   async close(): Promise<CellResult> {
     this.rss.resume();
-    await Promise.allSettled(this.sessions.map((s) => s.close()));
+    await Promise.allSettled(this.opened.map((channel) => channel.close()));
     await this.pool?.close();
     const peakRssMb = this.rss.stop() / 1024;
     const good = this.rounds.filter((r): r is { ok: true; value: RoundMeasurement } => r.ok);
@@ -179,16 +184,4 @@ export class OpenCell {
       },
     };
   }
-}
-
-/** A cell with a single round: open, measure, close. */
-export async function measureCell(target: StartedTarget, concurrency: number, tag: string, opts: RoundOptions & { callTimeoutMs: number }): Promise<CellResult> {
-  let cell: OpenCell;
-  try {
-    cell = await OpenCell.open(target, concurrency, opts.callTimeoutMs);
-  } catch (err) {
-    return { ok: false, reason: (err as Error).message };
-  }
-  await cell.round(tag, opts);
-  return cell.close();
 }

@@ -12,8 +12,14 @@ export interface EchoChannel {
   echo(message: string): Promise<string>;
 }
 
+/** A channel over HTTP: opened before a cell's rounds (a session, or a first checked call), closed after. */
+export interface HttpEchoChannel extends EchoChannel {
+  open(): Promise<void>;
+  close(): Promise<void>;
+}
+
 export const PROTOCOL_VERSION = '2025-06-18';
-const CLIENT_INFO = { name: 'mcp-sidecar-bench', version: '1' };
+export const CLIENT_INFO = { name: 'mcp-sidecar-bench', version: '1' };
 
 /** Reads the `data:` payloads of an SSE body; a payload is one JSON-RPC message (or a batch). */
 function sseMessages(text: string): JsonRpcMessage[] {
@@ -31,7 +37,7 @@ function sseMessages(text: string): JsonRpcMessage[] {
   return messages;
 }
 
-function bodyMessages(contentType: string, text: string): JsonRpcMessage[] {
+export function bodyMessages(contentType: string, text: string): JsonRpcMessage[] {
   if (contentType.includes('text/event-stream')) return sseMessages(text);
   if (contentType.includes('application/json')) {
     const parsed = JSON.parse(text);
@@ -40,11 +46,11 @@ function bodyMessages(contentType: string, text: string): JsonRpcMessage[] {
   throw new Error(`unexpected content-type ${JSON.stringify(contentType)}: ${text.slice(0, 200)}`);
 }
 
-function header(value: string | string[] | undefined): string | undefined {
+export function header(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-export class HttpMcpSession implements EchoChannel {
+export class HttpMcpSession implements HttpEchoChannel {
   sessionId: string | undefined;
   protocolVersion = PROTOCOL_VERSION;
   private nextId = 1;

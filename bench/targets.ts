@@ -1,8 +1,10 @@
 /**
  * What the benchmark compares, all in front of the same server-everything over stdio:
- * (a) the server's stdio itself (the limit), (b) this sidecar, (c) supergateway 4 in stateful Streamable HTTP
- * mode, (d) mcp-proxy 6 in Streamable HTTP mode. Each knows how to start itself, when it is ready to serve,
- * and which process is the root of its tree (for CPU and memory).
+ * (a) the server's stdio itself (the limit), (b) this sidecar under legacy sessions and (c) under stateless
+ * MCP 2026-07-28 requests, (d) supergateway 4 in stateful Streamable HTTP mode, (e) mcp-proxy 6 in Streamable
+ * HTTP mode; and beside them (f) a bare node:http server with nothing behind it, the floor of any bridge built
+ * on Node's HTTP server. Each knows how to start itself, when it is ready to serve, and which process is the
+ * root of its tree (for CPU and memory).
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -17,6 +19,8 @@ export const repoRoot = join(here, '..', '..');
 const require = createRequire(import.meta.url);
 
 const START_TIMEOUT_MS = 20_000;
+/** The V8 setting the sidecar's own launchers use (its bin line, npm start, the image); the floor runs with it too. */
+const SIDECAR_V8_FLAG = '--max-semi-space-size=1';
 
 export function everythingCommand(): string[] {
   return [process.execPath, require.resolve('@modelcontextprotocol/server-everything/dist/index.js'), 'stdio'];
@@ -24,10 +28,15 @@ export function everythingCommand(): string[] {
 
 export interface StartedTarget {
   process: BridgeProcess;
-  /** True when the root process is a bridge in front of the server; false for the server's own stdio. */
+  /**
+   * True when the root process is the HTTP face (a bridge in front of the server, or the node:http floor) and
+   * its descendants are the servers; false for the server's own stdio.
+   */
   bridged: boolean;
   /** Streamable HTTP endpoint, for bridges. */
   mcpUrl?: URL;
+  /** Drive it with stateless MCP 2026-07-28 requests (stateless-client.ts) instead of sessions. */
+  stateless?: boolean;
   /** The in-process client of the direct stdio target. */
   stdio?: StdioMcpClient;
 }
@@ -75,7 +84,7 @@ export const stdioTarget: Target = {
   },
 };
 
-export function sidecarTarget(id = 'sidecar', label = 'mcp-sidecar', extraArgs: string[] = []): Target {
+export function sidecarTarget(id = 'sidecar', label = 'mcp-sidecar', extraArgs: string[] = [], stateless = false): Target {
   return {
     id,
     label,
@@ -84,14 +93,13 @@ export function sidecarTarget(id = 'sidecar', label = 'mcp-sidecar', extraArgs: 
       if (!existsSync(main)) throw new Error(`${main} is missing (the build did not produce the sidecar)`);
       // BENCH_SIDECAR_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the sidecar under the benchmark's load
       // (the profile is written when it exits; summarize it with dist/bench/profile-summary.js).
-      // --max-semi-space-size=1: the V8 setting the sidecar's own launchers use (its bin line, npm start, the image).
-      const nodeArgs = ['--max-semi-space-size=1', ...(process.env.BENCH_SIDECAR_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
+      const nodeArgs = [SIDECAR_V8_FLAG, ...(process.env.BENCH_SIDECAR_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
       const proc = new BridgeProcess(process.execPath, [...nodeArgs, main, '--port', '0', '--log-level', 'warn', ...extraArgs, '--', ...everythingCommand()]);
       return started(proc, async () => {
         const match = await proc.waitForStdout(/mcp-sidecar: serving \S+ at (http:\/\/[^ ]+)/, START_TIMEOUT_MS);
         const base = match[1];
         await proc.waitUntil(() => httpOk(`${base}/readyz`), START_TIMEOUT_MS, 'ready (GET /readyz 200)');
-        return { bridged: true, mcpUrl: new URL('/mcp', base) };
+        return { bridged: true, mcpUrl: new URL('/mcp', base), stateless };
       });
     },
   };
@@ -139,15 +147,19 @@ export const mcpProxyTarget: Target = {
   },
 };
 
-/** Not a bridge: the load client's ceiling (see null-responder.ts). */
-export const nullResponderTarget: Target = {
-  id: 'null-responder',
-  label: 'null HTTP responder (load client ceiling)',
+/**
+ * Not a bridge: a bare node:http server that answers each call at once (null-responder.ts). Its row is the floor
+ * of any bridge on Node's HTTP server under this client, and the most the client can push on this machine.
+ */
+export const nodeHttpFloorTarget: Target = {
+  id: 'node-http-floor',
+  label: 'node:http floor (no MCP server)',
   start() {
-    const proc = new BridgeProcess(process.execPath, [join(here, 'null-responder.js')]);
+    // the sidecar's V8 setting, so that the floor differs from the sidecar only in what the sidecar does
+    const proc = new BridgeProcess(process.execPath, [SIDECAR_V8_FLAG, join(here, 'null-responder.js')]);
     return started(proc, async () => {
       const match = await proc.waitForStdout(/listening (\d+)/, START_TIMEOUT_MS);
-      return { bridged: false, mcpUrl: new URL(`http://127.0.0.1:${match[1]}/mcp`) };
+      return { bridged: true, mcpUrl: new URL(`http://127.0.0.1:${match[1]}/mcp`) };
     });
   },
 };
