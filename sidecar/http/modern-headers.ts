@@ -51,7 +51,9 @@ export function headerMismatch(req: IncomingMessage, request: { method: string; 
  * `properties` alone, not a primitive) designate nothing.
  */
 function paramMismatch(req: IncomingMessage, tool: Tool, args: Record<string, unknown>): string | undefined {
-  for (const { path, name } of headerParams(tool.inputSchema as Record<string, unknown>)) {
+  let params = paramsByTool.get(tool);
+  if (!params) paramsByTool.set(tool, (params = headerParams(tool.inputSchema as Record<string, unknown>)));
+  for (const { path, name } of params) {
     let value: unknown = args;
     for (const key of path) value = value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
     const raw = header(req, `mcp-param-${name.toLowerCase()}`);
@@ -64,6 +66,9 @@ function paramMismatch(req: IncomingMessage, tool: Tool, args: Record<string, un
   }
   return undefined;
 }
+
+/** Each tool's annotations, found once per tool list (a changed list brings new Tool objects). */
+const paramsByTool = new WeakMap<Tool, Array<{ path: string[]; name: string }>>();
 
 /** The `x-mcp-header` annotations of a schema reachable through `properties` only, with their argument paths. */
 export function headerParams(schema: Record<string, unknown> | undefined, path: string[] = []): Array<{ path: string[]; name: string }> {

@@ -49,7 +49,7 @@ export class ModernRequests {
     if (method !== 'server/discover' && method !== 'subscriptions/listen' && !FORWARDED_METHODS.has(method)) {
       return reply(404, errorResponse(id, ErrorCode.MethodNotFound, `Method not found: ${method} is not a method of MCP ${version}`));
     }
-    const profile = await this.router.stateless.profile();
+    const profile = this.router.stateless.currentProfile() ?? (await this.router.stateless.profile());
     if (!profile) return reply(503, this.router.stateless.unavailable(id), { 'retry-after': '1' });
     const mismatch = headerMismatch(req, message, profile.tools);
     if (mismatch) return reply(400, errorResponse(id, ModernError.HeaderMismatch, `Header mismatch: ${mismatch}`));

@@ -27,6 +27,11 @@ export class Stateless {
     private readonly sessionsWatch: (worker: Worker, uri: string) => boolean,
   ) {}
 
+  /** The profile of a server that is up now (the hot path: no waiting, no promise). */
+  currentProfile(): ServerProfile | undefined {
+    return this.source.anyWorker()?.profile;
+  }
+
   /** The server's profile, waiting for a restarting server within --ready-wait; undefined when none is up. */
   async profile(): Promise<ServerProfile | undefined> {
     if (!this.source.anyWorker() && this.readyWait.possible()) await this.readyWait.ready();
