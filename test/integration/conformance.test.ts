@@ -20,7 +20,7 @@ import {
   distRoot,
   everythingCommand,
   fixtureCommand,
-  isAlive,
+  isRunning,
   readyz,
   startSidecar,
   waitFor,
@@ -106,10 +106,10 @@ for (const mode of Object.keys(MODES) as Mode[]) {
 
       // The suite's SDK clients close without DELETE, so isolated mode still holds their children here (until
       // --session-idle): all of them must go with the sidecar.
-      const children = await descendants(sidecar.pid);
+      const children = descendants(sidecar.pid);
       t.diagnostic(`${mode} ${specVersion}: ${children.length} processes under the sidecar at the end of the suite`);
       await sidecar.stop();
-      await waitFor(() => children.every((pid) => !isAlive(pid)), 5_000, `the sidecar's children ${children.join(', ')} to exit with it`);
+      await waitFor(() => children.every((pid) => !isRunning(pid)), 5_000, `the sidecar's children ${children.join(', ')} to exit with it`);
     });
   }
 }
