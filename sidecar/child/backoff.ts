@@ -1,7 +1,20 @@
 /**
- * Restart policy: exponential backoff with jitter, and a crash-loop breaker. Both are derived from one list of
- * recent failure times, so there is no separate counter to forget to reset.
+ * Backoff for everything the sidecar retries (restarting the MCP server, reaching a registry), and the
+ * supervisor's crash-loop breaker. One formula for the whole program, so a restart and a registry retry spread
+ * out the same way.
  */
+
+/**
+ * Capped exponential backoff with "equal jitter": the n-th failure in a row (n ≥ 1) waits between half and all
+ * of `minMs · 2^(n-1)`, capped at `maxMs`. At least half, so a flapping fleet spreads out without anyone
+ * retrying at once; the exponent is bounded so a long outage never overflows.
+ */
+export function backoffDelay(failures: number, minMs: number, maxMs: number): number {
+  const capped = Math.min(maxMs, minMs * 2 ** Math.min(Math.max(failures - 1, 0), 20));
+  return Math.round(capped / 2 + Math.random() * (capped / 2));
+}
+
+/** Restart policy: backoff between starts, and a crash-loop breaker over a window of recent failures. */
 export interface RestartPolicy {
   minDelayMs: number;
   maxDelayMs: number;
@@ -10,6 +23,10 @@ export interface RestartPolicy {
   windowMs: number;
 }
 
+/**
+ * Both the delay and the breaker are derived from one list of recent failure times, so there is no separate
+ * counter to forget to reset.
+ */
 export class RestartTracker {
   private failures: number[] = [];
 
@@ -20,10 +37,7 @@ export class RestartTracker {
     this.failures = this.failures.filter((t) => now - t < this.policy.windowMs);
     this.failures.push(now);
     if (this.failures.length >= this.policy.crashLoopFailures) return null;
-    const exp = this.policy.minDelayMs * 2 ** (this.failures.length - 1);
-    const capped = Math.min(this.policy.maxDelayMs, exp);
-    // "Equal jitter": at least half the delay, so a flapping fleet spreads out without restarting instantly.
-    return Math.round(capped / 2 + Math.random() * (capped / 2));
+    return backoffDelay(this.failures.length, this.policy.minDelayMs, this.policy.maxDelayMs);
   }
 
   recentFailures(now = Date.now()): number {

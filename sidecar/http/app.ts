@@ -1,16 +1,14 @@
 /** The HTTP face of the sidecar: routes only; protocol state lives in the router, health in the sidecar. */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Readiness } from '../health.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { noteAnswered } from './http-server.js';
 import { forbidden, originGuard, originRefusal, type OriginPolicy } from './origin-guard.js';
 import type { RestTools } from './rest-tools.js';
 import type { StreamableHttp } from './streamable-http.js';
 
-export interface Readiness {
-  ready: boolean;
-  body: Record<string, unknown>;
-}
 
 export interface AppParts {
   mcp: StreamableHttp;
@@ -36,7 +34,10 @@ export function createHandler(parts: AppParts): RequestListener {
 }
 
 function postMcp(parts: AppParts, req: IncomingMessage, res: ServerResponse): void {
-  res.once('finish', () => parts.metrics.httpRequests.labels('/mcp', String(res.statusCode)).inc());
+  res.once('finish', () => {
+    parts.metrics.httpRequests.labels('/mcp', String(res.statusCode)).inc();
+    noteAnswered(req);
+  });
   const refusal = originRefusal(parts.originPolicy, req);
   if (refusal) return forbidden(res, refusal);
   parts.mcp.post(req, res).catch((err: Error) => internalError(parts, err, '/mcp', res));
@@ -63,6 +64,7 @@ function createApp(parts: AppParts): express.Express {
     res.once('finish', () => {
       const route = req.route?.path ?? 'unmatched';
       parts.metrics.httpRequests.labels(String(route), String(res.statusCode)).inc();
+      noteAnswered(req);
     });
     next();
   });
@@ -98,6 +100,12 @@ function createApp(parts: AppParts): express.Express {
     });
   });
   // Express 5 forwards rejected async handlers here: a bug of ours must still get a JSON answer and a log line.
-  app.use((err: Error, req: Request, res: Response, _next: NextFunction) => internalError(parts, err, req.path, res));
+  // The router throws a URIError of its own when a path parameter is not valid percent-encoding: the client's.
+  app.use((err: Error, req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof URIError && !res.headersSent) {
+      return res.status(400).json({ error: `the path ${JSON.stringify(req.originalUrl)} is not valid percent-encoding (${err.message}); encode the tool name with encodeURIComponent` });
+    }
+    internalError(parts, err, req.path, res);
+  });
   return app;
 }

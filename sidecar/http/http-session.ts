@@ -1,18 +1,20 @@
 /**
- * The HTTP side of one MCP session: the SessionSink the router talks to. It knows which POST exchange each
+ * The HTTP side of one MCP session: the client channel the router talks to. It knows which POST exchange each
  * request in flight belongs to, holds the standalone GET stream, and stores events for resumption.
  */
 import type { ServerResponse } from 'node:http';
+import type { ClientChannel } from '../mcp/channel.js';
 import { toJson, type JsonRpcMessage } from '../mcp/jsonrpc.js';
-import type { Session, SessionSink } from '../mcp/session.js';
+import type { Session } from '../mcp/session.js';
 import { EventStore, type EventStoreLimits } from './event-store.js';
 import type { PostExchange } from './post-exchange.js';
 import { SSE_HEADERS, sendTransportError } from './reply.js';
 import { SseStream } from './sse-stream.js';
 import type { StreamableHttp } from './streamable-http.js';
 
-export class HttpSession implements SessionSink {
+export class HttpSession implements ClientChannel {
   session!: Session;
+  onmessage?: (message: JsonRpcMessage) => void;
   readonly exchanges = new Map<string | number, PostExchange>();
   standalone: SseStream | undefined;
   readonly events: EventStore;
@@ -29,7 +31,13 @@ export class HttpSession implements SessionSink {
     return this.session.id;
   }
 
-  deliver(message: JsonRpcMessage, related?: string | number): void {
+  /** A message from the client: to the router. */
+  receive(message: JsonRpcMessage): void {
+    this.onmessage?.(message);
+  }
+
+  /** A message to the client: on the stream of the request it belongs to, else the GET stream, else stored. */
+  send(message: JsonRpcMessage, related?: string | number): void {
     if (related !== undefined) {
       const exchange = this.exchanges.get(related);
       if (exchange) return exchange.deliver(message, related);

@@ -13,16 +13,32 @@ export interface OriginPolicy {
   allowedOrigins: Set<string>;
 }
 
-const LOOPBACK = ['localhost', '127.0.0.1', '::1', '[::1]'];
-
+/**
+ * Whether `host` (a bare name or IP literal, no port) is this machine's loopback: an IPv4 literal in
+ * 127.0.0.0/8 written as four decimal octets, `::1` (bracketed or not), or the name `localhost`. Parsed, never a
+ * prefix: `127.attacker.example` and `localhost.evil.com` are names anyone can point anywhere, and hex or octal
+ * forms (`0x7f.0.0.1`) are not what a browser sends, so they are refused rather than normalised.
+ */
 export function isLoopback(host: string): boolean {
-  return LOOPBACK.includes(host) || host.startsWith('127.');
+  const name = host.toLowerCase();
+  if (name === 'localhost' || name === '::1' || name === '[::1]') return true;
+  const octets = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/.exec(name);
+  return octets !== null && octets[1] === '127' && octets.slice(2).every((o) => Number(o) <= 255);
 }
 
-export function hostnameOf(hostHeader: string): string {
-  if (hostHeader.startsWith('[')) return hostHeader.slice(0, hostHeader.indexOf(']') + 1);
-  const colon = hostHeader.lastIndexOf(':');
-  return (colon === -1 ? hostHeader : hostHeader.slice(0, colon)).toLowerCase();
+/** A host (name, IPv4 or bracketed IPv6) with an optional port: the whole of a Host header, the tail of an origin. */
+const HOST_PORT = /^(\[[0-9a-f:.]+\]|[^\s/\\:?#[\]@]+)(?::\d{1,5})?$/i;
+
+/** The host of a `host[:port]` text, lowercased (IPv6 keeps its brackets); undefined when it is not one. */
+export function hostnameOf(hostPort: string): string | undefined {
+  return HOST_PORT.exec(hostPort)?.[1].toLowerCase();
+}
+
+/** The scheme and host of a serialized origin (`scheme://host[:port]`, nothing after it), or undefined. */
+function parseOrigin(origin: string): { scheme: string; host: string } | undefined {
+  const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(origin);
+  const host = m ? hostnameOf(m[2]) : undefined;
+  return m && host ? { scheme: m[1].toLowerCase(), host } : undefined;
 }
 
 /**
@@ -32,8 +48,9 @@ export function hostnameOf(hostHeader: string): string {
 export function buildOriginPolicy(bindHost: string, ownNames: string[], allowedHosts: string[], allowedOrigins: string[]): OriginPolicy {
   const own = ownNames.map((h) => h.toLowerCase());
   let hosts: Set<string> | undefined;
-  if (allowedHosts.length > 0) hosts = new Set([...allowedHosts.map((h) => h.toLowerCase()), ...LOOPBACK, ...own]);
-  else if (isLoopback(bindHost)) hosts = new Set([...LOOPBACK, ...own]);
+  // Loopback names pass the Host check by isLoopback, so the set holds only the other names.
+  if (allowedHosts.length > 0) hosts = new Set([...allowedHosts.map((h) => h.toLowerCase()), ...own]);
+  else if (isLoopback(bindHost)) hosts = new Set(own);
   return { allowedHosts: hosts, allowedOrigins: new Set(allowedOrigins.map((o) => o.replace(/\/$/, '').toLowerCase())) };
 }
 
@@ -45,24 +62,22 @@ export function forbidden(res: ServerResponse, message: string): void {
 /** Why a request must be refused (Host or Origin not allowed), or undefined when it may pass. */
 export function originRefusal(policy: OriginPolicy, req: IncomingMessage): string | undefined {
   const host = req.headers.host;
-  if (policy.allowedHosts) {
-    if (!host || !policy.allowedHosts.has(hostnameOf(host))) {
-      return `Host "${host ?? ''}" is not allowed (DNS rebinding protection); add it with --allowed-hosts`;
-    }
+  const hostname = host === undefined ? undefined : hostnameOf(host);
+  if (policy.allowedHosts && !(hostname !== undefined && (isLoopback(hostname) || policy.allowedHosts.has(hostname)))) {
+    return `Host "${host ?? ''}" is not allowed (DNS rebinding protection); add it with --allowed-hosts`;
   }
   const origin = req.headers.origin;
   if (origin === undefined) return undefined;
   if (origin === 'null') return 'Origin "null" (sandboxed or file page) is not allowed';
-  let url: URL;
-  try {
-    url = new URL(origin);
-  } catch {
-    return `Origin "${origin}" is not a valid origin`;
-  }
-  const hostname = url.hostname.startsWith('[') ? url.hostname : url.hostname.toLowerCase();
-  const sameHost = host !== undefined && hostnameOf(host) === hostname;
-  const ok = policy.allowedOrigins.has(url.origin.toLowerCase()) || isLoopback(hostname) || (sameHost && !policy.allowedHosts) || (sameHost && policy.allowedHosts?.has(hostname));
-  return ok ? undefined : `Origin "${origin}" is not allowed; add it with --allowed-origins`;
+  if (policy.allowedOrigins.has(origin.toLowerCase())) return undefined;
+  const parsed = parseOrigin(origin);
+  if (!parsed) return `Origin "${origin}" is not a valid origin (scheme://host[:port])`;
+  // Loopback and same-host pages pass only as web pages: http or https.
+  const web = parsed.scheme === 'http' || parsed.scheme === 'https';
+  // The Host check above already vetted `hostname` whenever Host is checked at all.
+  const sameHost = parsed.host === hostname;
+  if (web && (isLoopback(parsed.host) || sameHost)) return undefined;
+  return `Origin "${origin}" is not allowed; add it with --allowed-origins`;
 }
 
 /** The same check as express middleware. */

@@ -7,8 +7,9 @@ import type { Request, Response } from 'express';
 import type { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { ErrorCode } from '../mcp/jsonrpc.js';
-import type { Router, WorkerSource } from '../mcp/router.js';
-import { BodyError, isJsonContentType, readJsonBody } from './body.js';
+import type { WorkerSource } from '../mcp/pool.js';
+import type { Router } from '../mcp/router.js';
+import { BodyError, isJsonContentType, type BodyReader } from './body.js';
 
 type Validate = (input: unknown) => { valid: boolean; errorMessage?: string };
 
@@ -43,7 +44,7 @@ export class RestTools {
   constructor(
     private readonly router: Router,
     private readonly workers: WorkerSource,
-    private readonly maxBodyBytes: number,
+    private readonly body: BodyReader,
   ) {}
 
   private notReady(res: Response): void {
@@ -60,13 +61,16 @@ export class RestTools {
 
   call = async (req: Request, res: Response): Promise<void> => {
     const name = String(req.params.name);
-    if (!isJsonContentType(req)) return sendJson(res, 415, { error: 'Content-Type must be application/json (the body is the tool arguments as a JSON object)' });
+    if (!isJsonContentType(req)) {
+      const got = req.headers['content-type'] === undefined ? 'none' : `"${req.headers['content-type']}"`;
+      return sendJson(res, 415, { error: `Content-Type must be application/json (got ${got}); send the tool arguments as a JSON object with Content-Type: application/json` });
+    }
     let args: unknown;
     try {
-      args = (await readJsonBody(req, this.maxBodyBytes)) ?? {};
+      args = (await this.body.readJson(req)).value ?? {};
     } catch (err) {
       if (!(err instanceof BodyError)) throw err;
-      return sendJson(res, err.status, { error: err.message });
+      return sendJson(res, err.status, { error: err.message }, err.headers);
     }
     if (typeof args !== 'object' || args === null || Array.isArray(args)) {
       return sendJson(res, 400, { error: 'the body must be a JSON object of tool arguments, e.g. {"message": "hi"}' });

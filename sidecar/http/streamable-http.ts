@@ -9,11 +9,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
-import { nestsDeeperThan } from '../mcp/json-depth.js';
-import { ErrorCode, errorResponse, idKey, keepBigIds, kindOf, toJson, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.js';
+import { ErrorCode, errorResponse, idKey, keepBigIds, kindOf, toJson, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.js';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '../mcp/protocol-versions.js';
-import { NotReadyError, type Router } from '../mcp/router.js';
-import { BodyError, isJsonContentType, readJsonText } from './body.js';
+import { NotReadyError } from '../mcp/pool.js';
+import type { Router } from '../mcp/router.js';
+import { BodyError, isJsonContentType, type BodyReader } from './body.js';
 import type { EventStoreLimits } from './event-store.js';
 import { HttpSession } from './http-session.js';
 import { PostExchange } from './post-exchange.js';
@@ -21,8 +21,8 @@ import { accepts, sendJson, sendJsonText, sendRpcError, sendTransportError } fro
 import type { SseStream } from './sse-stream.js';
 
 export interface StreamableHttpOptions {
-  maxBodyBytes: number;
-  maxDepth: number;
+  /** Shared with the REST facade: one reading budget for every body; it also refuses bodies past --max-depth. */
+  body: BodyReader;
   maxBatch: number;
   keepAliveMs: number;
   /** Unsent bytes an SSE connection may hold before it is closed as a reader that does not read. */
@@ -85,14 +85,10 @@ export class StreamableHttp {
     let body: unknown;
     let text: string;
     try {
-      ({ value: body, text } = await readJsonText(req, this.opts.maxBodyBytes));
+      ({ value: body, text } = await this.opts.body.readJson(req));
     } catch (err) {
       if (!(err instanceof BodyError)) throw err;
-      sendRpcError(res, err.status, err.status === 400 ? ErrorCode.ParseError : ErrorCode.TransportError, err.message);
-      return;
-    }
-    if (nestsDeeperThan(text, this.opts.maxDepth)) {
-      sendRpcError(res, 400, ErrorCode.InvalidRequest, `Invalid Request: the body nests deeper than ${this.opts.maxDepth} levels (--max-depth)`);
+      sendRpcError(res, err.status, err.rpcCode, err.message, err.headers);
       return;
     }
     const messages = Array.isArray(body) ? body : [body];
@@ -129,11 +125,7 @@ export class StreamableHttp {
     const http = await this.sessionFor(req, res);
     if (!http) return;
     const session = http.session;
-    for (const message of messages) {
-      const kind = kindOf(message);
-      if (kind === 'notification') this.router.notification(session, message as JsonRpcNotification);
-      else if (kind === 'response') this.router.response(session, message as JsonRpcResponse);
-    }
+    for (const message of messages) if (kindOf(message) !== 'request') http.receive(message);
     if (requests.length === 0) {
       res.writeHead(202);
       res.end();
@@ -159,7 +151,7 @@ export class StreamableHttp {
     exchange.answerNow(refused);
     for (const request of routed) {
       try {
-        this.router.request(session, request);
+        http.receive(request);
       } catch (err) {
         // A bug of ours must cost this one request, answered, never the exchange or the process.
         const reason = `mcp-sidecar failed to route ${request.method}: ${(err as Error).message}`;
@@ -219,7 +211,7 @@ export class StreamableHttp {
       sendTransportError(res, 400, `Bad Request: unsupported MCP-Protocol-Version "${version}" (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`);
       return undefined;
     }
-    const http = this.sessions.get(id) ?? (this.router.canAdopt(id) ? await this.adopt(id, version ?? '2025-03-26', res) : undefined);
+    const http = this.sessions.get(id) ?? (this.router.sessions.canAdopt(id) ? await this.adopt(id, version ?? '2025-03-26', res) : undefined);
     if (!http) {
       sendRpcError(res, 404, ErrorCode.SessionNotFound, 'Session not found: it expired or was closed; initialize a new session');
       return undefined;

@@ -8,27 +8,26 @@
  * A session's process is stopped when the session ends; a session whose process dies is closed, so its client
  * gets 404 and starts a new session, as the spec intends.
  */
+import { EventEmitter } from 'node:events';
 import type { RestartPolicy } from '../child/backoff.js';
 import type { StopTimings } from '../child/stdio-child.js';
 import type { Supervisor } from '../child/supervisor.js';
 import type { Logger } from '../log.js';
-import { negotiateVersion, type PoolEvents, type WorkerPool, type WorkerStatus } from './pool.js';
+import { NotReadyError, negotiateVersion, type PoolEvents, type WorkerPool, type WorkerStatus } from './pool.js';
 import { initializeResult } from './profile.js';
-import { NotReadyError } from './router.js';
 import type { Session } from './session.js';
 import { SharedPool } from './shared-pool.js';
-import { Worker, type WorkerHooks, type WorkerOptions } from './worker.js';
+import type { Worker, WorkerOptions } from './worker.js';
 
 /** How long a spare that failed to start waits before the pool tries another (no hot loop on a broken server). */
 const SPARE_RETRY_MS = 1000;
 
-export class IsolatedPool implements WorkerPool {
+export class IsolatedPool extends EventEmitter<PoolEvents> implements WorkerPool {
   readonly mode = 'isolated' as const;
   private readonly primary: SharedPool;
   private readonly spares: Worker[] = [];
   private sparesStarting = 0;
   private readonly sessionWorkers = new Set<Worker>();
-  private readonly sessionHooks: WorkerHooks;
   private stopping = false;
   private stopTimings: StopTimings = { stdinGraceMs: 2000, termGraceMs: 2000 };
 
@@ -36,20 +35,17 @@ export class IsolatedPool implements WorkerPool {
     private readonly warm: number,
     private readonly workerOptions: WorkerOptions,
     policy: RestartPolicy,
-    hooks: WorkerHooks,
-    private readonly events: PoolEvents,
     private readonly log: Logger,
   ) {
-    this.primary = new SharedPool(1, workerOptions, policy, hooks, {
-      ...events,
-      up: (worker) => {
-        events.up(worker);
-        this.refill();
-      },
-    }, log);
-    // A session's own process changing its tools concerns that session only (the router relays the
-    // notification to it); the published profile follows the primary.
-    this.sessionHooks = { ...hooks, profileChanged: () => {} };
+    super();
+    // The primary's events are the pool's; every process it or the sessions spawn is announced as `worker`.
+    this.primary = new SharedPool(1, workerOptions, policy, log);
+    this.primary.on('worker', (worker) => this.emit('worker', worker));
+    this.primary.on('down', (reason, retryInMs) => this.emit('down', reason, retryInMs));
+    this.primary.on('up', (worker) => {
+      this.emit('up', worker);
+      this.refill();
+    });
   }
 
   get supervisors(): Supervisor<Worker>[] {
@@ -92,8 +88,8 @@ export class IsolatedPool implements WorkerPool {
   }
 
   /** Counts for /readyz and the benchmark. */
-  counts(): { sessions: number; spares: number; sparesStarting: number } {
-    return { sessions: this.sessionWorkers.size, spares: this.spares.length, sparesStarting: this.sparesStarting };
+  details(): Record<string, unknown> {
+    return { isolated: { sessions: this.sessionWorkers.size, spares: this.spares.length, sparesStarting: this.sparesStarting } };
   }
 
   async openWorker(initialize: Record<string, unknown>): Promise<{ worker: Worker; result: Record<string, unknown> }> {
@@ -109,7 +105,7 @@ export class IsolatedPool implements WorkerPool {
     }
     let worker: Worker;
     try {
-      worker = await Worker.start({ ...this.workerOptions, clientInitialize: initialize }, this.sessionHooks, this.log);
+      worker = await this.primary.spawn({ ...this.workerOptions, clientInitialize: initialize }, this.log).ready();
     } catch (err) {
       throw new NotReadyError(`could not start a server process for this session: ${(err as Error).message}`, 1);
     }
@@ -136,7 +132,7 @@ export class IsolatedPool implements WorkerPool {
     this.sessionWorkers.add(worker);
     void worker.exited.then((exit) => {
       // Still ours means nobody released it: the process died under a live session.
-      if (this.sessionWorkers.delete(worker) && !this.stopping) this.events.sessionWorkerGone(worker, exit.reason);
+      if (this.sessionWorkers.delete(worker) && !this.stopping) this.emit('gone', worker, exit.reason);
     });
   }
 
@@ -144,7 +140,7 @@ export class IsolatedPool implements WorkerPool {
   private refill(): void {
     while (!this.stopping && this.primary.ready().length > 0 && this.spares.length + this.sparesStarting < this.warm) {
       this.sparesStarting++;
-      Worker.start(this.workerOptions, this.sessionHooks, this.log.child({ spare: true })).then(
+      this.primary.spawn(this.workerOptions, this.log.child({ spare: true })).ready().then(
         (worker) => {
           this.sparesStarting--;
           if (this.stopping) return void worker.stop(this.stopTimings);

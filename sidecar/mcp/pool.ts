@@ -1,20 +1,48 @@
 /**
- * What the sidecar needs of a worker pool, whichever session mode it implements: the router's WorkerSource plus
- * lifecycle and status for /readyz, metrics and shutdown.
+ * What the sidecar needs of a worker pool, whichever session mode it implements: where sessions and REST calls
+ * get their workers (WorkerSource, the router's view), lifecycle and status. Pools are event emitters: `worker`
+ * (a server process was spawned: attach to it before it speaks), `up` (a supervised worker is READY), `down`
+ * (a supervised worker ended or failed to start) and `gone` (isolated mode: a session's own process ended).
  */
+import type { EventEmitter } from 'node:events';
 import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from './protocol-versions.js';
 import type { StopTimings } from '../child/stdio-child.js';
 import type { Supervisor } from '../child/supervisor.js';
-import type { WorkerSource } from './router.js';
+import type { Session } from './session.js';
 import type { Worker } from './worker.js';
 
+export class NotReadyError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Where sessions get their workers: one shared pool, or a process per session. */
+export interface WorkerSource {
+  readonly mode: 'shared' | 'isolated';
+  /** A worker and the `initialize` result for a new session; throws NotReadyError when there is none. */
+  openWorker(initialize: Record<string, unknown>): Promise<{ worker: Worker; result: Record<string, unknown> }>;
+  /** The worker for a session's next request (its own if alive; in shared mode another ready one). */
+  workerFor(session: Session): Worker | undefined;
+  /** The session is over: isolated mode stops its process. */
+  release(session: Session): void;
+  /** Any ready worker, for session-less REST calls. */
+  anyWorker(): Worker | undefined;
+  /** Why no worker is available, for error messages; and when to retry. */
+  unavailable(): { reason: string; retryAfterSeconds: number };
+  /** Every supervisor gave up (crash loop): nothing will become ready by waiting. */
+  failed(): boolean;
+}
+
 export interface PoolEvents {
-  /** A supervised worker is READY (handshaken). */
-  up(worker: Worker): void;
-  /** A supervised worker ended or failed to start; `retryInMs` null = crash loop, no more restarts. */
-  down(reason: string, retryInMs: number | null): void;
-  /** Isolated mode: the process behind one session ended; that session cannot continue. */
-  sessionWorkerGone(worker: Worker, reason: string): void;
+  worker: [worker: Worker];
+  up: [worker: Worker];
+  /** `retryInMs` null = crash loop, no more restarts. */
+  down: [reason: string, retryInMs: number | null];
+  gone: [worker: Worker, reason: string];
 }
 
 export interface WorkerStatus {
@@ -27,7 +55,7 @@ export interface WorkerStatus {
   nextStartInMs?: number;
 }
 
-export interface WorkerPool extends WorkerSource {
+export interface WorkerPool extends WorkerSource, EventEmitter<PoolEvents> {
   /** The supervised workers: their READY state is the sidecar's readiness and the registries' health. */
   readonly supervisors: Supervisor<Worker>[];
   start(): void;
@@ -35,9 +63,9 @@ export interface WorkerPool extends WorkerSource {
   /** Supervised workers that are handshaken and answered their last ping. */
   ready(): Worker[];
   status(): WorkerStatus[];
-  /** Every supervisor gave up (crash loop). */
-  failed(): boolean;
-  /** Every live worker, supervised or not (forced stop). */
+  /** Mode-specific counts for /readyz (isolated: session processes and spares). */
+  details(): Record<string, unknown>;
+  /** Every live worker, supervised or not (forced stop, queue depth). */
   allWorkers(): Worker[];
 }
 

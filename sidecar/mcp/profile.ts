@@ -1,9 +1,21 @@
 /** The server's profile: what the handshake learned, and the hash that says when its tools changed. */
 import { createHash } from 'node:crypto';
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
-import type { ServerProfile } from '../mesh/publisher.js';
+import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
 
-export type { ServerProfile };
+/** What the handshake learned about the MCP server (its initialize result and every page of its lists). */
+export interface ServerProfile {
+  serverInfo: { name: string; version: string; title?: string };
+  protocolVersion: string;
+  capabilities: Record<string, unknown>;
+  instructions?: string;
+  tools: Tool[];
+  prompts: Prompt[];
+  resources: Resource[];
+  resourceTemplates: ResourceTemplate[];
+  /** Short hash of the canonical tool list: changes exactly when tools change. */
+  toolsHash: string;
+}
+
 
 export function toolsHash(tools: readonly Tool[]): string {
   const canonical = [...tools]

@@ -1,53 +1,22 @@
 /**
- * The router: many client sessions over few workers. It rewrites ids both ways, correlates responses, times
- * out and cancels requests, routes progress by token and other request-related messages by the request in
- * flight, relays server→client requests, and keeps per-session state a shared server cannot keep apart.
- * It knows nothing of HTTP (sessions talk through a SessionSink) or of registries.
+ * The router: many client channels over few worker channels. Client messages come in through a session's
+ * channel and go to its worker as calls (in-flight.ts rewrites ids, times out, retries); what a server says on
+ * its own goes out through server-messages.ts; sessions are opened, adopted and closed in sessions.ts. The
+ * router keeps the per-session state a shared server cannot keep apart (log levels, subscriptions) and the
+ * limits that keep one client from starving the rest. It knows nothing of HTTP or of registries.
  */
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import {
-  ErrorCode,
-  errorResponse,
-  idKey,
-  resultResponse,
-  type JsonRpcErrorObject,
-  type JsonRpcMessage,
-  type JsonRpcNotification,
-  type JsonRpcRequest,
-  type JsonRpcResponse,
-  type RequestId,
-} from './jsonrpc.js';
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Channel, ClientChannel } from './channel.js';
 import { paramsProblem } from './envelope.js';
-import { LOG_LEVELS, RoutedCall, SESSION_ID_PREFIX, Session, type CallOwner, type CallTracker, type LogLevel, type SessionSink } from './session.js';
+import { InFlight } from './in-flight.js';
+import { ErrorCode, errorResponse, idKey, kindOf, resultResponse, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse, type RequestId } from './jsonrpc.js';
+import type { WorkerSource } from './pool.js';
+import { ReadyWait } from './ready-wait.js';
+import { ServerMessages } from './server-messages.js';
+import { LOG_LEVELS, type LogLevel, type Session } from './session.js';
+import { SessionTable } from './sessions.js';
 import type { Worker } from './worker.js';
-
-/** Where sessions get their workers: one shared pool, or a process per session. */
-export interface WorkerSource {
-  readonly mode: 'shared' | 'isolated';
-  /** A worker and the `initialize` result for a new session; throws NotReadyError when there is none. */
-  openWorker(initialize: Record<string, unknown>): Promise<{ worker: Worker; result: Record<string, unknown> }>;
-  /** The worker for a session's next request (its own if alive; in shared mode another ready one). */
-  workerFor(session: Session): Worker | undefined;
-  /** The session is over: isolated mode stops its process. */
-  release(session: Session): void;
-  /** Any ready worker, for session-less REST calls. */
-  anyWorker(): Worker | undefined;
-  /** Why no worker is available, for error messages; and when to retry. */
-  unavailable(): { reason: string; retryAfterSeconds: number };
-  /** Every supervisor gave up (crash loop): nothing will become ready by waiting. */
-  failed(): boolean;
-}
-
-export class NotReadyError extends Error {
-  constructor(
-    message: string,
-    readonly retryAfterSeconds: number,
-  ) {
-    super(message);
-  }
-}
 
 export interface RouterOptions {
   requestTimeoutMs: number;
@@ -62,38 +31,12 @@ export interface RouterOptions {
   retryIdempotent: boolean;
 }
 
-/** A request waiting for a server to become ready; `done(true)` when one is, `done(false)` when waiting is over. */
-interface Waiter {
-  timer: NodeJS.Timeout;
-  done(ok: boolean): void;
-}
-
-const CAPABILITY_FOR_SERVER_REQUEST: Record<string, string> = {
-  'sampling/createMessage': 'sampling',
-  'elicitation/create': 'elicitation',
-  'roots/list': 'roots',
-};
-
-interface ServerRequest {
-  worker: Worker;
-  childId: string | number;
-  session: Session;
-}
-
-export class Router implements CallTracker {
-  readonly sessions = new Map<string, Session>();
-  /** Whether new sessions are refused (the sidecar is shutting down). */
-  draining = false;
-  private readonly callsByWorker = new Map<Worker, Set<RoutedCall>>();
-  private readonly serverRequests = new Map<number, ServerRequest>();
-  private nextServerRequestId = 1;
-  private restCalls = 0;
-  /** initialize requests between the session-limit check and the session's creation (isolated: spawning). */
-  private opening = 0;
-  private readonly waiters = new Set<Waiter>();
+export class Router {
+  readonly sessions: SessionTable;
+  private readonly inFlight: InFlight;
+  private readonly serverMessages: ServerMessages;
+  private readonly readyWait: ReadyWait;
   private readonly reaper: NodeJS.Timeout;
-  /** Ids of sessions closed here, so a closed session answers 404 instead of being adopted again. */
-  private readonly closedIds = new Set<string>();
 
   constructor(
     private readonly source: WorkerSource,
@@ -101,178 +44,120 @@ export class Router implements CallTracker {
     private readonly metrics: Metrics,
     private readonly log: Logger,
   ) {
+    this.readyWait = new ReadyWait(opts.readyWaitMs, () => !source.failed());
+    this.inFlight = new InFlight(source, this.readyWait, metrics, opts);
+    this.sessions = new SessionTable(source, this.readyWait, opts, log);
+    this.serverMessages = new ServerMessages(this.sessions.all, this.inFlight, log);
     const sweep = Math.max(1000, Math.min(30_000, opts.sessionIdleMs / 4));
     this.reaper = setInterval(() => this.reapIdle(), sweep);
     this.reaper.unref();
   }
 
+  /** Calls in flight (sessions and REST). */
   get inflight(): number {
-    let n = this.restCalls;
-    for (const session of this.sessions.values()) n += session.inflight.size;
-    return n;
+    return this.inFlight.count;
   }
 
+  /** Requests waiting for a server that is starting or restarting. */
   get waiting(): number {
-    return this.waiters.size;
+    return this.readyWait.size;
   }
 
-  // ── waiting for a server that is starting or restarting (--ready-wait) ─────────────────────────────────────
-
-  /** Whether waiting can help: the server is coming (not crash-looped) and the sidecar is not stopping. */
-  private mayWait(): boolean {
-    return this.opts.readyWaitMs > 0 && !this.draining && !this.source.failed();
+  /** A new server process (any: supervised, spare, a session's own): what it says on its own comes here. */
+  attach(worker: Worker): void {
+    worker.onmessage = (message) => this.serverMessages.fromServer(worker, message);
+    worker.onclose = () => this.workerGone(worker);
   }
 
-  private whenReady(done: (ok: boolean) => void): void {
-    const waiter: Waiter = {
-      timer: setTimeout(() => {
-        this.waiters.delete(waiter);
-        done(false);
-      }, this.opts.readyWaitMs),
-      done,
-    };
-    this.waiters.add(waiter);
-  }
-
-  private ready(): Promise<boolean> {
-    return new Promise((resolve) => this.whenReady(resolve));
-  }
-
-  /** A server process is READY: every waiting request goes on. */
+  /** A supervised server is READY: requests waiting for it go on. */
   workerUp(): void {
-    this.releaseWaiters(true);
+    this.readyWait.up();
   }
 
-  /** Waiting cannot help any more (crash loop, shutdown): every waiting request fails now, with the reason. */
-  stopWaiting(): void {
-    this.releaseWaiters(false);
+  /** Every supervisor gave up: requests waiting for a restart fail now. */
+  crashLooped(): void {
+    this.readyWait.giveUp();
   }
 
-  private releaseWaiters(ok: boolean): void {
-    const waiters = [...this.waiters];
-    this.waiters.clear();
-    for (const waiter of waiters) {
-      clearTimeout(waiter.timer);
-      waiter.done(ok);
-    }
+  /** A worker is gone: its server requests can never be answered (its calls were failed by the worker). */
+  private workerGone(worker: Worker): void {
+    this.inFlight.workerGone(worker);
+    this.serverMessages.workerGone(worker);
   }
 
-  /** openWorker, waiting once for the server when it is down but coming back. */
-  private async openWorker(params: Record<string, unknown>): Promise<{ worker: Worker; result: Record<string, unknown> }> {
-    try {
-      return await this.source.openWorker(params);
-    } catch (err) {
-      // Only "no server up" is worth waiting for; a session process that failed to start is not.
-      if (!(err instanceof NotReadyError) || this.source.anyWorker() || !this.mayWait() || !(await this.ready())) throw err;
-      return this.source.openWorker(params);
-    }
-  }
-
-  // ── sessions ────────────────────────────────────────────────────────────────────────────────────────────
-
-  async openSession(initialize: JsonRpcRequest, sink: SessionSink): Promise<{ session: Session; response: JsonRpcResponse }> {
-    if (this.draining) throw new NotReadyError('the sidecar is shutting down and takes no new sessions; connect to another instance', 5);
-    // Sessions being opened count too: in isolated mode each one is a process being started, and the limit must
-    // hold before the process exists, not after.
-    if (this.sessions.size + this.opening >= this.opts.maxSessions) {
-      throw new NotReadyError(`session limit reached (${this.opts.maxSessions}, --max-sessions); close idle sessions or add instances`, 5);
-    }
-    const params = initialize.params ?? {};
-    this.opening++;
-    let opened: { worker: Worker; result: Record<string, unknown> };
-    try {
-      opened = await this.openWorker(params);
-    } finally {
-      this.opening--;
-    }
-    const { worker, result } = opened;
-    const session = new Session(
-      String(result.protocolVersion),
-      (params.capabilities ?? {}) as Record<string, unknown>,
-      params.clientInfo,
-      worker,
-      sink,
-    );
-    this.sessions.set(session.id, session);
-    this.log.debug({ session: session.id, client: params.clientInfo }, 'session opened');
+  /** Opens a session for `initialize` on `client`; the client's later messages arrive through the channel. */
+  async openSession(initialize: JsonRpcRequest, client: ClientChannel): Promise<{ session: Session; response: JsonRpcResponse }> {
+    const { session, result } = await this.sessions.open(initialize.params ?? {}, client);
+    this.listen(session);
     return { session, response: resultResponse(initialize.id, result) };
   }
 
-  /**
-   * Whether a session id this instance does not know may be adopted: only in shared mode (where a session is
-   * nothing but bookkeeping over a shared process), only ids in our format, never one closed here.
-   */
-  canAdopt(id: string): boolean {
-    return this.source.mode === 'shared' && !this.draining && id.startsWith(SESSION_ID_PREFIX) && id.length <= 100 && !this.closedIds.has(id);
-  }
-
-  /**
-   * Takes over a session another instance of this service opened. Behind Kong, `initialize` carries no
-   * Mcp-Session-Id and lands by the fallback, while later requests hash on the id and may land here; in shared
-   * mode this instance can serve them as well as the first one. What the first instance knew of the client
-   * (its capabilities) is not known here, so server→client requests for an adopted session are refused with
-   * an error rather than sent to a client that may not handle them.
-   */
-  async adoptSession(id: string, protocolVersion: string, sink: SessionSink): Promise<Session> {
-    if (this.sessions.size + this.opening >= this.opts.maxSessions) {
-      throw new NotReadyError(`session limit reached (${this.opts.maxSessions}, --max-sessions); close idle sessions or add instances`, 5);
-    }
-    const { worker } = await this.openWorker({ protocolVersion });
-    const existing = this.sessions.get(id);
-    if (existing) return existing;
-    const session = new Session(protocolVersion, {}, undefined, worker, sink, id);
-    this.sessions.set(id, session);
-    this.log.info({ session: id }, 'adopted a session opened by another instance of this service (gateway routing)');
+  /** Takes over a session another instance opened (see SessionTable.adopt). */
+  async adoptSession(id: string, protocolVersion: string, client: ClientChannel): Promise<Session> {
+    const session = await this.sessions.adopt(id, protocolVersion, client);
+    this.listen(session);
     return session;
   }
 
+  private listen(session: Session): void {
+    session.client.onmessage = (message) => this.fromClient(session, message);
+  }
+
+  /** Stops taking sessions and waiting for restarts (shutdown). */
+  drain(): void {
+    this.sessions.draining = true;
+    this.readyWait.stop();
+  }
+
   closeSession(session: Session, reason: string): void {
-    if (!this.sessions.delete(session.id)) return;
-    this.closedIds.add(session.id);
-    // Bounded: the oldest closed ids are forgotten first (a Set iterates in insertion order).
-    if (this.closedIds.size > 10_000) this.closedIds.delete(this.closedIds.values().next().value!);
-    for (const call of [...session.inflight.values()]) {
-      call.worker.cancel(call.childId, `client session ended: ${reason}`);
-      this.finished(call, 'cancelled');
-    }
-    for (const [id, request] of this.serverRequests) {
-      if (request.session === session) {
-        this.serverRequests.delete(id);
-        request.worker.send(errorResponse(request.childId, ErrorCode.NoClientForRequest, `the client session that was asked ended (${reason})`));
+    if (!this.sessions.remove(session)) return;
+    for (const call of [...session.inflight.values()]) this.inFlight.cancel(call, `client session ended: ${reason}`);
+    this.serverMessages.sessionClosed(session, reason);
+    for (const uri of session.subscriptions) {
+      if (this.watchers(session.worker, uri).length === 0 && session.worker.state !== 'exited') {
+        session.worker.request('resources/unsubscribe', { uri }, this.opts.requestTimeoutMs).catch(() => {});
       }
     }
-    this.releaseSubscriptions(session);
-    session.sink.close(reason);
+    session.client.close(reason);
     this.source.release(session);
     this.log.debug({ session: session.id, reason }, 'session closed');
   }
 
   /** Isolated mode: a session's own process died; the session ends and its client gets 404 and starts anew. */
   closeSessionsOf(worker: Worker, reason: string): void {
-    for (const session of [...this.sessions.values()]) if (session.worker === worker) this.closeSession(session, reason);
+    for (const session of [...this.sessions.all.values()]) if (session.worker === worker) this.closeSession(session, reason);
   }
 
   closeAll(reason: string): void {
-    this.stopWaiting();
-    for (const session of [...this.sessions.values()]) this.closeSession(session, reason);
+    this.readyWait.stop();
     clearInterval(this.reaper);
+    for (const session of [...this.sessions.all.values()]) this.closeSession(session, reason);
   }
 
   private reapIdle(): void {
     const now = Date.now();
-    for (const session of [...this.sessions.values()]) {
-      if (now - session.lastActivity > this.opts.sessionIdleMs && session.inflight.size === 0 && !session.sink.hasOpenStream()) {
+    for (const session of [...this.sessions.all.values()]) {
+      if (now - session.lastActivity > this.opts.sessionIdleMs && session.inflight.size === 0 && !session.client.hasOpenStream()) {
         this.log.info({ session: session.id, idleMs: now - session.lastActivity }, 'reaping idle session (no request and no open stream for --session-idle)');
         this.closeSession(session, 'idle timeout');
       }
     }
   }
 
-  // ── client → server ─────────────────────────────────────────────────────────────────────────────────────
-
-  /** A request from the client; its answer arrives later through the session's sink. */
-  request(session: Session, request: JsonRpcRequest): void {
+  /** Everything a session's client sends. */
+  private fromClient(session: Session, message: JsonRpcMessage): void {
     session.lastActivity = Date.now();
+    switch (kindOf(message)) {
+      case 'request':
+        return this.request(session, message as JsonRpcRequest);
+      case 'notification':
+        return this.notification(session, message as JsonRpcNotification);
+      case 'response':
+        return this.serverMessages.fromClient(session, message as JsonRpcResponse);
+    }
+  }
+
+  private request(session: Session, request: JsonRpcRequest): void {
     const problem = paramsProblem(request);
     if (problem) return this.answer(session, request, errorResponse(request.id, ErrorCode.InvalidParams, `Invalid params: ${problem}`));
     switch (request.method) {
@@ -288,8 +173,7 @@ export class Router implements CallTracker {
     }
   }
 
-  notification(session: Session, notification: JsonRpcNotification): void {
-    session.lastActivity = Date.now();
+  private notification(session: Session, notification: JsonRpcNotification): void {
     switch (notification.method) {
       case 'notifications/initialized':
         return; // the worker was initialized by the sidecar (shared) or already got the client's own (isolated)
@@ -297,9 +181,8 @@ export class Router implements CallTracker {
         const requestId = notification.params?.requestId;
         const call = typeof requestId === 'string' || typeof requestId === 'number' ? session.inflight.get(idKey(requestId)) : undefined;
         if (!call) return; // already answered: cancellation races are normal
-        call.worker.cancel(call.childId, String(notification.params?.reason ?? 'cancelled by the client'));
-        this.finished(call, 'cancelled');
-        session.sink.abandon(call.key);
+        this.inFlight.cancel(call, String(notification.params?.reason ?? 'cancelled by the client'));
+        session.client.abandon(call.key);
         return;
       }
       default: {
@@ -309,57 +192,19 @@ export class Router implements CallTracker {
     }
   }
 
-  /** The client's answer to a server→client request. */
-  response(session: Session, response: JsonRpcResponse): void {
-    session.lastActivity = Date.now();
-    const pending = typeof response.id === 'number' ? this.serverRequests.get(response.id) : undefined;
-    if (!pending || pending.session !== session) {
-      this.log.warn({ session: session.id, id: response.id }, 'client answered a server request this session was not asked; dropped');
-      return;
-    }
-    this.serverRequests.delete(response.id as number);
-    response.id = pending.childId;
-    pending.worker.send(response);
-  }
-
-  /** Resolves once a server is ready, or at once when none is coming within --ready-wait (REST checks tools first). */
-  async available(): Promise<void> {
-    if (!this.source.anyWorker() && this.mayWait()) await this.ready();
-  }
-
-  /** A session-less call for the REST facade. */
-  async call(method: string, params: Record<string, unknown>): Promise<JsonRpcResponse> {
-    await this.available();
-    return new Promise((resolve) => {
-      const worker = this.source.anyWorker();
-      const request: JsonRpcRequest = { jsonrpc: '2.0', id: 0, method, params };
-      if (!worker) return resolve(this.unavailableResponse(0));
-      if (worker.inflight >= this.opts.maxInflight) return resolve(this.overloaded(0, 'server', `the MCP server process has ${worker.inflight} requests in flight (--max-inflight ${this.opts.maxInflight})`));
-      this.restCalls++;
-      const owner: CallOwner = {
-        respond: (_call, response) => {
-          this.restCalls--;
-          resolve(response);
-        },
-        related: () => {},
-      };
-      this.dispatch(worker, owner, undefined, request);
-    });
-  }
-
   private forward(session: Session, request: JsonRpcRequest): void {
     const worker = this.source.workerFor(session);
     if (!worker) {
       // Shared mode: the server is restarting and the session moves to it once READY. (An isolated session whose
       // own process died is over: nothing to wait for.)
-      if (this.source.mode === 'shared' && this.mayWait()) {
-        return this.whenReady((ok) => {
+      if (this.source.mode === 'shared' && this.readyWait.possible()) {
+        return this.readyWait.whenReady((ok) => {
           if (this.sessions.get(session.id) !== session) return; // closed meanwhile: its exchange was answered
           if (ok) this.forward(session, request);
-          else this.answer(session, request, this.unavailableResponse(request.id));
+          else this.answer(session, request, this.inFlight.unavailable(request.id));
         });
       }
-      return this.answer(session, request, this.unavailableResponse(request.id));
+      return this.answer(session, request, this.inFlight.unavailable(request.id));
     }
     session.worker = worker;
     const key = idKey(request.id);
@@ -373,107 +218,53 @@ export class Router implements CallTracker {
     if (worker.inflight >= this.opts.maxInflight) {
       return this.answer(session, request, this.overloaded(request.id, 'server', `the MCP server process has ${worker.inflight} requests in flight (--max-inflight ${this.opts.maxInflight}); retry shortly`));
     }
-    const call = this.dispatch(worker, session.owner, session, request);
+    const call = this.inFlight.dispatch(worker, session.client, session, request);
     if (call) session.inflight.set(key, call);
   }
 
-  private dispatch(worker: Worker, owner: CallOwner, session: Session | undefined, request: JsonRpcRequest): RoutedCall | undefined {
-    const tool = request.method === 'tools/call' ? this.toolOf(worker, request.params?.name) : undefined;
-    // Only known tool names become metric labels: a client must not be able to grow the label set at will.
-    const label = tool ? tool.name : request.method === 'tools/call' ? '(unknown)' : '';
-    const call = new RoutedCall(this, owner, session, worker, request.id, idKey(request.id), request.method, label, request.params?._meta?.progressToken);
-    if (tool && this.opts.retryIdempotent && (tool.annotations?.readOnlyHint || tool.annotations?.idempotentHint)) call.retryRequest = request;
-    if (!this.send(worker, call, request)) {
-      owner.respond(call, this.unavailableResponse(call.originalId));
-      return undefined;
-    }
-    return call;
+  /** Resolves once a server is ready, or at once when none is coming within --ready-wait (REST checks tools first). */
+  async available(): Promise<void> {
+    if (!this.source.anyWorker() && this.readyWait.possible()) await this.readyWait.ready();
   }
 
-  /** Puts a call on a worker: child id, timeout, and the worker's list of callers. */
-  private send(worker: Worker, call: RoutedCall, request: JsonRpcRequest): boolean {
-    const childId = worker.dispatch(request, call);
-    if (childId === undefined) return false;
-    call.worker = worker;
-    call.childId = childId;
-    call.timer = setTimeout(() => this.timedOut(call), this.opts.requestTimeoutMs);
-    let calls = this.callsByWorker.get(worker);
-    if (!calls) this.callsByWorker.set(worker, (calls = new Set()));
-    calls.add(call);
-    return true;
-  }
-
-  private toolOf(worker: Worker, name: unknown): Tool | undefined {
-    return typeof name === 'string' ? worker.profile.tools.find((t) => t.name === name) : undefined;
-  }
-
-  /**
-   * CallTracker: a call of a readOnly/idempotent tool was in flight when its server died. It is sent once more,
-   * as the client sent it, to the next ready server (waiting --ready-wait for the restart); if none comes, the
-   * client gets the original error.
-   */
-  retry(call: RoutedCall, error: JsonRpcErrorObject): void {
-    const request = call.retryRequest!;
-    call.retryRequest = undefined;
-    clearTimeout(call.timer);
-    this.callsByWorker.get(call.worker)?.delete(call);
-    request.id = call.originalId;
-    const meta = request.params?._meta;
-    if (meta && call.progressToken !== undefined) meta.progressToken = call.progressToken;
-    this.metrics.retries.inc();
-    const resend = (ok: boolean): void => {
-      if (call.done) return; // cancelled, timed out or its session closed while waiting
-      const worker = ok ? (call.session ? this.source.workerFor(call.session) : this.source.anyWorker()) : undefined;
-      if (worker && this.send(worker, call, request)) {
-        if (call.session) call.session.worker = worker;
-        return;
+  /** A session-less call for the REST facade: its client is a one-shot channel that takes the response. */
+  async call(method: string, params: Record<string, unknown>): Promise<JsonRpcResponse> {
+    await this.available();
+    return new Promise((resolve) => {
+      const worker = this.source.anyWorker();
+      if (!worker) return resolve(this.inFlight.unavailable(0));
+      if (worker.inflight >= this.opts.maxInflight) {
+        return resolve(this.overloaded(0, 'server', `the MCP server process has ${worker.inflight} requests in flight (--max-inflight ${this.opts.maxInflight})`));
       }
-      call.fail(error);
-    };
-    const worker = call.session ? this.source.workerFor(call.session) : this.source.anyWorker();
-    if (worker) resend(true);
-    else if (this.mayWait()) this.whenReady(resend);
-    else resend(false);
+      const client: Channel = {
+        send: (message) => {
+          if (kindOf(message) === 'response') resolve(message as JsonRpcResponse);
+        },
+        close: () => {},
+      };
+      this.inFlight.dispatch(worker, client, undefined, { jsonrpc: '2.0', id: 0, method, params });
+    });
   }
 
   /** A request the transport could not route (a bug of ours): it stops being in flight; the transport answers. */
   forget(session: Session, id: RequestId, reason: string): void {
     const call = session.inflight.get(idKey(id));
-    if (!call) return;
-    call.worker.cancel(call.childId, reason);
-    this.finished(call, 'error');
+    if (call) this.inFlight.cancel(call, reason, 'error');
+  }
+
+  /** A changed tool list reached the registries: shared sessions hear of it (isolated ones keep their processes). */
+  toolsChanged(): void {
+    if (this.source.mode !== 'shared') return;
+    for (const session of this.sessions.all.values()) session.client.send({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' });
+  }
+
+  private answer(session: Session, request: JsonRpcRequest, response: JsonRpcResponse): void {
+    session.client.send(response, idKey(request.id));
   }
 
   private overloaded(id: RequestId, limit: 'session' | 'server', message: string): JsonRpcResponse {
     this.metrics.overloaded.labels(limit).inc();
     return errorResponse(id, ErrorCode.Overloaded, `mcp-sidecar is overloaded: ${message}`, { retryAfterSeconds: 1 });
-  }
-
-  // CallTracker: the single place where a call stops being in flight.
-  finished(call: RoutedCall, outcome: 'ok' | 'error' | 'timeout' | 'cancelled' | 'unavailable'): void {
-    call.done = true;
-    clearTimeout(call.timer);
-    this.callsByWorker.get(call.worker)?.delete(call);
-    call.session?.inflight.delete(call.key);
-    this.metrics.countCall(call.method, outcome);
-    if (outcome === 'ok' || outcome === 'error') this.metrics.observeCall(call.method, call.tool, (performance.now() - call.startedAt) / 1000);
-  }
-
-  timedOut(call: RoutedCall): void {
-    if (call.done) return;
-    const seconds = this.opts.requestTimeoutMs / 1000;
-    call.worker.cancel(call.childId, `timed out after ${seconds}s in mcp-sidecar`);
-    this.finished(call, 'timeout');
-    call.owner.respond(call, errorResponse(call.originalId, ErrorCode.RequestTimeout, `the MCP server did not answer ${call.method} within ${seconds}s (--request-timeout); the sidecar cancelled it at the server`));
-  }
-
-  private answer(session: Session, request: JsonRpcRequest, response: JsonRpcResponse): void {
-    session.sink.deliver(response, idKey(request.id));
-  }
-
-  private unavailableResponse(id: JsonRpcRequest['id']): JsonRpcResponse {
-    const { reason, retryAfterSeconds } = this.source.unavailable();
-    return errorResponse(id, ErrorCode.ServerUnavailable, `the MCP server is not available: ${reason}`, { retryAfterSeconds });
   }
 
   private setLogLevel(session: Session, request: JsonRpcRequest): void {
@@ -484,16 +275,15 @@ export class Router implements CallTracker {
     session.logLevel = level as LogLevel;
     // The server gets the most verbose level any session asked for; each session is then filtered to its own.
     let min = LOG_LEVELS.length - 1;
-    for (const s of this.sessions.values()) if (s.logLevel && s.worker === session.worker) min = Math.min(min, LOG_LEVELS.indexOf(s.logLevel));
+    for (const s of this.sessions.all.values()) if (s.logLevel && s.worker === session.worker) min = Math.min(min, LOG_LEVELS.indexOf(s.logLevel));
     request.params = { ...request.params, level: LOG_LEVELS[min] };
     this.forward(session, request);
   }
 
   private subscription(session: Session, request: JsonRpcRequest): void {
-    const uri = request.params?.uri;
-    if (typeof uri !== 'string') return this.answer(session, request, errorResponse(request.id, ErrorCode.InvalidParams, 'params.uri must be a string'));
+    const uri = request.params!.uri as string;
     const subscribe = request.method === 'resources/subscribe';
-    const othersWatching = [...this.sessions.values()].some((s) => s !== session && s.worker === session.worker && s.subscriptions.has(uri));
+    const othersWatching = this.watchers(session.worker, uri).some((s) => s !== session);
     if (subscribe) session.subscriptions.add(uri);
     else session.subscriptions.delete(uri);
     // The server holds one subscription per URI for all sessions: only the first subscribe and the last
@@ -502,117 +292,8 @@ export class Router implements CallTracker {
     this.forward(session, request);
   }
 
-  private releaseSubscriptions(session: Session): void {
-    for (const uri of session.subscriptions) {
-      const othersWatching = [...this.sessions.values()].some((s) => s.worker === session.worker && s.subscriptions.has(uri));
-      if (!othersWatching && session.worker.state !== 'exited') {
-        session.worker.call('resources/unsubscribe', { uri }, this.opts.requestTimeoutMs).catch(() => {});
-      }
-    }
+  private watchers(worker: Worker, uri: string): Session[] {
+    return [...this.sessions.all.values()].filter((s) => s.worker === worker && s.subscriptions.has(uri));
   }
 
-  // ── server → client ─────────────────────────────────────────────────────────────────────────────────────
-
-  /**
-   * For log messages: stdio carries no "related request", so the request most recently sent to this worker by
-   * a session stands in for it: exact with one client at a time, a best guess under concurrency (isolated mode
-   * is exact always). Server requests are never guessed: see serverRequest.
-   */
-  /** The callers (sessions; undefined = REST) with requests in flight on a worker, each with one of its calls. */
-  private callersOf(worker: Worker): Map<Session | undefined, RoutedCall> {
-    const callers = new Map<Session | undefined, RoutedCall>();
-    for (const call of this.callsByWorker.get(worker) ?? []) callers.set(call.session, call);
-    return callers;
-  }
-
-  /**
-   * Server→client requests (sampling, elicitation, roots) carry a client's data or ask for its answer, so a wrong
-   * guess hands one client's prompt to another. They go to the one caller with requests in flight on this
-   * worker; with several (shared mode under concurrency, or a REST call beside a session) stdio cannot say
-   * which one asked, and the server gets an error instead of a guess. Isolated mode always has one caller.
-   */
-  serverRequest(worker: Worker, request: JsonRpcRequest): void {
-    if (request.method === 'ping') {
-      worker.send(resultResponse(request.id, {}));
-      return;
-    }
-    const callers = this.callersOf(worker);
-    const [call] = callers.values();
-    const session = call?.session;
-    const capability = CAPABILITY_FOR_SERVER_REQUEST[request.method];
-    let refusal: string | undefined;
-    if (callers.size > 1) {
-      refusal = `${callers.size} clients have requests in flight on this shared server process and stdio does not say which of them ${request.method} is for; refused rather than risk sending it to the wrong client (--session-mode isolated routes it exactly)`;
-      this.log.warn({ method: request.method, callers: callers.size }, 'server request refused: more than one client could have caused it');
-    } else if (!session) refusal = `no client request is in flight to relay ${request.method} to`;
-    else if (capability && !session.clientCapabilities[capability]) refusal = `the client whose request is in flight did not declare the "${capability}" capability`;
-    if (refusal || !session || !call) {
-      worker.send(errorResponse(request.id, ErrorCode.NoClientForRequest, `mcp-sidecar: ${refusal}`));
-      return;
-    }
-    const outward = this.nextServerRequestId++;
-    this.serverRequests.set(outward, { worker, childId: request.id, session });
-    request.id = outward;
-    session.sink.deliver(request, call.key);
-  }
-
-  notificationFromServer(worker: Worker, notification: JsonRpcNotification): void {
-    switch (notification.method) {
-      case 'notifications/message': {
-        // Like server requests: a log line may carry a caller's data, so it goes to the one caller in flight, to
-        // every session that asked for its level when no call is in flight (server-wide news), and, when
-        // several callers are in flight and stdio cannot say whose it is, to the sidecar's own log, not a guess.
-        const level = notification.params?.level;
-        const callers = this.callersOf(worker);
-        if (callers.size === 0) return this.broadcast(worker, notification, (s) => s.wantsLog(level));
-        const [call] = callers.values();
-        if (callers.size === 1) {
-          if (call.session?.wantsLog(level)) call.session.sink.deliver(notification, call.key);
-          return;
-        }
-        this.log[PINO_LEVEL[level as LogLevel] ?? 'info']({ serverLog: notification.params, callers: callers.size }, 'a server log line kept here: several clients have calls in flight on this shared process and stdio does not say whose it is (--session-mode isolated delivers it exactly)');
-        return;
-      }
-      case 'notifications/resources/updated': {
-        const uri = notification.params?.uri;
-        return this.broadcast(worker, notification, (s) => s.subscriptions.has(uri as string));
-      }
-      case 'notifications/cancelled': {
-        // The server gave up on one of its own requests to a client.
-        for (const [outward, pending] of this.serverRequests) {
-          if (pending.worker === worker && pending.childId === notification.params?.requestId) {
-            this.serverRequests.delete(outward);
-            pending.session.sink.deliver({ ...notification, params: { ...notification.params, requestId: outward } });
-          }
-        }
-        return;
-      }
-      default:
-        return this.broadcast(worker, notification, () => true);
-    }
-  }
-
-  private broadcast(worker: Worker, message: JsonRpcMessage, wants: (s: Session) => boolean): void {
-    for (const session of this.sessions.values()) if (session.worker === worker && wants(session)) session.sink.deliver(message);
-  }
-
-  /** A worker is gone: its server requests can never be answered. (Its calls were failed by the worker.) */
-  workerGone(worker: Worker): void {
-    this.callsByWorker.delete(worker);
-    for (const [outward, pending] of this.serverRequests) if (pending.worker === worker) this.serverRequests.delete(outward);
-  }
 }
-
-export type { JsonRpcErrorObject };
-
-/** MCP log levels (RFC 5424 names) as the sidecar's own log levels. */
-const PINO_LEVEL: Record<LogLevel, 'debug' | 'info' | 'warn' | 'error'> = {
-  debug: 'debug',
-  info: 'info',
-  notice: 'info',
-  warning: 'warn',
-  error: 'error',
-  critical: 'error',
-  alert: 'error',
-  emergency: 'error',
-};

@@ -2,35 +2,40 @@
  * Shared session mode: N supervised workers (default one) serve every session; each session is placed on the
  * least-loaded ready worker and answered `initialize` from that worker's cached profile.
  */
+import { EventEmitter } from 'node:events';
 import type { RestartPolicy } from '../child/backoff.js';
 import type { StopTimings } from '../child/stdio-child.js';
 import { Supervisor } from '../child/supervisor.js';
 import type { Logger } from '../log.js';
 import { initializeResult } from './profile.js';
-import { negotiateVersion, type PoolEvents, type WorkerPool, type WorkerStatus } from './pool.js';
-import { NotReadyError } from './router.js';
+import { NotReadyError, negotiateVersion, type PoolEvents, type WorkerPool, type WorkerStatus } from './pool.js';
 import type { Session } from './session.js';
-import { Worker, type WorkerHooks, type WorkerOptions } from './worker.js';
+import { Worker, type WorkerOptions } from './worker.js';
 
-export class SharedPool implements WorkerPool {
+export class SharedPool extends EventEmitter<PoolEvents> implements WorkerPool {
   readonly mode = 'shared' as const;
   readonly supervisors: Supervisor<Worker>[];
 
-  constructor(
-    count: number,
-    workerOptions: WorkerOptions,
-    policy: RestartPolicy,
-    hooks: WorkerHooks,
-    events: PoolEvents,
-    log: Logger,
-  ) {
+  constructor(count: number, workerOptions: WorkerOptions, policy: RestartPolicy, log: Logger) {
+    super();
     this.supervisors = Array.from({ length: count }, (_, slot) => {
       const slotLog = count > 1 ? log.child({ worker: slot }) : log;
-      return new Supervisor<Worker>(() => Worker.start(workerOptions, hooks, slotLog), policy, {
-        up: (worker) => events.up(worker),
-        down: (reason, retryInMs) => events.down(reason, retryInMs),
+      return new Supervisor<Worker>(() => this.spawn(workerOptions, slotLog).ready(), policy, {
+        up: (worker) => this.emit('up', worker),
+        down: (reason, retryInMs) => this.emit('down', reason, retryInMs),
       });
     });
+  }
+
+  /** A new server process, announced before it says anything (listeners attach to it on `worker`). */
+  spawn(options: WorkerOptions, log: Logger): Worker {
+    const worker = new Worker(options, log);
+    this.emit('worker', worker);
+    return worker;
+  }
+
+  details(): Record<string, unknown> {
+    return {};
   }
 
   start(): void {

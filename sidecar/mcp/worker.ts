@@ -1,52 +1,34 @@
 /**
- * A worker is one handshaken MCP server process and the JSON-RPC client side of its stdio: it owns the
- * child's id space and the table of calls in flight, runs the handshake, pings the server, and fails every
- * call in flight the moment the process dies. The router decides what the calls mean; the supervisor decides
- * when to start another worker.
+ * A worker is one MCP server process seen as a Channel: the JSON-RPC client side of its stdio. It owns the
+ * child's id space and the table of calls in flight, fails every one of them the moment the process dies, and
+ * hands what it does not consume itself (server requests, notifications) to `onmessage`. The handshake and the
+ * pings are its own requests; the router decides what client calls mean; the supervisor decides when to start
+ * another worker. Events: `garbage` (a stdout line that is no message), `ping` (each liveness result), `profile`
+ * (the tool list changed at run time).
  */
-import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
-import { LATEST_PROTOCOL_VERSION } from './protocol-versions.js';
+import { EventEmitter } from 'node:events';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../log.js';
 import { idFromHead, idFromTail } from '../child/line-framer.js';
 import { StdioChild, type ChildSpec, type ExitInfo, type StopTimings } from '../child/stdio-child.js';
-import {
-  ErrorCode,
-  kindOf,
-  type JsonRpcErrorObject,
-  type JsonRpcMessage,
-  type JsonRpcNotification,
-  type JsonRpcRequest,
-  type JsonRpcResponse,
-} from './jsonrpc.js';
+import type { Channel } from './channel.js';
+import { handshake, listAll } from './handshake.js';
 import { MAX_SERVER_MESSAGE_DEPTH } from './json-depth.js';
+import { ErrorCode, kindOf, type JsonRpcErrorObject, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from './jsonrpc.js';
+import { Liveness, type LivenessOptions, type PingResult } from './liveness.js';
 import { toolsHash, type ServerProfile } from './profile.js';
 
 /** A call in flight at the child, keyed by the child-side id the worker gave it. */
 export interface PendingCall {
-  settle(response: JsonRpcResponse): void;
+  answer(response: JsonRpcResponse): void;
   /** A `notifications/progress` whose token is this call's child id. */
   progress(notification: JsonRpcNotification): void;
   fail(error: JsonRpcErrorObject): void;
 }
 
-export interface WorkerHooks {
-  /** A request from the server to a client (sampling, elicitation, roots, ping). */
-  serverRequest(worker: Worker, request: JsonRpcRequest): void;
-  /** A notification the worker does not consume itself (logging, list_changed, resource updates, …). */
-  notification(worker: Worker, notification: JsonRpcNotification): void;
-  /** A response to a server→client request travels the other way; garbage and liveness are reported here. */
-  garbageLine(worker: Worker, line: string, reason: string): void;
-  pingResult(worker: Worker, result: { ok: true; latencyMs: number } | { ok: false; reason: string; misses: number }): void;
-  profileChanged(worker: Worker, profile: ServerProfile): void;
-}
-
-export interface WorkerOptions {
+export interface WorkerOptions extends LivenessOptions {
   child: ChildSpec;
   handshakeTimeoutMs: number;
-  pingIntervalMs: number;
-  pingTimeoutMs: number;
-  /** Missed pings in a row after which the server counts as hung and is killed. */
-  pingMisses: number;
   clientInfo: { name: string; version: string };
   /** The client's own initialize params (isolated mode); otherwise the sidecar introduces itself. */
   clientInitialize?: Record<string, unknown>;
@@ -54,45 +36,43 @@ export interface WorkerOptions {
 
 export type WorkerState = 'handshaking' | 'ready' | 'unhealthy' | 'exited';
 
-/**
- * What the sidecar tells a server it can do. Sampling and elicitation are relayed to whichever client caused
- * the request (or answered with an error when none can); roots are not claimed, because a server that asks for
- * roots at start-up would get an answer no client gave.
- */
-const SIDECAR_CLIENT_CAPABILITIES = { sampling: {}, elicitation: { form: {}, url: {} } };
+interface WorkerEvents {
+  garbage: [line: string, reason: string];
+  ping: [result: PingResult];
+  profile: [profile: ServerProfile];
+}
 
-const MAX_LIST_PAGES = 1000;
-let workerSeq = 0;
-
-export class Worker {
-  readonly seq = ++workerSeq;
+export class Worker extends EventEmitter<WorkerEvents> implements Channel {
   readonly exited: Promise<ExitInfo>;
   state: WorkerState = 'handshaking';
   profile!: ServerProfile;
-  /** The server said its tools changed before the handshake's profile was complete: re-read once READY. */
-  private toolsChangedDuringHandshake = false;
-  /** The client's initialize result when this worker was handshaken with a client's own initialize. */
+  /** The server's initialize result when this worker was handshaken with a client's own initialize. */
   initializeResult?: Record<string, unknown>;
   lastPing?: { at: number; latencyMs: number };
   readonly startedAt = Date.now();
+  onmessage?: (message: JsonRpcMessage) => void;
+  onclose?: (reason: string) => void;
 
   private readonly child: StdioChild;
+  private readonly liveness: Liveness;
   private readonly pending = new Map<number, PendingCall>();
   private nextId = 1;
-  private pingTimer: NodeJS.Timeout | undefined;
-  private pingMisses = 0;
   private killReason: string | undefined;
+  /** The server said its tools changed before the handshake's profile was complete: re-read once READY. */
+  private toolsChangedDuringHandshake = false;
 
-  private constructor(
+  /** Spawns the server process; `ready()` then handshakes. Listeners attached before that see everything. */
+  constructor(
     private readonly opts: WorkerOptions,
-    private readonly hooks: WorkerHooks,
     private readonly log: Logger,
   ) {
+    super();
+    this.liveness = new Liveness(this, opts);
     this.child = new StdioChild(
       opts.child,
       {
         message: (value) => this.onMessage(value),
-        garbage: (line, reason) => hooks.garbageLine(this, line, reason),
+        garbage: (line, reason) => this.emit('garbage', line, reason),
         oversized: (bytes, tail, head) =>
           this.failUnrelayable(head, tail, `the MCP server's reply was ${bytes} bytes, over the sidecar's --max-message limit of ${opts.child.maxMessageBytes} bytes; raise --max-message or ask for less`, `line of ${bytes} bytes over --max-message`),
         tooDeep: (tail, head) =>
@@ -103,21 +83,27 @@ export class Worker {
     this.exited = this.child.exited.then((info) => this.onExit(info));
   }
 
-  /** Spawns the server and handshakes; resolves only once the server is READY (profile complete). */
-  static async start(opts: WorkerOptions, hooks: WorkerHooks, log: Logger): Promise<Worker> {
-    const worker = new Worker(opts, hooks, log);
+  /** Handshakes; resolves once the server is READY (profile complete), else kills the process and throws. */
+  async ready(): Promise<this> {
     try {
-      await worker.handshake();
+      // A command that could not be spawned (not found, not executable) reports why on its exit, a tick later.
+      if (this.child.pid === undefined) throw new Error((await this.exited).reason);
+      const result = await Promise.race([
+        handshake(this, { timeoutMs: this.opts.handshakeTimeoutMs, clientInfo: this.opts.clientInfo, clientInitialize: this.opts.clientInitialize }, this.log),
+        this.exited.then((exit) => Promise.reject(new Error(`${exit.reason} during the handshake`))),
+      ]);
+      this.profile = result.profile;
+      this.initializeResult = result.initializeResult;
     } catch (err) {
       // Never leave a half-started server behind: a failed handshake kills the process group.
-      worker.kill(`handshake failed: ${(err as Error).message}`);
-      await worker.exited;
+      this.kill(`handshake failed: ${(err as Error).message}`);
+      await this.exited;
       throw err;
     }
-    worker.state = 'ready';
-    worker.startPinging();
-    if (worker.toolsChangedDuringHandshake) void worker.refreshTools();
-    return worker;
+    this.state = 'ready';
+    this.liveness.start();
+    if (this.toolsChangedDuringHandshake) void this.refreshTools();
+    return this;
   }
 
   get pid(): number | undefined {
@@ -151,12 +137,18 @@ export class Worker {
     this.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: childId, reason } });
   }
 
+  /** Channel: a message to the server as it is (answers to server requests, notifications). */
   send(message: JsonRpcMessage): boolean {
     return this.child.send(JSON.stringify(message));
   }
 
-  /** A request of the sidecar's own (ping, list refresh); rejects on error, timeout or exit. */
-  call(method: string, params: Record<string, unknown> | undefined, timeoutMs: number): Promise<Record<string, unknown>> {
+  /** Channel: the process goes now. */
+  close(reason: string): void {
+    this.kill(reason);
+  }
+
+  /** A request of the sidecar's own (handshake, ping, list refresh); rejects on error, timeout or exit. */
+  request(method: string, params: Record<string, unknown> | undefined, timeoutMs: number): Promise<Record<string, unknown>> {
     return new Promise((resolve, reject) => {
       const request: JsonRpcRequest = { jsonrpc: '2.0', id: 0, method };
       if (params) request.params = params;
@@ -166,7 +158,7 @@ export class Worker {
         reject(new Error(`${method} got no answer within ${timeoutMs} ms`));
       }, timeoutMs);
       id = this.dispatch(request, {
-        settle: (response) => {
+        answer: (response) => {
           clearTimeout(timer);
           if (response.error) reject(new Error(`${method} failed: ${response.error.message} (code ${response.error.code})`));
           else resolve(response.result ?? {});
@@ -186,7 +178,7 @@ export class Worker {
 
   /** Ends this worker's process gracefully (close stdin → SIGTERM → SIGKILL). */
   async stop(timings: StopTimings): Promise<ExitInfo> {
-    this.stopPinging();
+    this.liveness.stop();
     await this.child.stop(timings);
     return this.exited;
   }
@@ -194,76 +186,8 @@ export class Worker {
   /** Kills the process group now, recording why (hung, failed handshake). */
   kill(reason: string): void {
     this.killReason ??= reason;
-    this.stopPinging();
+    this.liveness.stop();
     this.child.kill();
-  }
-
-  private async handshake(): Promise<void> {
-    // A command that could not be spawned (not found, not executable) reports why on its exit, a tick later.
-    if (this.child.pid === undefined) throw new Error((await this.exited).reason);
-    const timeout = this.opts.handshakeTimeoutMs;
-    const deadline = Date.now() + timeout;
-    const remaining = () => Math.max(1, deadline - Date.now());
-    const params = this.opts.clientInitialize ?? {
-      protocolVersion: LATEST_PROTOCOL_VERSION,
-      capabilities: SIDECAR_CLIENT_CAPABILITIES,
-      clientInfo: this.opts.clientInfo,
-    };
-    const init = await Promise.race([
-      this.call('initialize', params, remaining()),
-      this.exited.then((exit) => Promise.reject(new Error(`${exit.reason} during initialize`))),
-    ]);
-    if (typeof init.protocolVersion !== 'string' || typeof init.serverInfo !== 'object' || init.serverInfo === null) {
-      throw new Error('initialize result lacks protocolVersion or serverInfo: is this an MCP server?');
-    }
-    this.initializeResult = init;
-    this.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
-    const capabilities = (init.capabilities ?? {}) as Record<string, unknown>;
-    const lists = await Promise.race([
-      this.readLists(capabilities, remaining),
-      this.exited.then((exit) => Promise.reject(new Error(`${exit.reason} during the handshake's list requests`))),
-    ]);
-    this.profile = {
-      serverInfo: init.serverInfo as ServerProfile['serverInfo'],
-      protocolVersion: init.protocolVersion,
-      capabilities,
-      instructions: typeof init.instructions === 'string' ? init.instructions : undefined,
-      ...lists,
-      toolsHash: toolsHash(lists.tools),
-    };
-  }
-
-  private async readLists(capabilities: Record<string, unknown>, remaining: () => number) {
-    const tools = capabilities.tools ? await this.listAll<Tool>('tools/list', 'tools', remaining) : [];
-    const optional = async <T>(method: string, key: string, enabled: unknown): Promise<T[]> => {
-      if (!enabled) return [];
-      try {
-        return await this.listAll<T>(method, key, remaining);
-      } catch (err) {
-        // Prompts and resources are informational for the mesh; a server that fails them still serves tools.
-        this.log.warn({ err: (err as Error).message }, `${method} failed during the handshake; continuing without it`);
-        return [];
-      }
-    };
-    const prompts = await optional<Prompt>('prompts/list', 'prompts', capabilities.prompts);
-    const resources = await optional<Resource>('resources/list', 'resources', capabilities.resources);
-    const resourceTemplates = await optional<ResourceTemplate>('resources/templates/list', 'resourceTemplates', capabilities.resources);
-    return { tools, prompts, resources, resourceTemplates };
-  }
-
-  /** Follows `nextCursor` to the end (bounded, so a server that loops its cursor cannot hang the handshake). */
-  private async listAll<T>(method: string, key: string, remaining: () => number): Promise<T[]> {
-    const items: T[] = [];
-    let cursor: string | undefined;
-    for (let page = 0; page < MAX_LIST_PAGES; page++) {
-      const result = await this.call(method, cursor ? { cursor } : undefined, remaining());
-      const list = result[key];
-      if (!Array.isArray(list)) throw new Error(`${method} result has no "${key}" array`);
-      items.push(...(list as T[]));
-      cursor = typeof result.nextCursor === 'string' && result.nextCursor !== '' ? result.nextCursor : undefined;
-      if (!cursor) return items;
-    }
-    throw new Error(`${method} still returned a nextCursor after ${MAX_LIST_PAGES} pages`);
   }
 
   /** Re-reads the tool list after `notifications/tools/list_changed`. */
@@ -276,49 +200,18 @@ export class Worker {
     }
     if (this.state === 'exited') return;
     try {
-      const tools = await this.listAll<Tool>('tools/list', 'tools', () => this.opts.handshakeTimeoutMs);
+      const tools = await listAll<Tool>(this, 'tools/list', 'tools', () => this.opts.handshakeTimeoutMs);
       this.profile = { ...this.profile, tools, toolsHash: toolsHash(tools) };
-      this.hooks.profileChanged(this, this.profile);
+      this.emit('profile', this.profile);
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'could not re-read tools after tools/list_changed; keeping the old list');
-    }
-  }
-
-  private startPinging(): void {
-    this.pingTimer = setInterval(() => void this.ping(), this.opts.pingIntervalMs);
-    this.pingTimer.unref();
-  }
-
-  private stopPinging(): void {
-    if (this.pingTimer) clearInterval(this.pingTimer);
-    this.pingTimer = undefined;
-  }
-
-  private async ping(): Promise<void> {
-    const started = performance.now();
-    try {
-      await this.call('ping', undefined, this.opts.pingTimeoutMs);
-      const latencyMs = Math.round((performance.now() - started) * 100) / 100;
-      this.pingMisses = 0;
-      this.lastPing = { at: Date.now(), latencyMs };
-      if (this.state === 'unhealthy') this.state = 'ready';
-      this.hooks.pingResult(this, { ok: true, latencyMs });
-    } catch (err) {
-      if (this.state === 'exited') return;
-      this.pingMisses++;
-      this.state = 'unhealthy';
-      const reason = `MCP ping failed: ${(err as Error).message} (${this.pingMisses} of ${this.opts.pingMisses} allowed misses)`;
-      this.hooks.pingResult(this, { ok: false, reason, misses: this.pingMisses });
-      if (this.pingMisses >= this.opts.pingMisses) {
-        this.kill(`MCP server stopped answering: ${this.pingMisses} pings in a row got no answer within ${this.opts.pingTimeoutMs} ms; killed it as hung`);
-      }
     }
   }
 
   /** Whatever goes wrong relaying one message from stdout costs that message (logged), never the process. */
   private onMessage(value: unknown): void {
     try {
-      this.route(value);
+      this.route(value as JsonRpcMessage);
     } catch (err) {
       this.log.error({ err }, 'relaying a message from the MCP server failed inside the sidecar; dropped it');
       const id = (value as { id?: unknown }).id;
@@ -330,19 +223,14 @@ export class Worker {
     }
   }
 
-  private route(value: unknown): void {
-    const message = value as JsonRpcMessage;
-    switch (kindOf(value)) {
+  private route(message: JsonRpcMessage): void {
+    switch (kindOf(message)) {
       case 'response': {
         const response = message as JsonRpcResponse;
         const call = typeof response.id === 'number' ? this.pending.get(response.id) : undefined;
-        if (!call) {
-          this.log.debug({ id: response.id }, 'response for a call no longer in flight (timed out or cancelled)');
-          return;
-        }
+        if (!call) return this.log.debug({ id: response.id }, 'response for a call no longer in flight (timed out or cancelled)');
         this.pending.delete(response.id as number);
-        call.settle(response);
-        return;
+        return call.answer(response);
       }
       case 'notification': {
         const note = message as JsonRpcNotification;
@@ -354,14 +242,12 @@ export class Worker {
           return;
         }
         if (note.method === 'notifications/tools/list_changed') void this.refreshTools();
-        this.hooks.notification(this, note);
-        return;
+        return this.onmessage?.(note);
       }
       case 'request':
-        this.hooks.serverRequest(this, message as JsonRpcRequest);
-        return;
+        return this.onmessage?.(message);
       default:
-        this.hooks.garbageLine(this, JSON.stringify(value).slice(0, 512), 'JSON but not a valid JSON-RPC 2.0 message');
+        this.emit('garbage', JSON.stringify(message).slice(0, 512), 'JSON but not a valid JSON-RPC 2.0 message');
     }
   }
 
@@ -374,18 +260,19 @@ export class Worker {
       this.pending.delete(id);
       call.fail({ code: ErrorCode.ResponseTooLarge, message });
     } else {
-      this.hooks.garbageLine(this, tail, garbageReason);
+      this.emit('garbage', tail, garbageReason);
     }
   }
 
   private onExit(info: ExitInfo): ExitInfo {
     this.state = 'exited';
-    this.stopPinging();
+    this.liveness.stop();
     const exit = this.killReason ? { ...info, reason: `${this.killReason} (${info.reason})` } : info;
     const error = { code: ErrorCode.ServerUnavailable, message: `${exit.reason} while this request was in flight; retry it once the server is back` };
     const calls = [...this.pending.values()];
     this.pending.clear();
     for (const call of calls) call.fail(error);
+    this.onclose?.(exit.reason);
     return exit;
   }
 }

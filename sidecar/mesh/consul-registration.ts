@@ -3,7 +3,8 @@
  * profile: what `PUT /v1/agent/service/register` receives. Kept apart from the publisher's loop so the shape
  * (tags, meta within Consul's limits, the two checks) can be read and tested without any network.
  */
-import type { Instance, ServerProfile, WorkerHealth } from './publisher.js';
+import type { Instance, WorkerHealth } from './publisher.js';
+import type { ServerProfile } from '../mcp/profile.js';
 
 /** Consul's limits on service meta (agent/structs validateMetaPair): keys, key length, value bytes. */
 export const META_MAX_KEYS = 64;

@@ -13,7 +13,8 @@
  * Bodies carry exactly the fields Kong's request schemas describe (checked by the contract tests against the
  * Admin API's OpenAPI document), with everything we rely on spelled out rather than left to Kong's defaults.
  */
-import type { Instance, ServerProfile } from './publisher.js';
+import type { Instance } from './publisher.js';
+import type { ServerProfile } from '../mcp/profile.js';
 
 export const MANAGED_BY_TAG = 'managed-by:mcp-sidecar';
 

@@ -1,15 +1,11 @@
 /**
- * Kong publisher: one reconcile loop that converges Kong (DB mode, Admin API) on the state in kong-state.ts:
- * the server's shared upstream, service and route, and this instance's own target in the upstream.
- *
- * publish, report and withdraw only record what is wanted and wake the loop; the loop is the only code that
- * talks to Kong, so requests never race and nothing here can throw into the caller or hold up serving.
+ * Kong behind the ReconcilingPublisher: converges Kong (DB mode, Admin API) on the state in kong-state.ts, the
+ * server's shared upstream, service and route, and this instance's own target in the upstream:
  *
  *   shared entities not upserted yet (first time, Kong was down, verify found them gone) → PUT upstream, service, route
  *   target wanted (published, child not critical) but not there or with old tags        → POST (409: PATCH it)
  *   target not wanted (child critical, or withdraw)                                      → DELETE it (404 is fine)
  *   converged for verifyInterval                                                         → GET route and target: still there?
- *   Kong down or failing                                                                 → state 'unreachable', capped backoff
  *
  * What it never does: delete the upstream, service or route. Other instances of the same server share them,
  * and "am I the last one?" cannot be answered without a race (another instance may be adding its target at
@@ -19,10 +15,11 @@
  * tags), PUT/PATCH of a missing target is 404 (so we POST), DELETE of a missing target may be 404 or 204.
  */
 import type { Logger } from '../log.js';
-import { backoffDelay, ReconcileLoop, withinDeadline } from './reconcile-loop.js';
-import { isNotFound, RegistryClient, RegistryError, type RegistryMethod } from './registry-client.js';
 import { kongEntityName, serverState, targetState, type KongServerState, type KongTarget } from './kong-state.js';
-import { isCompleteProfile, type Instance, type Publisher, type PublisherState, type PublisherStatus, type ServerProfile, type WorkerHealth } from './publisher.js';
+import type { Instance, PublisherState } from './publisher.js';
+import { ReconcilingPublisher } from './reconciling-publisher.js';
+import type { RegistryAdapter, RegistryText, Step, Wanted } from './registry-adapter.js';
+import { isNotFound, RegistryClient, RegistryError, type RegistryMethod } from './registry-client.js';
 
 export interface KongPublisherOptions {
   /** Kong Admin API, e.g. http://127.0.0.1:8001 (a path prefix is kept, for an Admin API behind a proxy). */
@@ -37,44 +34,29 @@ export interface KongPublisherOptions {
   requestTimeoutMs?: number;
 }
 
-const BACKOFF_MIN_MS = 250;
-
-type Desired = { kind: 'none' } | { kind: 'published'; profile: ServerProfile } | { kind: 'withdrawn' };
-
 /** What Kong is believed to hold for our target: nothing, something unknown, or exactly this body (as JSON). */
 type TargetBelief = { kind: 'unknown' } | { kind: 'absent' } | { kind: 'present'; shape: string };
 
-export class KongPublisher implements Publisher {
+/** This instance published to Kong. */
+export function kongPublisher(opts: KongPublisherOptions, instance: Instance, log: Logger): ReconcilingPublisher {
+  return new ReconcilingPublisher(new KongAdapter(opts, instance, log), log);
+}
+
+export class KongAdapter implements RegistryAdapter {
   readonly kind = 'kong';
+  readonly text: RegistryText;
+  readonly backoffMaxMs: number;
+  /** Anything was ever sent to Kong: only then may withdraw have something to remove. */
+  touched = false;
 
   private readonly client: RegistryClient;
   private readonly entity: string;
   private readonly verifyIntervalMs: number;
-  private readonly backoffMaxMs: number;
-
-  private desired: Desired = { kind: 'none' };
-  /** Why the MCP server is down, while it is; undefined = up (or not known to be down). */
-  private critical: string | undefined;
 
   /** JSON of the shared entities last upserted; undefined = not (or no longer known to be) in Kong. */
   private sharedApplied: string | undefined;
   private target: TargetBelief = { kind: 'unknown' };
-  /** Anything was ever sent to Kong: only then may withdraw have something to remove. */
-  private touched = false;
   private lastVerifiedAt = 0;
-
-  private state: PublisherState = 'idle';
-  private since = new Date().toISOString();
-  private lastError: string | undefined;
-  private failures = 0;
-  private retryAt = 0;
-
-  private readonly loop = new ReconcileLoop(
-    () => this.step(),
-    (err) => this.failed(err),
-  );
-  private withdrawn: Promise<void> | undefined;
-  private resolveWithdrawn: (() => void) | undefined;
 
   constructor(
     private readonly opts: KongPublisherOptions,
@@ -92,96 +74,60 @@ export class KongPublisher implements Publisher {
     this.entity = kongEntityName(instance.name);
     this.verifyIntervalMs = opts.verifyIntervalMs ?? 30_000;
     this.backoffMaxMs = opts.backoffMaxMs ?? 30_000;
+    this.text = {
+      name: 'Kong',
+      where: { adminUrl: opts.adminUrl },
+      converged: 'routes and target converged',
+      entry: { target: this.targetAddress() },
+      withdrawal: 'Kong target removal',
+      fallback: "Kong's health checks take the instance out once it stops answering",
+    };
   }
 
-  publish(profile: ServerProfile): void {
-    if (this.desired.kind === 'withdrawn') return;
-    if (!isCompleteProfile(profile)) {
-      this.log.error({ serviceId: this.instance.serviceId, has: Object.keys(profile ?? {}) }, 'ignored an incomplete server profile (no serverInfo, protocolVersion or tools): publishing to Kong only after a complete handshake');
-      return;
-    }
-    this.desired = { kind: 'published', profile };
-    // publish() is called when the server is READY: whatever made it critical before is over.
-    this.critical = undefined;
-    if (this.state === 'idle') this.setState('pending');
-    this.loop.kick();
-  }
-
-  report(health: WorkerHealth): void {
-    if (this.desired.kind === 'withdrawn') return;
-    const critical = health.status === 'critical' ? health.reason || 'MCP server down' : undefined;
-    // Every ping reports passing; only a change between up and down is work for the loop.
-    if ((critical === undefined) === (this.critical === undefined)) {
-      this.critical = critical;
-      return;
-    }
-    this.critical = critical;
-    this.loop.kick();
-  }
-
-  withdraw(deadlineMs: number): Promise<void> {
-    if (!this.withdrawn) {
-      this.withdrawn = new Promise((resolve) => (this.resolveWithdrawn = resolve));
-      this.desired = { kind: 'withdrawn' };
-      if (!this.touched) this.finishWithdraw();
-      else {
-        // An upsert in flight against a slow Kong must not delay taking our target out.
-        this.client.abort();
-        this.retryAt = 0;
-        this.loop.kick();
-      }
-    }
-    return withinDeadline(this.withdrawn, deadlineMs, () => {
-      if (this.state !== 'withdrawn') {
-        this.log.warn(
-          { target: this.targetAddress(), deadlineMs, err: this.lastError },
-          `Kong target not removed within ${deadlineMs} ms; continuing shutdown (Kong's health checks take the instance out once it stops answering)`,
-        );
-      }
-      this.stopLoop();
-    });
-  }
-
-  status(): PublisherStatus {
-    return { publisher: this.kind, state: this.state, since: this.since, ...(this.lastError ? { lastError: this.lastError } : {}) };
-  }
-
-  // ---- the loop's steps ----
-
-  /** One convergence step; returns how long to wait before the next one (unless woken sooner). */
-  private async step(): Promise<number> {
-    const desired = this.desired;
-    if (desired.kind === 'none') return Infinity;
-    if (desired.kind === 'withdrawn') {
-      if (this.touched && this.target.kind !== 'absent') await this.removeTarget('withdrawn (shutdown)');
-      this.finishWithdraw();
-      return Infinity;
-    }
-    const now = Date.now();
-    if (now < this.retryAt) return this.retryAt - now;
-
+  async apply({ profile, health, state, now }: Wanted): Promise<Step> {
     const shared = serverState(this.instance.name, this.instance.serviceId, this.opts.routePath);
     const sharedShape = JSON.stringify(shared);
     if (this.sharedApplied !== sharedShape) {
       await this.upsertShared(shared);
       this.sharedApplied = sharedShape;
-      return 0;
+      return { converged: false, nextMs: 0 };
     }
-    if (this.critical === undefined) {
-      const body = targetState(this.instance, desired.profile);
+    // Only the latest report counts: every ping says passing, a crash or hang says why the server is down.
+    const critical = health?.value.status === 'critical' ? health.value.reason || 'MCP server down' : undefined;
+    if (critical === undefined) {
+      const body = targetState(this.instance, profile);
       if (this.target.kind !== 'present' || this.target.shape !== JSON.stringify(body)) {
-        await this.ensureTarget(body);
-        return 0;
+        await this.ensureTarget(body, state);
+        return { converged: false, nextMs: 0 };
       }
     } else if (this.target.kind !== 'absent') {
-      await this.removeTarget(this.critical);
-      return 0;
+      await this.removeTarget(critical);
+      return { converged: false, nextMs: 0 };
     }
-    this.converged();
+    if (state === 'pending') this.logPublished(critical);
     const verifyIn = this.lastVerifiedAt + this.verifyIntervalMs - now;
-    if (verifyIn > 0) return verifyIn;
+    if (verifyIn > 0) return { converged: true, nextMs: verifyIn };
+    // Converged before this check, whatever it finds: something gone is put back by the next step.
     await this.verify();
-    return 0;
+    return { converged: true, nextMs: 0 };
+  }
+
+  forget(): void {
+    // After an outage Kong may have lost everything (a fresh database): upsert again rather than trust beliefs.
+    this.sharedApplied = undefined;
+    if (this.target.kind === 'present') this.target = { kind: 'unknown' };
+  }
+
+  async remove(): Promise<void> {
+    if (this.touched && this.target.kind !== 'absent') await this.removeTarget('withdrawn (shutdown)');
+  }
+
+  abort(): void {
+    this.client.abort();
+  }
+
+  close(): void {
+    this.client.close();
   }
 
   private async upsertShared(shared: KongServerState): Promise<void> {
@@ -194,7 +140,7 @@ export class KongPublisher implements Publisher {
     this.log.debug({ upstream: this.entity, route: shared.route.paths[0] }, 'Kong upstream, service and route upserted');
   }
 
-  private async ensureTarget(body: KongTarget): Promise<void> {
+  private async ensureTarget(body: KongTarget, state: PublisherState): Promise<void> {
     this.touched = true;
     const shape = JSON.stringify(body);
     const before = this.target;
@@ -223,7 +169,7 @@ export class KongPublisher implements Publisher {
     }
     this.target = { kind: 'present', shape };
     this.lastVerifiedAt = Date.now();
-    if (this.state === 'published') this.log.info({ target: body.target, upstream: this.entity }, `Kong target ${body.target} added again; Kong routes to this instance`);
+    if (state === 'published') this.log.info({ target: body.target, upstream: this.entity }, `Kong target ${body.target} added again; Kong routes to this instance`);
   }
 
   /** PATCH our target to `body`; false when Kong says it does not exist (then the next step POSTs it). */
@@ -284,64 +230,14 @@ export class KongPublisher implements Publisher {
     return `/upstreams/${encodeURIComponent(this.entity)}/targets/${encodeURIComponent(this.targetAddress()).replace(/%3A/gi, ':')}`;
   }
 
-  private converged(): void {
-    this.failures = 0;
-    this.retryAt = 0;
-    if (this.state === 'published') return;
+  /** The first convergence: where Kong now routes, and whether this instance is in it yet. */
+  private logPublished(critical: string | undefined): void {
     const route = serverState(this.instance.name, undefined, this.opts.routePath).route.paths[0];
-    if (this.state === 'unreachable') {
-      this.log.info({ adminUrl: this.opts.adminUrl }, 'Kong reachable again; routes and target converged');
-    } else {
-      this.log.info(
-        { route, upstream: this.entity, target: this.targetAddress(), routed: this.critical === undefined },
-        `published to Kong: route ${route} → upstream ${this.entity}, target ${this.targetAddress()}${this.critical === undefined ? '' : ' (not routed while the MCP server is down)'}`,
-      );
-    }
-    this.lastError = undefined;
-    this.setState('published');
+    this.log.info(
+      { route, upstream: this.entity, target: this.targetAddress(), routed: critical === undefined },
+      `published to Kong: route ${route} → upstream ${this.entity}, target ${this.targetAddress()}${critical === undefined ? '' : ' (not routed while the MCP server is down)'}`,
+    );
   }
-
-  private finishWithdraw(): void {
-    this.setState('withdrawn');
-    this.lastError = undefined;
-    this.stopLoop();
-    this.resolveWithdrawn?.();
-  }
-
-  private stopLoop(): void {
-    if (this.loop.isStopped) return;
-    this.loop.stop();
-    this.client.close();
-  }
-
-  /** Any failure: note it, log only if this changes the state, and back off (capped, with jitter). */
-  private failed(err: unknown): number {
-    const message = err instanceof Error ? err.message : String(err);
-    this.failures++;
-    // After an outage Kong may have lost everything (a fresh database): upsert again rather than trust beliefs.
-    this.sharedApplied = undefined;
-    if (this.target.kind === 'present') this.target = { kind: 'unknown' };
-    this.lastError = message;
-    const jittered = backoffDelay(this.failures, BACKOFF_MIN_MS, this.backoffMaxMs);
-    this.retryAt = this.desired.kind === 'withdrawn' ? 0 : Date.now() + jittered;
-    if (this.state !== 'unreachable' && this.desired.kind !== 'withdrawn') {
-      this.log.warn(
-        { adminUrl: this.opts.adminUrl, err: message },
-        `Kong unreachable or failing (${message}); the sidecar keeps serving, retrying with backoff up to ${Math.round(this.backoffMaxMs / 1000)} s`,
-      );
-      this.setState('unreachable');
-    } else {
-      this.log.debug({ err: message, retryInMs: jittered, failures: this.failures }, 'Kong still unreachable');
-    }
-    return jittered;
-  }
-
-  private setState(state: PublisherState): void {
-    if (state === this.state) return;
-    this.state = state;
-    this.since = new Date().toISOString();
-  }
-
 }
 
 /** What to check when the Admin API refuses a request. */

@@ -4,21 +4,7 @@
  * retrying with capped backoff. Calls never block serving: Consul or Kong being down is a publisher state,
  * not a sidecar failure.
  */
-import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
-
-/** What the handshake learned about the MCP server (its initialize result and every page of its lists). */
-export interface ServerProfile {
-  serverInfo: { name: string; version: string; title?: string };
-  protocolVersion: string;
-  capabilities: Record<string, unknown>;
-  instructions?: string;
-  tools: Tool[];
-  prompts: Prompt[];
-  resources: Resource[];
-  resourceTemplates: ResourceTemplate[];
-  /** Short hash of the canonical tool list: changes exactly when tools change. */
-  toolsHash: string;
-}
+import type { ServerProfile } from '../mcp/profile.js';
 
 /** Who this sidecar instance is in the mesh. */
 export interface Instance {

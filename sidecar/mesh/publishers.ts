@@ -10,9 +10,9 @@ export async function publishersFor(config: Config, instance: Instance, log: Log
   const publishers: Publisher[] = [];
   const host = instance.advertiseHost.includes(':') ? `[${instance.advertiseHost}]` : instance.advertiseHost;
   if (config.consul) {
-    const { ConsulPublisher } = await import('./consul.js');
+    const { consulPublisher } = await import('./consul.js');
     publishers.push(
-      new ConsulPublisher(
+      consulPublisher(
         { ...config.consul, readyzUrl: `http://${host}:${instance.advertisePort}/readyz` },
         instance,
         log.child({ publisher: 'consul' }),
@@ -20,8 +20,8 @@ export async function publishersFor(config: Config, instance: Instance, log: Log
     );
   }
   if (config.kong) {
-    const { KongPublisher } = await import('./kong.js');
-    publishers.push(new KongPublisher(config.kong, instance, log.child({ publisher: 'kong' })));
+    const { kongPublisher } = await import('./kong.js');
+    publishers.push(kongPublisher(config.kong, instance, log.child({ publisher: 'kong' })));
   }
   return publishers;
 }

@@ -84,9 +84,3 @@ export function withinDeadline(done: Promise<void>, deadlineMs: number, onDeadli
   });
   return Promise.race([done, deadline]).finally(() => clearTimeout(timer));
 }
-
-/** Capped exponential backoff with "equal jitter" (at least half the delay): the n-th failure in a row. */
-export function backoffDelay(failures: number, minMs: number, maxMs: number): number {
-  const capped = Math.min(maxMs, minMs * 2 ** Math.min(Math.max(failures - 1, 0), 20));
-  return Math.round(capped / 2 + Math.random() * (capped / 2));
-}

@@ -63,11 +63,10 @@ export class RegistryClient {
       });
       const text = await res.body.text();
       if (res.statusCode >= 200 && res.statusCode < 300) return text ? safeJson(text) : undefined;
-      throw new RegistryError(`${method} ${shown}: HTTP ${res.statusCode} ${text.trim().slice(0, 300)}${this.opts.hint(res.statusCode, method)}`, res.statusCode);
+      throw refused(method, shown, res.statusCode, text, this.opts.hint);
     } catch (err) {
       if (err instanceof RegistryError) throw err;
-      const e = err as Error & { code?: string };
-      throw new RegistryError(`${method} ${this.opts.url.origin}${this.basePath}${shown}: ${e.code ? `${e.code} ` : ''}${e.message}`);
+      throw unanswered(method, `${this.opts.url.origin}${this.basePath}${shown}`, err);
     } finally {
       if (this.inflight === abort) this.inflight = undefined;
     }
@@ -83,6 +82,17 @@ export class RegistryClient {
     this.abort();
     void this.pool.close().catch(() => undefined);
   }
+}
+
+/** The registry answered with an error status: the request, the answer, and what the operator should check. */
+export function refused(method: RegistryMethod, path: string, status: number, body: string, hint: RegistryClientOptions['hint']): RegistryError {
+  return new RegistryError(`${method} ${path}: HTTP ${status} ${body.trim().slice(0, 300)}${hint(status, method)}`, status);
+}
+
+/** No answer at all (refused connection, TLS, timeout): the request, where it went, and the network error. */
+export function unanswered(method: RegistryMethod, url: string, err: unknown): RegistryError {
+  const e = err as Error & { code?: string };
+  return new RegistryError(`${method} ${url}: ${e.code ? `${e.code} ` : ''}${e.message}`);
 }
 
 function safeJson(text: string): unknown {

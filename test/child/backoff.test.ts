@@ -1,7 +1,7 @@
-/** Restart policy: exponential backoff with equal jitter, capped, and the crash-loop breaker over a window. */
+/** Backoff (one formula for restarts and registry retries) and the restart policy's crash-loop breaker over a window. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RestartTracker } from '../../sidecar/child/backoff.js';
+import { backoffDelay, RestartTracker } from '../../sidecar/child/backoff.js';
 
 test('delays double from the minimum, with jitter between half and all of the step, capped at the maximum', () => {
   const tracker = new RestartTracker({ minDelayMs: 100, maxDelayMs: 1000, crashLoopFailures: 100, windowMs: 60_000 });
@@ -36,4 +36,13 @@ test('failures older than the window are forgotten, and the backoff starts small
   const delay = tracker.fail(20_000);
   assert.ok(delay !== null && delay <= 100, `fresh start after the window: ${delay}`);
   assert.equal(tracker.recentFailures(20_000), 1);
+});
+
+test('backoffDelay: the n-th failure waits half to all of min·2^(n-1), capped; a long outage stays at the cap', () => {
+  for (const [failures, step] of [[0, 250], [1, 250], [2, 500], [3, 1000], [4, 1000], [60, 1000], [1e6, 1000]] as const) {
+    for (let i = 0; i < 20; i++) {
+      const delay = backoffDelay(failures, 250, 1000);
+      assert.ok(Number.isFinite(delay) && delay >= step / 2 && delay <= step, `failure ${failures}: ${delay} within [${step / 2}, ${step}]`);
+    }
+  }
 });

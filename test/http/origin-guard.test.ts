@@ -70,3 +70,36 @@ test('Origin: loopback and same-host pass, foreign sites and "null" are refused,
   assert.deepEqual(check(open, { host: 'mesh.local:8080', origin: 'http://mesh.local:8080' }), { passed: true });
   assert.equal(check(open, { host: 'mesh.local:8080', origin: 'http://evil.example.com' }).passed, false);
 });
+
+test('loopback is parsed, never a prefix: 127.0.0.0/8 as four decimal octets, ::1, localhost', () => {
+  for (const good of ['127.0.0.1', '127.1.2.3', '127.255.255.255', 'localhost', 'LOCALHOST', '::1', '[::1]']) assert.ok(isLoopback(good), good);
+  const attacks = ['127.attacker.example', '127.0.0.1.evil.com', 'localhost.evil.com', '[::1].evil', '0x7f.0.0.1', '0x7f000001', '0177.0.0.1', '127.1', '127.0.0.256', '127.0.0.01', '2130706433', 'localhost.', '128.0.0.1', '::ffff:127.0.0.1', '[::1'];
+  for (const bad of attacks) assert.equal(isLoopback(bad), false, bad);
+  assert.equal(hostnameOf('[::1].evil'), undefined, 'a bracketed IPv6 host ends at its bracket');
+  assert.equal(hostnameOf('localhost:8080/path'), undefined);
+  assert.equal(hostnameOf('user@localhost'), undefined);
+});
+
+test('Origin: attack origins that look like loopback are refused; real loopback origins pass', () => {
+  const policy = buildOriginPolicy('127.0.0.1', [], [], []);
+  const attacks = ['http://127.attacker.example', 'http://127.0.0.1.evil.com', 'http://localhost.evil.com', 'http://[::1].evil', 'http://0x7f.0.0.1', 'http://0x7f.0.0.1:8080', 'http://0177.0.0.1', 'http://2130706433', 'http://localhost:3000/path', 'ftp://localhost', 'http://localhost@evil.com'];
+  for (const origin of attacks) {
+    const outcome = check(policy, { host: '127.0.0.1:8080', origin });
+    assert.equal(outcome.passed, false, origin);
+    assert.equal(!outcome.passed && outcome.status, 403, origin);
+  }
+  for (const origin of ['http://127.0.0.1', 'http://127.0.0.1:5173', 'https://127.9.8.7:1', 'http://localhost:3000', 'http://[::1]:8080']) {
+    assert.deepEqual(check(policy, { host: '127.0.0.1:8080', origin }), { passed: true }, origin);
+  }
+});
+
+test('Host: the same parsed loopback rule, and a malformed Host is refused', () => {
+  const policy = buildOriginPolicy('127.0.0.1', [], [], []);
+  for (const host of ['127.0.0.2:8080', 'localhost', '[::1]:8080']) assert.deepEqual(check(policy, { host }), { passed: true }, host);
+  for (const host of ['127.attacker.example:8080', '127.0.0.1.evil.com', 'localhost.evil.com', '[::1].evil', '0x7f.0.0.1:8080', 'localhost:8080/x', '']) {
+    assert.equal(check(policy, { host }).passed, false, host);
+  }
+  const listed = buildOriginPolicy('0.0.0.0', [], ['mcp.example.com'], []);
+  assert.deepEqual(check(listed, { host: '127.0.0.1:9' }), { passed: true }, 'loopback always passes');
+  assert.equal(check(listed, { host: '127.attacker.example' }).passed, false);
+});

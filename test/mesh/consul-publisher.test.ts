@@ -7,48 +7,26 @@ import type { Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { pino } from 'pino';
-import { ConsulPublisher, type ConsulPublisherOptions } from '../../sidecar/mesh/consul.js';
+import type { ReconcilingPublisher } from '../../sidecar/mesh/reconciling-publisher.js';
+import { consulPublisher, type ConsulPublisherOptions } from '../../sidecar/mesh/consul.js';
 import { MAX_TOOL_TAGS, META_MAX_KEYS, META_VALUE_MAX_BYTES, pingCheckId, readyzCheckId } from '../../sidecar/mesh/consul-registration.js';
-import type { Instance, ServerProfile } from '../../sidecar/mesh/publisher.js';
+import type { Instance } from '../../sidecar/mesh/publisher.js';
+import type { ServerProfile } from '../../sidecar/mcp/profile.js';
+import { capturedLogger, testInstance, testProfile } from '../support/mesh-fixtures.js';
 import { startConsulAgent, startReadyzStub, type ConsulAgent } from '../support/consul-agent.js';
 import { distRoot, waitFor } from '../support/sidecar-process.js';
 
 const TOKEN = 'token-that-must-never-be-logged-5f1c';
 
-function profile(toolNames: string[], overrides: Partial<ServerProfile> = {}): ServerProfile {
-  return {
-    serverInfo: { name: 'test-server', version: '1.2.3' },
-    protocolVersion: '2025-11-25',
-    capabilities: { tools: {} },
-    tools: toolNames.map((name) => ({ name, inputSchema: { type: 'object' as const } })),
-    prompts: [],
-    resources: [],
-    resourceTemplates: [],
-    toolsHash: `h${toolNames.length}-${toolNames[0] ?? ''}`.slice(0, 16),
-    ...overrides,
-  };
-}
-
 let serial = 0;
-function instance(readyzPort: number): Instance {
-  const name = `pub-test-${process.pid}-${++serial}`;
-  return { name, serviceId: `${name}-127.0.0.1-${readyzPort}`, advertiseHost: '127.0.0.1', advertisePort: readyzPort, sessionMode: 'shared', sidecarVersion: '0.1.0-test' };
-}
-
-/** A pino logger whose lines the test can read back. */
-function capturedLogger() {
-  const lines: Array<Record<string, any>> = [];
-  const raw: string[] = [];
-  const log = pino({ level: 'debug' }, { write: (line: string) => (raw.push(line), lines.push(JSON.parse(line))) });
-  return { log, lines, raw };
-}
+const instance = (readyzPort: number): Instance => testInstance(`pub-test-${process.pid}-${++serial}`, readyzPort);
+const profile = testProfile;
 
 describe('ConsulPublisher against a real Consul agent', () => {
   let consul: ConsulAgent;
   let readyz: Server;
   let readyzPort: number;
-  const publishers: ConsulPublisher[] = [];
+  const publishers: ReconcilingPublisher[] = [];
 
   before(async () => {
     consul = await startConsulAgent();
@@ -63,7 +41,7 @@ describe('ConsulPublisher against a real Consul agent', () => {
   function make(overrides: Partial<ConsulPublisherOptions> = {}) {
     const inst = instance(readyzPort);
     const { log, lines, raw } = capturedLogger();
-    const publisher = new ConsulPublisher(
+    const publisher = consulPublisher(
       { url: consul.url, token: TOKEN, deregisterAfterMs: 60_000, checkTtlMs: 3000, tags: ['team:test'], readyzUrl: `http://127.0.0.1:${readyzPort}/readyz`, ...overrides },
       inst,
       log,
@@ -104,7 +82,7 @@ describe('ConsulPublisher against a real Consul agent', () => {
     assert.equal(svc.Meta.mcp_protocol_version, '2025-11-25');
     assert.equal(svc.Meta.mcp_tool_count, '2');
     assert.equal(svc.Meta.mcp_tools, 'echo,add');
-    assert.equal(svc.Meta.mcp_tools_hash, 'h2-echo');
+    assert.equal(svc.Meta.mcp_tools_hash, profile(['echo', 'add']).toolsHash);
     assert.equal(svc.Meta.mcp_sidecar_version, '0.1.0-test');
     assert.equal(svc.Meta.mcp_session_mode, 'shared');
     assert.equal(ping.Name, 'MCP ping');
@@ -217,7 +195,7 @@ describe('ConsulPublisher against a real Consul agent', () => {
     t.after(() => own.stop());
     const inst = instance(readyzPort);
     const { log, lines } = capturedLogger();
-    const publisher = new ConsulPublisher(
+    const publisher = consulPublisher(
       { url: own.url, deregisterAfterMs: 60_000, checkTtlMs: 3000, tags: [], readyzUrl: `http://127.0.0.1:${readyzPort}/readyz` },
       inst,
       log,
@@ -275,7 +253,7 @@ describe('ConsulPublisher against a real Consul agent', () => {
     assert.equal(await service(inst.serviceId), undefined, 'nothing is published after a withdrawal');
 
     // Nothing listens on this port: every call fails at once and the deadline is what ends withdraw().
-    const nowhere = new ConsulPublisher(
+    const nowhere = consulPublisher(
       { url: 'http://127.0.0.1:9', deregisterAfterMs: 60_000, checkTtlMs: 3000, tags: [], readyzUrl: 'http://127.0.0.1:9/readyz' },
       instance(readyzPort),
       capturedLogger().log,
@@ -314,7 +292,7 @@ describe('ConsulPublisher with ACLs enforced (default deny)', () => {
 
     const opts = { url: consul.url, deregisterAfterMs: 60_000, checkTtlMs: 3000, tags: [], readyzUrl: 'http://127.0.0.1:1/readyz' };
     const denied = capturedLogger();
-    const anonymous = new ConsulPublisher(opts, inst, denied.log);
+    const anonymous = consulPublisher(opts, inst, denied.log);
     t.after(() => anonymous.withdraw(1000));
     anonymous.publish(profile(['echo']));
     anonymous.report({ status: 'passing', latencyMs: 1, toolCount: 1 });
@@ -325,7 +303,7 @@ describe('ConsulPublisher with ACLs enforced (default deny)', () => {
     await anonymous.withdraw(1000);
 
     const allowed = capturedLogger();
-    const publisher = new ConsulPublisher({ ...opts, token: token.body.SecretID }, inst, allowed.log);
+    const publisher = consulPublisher({ ...opts, token: token.body.SecretID }, inst, allowed.log);
     t.after(() => publisher.withdraw(1000));
     publisher.publish(profile(['echo']));
     publisher.report({ status: 'passing', latencyMs: 1, toolCount: 1 });
@@ -340,7 +318,7 @@ describe('ConsulPublisher with ACLs enforced (default deny)', () => {
 describe('ConsulPublisher input checks (no agent needed)', () => {
   test('an incomplete profile (no finished handshake) is never registered', async () => {
     const { log, lines } = capturedLogger();
-    const publisher = new ConsulPublisher({ url: 'http://127.0.0.1:9', deregisterAfterMs: 60_000, checkTtlMs: 3000, tags: [], readyzUrl: 'http://127.0.0.1:9/readyz' }, instance(1), log);
+    const publisher = consulPublisher({ url: 'http://127.0.0.1:9', deregisterAfterMs: 60_000, checkTtlMs: 3000, tags: [], readyzUrl: 'http://127.0.0.1:9/readyz' }, instance(1), log);
     publisher.publish({ tools: [], toolsHash: 'x' } as unknown as ServerProfile);
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(publisher.status().state, 'idle', 'nothing desired, nothing attempted');

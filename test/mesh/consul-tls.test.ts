@@ -12,24 +12,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import { pino } from 'pino';
-import { ConsulPublisher } from '../../sidecar/mesh/consul.js';
-import type { Instance, ServerProfile } from '../../sidecar/mesh/publisher.js';
+import type { ReconcilingPublisher } from '../../sidecar/mesh/reconciling-publisher.js';
+import { consulPublisher } from '../../sidecar/mesh/consul.js';
 import { consulBinary, freePort, startConsulAgent, startReadyzStub, type ConsulAgent } from '../support/consul-agent.js';
+import { capturedLogger, testInstance, testProfile } from '../support/mesh-fixtures.js';
 import { waitFor } from '../support/sidecar-process.js';
 
 const run = promisify(execFile);
 
-const PROFILE: ServerProfile = {
-  serverInfo: { name: 'tls-server', version: '1.0.0' },
-  protocolVersion: '2025-11-25',
-  capabilities: { tools: {} },
-  tools: [{ name: 'echo', inputSchema: { type: 'object' } }],
-  prompts: [],
-  resources: [],
-  resourceTemplates: [],
-  toolsHash: 'tls0000000000000',
-};
+const PROFILE = testProfile(['echo']);
 
 describe('ConsulPublisher against an agent with TLS (private CA)', () => {
   let consul: ConsulAgent;
@@ -38,7 +29,7 @@ describe('ConsulPublisher against an agent with TLS (private CA)', () => {
   let ca: string;
   let readyz: Server;
   let readyzPort: number;
-  const publishers: ConsulPublisher[] = [];
+  const publishers: ReconcilingPublisher[] = [];
 
   before(async () => {
     const bin = await consulBinary();
@@ -70,10 +61,9 @@ tls {
   });
 
   function make(name: string, caPem: string | undefined) {
-    const inst: Instance = { name, serviceId: `${name}-127.0.0.1-${readyzPort}`, advertiseHost: '127.0.0.1', advertisePort: readyzPort, sessionMode: 'shared', sidecarVersion: '0.1.0-test' };
-    const lines: Array<Record<string, any>> = [];
-    const log = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line)) });
-    const publisher = new ConsulPublisher({ url: httpsUrl, ca: caPem, deregisterAfterMs: 60_000, checkTtlMs: 3000, tags: [], readyzUrl: `http://127.0.0.1:${readyzPort}/readyz` }, inst, log);
+    const inst = testInstance(name, readyzPort);
+    const { log, lines } = capturedLogger();
+    const publisher = consulPublisher({ url: httpsUrl, ca: caPem, deregisterAfterMs: 60_000, checkTtlMs: 3000, tags: [], readyzUrl: `http://127.0.0.1:${readyzPort}/readyz` }, inst, log);
     publishers.push(publisher);
     return { publisher, inst, lines };
   }

@@ -6,39 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
-import { pino } from 'pino';
-import { KongPublisher, type KongPublisherOptions } from '../../sidecar/mesh/kong.js';
+import { kongPublisher, type KongPublisherOptions } from '../../sidecar/mesh/kong.js';
 import { MANAGED_BY_TAG, serverState, targetState } from '../../sidecar/mesh/kong-state.js';
-import type { Instance, ServerProfile } from '../../sidecar/mesh/publisher.js';
+import type { Instance } from '../../sidecar/mesh/publisher.js';
+import type { ServerProfile } from '../../sidecar/mcp/profile.js';
 import { KongAdminDouble } from '../support/kong-admin-double.js';
+import { capturedLogger, testInstance, testProfile } from '../support/mesh-fixtures.js';
 import { waitFor } from '../support/sidecar-process.js';
 
-function profile(toolNames: string[]): ServerProfile {
-  return {
-    serverInfo: { name: 'test-server', version: '1.2.3' },
-    protocolVersion: '2025-11-25',
-    capabilities: { tools: {} },
-    tools: toolNames.map((name) => ({ name, inputSchema: { type: 'object' as const } })),
-    prompts: [],
-    resources: [],
-    resourceTemplates: [],
-    toolsHash: `h${toolNames.length}${toolNames.join('').slice(0, 10)}`,
-  };
-}
-
 let serial = 0;
-function instance(name: string, port: number): Instance {
-  return { name, serviceId: `${name}-127.0.0.1-${port}`, advertiseHost: '127.0.0.1', advertisePort: port, sessionMode: 'shared', sidecarVersion: '0.1.0-test' };
-}
+const profile = (toolNames: string[]) => testProfile(toolNames);
+const instance = testInstance;
 const uniqueName = () => `srv${process.pid}x${++serial}`;
-
-/** A pino logger whose lines the test can read back. */
-function capturedLogger() {
-  const lines: Array<Record<string, any>> = [];
-  const log = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
-  const at = (level: number) => lines.filter((l) => l.level >= level);
-  return { log, lines, infoOrAbove: () => at(30) };
-}
 
 describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
   let kong: KongAdminDouble;
@@ -53,7 +32,7 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
   /** A publisher that is withdrawn after the test whatever happens; its requests are the ones after `mark`. */
   function publisher(t: TestContext, inst: Instance, opts: Partial<KongPublisherOptions> = {}) {
     const captured = capturedLogger();
-    const p = new KongPublisher({ adminUrl: kong.url, verifyIntervalMs: 60_000, backoffMaxMs: 400, requestTimeoutMs: 2000, ...opts }, inst, captured.log);
+    const p = kongPublisher({ adminUrl: kong.url, verifyIntervalMs: 60_000, backoffMaxMs: 400, requestTimeoutMs: 2000, ...opts }, inst, captured.log);
     t.after(() => p.withdraw(2000));
     const mark = kong.requests.length;
     const requests = () => kong.requests.slice(mark).filter((r) => r.path.includes(`mcp-${inst.name}`));

@@ -1,0 +1,60 @@
+/**
+ * One client request relayed to a server process, from dispatch to its answer: the client's id and progress token
+ * (to put back), the child-side id, its timeout, where the answer goes, and the request itself when the call may
+ * be sent again after a crash. The worker holds it by child id and reports what happens to it; the in-flight
+ * book does the bookkeeping; the client channel gets the messages.
+ */
+import type { Channel } from './channel.js';
+import type { InFlight } from './in-flight.js';
+import type { JsonRpcErrorObject, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, RequestId } from './jsonrpc.js';
+import type { Session } from './session.js';
+import type { PendingCall, Worker } from './worker.js';
+
+export type Outcome = 'ok' | 'error' | 'timeout' | 'cancelled' | 'unavailable';
+
+export class Call implements PendingCall {
+  childId = 0;
+  timer: NodeJS.Timeout | undefined;
+  readonly startedAt = performance.now();
+  done = false;
+  /** Kept only for calls of readOnly/idempotent tools: sent once more if the server dies under them. */
+  retryRequest: JsonRpcRequest | undefined;
+
+  constructor(
+    private readonly book: InFlight,
+    /** Where the answer and the request's related messages go. */
+    readonly client: Channel,
+    /** The MCP session of the call; undefined for REST calls. */
+    readonly session: Session | undefined,
+    /** The worker the call is at (it changes once if the call is retried on a restarted server). */
+    public worker: Worker,
+    readonly originalId: RequestId,
+    readonly key: string | number,
+    readonly method: string,
+    /** Metric label: the tool's name when the server lists it, else "(unknown)"; empty for other methods. */
+    readonly tool: string,
+    readonly progressToken: unknown,
+  ) {}
+
+  answer(response: JsonRpcResponse): void {
+    if (this.done) return;
+    this.book.finished(this, response.error ? 'error' : 'ok');
+    response.id = this.originalId;
+    this.client.send(response, this.key);
+  }
+
+  progress(notification: JsonRpcNotification): void {
+    if (this.done) return;
+    notification.params!.progressToken = this.progressToken as string | number;
+    this.client.send(notification, this.key);
+    // Long work that reports progress is alive: give it a fresh timeout, as the SDK's resetTimeoutOnProgress does.
+    this.timer?.refresh();
+  }
+
+  fail(error: JsonRpcErrorObject): void {
+    if (this.done) return;
+    if (this.retryRequest) return this.book.retry(this, error);
+    this.book.finished(this, 'unavailable');
+    this.client.send({ jsonrpc: '2.0', id: this.originalId, error }, this.key);
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * The book of calls in flight: puts a client's request on a worker as a Call (child id, timeout, the worker's
+ * list of callers), and is the single place where a call stops being in flight (answered, failed, timed out,
+ * cancelled), so metrics, timers and the per-session tables cannot disagree. A call of a readOnly/idempotent
+ * tool whose server died is sent once more from here.
+ */
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Metrics } from '../metrics.js';
+import { Call, type Outcome } from './call.js';
+import type { Channel } from './channel.js';
+import { ErrorCode, errorResponse, idKey, type JsonRpcErrorObject, type JsonRpcRequest, type JsonRpcResponse, type RequestId } from './jsonrpc.js';
+import type { WorkerSource } from './pool.js';
+import type { ReadyWait } from './ready-wait.js';
+import type { Session } from './session.js';
+import type { Worker } from './worker.js';
+
+export interface InFlightOptions {
+  requestTimeoutMs: number;
+  /** Send calls of readOnly/idempotent tools again once when the server died under them. */
+  retryIdempotent: boolean;
+}
+
+export class InFlight {
+  /** Calls in flight, from dispatch until they stop being in flight. */
+  count = 0;
+  private readonly byWorker = new Map<Worker, Set<Call>>();
+
+  constructor(
+    private readonly source: WorkerSource,
+    private readonly readyWait: ReadyWait,
+    private readonly metrics: Metrics,
+    private readonly opts: InFlightOptions,
+  ) {}
+
+  /** Relays `request` to `worker` for `client`. Undefined when the worker is gone (the client was answered so). */
+  dispatch(worker: Worker, client: Channel, session: Session | undefined, request: JsonRpcRequest): Call | undefined {
+    const tool = request.method === 'tools/call' ? toolOf(worker, request.params?.name) : undefined;
+    // Only known tool names become metric labels: a client must not be able to grow the label set at will.
+    const label = tool ? tool.name : request.method === 'tools/call' ? '(unknown)' : '';
+    const call = new Call(this, client, session, worker, request.id, idKey(request.id), request.method, label, request.params?._meta?.progressToken);
+    if (tool && this.opts.retryIdempotent && (tool.annotations?.readOnlyHint || tool.annotations?.idempotentHint)) call.retryRequest = request;
+    if (!this.send(worker, call, request)) {
+      client.send(this.unavailable(call.originalId), call.key);
+      return undefined;
+    }
+    this.count++;
+    return call;
+  }
+
+  /** Puts a call on a worker: child id, timeout, and the worker's list of callers. */
+  private send(worker: Worker, call: Call, request: JsonRpcRequest): boolean {
+    const childId = worker.dispatch(request, call);
+    if (childId === undefined) return false;
+    call.worker = worker;
+    call.childId = childId;
+    call.timer = setTimeout(() => this.timedOut(call), this.opts.requestTimeoutMs);
+    let calls = this.byWorker.get(worker);
+    if (!calls) this.byWorker.set(worker, (calls = new Set()));
+    calls.add(call);
+    return true;
+  }
+
+  /** The single place where a call stops being in flight. */
+  finished(call: Call, outcome: Outcome): void {
+    call.done = true;
+    this.count--;
+    clearTimeout(call.timer);
+    this.byWorker.get(call.worker)?.delete(call);
+    call.session?.inflight.delete(call.key);
+    this.metrics.countCall(call.method, outcome);
+    if (outcome === 'ok' || outcome === 'error') this.metrics.observeCall(call.method, call.tool, (performance.now() - call.startedAt) / 1000);
+  }
+
+  /** Stops a call at the server (its client cancelled, its session ended, or the sidecar failed it). */
+  cancel(call: Call, reason: string, outcome: Outcome = 'cancelled'): void {
+    if (call.done) return;
+    call.worker.cancel(call.childId, reason);
+    this.finished(call, outcome);
+  }
+
+  private timedOut(call: Call): void {
+    if (call.done) return;
+    const seconds = this.opts.requestTimeoutMs / 1000;
+    this.cancel(call, `timed out after ${seconds}s in mcp-sidecar`, 'timeout');
+    call.client.send(errorResponse(call.originalId, ErrorCode.RequestTimeout, `the MCP server did not answer ${call.method} within ${seconds}s (--request-timeout); the sidecar cancelled it at the server`), call.key);
+  }
+
+  /**
+   * A call of a readOnly/idempotent tool was in flight when its server died. It is sent once more, as the client
+   * sent it, to the next ready server (waiting --ready-wait for the restart); if none comes, the client gets the
+   * original error.
+   */
+  retry(call: Call, error: JsonRpcErrorObject): void {
+    const request = call.retryRequest!;
+    call.retryRequest = undefined;
+    clearTimeout(call.timer);
+    this.byWorker.get(call.worker)?.delete(call);
+    request.id = call.originalId;
+    const meta = request.params?._meta;
+    if (meta && call.progressToken !== undefined) meta.progressToken = call.progressToken;
+    this.metrics.retries.inc();
+    const workerFor = () => (call.session ? this.source.workerFor(call.session) : this.source.anyWorker());
+    const resend = (ok: boolean): void => {
+      if (call.done) return; // cancelled, timed out or its session closed while waiting
+      const worker = ok ? workerFor() : undefined;
+      if (worker && this.send(worker, call, request)) {
+        if (call.session) call.session.worker = worker;
+        return;
+      }
+      call.fail(error);
+    };
+    if (workerFor()) resend(true);
+    else if (this.readyWait.possible()) this.readyWait.whenReady(resend);
+    else resend(false);
+  }
+
+  /** The callers (sessions; undefined = REST) with requests in flight on a worker, each with one of its calls. */
+  callersOf(worker: Worker): Map<Session | undefined, Call> {
+    const callers = new Map<Session | undefined, Call>();
+    for (const call of this.byWorker.get(worker) ?? []) callers.set(call.session, call);
+    return callers;
+  }
+
+  /** A worker is gone (its calls were failed by the worker itself). */
+  workerGone(worker: Worker): void {
+    this.byWorker.delete(worker);
+  }
+
+  unavailable(id: RequestId): JsonRpcResponse {
+    const { reason, retryAfterSeconds } = this.source.unavailable();
+    return errorResponse(id, ErrorCode.ServerUnavailable, `the MCP server is not available: ${reason}`, { retryAfterSeconds });
+  }
+}
+
+function toolOf(worker: Worker, name: unknown): Tool | undefined {
+  return typeof name === 'string' ? worker.profile.tools.find((t) => t.name === name) : undefined;
+}

@@ -1,0 +1,151 @@
+/**
+ * What a server process says on its own: requests to a client (sampling, elicitation, roots, ping) and
+ * notifications (logs, list changes, resource updates, its own cancellations). Stdio carries no "related
+ * request", so a message that may carry one client's data goes only where it is known to belong: to the one
+ * caller with requests in flight on that process, never to a guess.
+ */
+import type { Logger } from '../log.js';
+import type { InFlight } from './in-flight.js';
+import { ErrorCode, errorResponse, kindOf, resultResponse, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from './jsonrpc.js';
+import type { LogLevel, Session } from './session.js';
+import type { Worker } from './worker.js';
+
+const CAPABILITY_FOR_SERVER_REQUEST: Record<string, string> = {
+  'sampling/createMessage': 'sampling',
+  'elicitation/create': 'elicitation',
+  'roots/list': 'roots',
+};
+
+/** MCP log levels (RFC 5424 names) as the sidecar's own log levels. */
+const PINO_LEVEL: Record<LogLevel, 'debug' | 'info' | 'warn' | 'error'> = {
+  debug: 'debug',
+  info: 'info',
+  notice: 'info',
+  warning: 'warn',
+  error: 'error',
+  critical: 'error',
+  alert: 'error',
+  emergency: 'error',
+};
+
+/** A server→client request relayed to a session, by the id the client sees. */
+interface Relayed {
+  worker: Worker;
+  childId: string | number;
+  session: Session;
+}
+
+export class ServerMessages {
+  private readonly relayed = new Map<number, Relayed>();
+  private nextId = 1;
+
+  constructor(
+    private readonly sessions: ReadonlyMap<string, Session>,
+    private readonly inFlight: InFlight,
+    private readonly log: Logger,
+  ) {}
+
+  /** Everything a worker hands on (its `onmessage`). */
+  fromServer(worker: Worker, message: JsonRpcMessage): void {
+    if (kindOf(message) === 'request') this.request(worker, message as JsonRpcRequest);
+    else this.notification(worker, message as JsonRpcNotification);
+  }
+
+  /**
+   * Server→client requests carry a client's data or ask for its answer, so a wrong guess hands one client's
+   * prompt to another. They go to the one caller with requests in flight on this worker; with several (shared
+   * mode under concurrency, or a REST call beside a session) stdio cannot say which one asked, and the server
+   * gets an error instead of a guess. Isolated mode always has one caller.
+   */
+  private request(worker: Worker, request: JsonRpcRequest): void {
+    if (request.method === 'ping') {
+      worker.send(resultResponse(request.id, {}));
+      return;
+    }
+    const callers = this.inFlight.callersOf(worker);
+    const [call] = callers.values();
+    const session = call?.session;
+    const capability = CAPABILITY_FOR_SERVER_REQUEST[request.method];
+    let refusal: string | undefined;
+    if (callers.size > 1) {
+      refusal = `${callers.size} clients have requests in flight on this shared server process and stdio does not say which of them ${request.method} is for; refused rather than risk sending it to the wrong client (--session-mode isolated routes it exactly)`;
+      this.log.warn({ method: request.method, callers: callers.size }, 'server request refused: more than one client could have caused it');
+    } else if (!session) refusal = `no client request is in flight to relay ${request.method} to`;
+    else if (capability && !session.clientCapabilities[capability]) refusal = `the client whose request is in flight did not declare the "${capability}" capability`;
+    if (refusal || !session || !call) {
+      worker.send(errorResponse(request.id, ErrorCode.NoClientForRequest, `mcp-sidecar: ${refusal}`));
+      return;
+    }
+    const outward = this.nextId++;
+    this.relayed.set(outward, { worker, childId: request.id, session });
+    request.id = outward;
+    session.client.send(request, call.key);
+  }
+
+  private notification(worker: Worker, notification: JsonRpcNotification): void {
+    switch (notification.method) {
+      case 'notifications/message': {
+        // Like server requests: a log line may carry a caller's data, so it goes to the one caller in flight, to
+        // every session that asked for its level when no call is in flight (server-wide news), and, when
+        // several callers are in flight and stdio cannot say whose it is, to the sidecar's own log, not a guess.
+        const level = notification.params?.level;
+        const callers = this.inFlight.callersOf(worker);
+        if (callers.size === 0) return this.broadcast(worker, notification, (s) => s.wantsLog(level));
+        const [call] = callers.values();
+        if (callers.size === 1) {
+          if (call.session?.wantsLog(level)) call.session.client.send(notification, call.key);
+          return;
+        }
+        this.log[PINO_LEVEL[level as LogLevel] ?? 'info']({ serverLog: notification.params, callers: callers.size }, 'a server log line kept here: several clients have calls in flight on this shared process and stdio does not say whose it is (--session-mode isolated delivers it exactly)');
+        return;
+      }
+      case 'notifications/resources/updated': {
+        const uri = notification.params?.uri;
+        return this.broadcast(worker, notification, (s) => s.subscriptions.has(uri as string));
+      }
+      case 'notifications/cancelled': {
+        // The server gave up on one of its own requests to a client.
+        for (const [outward, pending] of this.relayed) {
+          if (pending.worker === worker && pending.childId === notification.params?.requestId) {
+            this.relayed.delete(outward);
+            pending.session.client.send({ ...notification, params: { ...notification.params, requestId: outward } });
+          }
+        }
+        return;
+      }
+      default:
+        return this.broadcast(worker, notification, () => true);
+    }
+  }
+
+  private broadcast(worker: Worker, message: JsonRpcMessage, wants: (s: Session) => boolean): void {
+    for (const session of this.sessions.values()) if (session.worker === worker && wants(session)) session.client.send(message);
+  }
+
+  /** A client's answer to a server→client request goes back to the process that asked, under its own id. */
+  fromClient(session: Session, response: JsonRpcResponse): void {
+    const pending = typeof response.id === 'number' ? this.relayed.get(response.id) : undefined;
+    if (!pending || pending.session !== session) {
+      this.log.warn({ session: session.id, id: response.id }, 'client answered a server request this session was not asked; dropped');
+      return;
+    }
+    this.relayed.delete(response.id as number);
+    response.id = pending.childId;
+    pending.worker.send(response);
+  }
+
+  /** A session ended: the server's requests to it get an error, so the server does not wait forever. */
+  sessionClosed(session: Session, reason: string): void {
+    for (const [id, pending] of this.relayed) {
+      if (pending.session === session) {
+        this.relayed.delete(id);
+        pending.worker.send(errorResponse(pending.childId, ErrorCode.NoClientForRequest, `the client session that was asked ended (${reason})`));
+      }
+    }
+  }
+
+  /** A worker is gone: its requests can never be answered. */
+  workerGone(worker: Worker): void {
+    for (const [id, pending] of this.relayed) if (pending.worker === worker) this.relayed.delete(id);
+  }
+}
