@@ -5,14 +5,51 @@
  */
 import { stringify } from 'yaml';
 import { deckState, routePathFor, type DeclaredServer } from './mesh/kong-state.js';
+import { optionHelp } from './options/help.js';
+import { list, toggle } from './options/option.js';
+import { parseOptions } from './options/parse.js';
+import { defaultServiceId } from './options/service-id.js';
+import { checkName, checkRoutePath, ConfigError, parseHostPort, type HostPort } from './options/validate.js';
 
 export interface KongConfigResult {
   exitCode: number;
   output: string;
 }
 
-const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const DEFAULT_PORT = 8080;
+
+const OPTIONS = {
+  names: list({
+    flag: 'name',
+    item: checkName,
+    split: true,
+    arg: 'name',
+    help: 'an MCP server (repeatable, or a comma list); a name given twice is one server with two instances',
+  }),
+  advertise: list({
+    flag: 'advertise',
+    item: parseHostPort,
+    split: true,
+    arg: 'host:port',
+    help:
+      'where the sidecar of the matching --name is reached (repeatable; pairs with the names in order; ' +
+      `default <name>:${DEFAULT_PORT}, as in docker-compose.yml)`,
+  }),
+  routePaths: list({
+    flag: 'route-path',
+    item: checkRoutePath,
+    split: true,
+    arg: '/path',
+    help: 'route path of the matching --name (pairs like --advertise; default /<name>)',
+  }),
+  help: toggle({ flag: 'help', short: 'h', help: 'show this help' }),
+};
+
+const USAGE = {
+  unknownHint: 'kong-config takes --name, --advertise, --route-path and --help',
+  strayHint: 'every value follows a flag, e.g. --name memory',
+  takesCommand: false,
+};
 
 export function kongConfigHelp(): string {
   return [
@@ -22,13 +59,7 @@ export function kongConfigHelp(): string {
     'Usage:',
     '  mcp-sidecar kong-config --name <name> [--advertise <host:port>] [--route-path </path>] ...',
     '',
-    'Options:',
-    '  --name <name>[,<name>...]     an MCP server (repeatable, or a comma list); a name given twice is one',
-    '                                server with two instances',
-    '  --advertise <host:port>[,...] where the sidecar of the matching --name is reached (repeatable; pairs with',
-    `                                the names in order; default <name>:${DEFAULT_PORT}, as in docker-compose.yml)`,
-    '  --route-path </path>[,...]    route path of the matching --name (pairs like --advertise; default /<name>)',
-    '  --help                        show this help',
+    ...optionHelp([['Options', OPTIONS]], { withEnv: false }),
     '',
     'Example:',
     '  mcp-sidecar kong-config --name everything,memory --advertise everything:8080,memory:8080 > kong.yaml',
@@ -36,87 +67,70 @@ export function kongConfigHelp(): string {
   ].join('\n');
 }
 
-class UsageError extends Error {}
-
-function readFlags(argv: string[]): { names: string[]; advertise: string[]; routePaths: string[]; help: boolean } {
-  const lists = { name: [] as string[], advertise: [] as string[], 'route-path': [] as string[] };
-  let help = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--help' || arg === '-h') {
-      help = true;
-      continue;
-    }
-    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument "${arg}": every value follows a flag, e.g. --name memory`);
-    const eq = arg.indexOf('=');
-    const flag = arg.slice(2, eq === -1 ? undefined : eq);
-    if (!(flag in lists)) throw new UsageError(`unknown option --${flag}; kong-config takes --name, --advertise, --route-path and --help`);
-    const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
-    if (value === undefined || value.startsWith('--')) throw new UsageError(`--${flag} needs a value`);
-    const parts = value.split(',').map((v) => v.trim());
-    if (parts.some((p) => p === '')) throw new UsageError(`--${flag} "${value}": empty item in the list`);
-    lists[flag as keyof typeof lists].push(...parts);
-  }
-  return { names: lists.name, advertise: lists.advertise, routePaths: lists['route-path'], help };
-}
-
-function parseAdvertise(text: string): { host: string; port: number } {
-  const m = /^(\[[^\]]+\]|[^:[\]]+):(\d+)$/.exec(text);
-  const port = m ? Number(m[2]) : 0;
-  if (!m || port < 1 || port > 65535) throw new UsageError(`--advertise "${text}": use host:port, e.g. memory:8080`);
-  return { host: m[1], port };
-}
-
 /** The servers the flags describe, in the order first named. */
-export function declaredServers(names: string[], advertise: string[], routePaths: string[]): DeclaredServer[] {
-  if (names.length === 0) throw new UsageError('give at least one --name (the MCP servers to describe)');
-  for (const name of names) {
-    if (!NAME.test(name)) throw new UsageError(`--name "${name}": use letters, digits, dot, dash or underscore (as the sidecar's own --name)`);
-  }
-  if (advertise.length !== 0 && advertise.length !== names.length) {
-    throw new UsageError(`${advertise.length} --advertise for ${names.length} --name: give one per name (they pair in order) or none (default <name>:${DEFAULT_PORT})`);
-  }
-  if (routePaths.length !== 0 && routePaths.length !== names.length) {
-    throw new UsageError(`${routePaths.length} --route-path for ${names.length} --name: give one per name (they pair in order) or none (default /<name>)`);
-  }
+export function declaredServers(names: string[], advertise: HostPort[], routePaths: string[]): DeclaredServer[] {
+  if (names.length === 0) throw new ConfigError('give at least one --name (the MCP servers to describe)');
+  pairsWithNames('--advertise', advertise, names, `<name>:${DEFAULT_PORT}`);
+  pairsWithNames('--route-path', routePaths, names, '/<name>');
   const servers = new Map<string, DeclaredServer>();
   names.forEach((name, i) => {
-    const { host, port } = advertise.length ? parseAdvertise(advertise[i]) : { host: name, port: DEFAULT_PORT };
-    const routePath = routePaths.length ? routePathFor(name, routePaths[i]) : routePathFor(name);
+    const { host, port } = advertise.length ? advertise[i] : { host: name, port: DEFAULT_PORT };
+    const routePath = routePathFor(name, routePaths[i]);
     let server = servers.get(name);
     if (!server) {
       server = { name, routePath, instances: [] };
       servers.set(name, server);
     } else if (server.routePath !== routePath) {
-      throw new UsageError(`--name ${name} is given twice with different route paths (${server.routePath}, ${routePath}): one server has one route`);
+      throw new ConfigError(
+        `--name ${name} is given twice with different route paths (${server.routePath}, ${routePath}): one server has one route`,
+      );
     }
-    // The same default instance id as the sidecar's (--service-id unset), so tags match what it publishes.
-    const serviceId = `${name}-${host}-${port}`.replace(/[^A-Za-z0-9_.-]/g, '-');
-    if (server.instances.some((x) => x.host === host && x.port === port)) throw new UsageError(`--name ${name} --advertise ${host}:${port} is given twice`);
-    server.instances.push({ serviceId, host, port });
+    if (server.instances.some((x) => x.host === host && x.port === port)) {
+      throw new ConfigError(`--name ${name} --advertise ${host}:${port} is given twice`);
+    }
+    // The sidecar's own default id (--service-id unset), so the target tags match what it publishes.
+    server.instances.push({ serviceId: defaultServiceId(name, host, port), host, port });
   });
   const byPath = new Map<string, string>();
   for (const server of servers.values()) {
     const other = byPath.get(server.routePath!);
-    if (other) throw new UsageError(`servers ${other} and ${server.name} would share route path ${server.routePath}; give one of them another --route-path`);
+    if (other) {
+      throw new ConfigError(
+        `servers ${other} and ${server.name} would share route path ${server.routePath}; give one of them another --route-path`,
+      );
+    }
     byPath.set(server.routePath!, server.name);
   }
   return [...servers.values()];
 }
 
+/** A list that pairs with the names in order: one per name, or none for the default. */
+function pairsWithNames(flag: string, given: unknown[], names: string[], fallback: string): void {
+  if (given.length !== 0 && given.length !== names.length) {
+    throw new ConfigError(
+      `${given.length} ${flag} for ${names.length} --name: give one per name (they pair in order) or none (default ${fallback})`,
+    );
+  }
+}
+
 export function kongConfigCommand(argv: string[]): KongConfigResult {
   try {
-    const flags = readFlags(argv);
-    if (flags.help) return { exitCode: 0, output: kongConfigHelp() };
-    const servers = declaredServers(flags.names, flags.advertise, flags.routePaths);
+    const { values } = parseOptions(OPTIONS, argv, {}, USAGE);
+    if (values.help) return { exitCode: 0, output: kongConfigHelp() };
+    const servers = declaredServers(values.names, values.advertise, values.routePaths);
+    const summary = servers.map(
+      (s) => `${s.name} (${s.routePath}, ${s.instances.length} instance${s.instances.length === 1 ? '' : 's'})`,
+    );
     const header = [
       '# Kong configuration for mcp-sidecar (decK state file), printed by `mcp-sidecar kong-config`.',
-      `# Servers: ${servers.map((s) => `${s.name} (${s.routePath}, ${s.instances.length} instance${s.instances.length === 1 ? '' : 's'})`).join(', ')}.`,
+      `# Servers: ${summary.join(', ')}.`,
       '# Check with `deck file validate`, apply with `deck gateway sync` (DB mode) or load into DB-less Kong.',
     ].join('\n');
-    return { exitCode: 0, output: `${header}\n${stringify(deckState(servers), { lineWidth: 0, aliasDuplicateObjects: false })}` };
+    const deck = stringify(deckState(servers), { lineWidth: 0, aliasDuplicateObjects: false });
+    return { exitCode: 0, output: `${header}\n${deck}` };
   } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    return { exitCode: 2, output: `mcp-sidecar kong-config: ${err.message}\nRun "mcp-sidecar kong-config --help" for the options.` };
+    if (!(err instanceof ConfigError)) throw err;
+    const hint = 'Run "mcp-sidecar kong-config --help" for the options.';
+    return { exitCode: 2, output: `mcp-sidecar kong-config: ${err.message}\n${hint}` };
   }
 }

@@ -7,9 +7,10 @@
  * sidecar's RSS grew by ~30 MB under load for no throughput the benchmark could measure.
  */
 import { readFileSync } from 'node:fs';
-import { ConfigError, helpText, parseConfig } from './config.js';
+import { helpText, parseConfig } from './config.js';
 import { createLogger } from './log.js';
 import { publishersFor } from './mesh/publishers.js';
+import { ConfigError } from './options/validate.js';
 import { Sidecar, SIDECAR_VERSION } from './sidecar.js';
 
 async function main(argv: string[]): Promise<void> {
@@ -35,7 +36,12 @@ async function main(argv: string[]): Promise<void> {
   if (config.version) return void process.stdout.write(`${SIDECAR_VERSION}\n`);
 
   const log = createLogger(config.logLevel);
-  const sidecar = new Sidecar(config, log, (instance) => publishersFor(config, instance, log), (code) => process.exit(code));
+  const sidecar = new Sidecar(
+    config,
+    log,
+    (instance) => publishersFor(config, instance, log),
+    (code) => process.exit(code),
+  );
 
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -44,7 +50,10 @@ async function main(argv: string[]): Promise<void> {
       sidecar.forceStop();
       process.exit(1);
     }
-    log.info({ signal }, `${signal} received: withdrawing from registries, draining, then stopping the MCP server (send again to force)`);
+    log.info(
+      { signal },
+      `${signal} received: withdrawing from registries, draining, then stopping the MCP server (send again to force)`,
+    );
     sidecar.shutdown(signal).then(
       () => process.exit(0),
       (err: Error) => {
@@ -72,7 +81,9 @@ async function main(argv: string[]): Promise<void> {
     process.exit(1);
   }
   log.info({ url, command: [config.command, ...config.args], name: config.name }, 'listening; starting the MCP server');
-  process.stdout.write(`mcp-sidecar: serving ${config.name} at ${url} (MCP /mcp, REST /tools, /healthz, /readyz, /metrics)\n`);
+  process.stdout.write(
+    `mcp-sidecar: serving ${config.name} at ${url} (MCP /mcp, REST /tools, /healthz, /readyz, /metrics)\n`,
+  );
 }
 
 main(process.argv.slice(2)).catch((err: Error) => {

@@ -29,6 +29,7 @@ import type { WorkerOptions } from './mcp/worker.js';
 import { kongEntityName } from './mesh/kong-state.js';
 import type { Instance, Publisher } from './mesh/publisher.js';
 import { Metrics } from './metrics.js';
+import { defaultServiceId } from './options/service-id.js';
 
 export const SIDECAR_VERSION = '0.1.0';
 
@@ -162,7 +163,7 @@ function instanceFor(config: Config, port: number): Instance {
   const advertisePort = config.advertise?.port ?? port;
   return {
     name: config.name,
-    serviceId: config.serviceId ?? `${config.name}-${advertiseHost}-${advertisePort}`.replace(/[^A-Za-z0-9_.-]/g, '-'),
+    serviceId: config.serviceId ?? defaultServiceId(config.name, advertiseHost, advertisePort),
     advertiseHost,
     advertisePort,
     sessionMode: config.sessionMode,

@@ -36,7 +36,19 @@ export interface StopTimings {
   termGraceMs: number;
 }
 
-export class StdioChild {
+/** What a worker needs of the process it speaks to: StdioChild, or an in-memory server in unit tests. */
+export interface ServerProcess {
+  readonly pid: number | undefined;
+  /** Settles once, when the process is gone (or never started). */
+  readonly exited: Promise<ExitInfo>;
+  readonly running: boolean;
+  /** Writes one serialized message; false when the process is gone. */
+  send(serialized: string): boolean;
+  stop(timings: StopTimings): Promise<ExitInfo>;
+  kill(): void;
+}
+
+export class StdioChild implements ServerProcess {
   readonly pid: number | undefined;
   /** Settles once, when the process is gone (or never started). */
   readonly exited: Promise<ExitInfo>;

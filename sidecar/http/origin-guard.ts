@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
+import { sendTransportError } from './reply.js';
 
 export interface OriginPolicy {
   /** Host names (no port) accepted in the Host header; undefined = any (sidecar bound to a non-loopback address). */
@@ -55,8 +56,7 @@ export function buildOriginPolicy(bindHost: string, ownNames: string[], allowedH
 }
 
 export function forbidden(res: ServerResponse, message: string): void {
-  res.writeHead(403, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32000, message: `Forbidden: ${message}` } }));
+  sendTransportError(res, 403, `Forbidden: ${message}`);
 }
 
 /** Why a request must be refused (Host or Origin not allowed), or undefined when it may pass. */

@@ -10,14 +10,9 @@ import { ErrorCode } from '../mcp/jsonrpc.js';
 import type { WorkerSource } from '../mcp/pool.js';
 import type { Router } from '../mcp/router.js';
 import { BodyError, isJsonContentType, type BodyReader } from './body.js';
+import { sendJson } from './reply.js';
 
 type Validate = (input: unknown) => { valid: boolean; errorMessage?: string };
-
-function sendJson(res: Response, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
 
 /** JSON-RPC error codes from the server or the sidecar, as HTTP statuses a REST client expects. */
 function statusForError(code: number): number {

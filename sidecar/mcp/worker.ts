@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../log.js';
 import { idFromHead, idFromTail } from '../child/line-framer.js';
-import { StdioChild, type ChildSpec, type ExitInfo, type StopTimings } from '../child/stdio-child.js';
+import { StdioChild, type ChildEvents, type ChildSpec, type ExitInfo, type ServerProcess, type StopTimings } from '../child/stdio-child.js';
 import type { Channel } from './channel.js';
 import { handshake, listAll } from './handshake.js';
 import { MAX_SERVER_MESSAGE_DEPTH } from './json-depth.js';
@@ -32,6 +32,8 @@ export interface WorkerOptions extends LivenessOptions {
   clientInfo: { name: string; version: string };
   /** The client's own initialize params (isolated mode); otherwise the sidecar introduces itself. */
   clientInitialize?: Record<string, unknown>;
+  /** Starts the server process; default: `child` over stdio. (Unit tests start an in-memory server.) */
+  start?: (events: ChildEvents) => ServerProcess;
 }
 
 export type WorkerState = 'handshaking' | 'ready' | 'unhealthy' | 'exited';
@@ -53,7 +55,7 @@ export class Worker extends EventEmitter<WorkerEvents> implements Channel {
   onmessage?: (message: JsonRpcMessage) => void;
   onclose?: (reason: string) => void;
 
-  private readonly child: StdioChild;
+  private readonly child: ServerProcess;
   private readonly liveness: Liveness;
   private readonly pending = new Map<number, PendingCall>();
   private nextId = 1;
@@ -68,18 +70,15 @@ export class Worker extends EventEmitter<WorkerEvents> implements Channel {
   ) {
     super();
     this.liveness = new Liveness(this, opts);
-    this.child = new StdioChild(
-      opts.child,
-      {
-        message: (value) => this.onMessage(value),
-        garbage: (line, reason) => this.emit('garbage', line, reason),
-        oversized: (bytes, tail, head) =>
-          this.failUnrelayable(head, tail, `the MCP server's reply was ${bytes} bytes, over the sidecar's --max-message limit of ${opts.child.maxMessageBytes} bytes; raise --max-message or ask for less`, `line of ${bytes} bytes over --max-message`),
-        tooDeep: (tail, head) =>
-          this.failUnrelayable(head, tail, `the MCP server's reply nests deeper than ${MAX_SERVER_MESSAGE_DEPTH} levels, more than the sidecar relays; the tool must return flatter data`, `line nesting deeper than ${MAX_SERVER_MESSAGE_DEPTH} levels`),
-      },
-      log,
-    );
+    const events: ChildEvents = {
+      message: (value) => this.onMessage(value),
+      garbage: (line, reason) => this.emit('garbage', line, reason),
+      oversized: (bytes, tail, head) =>
+        this.failUnrelayable(head, tail, `the MCP server's reply was ${bytes} bytes, over the sidecar's --max-message limit of ${opts.child.maxMessageBytes} bytes; raise --max-message or ask for less`, `line of ${bytes} bytes over --max-message`),
+      tooDeep: (tail, head) =>
+        this.failUnrelayable(head, tail, `the MCP server's reply nests deeper than ${MAX_SERVER_MESSAGE_DEPTH} levels, more than the sidecar relays; the tool must return flatter data`, `line nesting deeper than ${MAX_SERVER_MESSAGE_DEPTH} levels`),
+    };
+    this.child = opts.start ? opts.start(events) : new StdioChild(opts.child, events, log);
     this.exited = this.child.exited.then((info) => this.onExit(info));
   }
 
@@ -152,12 +151,12 @@ export class Worker extends EventEmitter<WorkerEvents> implements Channel {
     return new Promise((resolve, reject) => {
       const request: JsonRpcRequest = { jsonrpc: '2.0', id: 0, method };
       if (params) request.params = params;
-      let id: number | undefined;
+      const sent: { id?: number } = {};
       const timer = setTimeout(() => {
-        if (id !== undefined) this.cancel(id, `${method} timed out in mcp-sidecar`);
+        if (sent.id !== undefined) this.cancel(sent.id, `${method} timed out in mcp-sidecar`);
         reject(new Error(`${method} got no answer within ${timeoutMs} ms`));
       }, timeoutMs);
-      id = this.dispatch(request, {
+      sent.id = this.dispatch(request, {
         answer: (response) => {
           clearTimeout(timer);
           if (response.error) reject(new Error(`${method} failed: ${response.error.message} (code ${response.error.code})`));
@@ -169,7 +168,7 @@ export class Worker extends EventEmitter<WorkerEvents> implements Channel {
           reject(new Error(error.message));
         },
       });
-      if (id === undefined) {
+      if (sent.id === undefined) {
         clearTimeout(timer);
         reject(new Error(`${method} could not be sent: the MCP server process is not running`));
       }

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { ConfigError, deriveName, parseBytes, parseConfig, parseDuration } from '../../sidecar/config.js';
+import { deriveName, parseConfig } from '../../sidecar/config.js';
+import { ConfigError, parseBytes, parseDuration } from '../../sidecar/options/validate.js';
 import { sidecarMain } from '../support/sidecar-process.js';
 
 const noFile = (path: string): string => {
@@ -15,15 +16,19 @@ test('durations and sizes in the units operators write', () => {
   assert.equal(parseDuration('1m', 'x'), 60_000);
   assert.equal(parseDuration('1.5s', 'x'), 1500);
   assert.equal(parseDuration('250', 'x'), 250);
-  assert.throws(() => parseDuration('ten', 'ping-interval'), /--ping-interval: "ten" is not a duration/);
+  assert.throws(() => parseDuration('ten', '--ping-interval'), /--ping-interval: "ten" is not a duration/);
   assert.equal(parseBytes('4mb', 'x'), 4 * 1024 * 1024);
   assert.equal(parseBytes('512KB', 'x'), 512 * 1024);
   assert.equal(parseBytes('100', 'x'), 100);
-  assert.throws(() => parseBytes('lots', 'max-body'), /--max-body: "lots" is not a size/);
+  assert.throws(() => parseBytes('lots', '--max-body'), /--max-body: "lots" is not a size/);
 });
 
 test('defaults, then flags, with the server command after --', () => {
-  const c = parseConfig(['--port', '0', '--ping-interval', '200ms', '--max-body=1kb', '--', 'node', 'server.js', '--flag'], {}, noFile);
+  const c = parseConfig(
+    ['--port', '0', '--ping-interval', '200ms', '--max-body=1kb', '--', 'node', 'server.js', '--flag'],
+    {},
+    noFile,
+  );
   assert.equal(c.port, 0);
   assert.equal(c.host, '127.0.0.1');
   assert.equal(c.pingIntervalMs, 200);
@@ -37,7 +42,11 @@ test('defaults, then flags, with the server command after --', () => {
 });
 
 test('MCP_SIDECAR_* environment fills in, flags win over it', () => {
-  const env = { MCP_SIDECAR_PING_INTERVAL: '3s', MCP_SIDECAR_REQUEST_TIMEOUT: '2s', MCP_SIDECAR_ALLOWED_HOSTS: 'a.example, b.example' };
+  const env = {
+    MCP_SIDECAR_PING_INTERVAL: '3s',
+    MCP_SIDECAR_REQUEST_TIMEOUT: '2s',
+    MCP_SIDECAR_ALLOWED_HOSTS: 'a.example, b.example',
+  };
   const c = parseConfig(['--request-timeout', '5s', '--', 'x'], env, noFile);
   assert.equal(c.pingIntervalMs, 3000);
   assert.equal(c.requestTimeoutMs, 5000);
@@ -45,13 +54,34 @@ test('MCP_SIDECAR_* environment fills in, flags win over it', () => {
 });
 
 test('repeatable --env KEY=VAL and --pass-env; booleans; session mode', () => {
-  const c = parseConfig(['--env', 'A=1', '--env', 'B=x=y', '--pass-env', 'TOKEN', '--exit-on-failure', '--session-mode', 'isolated', '--warm', '2', '--', 'x'], {}, noFile);
+  const c = parseConfig(
+    [
+      '--env',
+      'A=1',
+      '--env',
+      'B=x=y',
+      '--pass-env',
+      'TOKEN',
+      '--exit-on-failure',
+      '--session-mode',
+      'isolated',
+      '--warm',
+      '2',
+      '--',
+      'x',
+    ],
+    {},
+    noFile,
+  );
   assert.deepEqual(c.env, { A: '1', B: 'x=y' });
   assert.deepEqual(c.passEnv, ['TOKEN']);
   assert.equal(c.exitOnFailure, true);
   assert.equal(c.sessionMode, 'isolated');
   assert.equal(c.warm, 2);
-  assert.equal(parseConfig(['--no-exit-on-failure', '--', 'x'], { MCP_SIDECAR_EXIT_ON_FAILURE: 'true' }, noFile).exitOnFailure, false);
+  assert.equal(
+    parseConfig(['--no-exit-on-failure', '--', 'x'], { MCP_SIDECAR_EXIT_ON_FAILURE: 'true' }, noFile).exitOnFailure,
+    false,
+  );
 });
 
 test('mistakes get a message that says what to change', () => {
@@ -65,13 +95,62 @@ test('mistakes get a message that says what to change', () => {
     [['--workers', '0'], /--workers must be at least 1/],
     [['--name', 'has space'], /--name "has space"/],
     [['--consul', 'http://127.0.0.1:8500', '--deregister-after', '10s'], /minimum is 1m/],
+    [['--advertise', '10.0.0.5:70000'], /--advertise "10.0.0.5:70000": use host:port with a port from 1 to 65535/],
+    [['--allowed-hosts', 'a,,b'], /empty item in the list/],
+    [['--kong-admin', 'ftp://kong'], /--kong-admin "ftp:\/\/kong": use an http:\/\/ or https:\/\/ URL/],
+    [
+      ['--consul', 'consul:8500', '--consul-ca-file', '/nowhere/ca.pem'],
+      /--consul-ca-file \/nowhere\/ca.pem: cannot read it/,
+    ],
+    [['--kong-admin', 'http://kong:8001', '--kong-route-path', '/a b'], /--kong-route-path "\/a b": use a URL path/],
+    [['--name', '--port', '1'], /--name needs a value/],
   ];
-  for (const [argv, message] of bad) assert.throws(() => parseConfig(argv, {}, noFile), (err: Error) => err instanceof ConfigError && message.test(err.message), argv.join(' '));
+  for (const [argv, message] of bad)
+    assert.throws(
+      () => parseConfig(argv, {}, noFile),
+      (err: Error) => err instanceof ConfigError && message.test(err.message),
+      argv.join(' '),
+    );
+});
+
+test('Consul and Kong groups: the ecosystem env names, token and CA files, a derived check TTL', () => {
+  const files: Record<string, string> = { '/run/token': 'secret\n', '/run/ca.pem': '-----BEGIN CERTIFICATE-----\nx\n' };
+  const readFile = (path: string) => files[path] ?? noFile(path);
+  const env = { CONSUL_HTTP_ADDR: 'consul:8500', CONSUL_HTTP_TOKEN: 'from-env', CONSUL_CACERT: '/run/ca.pem' };
+  const c = parseConfig(
+    ['--ping-interval', '2s', '--tag', 'a,b', '--kong-admin', 'kong:8001/', '--', 'x'],
+    env,
+    readFile,
+  );
+  assert.deepEqual(c.consul, {
+    url: 'http://consul:8500',
+    token: 'from-env',
+    ca: files['/run/ca.pem'],
+    deregisterAfterMs: 60_000,
+    checkTtlMs: 6000,
+    tags: ['a,b'],
+  });
+  assert.deepEqual(c.kong, { adminUrl: 'http://kong:8001', routePath: undefined });
+  const fromFile = parseConfig(
+    ['--consul', 'https://consul:8501', '--consul-token-file', '/run/token', '--check-ttl', '5s', '--', 'x'],
+    env,
+    readFile,
+  );
+  assert.equal(fromFile.consul?.url, 'https://consul:8501', 'the flag wins over CONSUL_HTTP_ADDR');
+  assert.equal(fromFile.consul?.token, 'secret', 'the token file wins over CONSUL_HTTP_TOKEN');
+  assert.equal(fromFile.consul?.checkTtlMs, 5000);
+  const bare = parseConfig(['--advertise', '[fd00::5]:9000', '--', 'x'], {}, noFile);
+  assert.equal(bare.consul, undefined);
+  assert.equal(bare.kong, undefined);
+  assert.deepEqual(bare.advertise, { host: '[fd00::5]', port: 9000 });
 });
 
 test('service names derive from the package or script the command runs', () => {
   assert.equal(deriveName(['npx', '-y', '@modelcontextprotocol/server-memory']), 'server-memory');
-  assert.equal(deriveName(['node', '/app/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js', '/tmp']), 'server-filesystem');
+  assert.equal(
+    deriveName(['node', '/app/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js', '/tmp']),
+    'server-filesystem',
+  );
   assert.equal(deriveName(['python3', 'weather_server.py']), 'weather-server');
   assert.equal(deriveName(['/usr/local/bin/my-mcp']), 'my-mcp');
 });
@@ -82,6 +161,14 @@ test('the CLI: a bad flag exits 2 with the message, --help lists every option wi
   assert.match(bad.stderr, /unknown option --bogus/);
   const help = spawnSync(process.execPath, [sidecarMain, '--help'], { encoding: 'utf8', timeout: 15_000 });
   assert.equal(help.status, 0);
-  for (const flag of ['--ping-interval', '--max-body', '--crash-loop-restarts', '--session-idle', '--allowed-origins']) assert.ok(help.stdout.includes(flag), flag);
+  for (const flag of ['--ping-interval', '--max-body', '--crash-loop-restarts', '--session-idle', '--allowed-origins'])
+    assert.ok(help.stdout.includes(flag), flag);
   assert.match(help.stdout, /MCP_SIDECAR_PING_INTERVAL/);
+  assert.match(
+    help.stdout,
+    /--consul <url> +Consul agent address \(enables registration\)\s+\(env MCP_SIDECAR_CONSUL or CONSUL_HTTP_ADDR\)/,
+  );
+  const short = spawnSync(process.execPath, [sidecarMain, '-h'], { encoding: 'utf8', timeout: 15_000 });
+  assert.equal(short.status, 0);
+  assert.equal(short.stdout, help.stdout);
 });

@@ -17,18 +17,32 @@ import { distRoot, sidecarMain } from '../support/sidecar-process.js';
 const run = promisify(execFile);
 const repoRoot = join(distRoot, '..');
 
-const MESH = ['--name', 'everything', '--advertise', 'everything:8080', '--name', 'filesystem,memory', '--advertise', 'filesystem:8080,memory:8080'];
+const MESH = [
+  '--name',
+  'everything',
+  '--advertise',
+  'everything:8080',
+  '--name',
+  'filesystem,memory',
+  '--advertise',
+  'filesystem:8080,memory:8080',
+];
 
 /** The decK binary: built (or found cached) by kong/install-deck.sh, whose last stdout line is its path. */
 async function deckBinary(): Promise<string> {
   try {
-    const { stdout } = await run('bash', [join(repoRoot, 'kong', 'install-deck.sh')], { timeout: 900_000, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await run('bash', [join(repoRoot, 'kong', 'install-deck.sh')], {
+      timeout: 900_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
     const path = stdout.trim().split('\n').at(-1);
     if (!path) throw new Error('install-deck.sh printed no path');
     return path;
   } catch (err) {
     const e = err as Error & { stderr?: string };
-    throw new Error(`decK is needed to check the export and could not be built: ${e.message}\n${(e.stderr ?? '').slice(-2000)}\nRun "bash kong/install-deck.sh" to see why (it needs Go and the Go module proxy), or set DECK_BIN to a deck v1.55.0 binary.`);
+    throw new Error(
+      `decK is needed to check the export and could not be built: ${e.message}\n${(e.stderr ?? '').slice(-2000)}\nRun "bash kong/install-deck.sh" to see why (it needs Go and the Go module proxy), or set DECK_BIN to a deck v1.55.0 binary.`,
+    );
   }
 }
 
@@ -38,7 +52,10 @@ async function deckValidate(deck: string, yamlText: string): Promise<{ code: num
     const file = join(dir, 'kong.yaml');
     writeFileSync(file, yamlText);
     try {
-      const { stdout, stderr } = await run(deck, ['file', 'validate', '--analytics=false', file], { timeout: 60_000, env: { ...process.env, DECK_ANALYTICS: 'off' } });
+      const { stdout, stderr } = await run(deck, ['file', 'validate', '--analytics=false', file], {
+        timeout: 60_000,
+        env: { ...process.env, DECK_ANALYTICS: 'off' },
+      });
       return { code: 0, output: stdout + stderr };
     } catch (err) {
       const e = err as Error & { code?: number; stdout?: string; stderr?: string };
@@ -65,8 +82,17 @@ describe('mcp-sidecar kong-config', () => {
 
   test('kong/kong.yaml is the export of the docker-compose mesh, current and valid', async () => {
     const example = readFileSync(join(repoRoot, 'kong', 'kong.yaml'), 'utf8');
-    const { output } = kongConfigCommand(['--name', 'everything,filesystem,memory', '--advertise', 'everything:8080,filesystem:8080,memory:8080']);
-    assert.equal(example.trim(), output.trim(), 'regenerate it: node dist/sidecar/main.js kong-config --name everything,filesystem,memory --advertise everything:8080,filesystem:8080,memory:8080 > kong/kong.yaml');
+    const { output } = kongConfigCommand([
+      '--name',
+      'everything,filesystem,memory',
+      '--advertise',
+      'everything:8080,filesystem:8080,memory:8080',
+    ]);
+    assert.equal(
+      example.trim(),
+      output.trim(),
+      'regenerate it: node dist/sidecar/main.js kong-config --name everything,filesystem,memory --advertise everything:8080,filesystem:8080,memory:8080 > kong/kong.yaml',
+    );
     const result = await deckValidate(deck, example);
     assert.equal(result.code, 0, result.output);
   });
@@ -81,11 +107,14 @@ describe('mcp-sidecar kong-config', () => {
     assert.match(result.output, /paths/);
   });
 
-  test('the export is the publisher\'s desired state: same upstreams, services, routes; targets from --advertise', () => {
+  test("the export is the publisher's desired state: same upstreams, services, routes; targets from --advertise", () => {
     const doc = parse(kongConfigCommand(MESH).output);
     assert.equal(doc._format_version, '3.0');
     assert.deepEqual(doc._info.select_tags, [MANAGED_BY_TAG]);
-    assert.deepEqual(doc.services.map((s: any) => s.name), ['mcp-everything', 'mcp-filesystem', 'mcp-memory']);
+    assert.deepEqual(
+      doc.services.map((s: any) => s.name),
+      ['mcp-everything', 'mcp-filesystem', 'mcp-memory'],
+    );
     for (const name of ['everything', 'filesystem', 'memory']) {
       const expected = serverState(name, undefined);
       const service = doc.services.find((s: any) => s.name === `mcp-${name}`);
@@ -94,21 +123,51 @@ describe('mcp-sidecar kong-config', () => {
       assert.deepEqual(routes, [expected.route]);
       const { targets, ...upstreamFields } = doc.upstreams.find((u: any) => u.name === `mcp-${name}`);
       assert.deepEqual(upstreamFields, expected.upstream);
-      assert.deepEqual(targets, [{ target: `${name}:8080`, weight: 100, tags: [MANAGED_BY_TAG, `mcp-server:${name}`, `instance:${name}-${name}-8080`] }]);
+      assert.deepEqual(targets, [
+        {
+          target: `${name}:8080`,
+          weight: 100,
+          tags: [MANAGED_BY_TAG, `mcp-server:${name}`, `instance:${name}-${name}-8080`],
+        },
+      ]);
     }
   });
 
   test('a name given twice is one server with two targets; --route-path pairs with names; default advertise is <name>:8080', () => {
     const doc = parse(
-      kongConfigCommand(['--name', 'memory', '--name', 'memory', '--name', 'fs', '--advertise', '10.0.0.1:9000', '--advertise', '10.0.0.2:9000', '--advertise', '[fd00::3]:8080', '--route-path', '/mem,/mem,files']).output,
+      kongConfigCommand([
+        '--name',
+        'memory',
+        '--name',
+        'memory',
+        '--name',
+        'fs',
+        '--advertise',
+        '10.0.0.1:9000',
+        '--advertise',
+        '10.0.0.2:9000',
+        '--advertise',
+        '[fd00::3]:8080',
+        '--route-path',
+        '/mem,/mem,files',
+      ]).output,
     );
     assert.equal(doc.upstreams.length, 2);
-    assert.deepEqual(doc.upstreams[0].targets.map((t: any) => t.target), ['10.0.0.1:9000', '10.0.0.2:9000']);
-    assert.deepEqual(doc.upstreams[1].targets.map((t: any) => t.target), ['[fd00::3]:8080']);
+    assert.deepEqual(
+      doc.upstreams[0].targets.map((t: any) => t.target),
+      ['10.0.0.1:9000', '10.0.0.2:9000'],
+    );
+    assert.deepEqual(
+      doc.upstreams[1].targets.map((t: any) => t.target),
+      ['[fd00::3]:8080'],
+    );
     assert.deepEqual(doc.services[0].routes[0].paths, ['/mem']);
     assert.deepEqual(doc.services[1].routes[0].paths, ['/files']);
     const defaults = parse(kongConfigCommand(['--name', 'memory']).output);
-    assert.deepEqual(defaults.upstreams[0].targets.map((t: any) => t.target), ['memory:8080']);
+    assert.deepEqual(
+      defaults.upstreams[0].targets.map((t: any) => t.target),
+      ['memory:8080'],
+    );
   });
 
   test('bad flags exit 2 with a message that names the cause; --help exits 0', () => {
@@ -123,6 +182,10 @@ describe('mcp-sidecar kong-config', () => {
       [['stray'], /unexpected argument "stray"/],
       [['--name', 'a,b', '--route-path', '/x,/x'], /share route path \/x/],
       [['--name', 'a,,b'], /empty item/],
+      [['--name', 'a', '--route-path', '/a b'], /--route-path "\/a b": use a URL path/],
+      [['--name', 'a', '--advertise', '--route-path', '/a'], /--advertise needs a value/],
+      [['--name', 'a', '--', 'extra'], /unexpected argument "extra"/],
+      [['--name', 'a', '--no-help=1'], /--no-help takes no value/],
     ];
     for (const [argv, message] of cases) {
       const { exitCode, output } = kongConfigCommand(argv);
@@ -133,15 +196,20 @@ describe('mcp-sidecar kong-config', () => {
     const help = kongConfigCommand(['--help']);
     assert.equal(help.exitCode, 0);
     assert.match(help.output, /--advertise <host:port>/);
+    assert.deepEqual(kongConfigCommand(['-h']), help);
+    assert.doesNotMatch(help.output, /MCP_SIDECAR_/, 'kong-config reads no environment');
   });
 
   test('the mcp-sidecar command prints the same file (and exit 2 plus stderr for bad flags)', async () => {
     const { stdout } = await run(process.execPath, [sidecarMain, 'kong-config', ...MESH], { timeout: 30_000 });
     assert.equal(stdout.trim(), kongConfigCommand(MESH).output.trim());
-    await assert.rejects(run(process.execPath, [sidecarMain, 'kong-config', '--bogus'], { timeout: 30_000 }), (err: Error & { code?: number; stderr?: string }) => {
-      assert.equal(err.code, 2);
-      assert.match(err.stderr ?? '', /unknown option --bogus/);
-      return true;
-    });
+    await assert.rejects(
+      run(process.execPath, [sidecarMain, 'kong-config', '--bogus'], { timeout: 30_000 }),
+      (err: Error & { code?: number; stderr?: string }) => {
+        assert.equal(err.code, 2);
+        assert.match(err.stderr ?? '', /unknown option --bogus/);
+        return true;
+      },
+    );
   });
 });
