@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { conformanceVersion, describeProblems, runConformance, type ConformanceRun } from '../support/conformance-cli.js';
+import { launch } from '../support/harness.js';
 import {
   descendants,
   distRoot,
@@ -22,10 +23,7 @@ import {
   fixtureCommand,
   isRunning,
   readyz,
-  startSidecar,
   waitFor,
-  waitForReady,
-  type RunningSidecar,
 } from '../support/sidecar-process.js';
 
 const MODES = {
@@ -44,18 +42,6 @@ interface BaselineEntry {
 const baselinePath = join(distRoot, '..', 'test', 'conformance-baseline.json');
 const baseline = JSON.parse(readFileSync(baselinePath, 'utf8')) as { suite: string; expectedFailures: BaselineEntry[] };
 
-async function readySidecar(t: TestContext, args: string[]): Promise<RunningSidecar> {
-  // A short drain: the suite's clients leave sessions open and nothing is in flight when a run ends.
-  const sidecar = await startSidecar(['--shutdown-grace', '2s', ...args]);
-  t.after(() => sidecar.stop());
-  try {
-    await waitForReady(sidecar.url, 20_000);
-  } catch (err) {
-    throw new Error(`${(err as Error).message}\nsidecar log:\n${sidecar.logs().slice(-3000)}`);
-  }
-  return sidecar;
-}
-
 function summary(run: ConformanceRun): string {
   const passed = run.scenarios.filter((s) => s.passed).length;
   return `${passed}/${run.scenarios.length} scenarios passed; checks: ${run.passedChecks} passed, ${run.failedChecks} failed, ${run.warnings} warnings`;
@@ -73,7 +59,7 @@ test('the baseline file belongs to the installed suite and every entry says why'
 for (const mode of Object.keys(MODES) as Mode[]) {
   for (const specVersion of SPEC_VERSIONS) {
     test(`conformance ${specVersion}: every active server scenario passes through the sidecar in ${mode} mode`, { timeout: 240_000 }, async (t) => {
-      const sidecar = await readySidecar(t, [...MODES[mode], '--', ...fixtureCommand('conformance-server')]);
+      const sidecar = await launch(t, [...MODES[mode], '--', ...fixtureCommand('conformance-server')]);
       const before = await readyz(sidecar.url);
 
       const run = await runConformance(`${sidecar.url}/mcp`, { specVersion });
@@ -142,7 +128,7 @@ test('server-everything: the sidecar in front of its stdio mode passes every sce
   assert.ok(directPasses.length > 0, `the direct run passed nothing, so the comparison would prove nothing:\n${direct.output.slice(-2000)}`);
 
   for (const mode of Object.keys(MODES) as Mode[]) {
-    const sidecar = await readySidecar(t, [...MODES[mode], '--', ...everythingCommand()]);
+    const sidecar = await launch(t, [...MODES[mode], '--', ...everythingCommand()]);
     const bridged = await runConformance(`${sidecar.url}/mcp`);
     t.diagnostic(`through the sidecar (${mode}, server-everything stdio): ${summary(bridged)}`);
     const bridgedPasses = new Set(bridged.scenarios.filter((s) => s.passed).map((s) => s.scenario));

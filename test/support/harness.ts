@@ -17,7 +17,7 @@ export async function launch(t: TestContext, args: string[], opts: { ready?: boo
   try {
     return { ...sidecar, readyBody: await waitForReady(sidecar.url, 20_000) };
   } catch (err) {
-    throw new Error(`${(err as Error).message}\nsidecar log:\n${sidecar.logs().slice(-3000)}`);
+    throw new Error(`${(err as Error).message}\nsidecar log:\n${sidecar.logs().slice(-3000)}`, { cause: err });
   }
 }
 

@@ -128,7 +128,11 @@ export function descendants(pid: number): number[] {
   const processes = liveProcesses();
   const found: number[] = [];
   const walk = (parent: number) => {
-    for (const p of processes) if (p.ppid === parent) found.push(p.pid), walk(p.pid);
+    for (const p of processes) {
+      if (p.ppid !== parent) continue;
+      found.push(p.pid);
+      walk(p.pid);
+    }
   };
   walk(pid);
   return found;
