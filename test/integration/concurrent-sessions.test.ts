@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { callTool, launch, session, textOf, within } from '../support/harness.js';
-import { fixtureCommand, readMessages, type JsonRpcMessage } from '../support/sidecar-process.js';
+import { callTool, launch, metric, session, textOf, within } from '../support/harness.js';
+import { fixtureCommand, readMessages, waitFor, type JsonRpcMessage } from '../support/sidecar-process.js';
 
 test('50 concurrent sessions each get exactly their own responses, string and number ids intact', async (t) => {
   const sidecar = await launch(t, ['--', ...fixtureCommand('paged-tools')]);
@@ -51,7 +51,7 @@ test('50 concurrent sessions each get exactly their own responses, string and nu
   // The same id twice in flight in one session is refused, and the first request still gets its own answer
   // (the second POST must not take over the first one's stream).
   const first = callTool(clients[1], 'slow', { ms: 300, steps: 1 }, { id: 'dup' });
-  await new Promise((r) => setTimeout(r, 50));
+  await waitFor(async () => (await metric(sidecar.url, 'mcp_sidecar_rpc_inflight')) >= 1, 5000, 'the first call to be in flight', 5);
   const second = await callTool(clients[1], 'echo', {}, { id: 'dup' });
   assert.equal(second.error?.code, -32600);
   assert.match(second.error.message, /already in flight/);

@@ -15,17 +15,15 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { conformanceVersion, describeProblems, runConformance, type ConformanceRun } from '../support/conformance-cli.js';
+import { launch } from '../support/harness.js';
 import {
   descendants,
   distRoot,
   everythingCommand,
   fixtureCommand,
-  isAlive,
+  isRunning,
   readyz,
-  startSidecar,
   waitFor,
-  waitForReady,
-  type RunningSidecar,
 } from '../support/sidecar-process.js';
 
 const MODES = {
@@ -44,18 +42,6 @@ interface BaselineEntry {
 const baselinePath = join(distRoot, '..', 'test', 'conformance-baseline.json');
 const baseline = JSON.parse(readFileSync(baselinePath, 'utf8')) as { suite: string; expectedFailures: BaselineEntry[] };
 
-async function readySidecar(t: TestContext, args: string[]): Promise<RunningSidecar> {
-  // A short drain: the suite's clients leave sessions open and nothing is in flight when a run ends.
-  const sidecar = await startSidecar(['--shutdown-grace', '2s', ...args]);
-  t.after(() => sidecar.stop());
-  try {
-    await waitForReady(sidecar.url, 20_000);
-  } catch (err) {
-    throw new Error(`${(err as Error).message}\nsidecar log:\n${sidecar.logs().slice(-3000)}`);
-  }
-  return sidecar;
-}
-
 function summary(run: ConformanceRun): string {
   const passed = run.scenarios.filter((s) => s.passed).length;
   return `${passed}/${run.scenarios.length} scenarios passed; checks: ${run.passedChecks} passed, ${run.failedChecks} failed, ${run.warnings} warnings`;
@@ -73,7 +59,7 @@ test('the baseline file belongs to the installed suite and every entry says why'
 for (const mode of Object.keys(MODES) as Mode[]) {
   for (const specVersion of SPEC_VERSIONS) {
     test(`conformance ${specVersion}: every active server scenario passes through the sidecar in ${mode} mode`, { timeout: 240_000 }, async (t) => {
-      const sidecar = await readySidecar(t, [...MODES[mode], '--', ...fixtureCommand('conformance-server')]);
+      const sidecar = await launch(t, [...MODES[mode], '--', ...fixtureCommand('conformance-server')]);
       const before = await readyz(sidecar.url);
 
       const run = await runConformance(`${sidecar.url}/mcp`, { specVersion });
@@ -106,10 +92,10 @@ for (const mode of Object.keys(MODES) as Mode[]) {
 
       // The suite's SDK clients close without DELETE, so isolated mode still holds their children here (until
       // --session-idle): all of them must go with the sidecar.
-      const children = await descendants(sidecar.pid);
+      const children = descendants(sidecar.pid);
       t.diagnostic(`${mode} ${specVersion}: ${children.length} processes under the sidecar at the end of the suite`);
       await sidecar.stop();
-      await waitFor(() => children.every((pid) => !isAlive(pid)), 5_000, `the sidecar's children ${children.join(', ')} to exit with it`);
+      await waitFor(() => children.every((pid) => !isRunning(pid)), 5_000, `the sidecar's children ${children.join(', ')} to exit with it`);
     });
   }
 }
@@ -124,7 +110,7 @@ for (const mode of Object.keys(MODES) as Mode[]) {
 const MRTR = /^input-required-result-/;
 for (const mode of Object.keys(MODES) as Mode[]) {
   test(`conformance --requirements 2026-07-28: every required server scenario without input requests passes in ${mode} mode`, { timeout: 240_000 }, async (t) => {
-    const sidecar = await readySidecar(t, [...MODES[mode], '--', ...fixtureCommand('conformance-server')]);
+    const sidecar = await launch(t, [...MODES[mode], '--', ...fixtureCommand('conformance-server')]);
     const run = await runConformance(`${sidecar.url}/mcp`, { requirements: '2026-07-28' });
     t.diagnostic(`${mode} 2026-07-28: ${summary(run)}`);
     const announced = /Running requirements 2026-07-28 \((\d+) scenarios\)/.exec(run.output);
@@ -169,7 +155,7 @@ test('server-everything: the sidecar in front of its stdio mode passes every sce
   assert.ok(directPasses.length > 0, `the direct run passed nothing, so the comparison would prove nothing:\n${direct.output.slice(-2000)}`);
 
   for (const mode of Object.keys(MODES) as Mode[]) {
-    const sidecar = await readySidecar(t, [...MODES[mode], '--', ...everythingCommand()]);
+    const sidecar = await launch(t, [...MODES[mode], '--', ...everythingCommand()]);
     const bridged = await runConformance(`${sidecar.url}/mcp`);
     t.diagnostic(`through the sidecar (${mode}, server-everything stdio): ${summary(bridged)}`);
     const bridgedPasses = new Set(bridged.scenarios.filter((s) => s.passed).map((s) => s.scenario));

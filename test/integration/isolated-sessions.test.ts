@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { callTool, isRunning, launch, rest, session, textOf, within } from '../support/harness.js';
-import { fixtureCommand, McpHttpClient, readyz, serverProcesses, waitFor } from '../support/sidecar-process.js';
+import { callTool, launch, rest, session, textOf, within } from '../support/harness.js';
+import { fixtureCommand, isRunning, McpHttpClient, readyz, serverProcesses, waitFor } from '../support/sidecar-process.js';
 
 test('two sessions get two different server processes, neither of them the primary', async (t) => {
   const sidecar = await launch(t, ['--session-mode', 'isolated', '--warm', '1', '--', ...fixtureCommand('paged-tools')]);

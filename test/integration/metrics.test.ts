@@ -9,7 +9,9 @@ test('metrics follow the calls, sessions and calls in flight', async (t) => {
   const res = await fetch(`${sidecar.url}/metrics`);
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /text\/plain/);
-  await res.text();
+  // The sidecar runs on the Node that runs the tests (npm test runs them on two: see scripts/test.sh).
+  const version = /^mcp_sidecar_nodejs_version_info\{version="([^"]+)"/m.exec(await res.text())?.[1];
+  assert.equal(version, process.version, 'the sidecar runs on the Node under test');
 
   const client = await session(t, sidecar.url);
   for (let i = 0; i < 3; i++) await callTool(client, 'echo', { i });

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { test } from 'node:test';
-import { callTool, isRunning, launch, session, textOf, within } from '../support/harness.js';
-import { fixtureCommand, waitFor, watcherPid, type RunningSidecar } from '../support/sidecar-process.js';
+import { callTool, launch, session, textOf, within } from '../support/harness.js';
+import { fixtureCommand, isRunning, waitFor, watcherPid, type RunningSidecar } from '../support/sidecar-process.js';
 
 type Family = { pid: number; grandchild: number };
 

@@ -31,6 +31,8 @@ test('GET stream: session-wide messages with event ids, one stream per session, 
   assert.ok(firstTwo.every((e) => e.id && /^\d+_\d+$/.test(e.id)), JSON.stringify(firstTwo));
   await stream.close(); // the client loses its stream; the rest is sent meanwhile
 
+  // A fixed wait: the server sends the other four on its own schedule (100 ms apart), and nothing outside the
+  // session shows when it has; after 700 ms all four were sent while no stream was open, so they must be replayed.
   await sleep(700);
   const resumed = await SseReader.open(sidecar.url, { ...client.headers(), 'last-event-id': firstTwo[1].id! });
   t.after(() => resumed.close());

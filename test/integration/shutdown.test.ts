@@ -4,15 +4,16 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { callTool, isRunning, launch, session, textOf, within } from '../support/harness.js';
-import { descendants, fixtureCommand, readyz, waitFor } from '../support/sidecar-process.js';
+import { callTool, launch, session, textOf, within } from '../support/harness.js';
+import { descendants, fixtureCommand, isRunning, readyz, waitFor } from '../support/sidecar-process.js';
 
 test('SIGTERM: an in-flight call completes during the drain, then no server process is left', async (t) => {
-  const sidecar = await launch(t, ['--', ...fixtureCommand('paged-tools')]);
+  // A drain that outlasts the 2 s call (launch's default grace is 2 s, which the call would only just fit in).
+  const sidecar = await launch(t, ['--shutdown-grace', '5s', '--', ...fixtureCommand('paged-tools')]);
   const client = await session(t, sidecar.url);
   const call = callTool(client, 'slow', { ms: 2000, steps: 4 });
   await waitFor(async () => (await readyz(sidecar.url)).body.inflight === 1, 5000, 'the call in flight');
-  const tree = await descendants(sidecar.pid);
+  const tree = descendants(sidecar.pid);
   assert.ok(tree.includes(sidecar.readyBody!.worker.pid), `the server runs under the sidecar: ${tree}`);
 
   sidecar.proc.kill('SIGTERM');

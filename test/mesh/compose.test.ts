@@ -133,10 +133,10 @@ describe('deploy/Dockerfile', () => {
     .filter((l) => l && !l.startsWith('#'));
   const runs = instructions.filter((l) => /^RUN /i.test(l)).map((l) => l.slice(4));
 
-  test('builds on node:20-slim, as a non-root user, with a /readyz HEALTHCHECK and the mcp-sidecar ENTRYPOINT', () => {
+  test('builds on node:24-slim (Node 24 LTS), as a non-root user, with a /readyz HEALTHCHECK and the mcp-sidecar ENTRYPOINT', () => {
     const froms = instructions.filter((l) => /^FROM /i.test(l));
     assert.ok(froms.length >= 1);
-    for (const from of froms) assert.match(from, /^FROM node:20-slim( AS \w+)?$/i);
+    for (const from of froms) assert.match(from, /^FROM node:24-slim( AS \w+)?$/i);
     const user = instructions.filter((l) => /^USER /i.test(l)).at(-1);
     assert.ok(user && !/^USER (root|0)(:|$)/i.test(user), `runs as a non-root user (${user})`);
     assert.match(instructions.find((l) => /^HEALTHCHECK /i.test(l)) ?? '', /\/readyz/);

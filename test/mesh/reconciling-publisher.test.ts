@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ReconcilingPublisher } from '../../sidecar/mesh/reconciling-publisher.js';
 import type { RegistryAdapter, Step, Wanted } from '../../sidecar/mesh/registry-adapter.js';
+import { sleep } from '../support/harness.js';
 import { capturedLogger, testProfile } from '../support/mesh-fixtures.js';
 import { waitFor } from '../support/sidecar-process.js';
 
@@ -81,8 +82,6 @@ function setup(backoffMaxMs = 2000) {
   const publisher = new ReconcilingPublisher(registry, captured.log);
   return { registry, publisher, ...captured };
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('ReconcilingPublisher over an in-memory registry', () => {
   test('idle until published; a health report alone sends nothing; publish converges', async (t) => {

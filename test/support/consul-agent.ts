@@ -9,7 +9,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { distRoot } from './sidecar-process.js';
+import { distRoot, waitFor } from './sidecar-process.js';
 
 const installScript = join(distRoot, '..', 'consul', 'install.sh');
 let binary: Promise<string> | undefined;
@@ -122,20 +122,21 @@ export async function startConsulAgent(opts: { readyTimeoutMs?: number; hcl?: st
     child.stdout!.on('data', collect);
     child.stderr!.on('data', collect);
     exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    const deadline = Date.now() + (opts.readyTimeoutMs ?? 30_000);
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null || child.signalCode !== null) break;
-      try {
-        const leader = await request(`${url}/v1/status/leader`, 'GET');
-        if (leader.status === 200 && typeof leader.body === 'string' && leader.body !== '') return;
-      } catch {
-        // not listening yet
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const outcome = await waitFor(
+      async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return 'exited';
+        const leader = await request(`${url}/v1/status/leader`, 'GET'); // throws while the agent is not listening yet
+        return leader.status === 200 && typeof leader.body === 'string' && leader.body !== '' ? 'leader' : undefined;
+      },
+      opts.readyTimeoutMs ?? 30_000,
+      'a leader',
+      100,
+    ).catch(() => 'timed out');
+    if (outcome === 'leader') return;
     child.kill('SIGKILL');
     await exited;
-    throw new Error(`consul agent on ${url} did not elect a leader within ${opts.readyTimeoutMs ?? 30_000} ms (${bin} ${args.join(' ')}):\n${output.slice(-3000)}`);
+    const what = outcome === 'exited' ? 'exited before it elected a leader' : `did not elect a leader within ${opts.readyTimeoutMs ?? 30_000} ms`;
+    throw new Error(`consul agent on ${url} ${what} (${bin} ${args.join(' ')}):\n${output.slice(-3000)}`);
   };
 
   const stop = async (signal: NodeJS.Signals = 'SIGKILL') => {

@@ -25,7 +25,7 @@ export async function sidecarWithConsul(t: TestContext, consul: ConsulAgent, nam
   // sidecar they are orphans, and only a pid that still runs the same command is ours to kill.
   const seen = new Map<number, string>();
   const remember = async () => {
-    for (const pid of await descendants(sidecar.pid).catch(() => [])) if (!seen.has(pid)) seen.set(pid, await cmdline(pid));
+    for (const pid of descendants(sidecar.pid)) if (!seen.has(pid)) seen.set(pid, await cmdline(pid));
   };
   const watch = setInterval(() => void remember(), 200);
   t.after(async () => {
@@ -79,11 +79,4 @@ export function serviceIdOf(name: string, url: string): string {
 
 export async function childPid(url: string): Promise<number> {
   return waitFor(async () => (await readyz(url)).body.worker?.pid as number | undefined, 10_000, 'a worker pid in /readyz');
-}
-
-/** Polls `probe` every `intervalMs` and returns the time until it held (ms), or throws after `timeoutMs`. */
-export async function timeUntil(probe: () => Promise<boolean>, timeoutMs: number, what: string, intervalMs = 20): Promise<number> {
-  const started = Date.now();
-  await waitFor(async () => (await probe()) || undefined, timeoutMs, what, intervalMs);
-  return Date.now() - started;
 }

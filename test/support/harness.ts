@@ -3,10 +3,9 @@
  * whatever happens, raw HTTP for headers fetch will not send (Host), an SSE reader that keeps event ids, and
  * small readers for tool results and metrics.
  */
-import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import type { TestContext } from 'node:test';
-import { McpHttpClient, startSidecar, waitForReady, type JsonRpcMessage, type RunningSidecar } from './sidecar-process.js';
+import { McpHttpClient, sseEvents, startSidecar, waitForReady, type JsonRpcMessage, type RunningSidecar, type SseEvent } from './sidecar-process.js';
 
 /** Starts a sidecar, stops it after the test (even on failure), and waits until it is READY unless told not to. */
 export async function launch(t: TestContext, args: string[], opts: { ready?: boolean; env?: Record<string, string> } = {}): Promise<RunningSidecar & { readyBody?: Record<string, any> }> {
@@ -18,7 +17,7 @@ export async function launch(t: TestContext, args: string[], opts: { ready?: boo
   try {
     return { ...sidecar, readyBody: await waitForReady(sidecar.url, 20_000) };
   } catch (err) {
-    throw new Error(`${(err as Error).message}\nsidecar log:\n${sidecar.logs().slice(-3000)}`);
+    throw new Error(`${(err as Error).message}\nsidecar log:\n${sidecar.logs().slice(-3000)}`, { cause: err });
   }
 }
 
@@ -100,11 +99,6 @@ export function raw(url: string, opts: { method?: string; path?: string; headers
   });
 }
 
-export interface SseEvent {
-  id?: string;
-  data: any;
-}
-
 /** An SSE stream from /mcp (a GET, or a POST answered with a stream) read as it arrives, keeping event ids. */
 export class SseReader {
   readonly events: SseEvent[] = [];
@@ -135,22 +129,10 @@ export class SseReader {
   }
 
   private async read(body: AsyncIterable<Uint8Array>): Promise<void> {
-    const decoder = new TextDecoder();
-    let buffer = '';
     try {
-      for await (const chunk of body) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) !== -1) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const lines = block.split('\n');
-          const data = lines.filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
-          if (!data) continue; // keep-alive comment
-          const id = lines.find((l) => l.startsWith('id:'))?.slice(3).trim();
-          this.events.push({ id, data: JSON.parse(data) });
-          for (const w of this.waiters.splice(0)) w();
-        }
+      for await (const event of sseEvents(body)) {
+        this.events.push(event);
+        for (const w of this.waiters.splice(0)) w();
       }
     } catch {
       // aborted by close()
@@ -187,15 +169,5 @@ export async function within<T>(promise: Promise<T>, ms: number): Promise<T | un
     return await Promise.race([promise, timeout]);
   } finally {
     clearTimeout(timer);
-  }
-}
-
-/** Whether `pid` is a live process: a zombie (exited, not yet reaped by whoever adopted it) counts as gone. */
-export function isRunning(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
   }
 }

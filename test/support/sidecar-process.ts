@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { liveProcesses } from '../../sidecar/child/proc-stat.js';
+import { isLive, liveProcesses, readProcStat } from '../../sidecar/child/proc-stat.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** dist/ root (this file compiles to dist/test/support/). */
@@ -90,6 +90,11 @@ export function startSidecar(args: string[], opts: { env?: Record<string, string
   });
 }
 
+/**
+ * The one polling helper of the tests: resolves with the first value of `probe` that is neither undefined nor
+ * false, retrying every `intervalMs` (a probe that throws is retried too: "not listening yet"), and fails after
+ * `timeoutMs` naming `what` and the last error.
+ */
 export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, what: string, intervalMs = 25): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
@@ -118,23 +123,16 @@ export function waitForReady(url: string, timeoutMs = 20_000): Promise<Record<st
   }, timeoutMs, `${url}/readyz to answer 200`);
 }
 
-/** Pids of the direct and indirect children of `pid` (from /proc), to check that nothing is left behind. */
-export async function descendants(pid: number): Promise<number[]> {
-  const { readdir, readFile } = await import('node:fs/promises');
-  const parentOf = new Map<number, number>();
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      parentOf.set(Number(entry), Number(fields[1]));
-    } catch {
-      // the process ended while we looked
-    }
-  }
+/** Pids of the live direct and indirect children of `pid` (from /proc), to check that nothing is left behind. */
+export function descendants(pid: number): number[] {
+  const processes = liveProcesses();
   const found: number[] = [];
-  const walk = (p: number) => {
-    for (const [child, parent] of parentOf) if (parent === p) found.push(child), walk(child);
+  const walk = (parent: number) => {
+    for (const p of processes) {
+      if (p.ppid !== parent) continue;
+      found.push(p.pid);
+      walk(p.pid);
+    }
   };
   walk(pid);
   return found;
@@ -149,7 +147,7 @@ export function watcherPid(sidecar: RunningSidecar): number | undefined {
 /** The MCP server processes under a sidecar: its descendants but the orphan guard's watcher. */
 export async function serverProcesses(sidecar: RunningSidecar): Promise<number[]> {
   const watcher = watcherPid(sidecar);
-  return (await descendants(sidecar.pid)).filter((pid) => pid !== watcher);
+  return descendants(sidecar.pid).filter((pid) => pid !== watcher);
 }
 
 /** Live (not zombie) processes of a process group. */
@@ -165,13 +163,12 @@ export async function sigkill(proc: ChildProcess): Promise<void> {
   await exited;
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+/**
+ * Whether `pid` is a live process. A zombie (exited, not yet reaped by whoever adopted it) counts as gone: it runs
+ * no code and holds no resources, and a test that waits for a process to end must not wait for its reaper.
+ */
+export function isRunning(pid: number): boolean {
+  return isLive(readProcStat(pid));
 }
 
 export type JsonRpcMessage = Record<string, any>;
@@ -183,6 +180,29 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+export interface SseEvent {
+  id?: string;
+  data: any;
+}
+
+/** The one SSE parser of the tests: the events of a `text/event-stream` body, data parsed as JSON, ids kept. */
+export async function* sseEvents(body: AsyncIterable<Uint8Array>): AsyncGenerator<SseEvent> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of body) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) !== -1) {
+      const lines = buffer.slice(0, end).split('\n');
+      buffer = buffer.slice(end + 2);
+      const data = lines.filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
+      if (!data) continue; // a keep-alive comment
+      const id = lines.find((l) => l.startsWith('id:'))?.slice(3).trim();
+      yield { id, data: JSON.parse(data) };
+    }
+  }
+}
+
 /** Reads a Streamable HTTP answer: a JSON body, or an SSE stream of messages. */
 export async function readMessages(res: Response, onMessage: (m: JsonRpcMessage) => void): Promise<void> {
   const type = res.headers.get('content-type') ?? '';
@@ -192,22 +212,7 @@ export async function readMessages(res: Response, onMessage: (m: JsonRpcMessage)
     return;
   }
   if (!type.includes('text/event-stream') || !res.body) return;
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let end: number;
-    while ((end = buffer.indexOf('\n\n')) !== -1) {
-      const event = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const data = event
-        .split('\n')
-        .filter((l) => l.startsWith('data:'))
-        .map((l) => l.slice(5).trimStart())
-        .join('\n');
-      if (data) onMessage(JSON.parse(data));
-    }
-  }
+  for await (const event of sseEvents(res.body as unknown as AsyncIterable<Uint8Array>)) onMessage(event.data);
 }
 
 /**
