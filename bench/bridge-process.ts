@@ -22,8 +22,13 @@ export class BridgeProcess {
       this.proc.emit('exit', null, null);
     });
     this.pid = this.proc.pid ?? -1;
-    if (opts.stdin !== 'pipe') this.proc.stdout!.setEncoding('utf8').on('data', (c: string) => (this.stdoutTail = (this.stdoutTail + c).slice(-8000)));
-    this.proc.stderr!.setEncoding('utf8').on('data', (c: string) => (this.stderrTail = (this.stderrTail + c).slice(-8000)));
+    if (opts.stdin !== 'pipe')
+      this.proc
+        .stdout!.setEncoding('utf8')
+        .on('data', (c: string) => (this.stdoutTail = (this.stdoutTail + c).slice(-8000)));
+    this.proc
+      .stderr!.setEncoding('utf8')
+      .on('data', (c: string) => (this.stderrTail = (this.stderrTail + c).slice(-8000)));
   }
 
   get running(): boolean {
@@ -72,7 +77,9 @@ export class BridgeProcess {
       }
       await new Promise((r) => setTimeout(r, 50));
     }
-    throw new Error(`not ${what} within ${timeoutMs} ms${lastError ? ` (last error: ${lastError})` : ''}; ${this.outputTail()}`);
+    throw new Error(
+      `not ${what} within ${timeoutMs} ms${lastError ? ` (last error: ${lastError})` : ''}; ${this.outputTail()}`,
+    );
   }
 
   describeExit(): string {
@@ -114,7 +121,9 @@ export function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }

@@ -68,14 +68,28 @@ export class OpenCell {
   static async open(target: StartedTarget, concurrency: number, callTimeoutMs: number): Promise<OpenCell> {
     const rss = new RssSampler(target.process.pid).start();
     if (target.stdio) {
-      const cell = new OpenCell(target, concurrency, Array.from({ length: concurrency }, () => target.stdio!), [], undefined, rss);
+      const cell = new OpenCell(
+        target,
+        concurrency,
+        Array.from({ length: concurrency }, () => target.stdio!),
+        [],
+        undefined,
+        rss,
+      );
       rss.pause();
       return cell;
     }
     const url = target.mcpUrl!;
-    const pool = new Pool(url.origin, { connections: concurrency, pipelining: 1, keepAliveTimeout: 60_000, keepAliveMaxTimeout: 60_000 });
+    const pool = new Pool(url.origin, {
+      connections: concurrency,
+      pipelining: 1,
+      keepAliveTimeout: 60_000,
+      keepAliveMaxTimeout: 60_000,
+    });
     const channels: HttpEchoChannel[] = Array.from({ length: concurrency }, () =>
-      target.stateless ? new StatelessMcpClient(pool, url.pathname, callTimeoutMs) : new HttpMcpSession(pool, url.pathname, callTimeoutMs),
+      target.stateless
+        ? new StatelessMcpClient(pool, url.pathname, callTimeoutMs)
+        : new HttpMcpSession(pool, url.pathname, callTimeoutMs),
     );
     const openMs = new Float64Array(concurrency);
     const results = await Promise.allSettled(
@@ -90,7 +104,9 @@ export class OpenCell {
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
       await cell.close();
-      const what = target.stateless ? `the first call of ${concurrency} stateless channel(s)` : `opening ${concurrency} session(s)`;
+      const what = target.stateless
+        ? `the first call of ${concurrency} stateless channel(s)`
+        : `opening ${concurrency} session(s)`;
       throw new Error(`${what}: ${(failed.reason as Error).message}`);
     }
     rss.pause();
@@ -134,8 +150,13 @@ export class OpenCell {
         machineAfter = machineBusyMs();
       },
     });
-    if (!this.target.process.running) return { ok: false, reason: `the process exited during the run: ${this.target.process.describeExit()}` };
-    if (loop.calls === 0) return { ok: false, reason: `no call succeeded (${loop.errors} errors: ${loop.errorSamples.join('; ') || 'none recorded'})` };
+    if (!this.target.process.running)
+      return { ok: false, reason: `the process exited during the run: ${this.target.process.describeExit()}` };
+    if (loop.calls === 0)
+      return {
+        ok: false,
+        reason: `no call succeeded (${loop.errors} errors: ${loop.errorSamples.join('; ') || 'none recorded'})`,
+      };
 
     const cpu = cpuDelta(cpuBefore, cpuAfter);
     const bridgeMs = this.target.bridged ? cpu.rootMs : 0;
@@ -175,7 +196,10 @@ export class OpenCell {
         ...best,
         // every error of every round counts, and a round that failed outright counts as one at least
         errors: good.reduce((sum, r) => sum + r.value.errors, 0) + failedRounds,
-        errorSamples: [...good.flatMap((r) => r.value.errorSamples), ...this.rounds.flatMap((r) => (r.ok ? [] : [r.reason]))].slice(0, 3),
+        errorSamples: [
+          ...good.flatMap((r) => r.value.errorSamples),
+          ...this.rounds.flatMap((r) => (r.ok ? [] : [r.reason])),
+        ].slice(0, 3),
         roundCallsPerSecond: this.rounds.map((r) => (r.ok ? r.value.callsPerSecond : 0)),
         peakRssMb,
         rootPeakRssMb: this.rss.rootPeakKb / 1024,

@@ -66,7 +66,8 @@ export async function runClosedLoop(channels: EchoChannel[], opts: ClosedLoopOpt
       const started = performance.now();
       try {
         const text = await channel.echo(message);
-        if (text !== `Echo: ${message}`) throw new Error(`wrong reply: expected "Echo: ${message}", got ${JSON.stringify(text.slice(0, 120))}`);
+        if (text !== `Echo: ${message}`)
+          throw new Error(`wrong reply: expected "Echo: ${message}", got ${JSON.stringify(text.slice(0, 120))}`);
         const finished = performance.now();
         if (phase === 'measure' && started >= windowStart) {
           latencies[calls++] = finished - started;

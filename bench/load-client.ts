@@ -62,7 +62,10 @@ export class HttpMcpSession implements HttpEchoChannel {
   ) {}
 
   private headers(): Record<string, string> {
-    const h: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const h: Record<string, string> = {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    };
     if (this.sessionId) {
       h['mcp-session-id'] = this.sessionId;
       h['mcp-protocol-version'] = this.protocolVersion;
@@ -80,7 +83,12 @@ export class HttpMcpSession implements HttpEchoChannel {
       bodyTimeout: this.timeoutMs,
     });
     const text = await res.body.text();
-    return { status: res.statusCode, contentType: header(res.headers['content-type']) ?? '', sessionId: header(res.headers['mcp-session-id']), text };
+    return {
+      status: res.statusCode,
+      contentType: header(res.headers['content-type']) ?? '',
+      sessionId: header(res.headers['mcp-session-id']),
+      text,
+    };
   }
 
   /** Sends a request and resolves with its response; other messages on the same stream are ignored. */
@@ -97,12 +105,17 @@ export class HttpMcpSession implements HttpEchoChannel {
 
   async notify(method: string): Promise<void> {
     const res = await this.post(JSON.stringify({ jsonrpc: '2.0', method }));
-    if (res.status !== 202 && res.status !== 200) throw new Error(`${method}: HTTP ${res.status}: ${res.text.slice(0, 200)}`);
+    if (res.status !== 202 && res.status !== 200)
+      throw new Error(`${method}: HTTP ${res.status}: ${res.text.slice(0, 200)}`);
   }
 
   /** initialize + notifications/initialized: the session is usable afterwards. */
   async open(): Promise<void> {
-    const init = await this.request('initialize', { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: CLIENT_INFO });
+    const init = await this.request('initialize', {
+      protocolVersion: PROTOCOL_VERSION,
+      capabilities: {},
+      clientInfo: CLIENT_INFO,
+    });
     if (!init.result) throw new Error(`initialize failed: ${JSON.stringify(init.error ?? init).slice(0, 300)}`);
     if (!this.sessionId) throw new Error('initialize answered without an Mcp-Session-Id header');
     this.protocolVersion = init.result.protocolVersion ?? PROTOCOL_VERSION;
@@ -116,7 +129,13 @@ export class HttpMcpSession implements HttpEchoChannel {
   /** DELETE the session; bridges that do not support it answer 405, which is fine here. */
   async close(): Promise<void> {
     if (!this.sessionId) return;
-    const res = await this.pool.request({ path: this.path, method: 'DELETE', headers: this.headers(), headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
+    const res = await this.pool.request({
+      path: this.path,
+      method: 'DELETE',
+      headers: this.headers(),
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: this.timeoutMs,
+    });
     await res.body.dump();
     this.sessionId = undefined;
   }

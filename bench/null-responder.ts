@@ -22,10 +22,18 @@ const server = createServer((req, res) => {
     }
     const result =
       message.method === 'initialize'
-        ? { protocolVersion: message.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'null-responder', version: '1' } }
+        ? {
+            protocolVersion: message.params.protocolVersion,
+            capabilities: { tools: {} },
+            serverInfo: { name: 'null-responder', version: '1' },
+          }
         : { content: [{ type: 'text', text: `Echo: ${message.params?.arguments?.message ?? ''}` }] };
     const text = JSON.stringify({ jsonrpc: '2.0', id: message.id, result });
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'mcp-session-id': 'null' });
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+      'mcp-session-id': 'null',
+    });
     res.end(text);
   });
 });

@@ -87,7 +87,13 @@ function judged(outcomes: TargetOutcome[], id: string, c: number): Judged {
   const cell = outcome.cells.get(c);
   if (cell?.ok) return cell;
   // the failure's own words are in the table row; the budget line only points there
-  return { ok: false, why: outcome.startError || cell ? `FAIL (${outcome.label} has no result at C = ${c}; its table row says why)` : `not judged (no cell at C = ${c})` };
+  return {
+    ok: false,
+    why:
+      outcome.startError || cell
+        ? `FAIL (${outcome.label} has no result at C = ${c}; its table row says why)`
+        : `not judged (no cell at C = ${c})`,
+  };
 }
 
 function ratio(mine: number, theirs: number | undefined): string {
@@ -99,15 +105,31 @@ export function throughputTable(all: TargetOutcome[], settings: RunSettings): st
   const bridges = outcomes.filter((o) => o.id !== 'stdio');
   const stdio = outcomes.find((o) => o.id === 'stdio');
   const header = [
-    'C', 'target', 'calls/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MB', 'bridge RSS MB', 'CPU ms/call', 'bridge / child CPU', 'client CPU ms/call', 'other load (cores)',
-    '× stdio', ...bridges.map((b) => `× ${b.id}`),
+    'C',
+    'target',
+    'calls/s',
+    'p50 ms',
+    'p99 ms',
+    'errors',
+    'peak RSS MB',
+    'bridge RSS MB',
+    'CPU ms/call',
+    'bridge / child CPU',
+    'client CPU ms/call',
+    'other load (cores)',
+    '× stdio',
+    ...bridges.map((b) => `× ${b.id}`),
   ];
   const lines = [`| ${header.join(' | ')} |`, `|${header.map((h, i) => (i < 2 ? '---' : '---:')).join('|')}|`];
   for (const c of settings.concurrency) {
     for (const outcome of outcomes) {
       const cell = outcome.cells.get(c);
       if (!cell || !cell.ok) {
-        const reason = outcome.startError ? `failed to start: ${outcome.startError}` : cell ? `failed: ${cell.reason}` : 'not run';
+        const reason = outcome.startError
+          ? `failed to start: ${outcome.startError}`
+          : cell
+            ? `failed: ${cell.reason}`
+            : 'not run';
         lines.push(`| ${c} | ${outcome.label} | ${oneLine(reason)} |${' |'.repeat(header.length - 3)}`);
         continue;
       }
@@ -118,9 +140,19 @@ export function throughputTable(all: TargetOutcome[], settings: RunSettings): st
       ];
       lines.push(
         `| ${[
-          c, outcome.label, int(v.callsPerSecond), fixed(v.p50Ms, 2), fixed(v.p99Ms, 2),
-          v.errors === 0 ? '0' : `**${v.errors}**`, int(v.peakRssMb), outcome.id === 'stdio' ? '–' : int(v.rootPeakRssMb), fixed(v.cpuMsPerCall, 3),
-          `${fixed(v.bridgeCpuMsPerCall, 3)} / ${fixed(v.childCpuMsPerCall, 3)}`, fixed(v.clientCpuMsPerCall, 3), fixed(v.otherLoadCores, 2), ...ratios,
+          c,
+          outcome.label,
+          int(v.callsPerSecond),
+          fixed(v.p50Ms, 2),
+          fixed(v.p99Ms, 2),
+          v.errors === 0 ? '0' : `**${v.errors}**`,
+          int(v.peakRssMb),
+          outcome.id === 'stdio' ? '–' : int(v.rootPeakRssMb),
+          fixed(v.cpuMsPerCall, 3),
+          `${fixed(v.bridgeCpuMsPerCall, 3)} / ${fixed(v.childCpuMsPerCall, 3)}`,
+          fixed(v.clientCpuMsPerCall, 3),
+          fixed(v.otherLoadCores, 2),
+          ...ratios,
         ].join(' | ')} |`,
       );
     }
@@ -144,8 +176,15 @@ export function sessionOpenTable(outcomes: TargetOutcome[]): string {
     }
     lines.push(
       `| ${[
-        o.label, r.opens, `1 / ${o.opens!.intervalMs} ms`, fixed(r.p50Ms, 2), fixed(r.p99Ms, 2), fixed(r.maxMs, 2),
-        r.errors === 0 ? '0' : `**${r.errors}** (${oneLine(r.errorSamples.join('; '))})`, `${r.processesBefore} → ${r.processesAfter}`, int(r.peakRssMb),
+        o.label,
+        r.opens,
+        `1 / ${o.opens!.intervalMs} ms`,
+        fixed(r.p50Ms, 2),
+        fixed(r.p99Ms, 2),
+        fixed(r.maxMs, 2),
+        r.errors === 0 ? '0' : `**${r.errors}** (${oneLine(r.errorSamples.join('; '))})`,
+        `${r.processesBefore} → ${r.processesAfter}`,
+        int(r.peakRssMb),
       ].join(' | ')} |`,
     );
   }
@@ -162,18 +201,31 @@ export function budgetLines(outcomes: TargetOutcome[]): string[] {
     lines.push(`- C = ${c}: the sidecar has no result, nothing to judge`);
   } else {
     const v = sidecar.value;
-    for (const [peer, factor] of [['supergateway', BUDGET.vsSupergateway], ['mcp-proxy', BUDGET.vsMcpProxy]] as const) {
+    for (const [peer, factor] of [
+      ['supergateway', BUDGET.vsSupergateway],
+      ['mcp-proxy', BUDGET.vsMcpProxy],
+    ] as const) {
       const theirs = callsPerSecond(byId(peer), c);
-      if (theirs === undefined) lines.push(`- calls/s ≥ ${factor}× ${peer}: not judged (${peer} has no result at C = ${c})`);
-      else lines.push(`- calls/s ≥ ${factor}× ${peer}: ${verdict(v.callsPerSecond >= factor * theirs)} (${(v.callsPerSecond / theirs).toFixed(2)}×: ${int(v.callsPerSecond)} vs ${int(theirs)})`);
+      if (theirs === undefined)
+        lines.push(`- calls/s ≥ ${factor}× ${peer}: not judged (${peer} has no result at C = ${c})`);
+      else
+        lines.push(
+          `- calls/s ≥ ${factor}× ${peer}: ${verdict(v.callsPerSecond >= factor * theirs)} (${(v.callsPerSecond / theirs).toFixed(2)}×: ${int(v.callsPerSecond)} vs ${int(theirs)})`,
+        );
     }
-    lines.push(`- bridge + child CPU ≤ ${BUDGET.cpuMsPerCall} ms/call: ${verdict(v.cpuMsPerCall <= BUDGET.cpuMsPerCall)} (${fixed(v.cpuMsPerCall, 3)}: bridge ${fixed(v.bridgeCpuMsPerCall, 3)}, child ${fixed(v.childCpuMsPerCall, 3)})`);
-    lines.push(`- peak RSS < ${BUDGET.peakRssMb} MB: ${verdict(v.peakRssMb < BUDGET.peakRssMb)} (${int(v.peakRssMb)} MB: sidecar ${int(v.rootPeakRssMb)}, the rest its server child)`);
+    lines.push(
+      `- bridge + child CPU ≤ ${BUDGET.cpuMsPerCall} ms/call: ${verdict(v.cpuMsPerCall <= BUDGET.cpuMsPerCall)} (${fixed(v.cpuMsPerCall, 3)}: bridge ${fixed(v.bridgeCpuMsPerCall, 3)}, child ${fixed(v.childCpuMsPerCall, 3)})`,
+    );
+    lines.push(
+      `- peak RSS < ${BUDGET.peakRssMb} MB: ${verdict(v.peakRssMb < BUDGET.peakRssMb)} (${int(v.peakRssMb)} MB: sidecar ${int(v.rootPeakRssMb)}, the rest its server child)`,
+    );
     lines.push(`- no errors: ${verdict(v.errors === 0)} (${v.errors})`);
   }
   const isolated = byId('sidecar-isolated')?.opens?.result;
   if (isolated && !('error' in isolated) && isolated.opens > 0) {
-    lines.push(`- isolated mode (--warm 2) session open p50 < ${BUDGET.isolatedOpenP50Ms} ms: ${verdict(isolated.p50Ms < BUDGET.isolatedOpenP50Ms)} (${fixed(isolated.p50Ms, 2)} ms, p99 ${fixed(isolated.p99Ms, 2)} ms)`);
+    lines.push(
+      `- isolated mode (--warm 2) session open p50 < ${BUDGET.isolatedOpenP50Ms} ms: ${verdict(isolated.p50Ms < BUDGET.isolatedOpenP50Ms)} (${fixed(isolated.p50Ms, 2)} ms, p99 ${fixed(isolated.p99Ms, 2)} ms)`,
+    );
   } else {
     lines.push('- isolated mode session open: not judged (no result)');
   }
@@ -202,7 +254,10 @@ export function modernLines(outcomes: TargetOutcome[], settings: RunSettings): s
 export function costLines(outcomes: TargetOutcome[]): string[] {
   const c = COST_BUDGET.concurrency;
   const floor = judged(outcomes, FLOOR_ID, c);
-  const mcpProxy = callsPerSecond(outcomes.find((o) => o.id === 'mcp-proxy'), c);
+  const mcpProxy = callsPerSecond(
+    outcomes.find((o) => o.id === 'mcp-proxy'),
+    c,
+  );
   const lines: string[] = [];
   for (const [id, era] of ERAS) {
     const mine = judged(outcomes, id, c);
@@ -228,7 +283,9 @@ export function costLines(outcomes: TargetOutcome[]): string[] {
           `the sidecar's own CPU ${verdict(costlier <= COST_BUDGET.floorDistance)} (sidecar / floor ${costlier.toFixed(2)}×: ${fixed(v.bridgeCpuMsPerCall, 3)} vs ${fixed(f.bridgeCpuMsPerCall, 3)} ms/call)`,
       );
     }
-    lines.push(`- ${era}: p99 ≤ ${COST_BUDGET.p99Ms} ms: ${verdict(v.p99Ms <= COST_BUDGET.p99Ms)} (${fixed(v.p99Ms, 2)} ms)`);
+    lines.push(
+      `- ${era}: p99 ≤ ${COST_BUDGET.p99Ms} ms: ${verdict(v.p99Ms <= COST_BUDGET.p99Ms)} (${fixed(v.p99Ms, 2)} ms)`,
+    );
   }
   return lines;
 }
@@ -245,7 +302,12 @@ function ceilingLine(outcomes: TargetOutcome[], settings: RunSettings): string[]
   ];
 }
 
-export function renderReport(machine: MachineInfo, settings: RunSettings, outcomes: TargetOutcome[], totalSeconds: number): string {
+export function renderReport(
+  machine: MachineInfo,
+  settings: RunSettings,
+  outcomes: TargetOutcome[],
+  totalSeconds: number,
+): string {
   const parts = [
     `# mcp-sidecar benchmark`,
     '',

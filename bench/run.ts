@@ -15,7 +15,16 @@ import { performance } from 'node:perf_hooks';
 import { OpenCell } from './cell.js';
 import { renderReport, type MachineInfo, type RunSettings, type TargetOutcome } from './report.js';
 import { measureSessionOpens } from './session-open.js';
-import { mcpProxyTarget, nodeHttpFloorTarget, repoRoot, sidecarTarget, stdioTarget, supergatewayTarget, type StartedTarget, type Target } from './targets.js';
+import {
+  mcpProxyTarget,
+  nodeHttpFloorTarget,
+  repoRoot,
+  sidecarTarget,
+  stdioTarget,
+  supergatewayTarget,
+  type StartedTarget,
+  type Target,
+} from './targets.js';
 
 interface PlanEntry {
   target: Target;
@@ -67,12 +76,19 @@ function plan(opens: number): PlanEntry[] {
     { target: mcpProxyTarget, cells: true, opens: { count: opens, intervalMs: 50 } },
     { target: nodeHttpFloorTarget, cells: true },
     {
-      target: sidecarTarget('sidecar-isolated', 'mcp-sidecar --session-mode isolated --warm 2', ['--session-mode', 'isolated', '--warm', '2']),
+      target: sidecarTarget('sidecar-isolated', 'mcp-sidecar --session-mode isolated --warm 2', [
+        '--session-mode',
+        'isolated',
+        '--warm',
+        '2',
+      ]),
       cells: false,
       opens: { count: opens, intervalMs: 500 },
     },
   ];
-  const only = process.env.BENCH_TARGETS?.split(',').map((s) => s.trim()).filter(Boolean);
+  const only = process.env.BENCH_TARGETS?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return only ? all.filter((e) => only.includes(e.target.id)) : all;
 }
 
@@ -135,7 +151,11 @@ async function runCells(runs: Running[], settings: RunSettings, deadline: number
       for (const [run, cell] of open) {
         if (!run.started?.process.running) continue;
         const warmupMs = round === 0 ? settings.warmupMs : settings.rewarmMs;
-        const result = await cell.round(`${run.entry.target.id}-c${c}-r${round}`, { warmupMs, measureMs: settings.measureMs, maxCalls: settings.maxCalls });
+        const result = await cell.round(`${run.entry.target.id}-c${c}-r${round}`, {
+          warmupMs,
+          measureMs: settings.measureMs,
+          maxCalls: settings.maxCalls,
+        });
         progress(
           result.ok
             ? `${run.entry.target.label} C=${c} round ${round + 1}: ${result.value.callsPerSecond.toFixed(0)} calls/s, p50 ${result.value.p50Ms.toFixed(2)} ms, ` +
@@ -147,7 +167,10 @@ async function runCells(runs: Running[], settings: RunSettings, deadline: number
     for (const [run, cell] of open) {
       const result = await cell.close();
       run.outcome.cells.set(c, result);
-      if (result.ok) progress(`${run.entry.target.label} C=${c}: best ${result.value.callsPerSecond.toFixed(0)} calls/s, peak RSS ${result.value.peakRssMb.toFixed(0)} MB`);
+      if (result.ok)
+        progress(
+          `${run.entry.target.label} C=${c}: best ${result.value.callsPerSecond.toFixed(0)} calls/s, peak RSS ${result.value.peakRssMb.toFixed(0)} MB`,
+        );
     }
   }
 }
@@ -165,7 +188,9 @@ async function runOpens(run: Running, settings: RunSettings, deadline: number): 
     const maxTotalMs = Math.min(opens.count * opens.intervalMs + 5000, deadline - performance.now());
     const result = await measureSessionOpens(run.started, { ...opens, timeoutMs: settings.callTimeoutMs, maxTotalMs });
     run.outcome.opens = { result, intervalMs: opens.intervalMs };
-    progress(`${target.label}: ${result.opens} session opens, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, errors ${result.errors}`);
+    progress(
+      `${target.label}: ${result.opens} session opens, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, errors ${result.errors}`,
+    );
   } catch (err) {
     run.outcome.opens = { result: { error: (err as Error).message }, intervalMs: opens.intervalMs };
   }
@@ -174,7 +199,13 @@ async function runOpens(run: Running, settings: RunSettings, deadline: number): 
 async function runPlan(entries: PlanEntry[], settings: RunSettings, deadline: number): Promise<TargetOutcome[]> {
   const runs: Running[] = entries.map((entry) => ({
     entry,
-    outcome: { id: entry.target.id, label: entry.target.label, throughput: entry.cells, cells: new Map(), leftovers: [] },
+    outcome: {
+      id: entry.target.id,
+      label: entry.target.label,
+      throughput: entry.cells,
+      cells: new Map(),
+      leftovers: [],
+    },
   }));
   // Interrupted (Ctrl-C, a CI timeout): stop every tree we started before going.
   const onSignal = (signal: NodeJS.Signals) => {
@@ -211,7 +242,10 @@ async function main(): Promise<void> {
     rounds: envNumber('BENCH_ROUNDS', 3),
     maxCalls: envNumber('BENCH_MAX_CALLS', 200_000),
     // C = 1 and 32 by default: with six rows at each C, a third C would push the run past its time budget
-    concurrency: (process.env.BENCH_CONCURRENCY ?? '1,32').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0),
+    concurrency: (process.env.BENCH_CONCURRENCY ?? '1,32')
+      .split(',')
+      .map(Number)
+      .filter((n) => Number.isInteger(n) && n > 0),
     callTimeoutMs: 10_000,
   };
   const machine = machineInfo();

@@ -32,7 +32,10 @@ export interface SessionOpenMeasurement {
   processesAfter: number;
 }
 
-export async function measureSessionOpens(target: StartedTarget, opts: SessionOpenOptions): Promise<SessionOpenMeasurement> {
+export async function measureSessionOpens(
+  target: StartedTarget,
+  opts: SessionOpenOptions,
+): Promise<SessionOpenMeasurement> {
   const url = target.mcpUrl!;
   const pool = new Pool(url.origin, { connections: 2, keepAliveTimeout: 60_000 });
   const root = target.process.pid;
@@ -54,7 +57,8 @@ export async function measureSessionOpens(target: StartedTarget, opts: SessionOp
         const opened = performance.now() - started;
         const message = `open-${i}`;
         const text = await session.echo(message);
-        if (text !== `Echo: ${message}`) throw new Error(`wrong reply after open: ${JSON.stringify(text.slice(0, 120))}`);
+        if (text !== `Echo: ${message}`)
+          throw new Error(`wrong reply after open: ${JSON.stringify(text.slice(0, 120))}`);
         times.push(opened);
       } catch (err) {
         errors++;

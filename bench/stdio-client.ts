@@ -68,7 +68,11 @@ export class StdioMcpClient implements EchoChannel {
   }
 
   async open(): Promise<void> {
-    const init = await this.request('initialize', { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'mcp-sidecar-bench', version: '1' } });
+    const init = await this.request('initialize', {
+      protocolVersion: PROTOCOL_VERSION,
+      capabilities: {},
+      clientInfo: { name: 'mcp-sidecar-bench', version: '1' },
+    });
     if (!init.result) throw new Error(`initialize failed: ${JSON.stringify(init.error ?? init).slice(0, 300)}`);
     this.child.stdin!.write(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) + '\n');
   }

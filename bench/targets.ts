@@ -48,7 +48,10 @@ export interface Target {
 }
 
 /** Starts `proc`, runs `ready`, and on any failure stops the tree before rethrowing. */
-async function started(proc: BridgeProcess, ready: () => Promise<Omit<StartedTarget, 'process'>>): Promise<StartedTarget> {
+async function started(
+  proc: BridgeProcess,
+  ready: () => Promise<Omit<StartedTarget, 'process'>>,
+): Promise<StartedTarget> {
   try {
     return { process: proc, ...(await ready()) };
   } catch (err) {
@@ -84,7 +87,12 @@ export const stdioTarget: Target = {
   },
 };
 
-export function sidecarTarget(id = 'sidecar', label = 'mcp-sidecar', extraArgs: string[] = [], stateless = false): Target {
+export function sidecarTarget(
+  id = 'sidecar',
+  label = 'mcp-sidecar',
+  extraArgs: string[] = [],
+  stateless = false,
+): Target {
   return {
     id,
     label,
@@ -94,7 +102,17 @@ export function sidecarTarget(id = 'sidecar', label = 'mcp-sidecar', extraArgs: 
       // BENCH_SIDECAR_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the sidecar under the benchmark's load
       // (the profile is written when it exits; summarize it with dist/bench/profile-summary.js).
       const nodeArgs = [SIDECAR_V8_FLAG, ...(process.env.BENCH_SIDECAR_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
-      const proc = new BridgeProcess(process.execPath, [...nodeArgs, main, '--port', '0', '--log-level', 'warn', ...extraArgs, '--', ...everythingCommand()]);
+      const proc = new BridgeProcess(process.execPath, [
+        ...nodeArgs,
+        main,
+        '--port',
+        '0',
+        '--log-level',
+        'warn',
+        ...extraArgs,
+        '--',
+        ...everythingCommand(),
+      ]);
       return started(proc, async () => {
         const match = await proc.waitForStdout(/mcp-sidecar: serving \S+ at (http:\/\/[^ ]+)/, START_TIMEOUT_MS);
         const base = match[1];
@@ -116,15 +134,24 @@ export const supergatewayTarget: Target = {
     // --logLevel none: its info level logs every message, and the sidecar runs at warn.
     const proc = new BridgeProcess(process.execPath, [
       entry,
-      '--stdio', everythingCommand().map(shellQuote).join(' '),
-      '--outputTransport', 'streamableHttp',
+      '--stdio',
+      everythingCommand().map(shellQuote).join(' '),
+      '--outputTransport',
+      'streamableHttp',
       '--stateful',
-      '--port', String(port),
-      '--healthEndpoint', '/healthz',
-      '--logLevel', 'none',
+      '--port',
+      String(port),
+      '--healthEndpoint',
+      '/healthz',
+      '--logLevel',
+      'none',
     ]);
     return started(proc, async () => {
-      await proc.waitUntil(() => httpOk(`http://127.0.0.1:${port}/healthz`, 'ok'), START_TIMEOUT_MS, 'listening (GET /healthz "ok")');
+      await proc.waitUntil(
+        () => httpOk(`http://127.0.0.1:${port}/healthz`, 'ok'),
+        START_TIMEOUT_MS,
+        'listening (GET /healthz "ok")',
+      );
       return { bridged: true, mcpUrl: new URL(`http://127.0.0.1:${port}/mcp`) };
     });
   },
@@ -139,9 +166,23 @@ export const mcpProxyTarget: Target = {
     const node22 = join(repoRoot, 'node_modules', 'node', 'bin', 'node');
     const entry = join(repoRoot, 'node_modules', 'mcp-proxy', 'dist', 'bin', 'mcp-proxy.mjs');
     for (const file of [node22, entry]) if (!existsSync(file)) throw new Error(`${file} is missing`);
-    const proc = new BridgeProcess(node22, [entry, '--server', 'stream', '--host', '127.0.0.1', '--port', String(port), '--', ...everythingCommand()]);
+    const proc = new BridgeProcess(node22, [
+      entry,
+      '--server',
+      'stream',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--',
+      ...everythingCommand(),
+    ]);
     return started(proc, async () => {
-      await proc.waitUntil(() => httpOk(`http://127.0.0.1:${port}/ping`), START_TIMEOUT_MS, 'listening (GET /ping 200)');
+      await proc.waitUntil(
+        () => httpOk(`http://127.0.0.1:${port}/ping`),
+        START_TIMEOUT_MS,
+        'listening (GET /ping 200)',
+      );
       return { bridged: true, mcpUrl: new URL(`http://127.0.0.1:${port}/mcp`) };
     });
   },

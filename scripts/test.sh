@@ -27,6 +27,11 @@ nodes=("$host_node")
 major() { "$1" -p 'process.versions.node.split(".")[0]'; }
 if [ "$(major "$host_node")" != "$(major "$node24")" ]; then nodes+=("$node24"); fi
 
+# Formatting and lint first: drift fails the run before any test starts (npm run format fixes the first).
+echo "=== prettier --check and eslint (npm run lint)"
+npm run --silent lint >/dev/null || { npm run --silent lint; echo "formatting or lint problems (above): 'npm run format' fixes formatting" >&2; exit 1; }
+echo "formatting and lint: ok"
+
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 failed=0

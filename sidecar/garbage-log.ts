@@ -16,7 +16,10 @@ export class GarbageLog {
   line(line: string, reason: string): void {
     this.metrics.garbageLines.inc();
     if (this.seen++ < 20 || this.seen % 100 === 0) {
-      this.log.warn({ line: line.slice(0, 300), reason, seen: this.seen }, 'ignored a line on the MCP server stdout that is not a JSON-RPC message (servers must log to stderr)');
+      this.log.warn(
+        { line: line.slice(0, 300), reason, seen: this.seen },
+        'ignored a line on the MCP server stdout that is not a JSON-RPC message (servers must log to stderr)',
+      );
     }
   }
 }

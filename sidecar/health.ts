@@ -54,14 +54,25 @@ export class Health extends EventEmitter<HealthEvents> {
   private up(worker: Worker): void {
     const p = worker.profile;
     this.log.info(
-      { pid: worker.pid, server: p.serverInfo, protocolVersion: p.protocolVersion, tools: p.tools.length, toolsHash: p.toolsHash },
+      {
+        pid: worker.pid,
+        server: p.serverInfo,
+        protocolVersion: p.protocolVersion,
+        tools: p.tools.length,
+        toolsHash: p.toolsHash,
+      },
       `READY: ${p.serverInfo.name} ${p.serverInfo.version} handshaken with ${p.tools.length} tools`,
     );
     if (this.pool.supervisors.some((s) => s.restarts > 0)) this.metrics.childRestarts.inc();
     worker.on('ping', (result) => {
       if (result.ok) {
         this.metrics.pingLatency.observe(result.latencyMs / 1000);
-        if (this.pool.ready().length > 0) this.emit('health', { status: 'passing', latencyMs: result.latencyMs, toolCount: worker.profile.tools.length });
+        if (this.pool.ready().length > 0)
+          this.emit('health', {
+            status: 'passing',
+            latencyMs: result.latencyMs,
+            toolCount: worker.profile.tools.length,
+          });
         return;
       }
       this.log.warn({ pid: worker.pid, misses: result.misses }, result.reason);
@@ -92,7 +103,11 @@ export class Health extends EventEmitter<HealthEvents> {
     if (profile.toolsHash === this.publishedHash) return;
     const first = this.publishedHash === undefined;
     this.publishedHash = profile.toolsHash;
-    if (!first) this.log.info({ toolsHash: profile.toolsHash, tools: profile.tools.length }, 'tool list changed; telling registries');
+    if (!first)
+      this.log.info(
+        { toolsHash: profile.toolsHash, tools: profile.tools.length },
+        'tool list changed; telling registries',
+      );
     this.emit('profile', profile, { first, announced });
   }
 }

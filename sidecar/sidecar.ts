@@ -65,10 +65,21 @@ export class Sidecar {
     const serverLog = log.child({ server: config.name });
     this.orphanGuard = new OrphanGuard(log.child({ part: 'orphans' }));
     const options = workerOptions(config, this.orphanGuard);
-    const policy = { minDelayMs: config.restartMinMs, maxDelayMs: config.restartMaxMs, crashLoopFailures: config.crashLoopRestarts, windowMs: config.crashLoopWindowMs };
-    this.pool = config.sessionMode === 'isolated' ? new IsolatedPool(config.warm, options, policy, serverLog) : new SharedPool(config.workers, options, policy, serverLog);
+    const policy = {
+      minDelayMs: config.restartMinMs,
+      maxDelayMs: config.restartMaxMs,
+      crashLoopFailures: config.crashLoopRestarts,
+      windowMs: config.crashLoopWindowMs,
+    };
+    this.pool =
+      config.sessionMode === 'isolated'
+        ? new IsolatedPool(config.warm, options, policy, serverLog)
+        : new SharedPool(config.workers, options, policy, serverLog);
     this.router = new Router(this.pool, config, this.metrics, log.child({ part: 'router' }));
-    this.health = new Health(this.pool, this.metrics, log, { restarts: config.crashLoopRestarts, windowMs: config.crashLoopWindowMs });
+    this.health = new Health(this.pool, this.metrics, log, {
+      restarts: config.crashLoopRestarts,
+      windowMs: config.crashLoopWindowMs,
+    });
 
     const garbage = new GarbageLog(this.metrics, serverLog);
     this.pool.on('worker', (worker) => {
@@ -76,7 +87,9 @@ export class Sidecar {
       worker.on('garbage', (line, reason) => garbage.line(line, reason));
     });
     this.pool.on('up', () => this.router.workerUp());
-    this.pool.on('gone', (worker, reason) => this.router.closeSessionsOf(worker, `its MCP server process ended: ${reason}`));
+    this.pool.on('gone', (worker, reason) =>
+      this.router.closeSessionsOf(worker, `its MCP server process ended: ${reason}`),
+    );
     this.health.on('health', (health) => this.publishers.forEach((p) => p.report(health)));
     this.health.on('profile', (profile, change) => {
       // A restarted shared server that came back with other tools announced nothing: the sidecar tells sessions.
@@ -89,16 +102,30 @@ export class Sidecar {
     });
 
     // One reading budget for every request body, /mcp and REST alike; it also refuses bodies past --max-depth.
-    const body = new BodyReader({ maxBytes: config.maxBodyBytes, maxDepth: config.maxDepth, maxReadingBytes: config.maxBodyReadingBytes });
+    const body = new BodyReader({
+      maxBytes: config.maxBodyBytes,
+      maxDepth: config.maxDepth,
+      maxReadingBytes: config.maxBodyReadingBytes,
+    });
     const eventStore = { maxEvents: config.eventStoreEvents, maxBytes: config.eventStoreBytes };
     const httpLog = log.child({ part: 'http' });
-    this.transport = new StreamableHttp(this.router, { ...config, body, eventStore, onSlowStreamClosed: () => this.metrics.slowStreamsClosed.inc() }, httpLog);
+    this.transport = new StreamableHttp(
+      this.router,
+      { ...config, body, eventStore, onSlowStreamClosed: () => this.metrics.slowStreamsClosed.inc() },
+      httpLog,
+    );
     this.server = createHttpServer(
       createHandler({
         mcp: this.transport,
         rest: new RestTools(this.router, this.pool, body, config.listTtlMs),
         metrics: this.metrics,
-        readiness: () => this.health.readiness({ name: config.name, sessions: this.router.sessions.size, inflight: this.router.inflight, publishers: this.publishers.map((p) => p.status()) }),
+        readiness: () =>
+          this.health.readiness({
+            name: config.name,
+            sessions: this.router.sessions.size,
+            inflight: this.router.inflight,
+            publishers: this.publishers.map((p) => p.status()),
+          }),
         liveness: () => ({ status: 'ok', uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000) }),
         originPolicy: buildOriginPolicy(config.host, ownHostNames(config), config.allowedHosts, config.allowedOrigins),
         log,
@@ -114,7 +141,10 @@ export class Sidecar {
     this.instance = instanceFor(this.config, port);
     this.publishers = await this.makePublishers(this.instance);
     if (this.config.allowedHosts.length === 0 && !['127.0.0.1', 'localhost', '::1'].includes(this.config.host)) {
-      this.log.warn({ host: this.config.host }, 'bound to a non-loopback address without --allowed-hosts: any Host header is accepted; keep this sidecar on a private network or set --allowed-hosts');
+      this.log.warn(
+        { host: this.config.host },
+        'bound to a non-loopback address without --allowed-hosts: any Host header is accepted; keep this sidecar on a private network or set --allowed-hosts',
+      );
     }
     // Before the first spawn: the records are keyed by the service id, known only now.
     this.orphanGuard.start(this.instance.serviceId);
@@ -131,7 +161,8 @@ export class Sidecar {
     await Promise.all(this.publishers.map((p) => p.withdraw(5000)));
     const deadline = Date.now() + this.config.shutdownGraceMs;
     while (this.router.inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    if (this.router.inflight > 0) this.log.warn({ inflight: this.router.inflight }, 'shutdown grace ran out; failing the requests still in flight');
+    if (this.router.inflight > 0)
+      this.log.warn({ inflight: this.router.inflight }, 'shutdown grace ran out; failing the requests still in flight');
     this.router.closeAll('the sidecar is shutting down');
     this.transport.close();
     await this.pool.stop({ stdinGraceMs: this.config.stopTimeoutMs, termGraceMs: this.config.stopTimeoutMs });
@@ -148,7 +179,14 @@ export class Sidecar {
 
 function workerOptions(config: Config, guard: OrphanGuard): WorkerOptions {
   return {
-    child: { command: config.command, args: config.args, env: childEnvironment(process.env, config.passEnv, config.env), cwd: config.cwd, maxMessageBytes: config.maxMessageBytes, guard },
+    child: {
+      command: config.command,
+      args: config.args,
+      env: childEnvironment(process.env, config.passEnv, config.env),
+      cwd: config.cwd,
+      maxMessageBytes: config.maxMessageBytes,
+      guard,
+    },
     handshakeTimeoutMs: config.handshakeTimeoutMs,
     pingIntervalMs: config.pingIntervalMs,
     pingTimeoutMs: config.pingTimeoutMs,
@@ -159,7 +197,8 @@ function workerOptions(config: Config, guard: OrphanGuard): WorkerOptions {
 
 /** Who this sidecar is in the mesh: its service id and the address others reach it at. */
 function instanceFor(config: Config, port: number): Instance {
-  const advertiseHost = config.advertise?.host ?? (config.host === '0.0.0.0' || config.host === '::' ? hostname() : config.host);
+  const advertiseHost =
+    config.advertise?.host ?? (config.host === '0.0.0.0' || config.host === '::' ? hostname() : config.host);
   const advertisePort = config.advertise?.port ?? port;
   return {
     name: config.name,

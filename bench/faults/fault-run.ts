@@ -28,8 +28,24 @@ export interface FaultSettings {
   quick: boolean;
 }
 
-export const FULL_SETTINGS: FaultSettings = { requestTimeoutMs: 10_000, beforeMs: 1500, afterMs: 2500, mcpClients: 3, restClients: 2, paceMs: 3, quick: false };
-export const QUICK_SETTINGS: FaultSettings = { requestTimeoutMs: 5000, beforeMs: 1000, afterMs: 1500, mcpClients: 2, restClients: 1, paceMs: 5, quick: true };
+export const FULL_SETTINGS: FaultSettings = {
+  requestTimeoutMs: 10_000,
+  beforeMs: 1500,
+  afterMs: 2500,
+  mcpClients: 3,
+  restClients: 2,
+  paceMs: 3,
+  quick: false,
+};
+export const QUICK_SETTINGS: FaultSettings = {
+  requestTimeoutMs: 5000,
+  beforeMs: 1000,
+  afterMs: 1500,
+  mcpClients: 2,
+  restClients: 1,
+  paceMs: 5,
+  quick: true,
+};
 
 export const PING_INTERVAL_MS = 1000;
 /** The sidecar's default check TTL: 3 × --ping-interval. */
@@ -94,15 +110,23 @@ export class FaultRun {
     const name = `faults-${spec.id}-${process.pid}`;
     const s = env.settings;
     const sidecar = await startSidecar([
-      '--name', name,
-      '--consul', env.consul.url,
-      '--ping-interval', `${PING_INTERVAL_MS}ms`,
-      '--request-timeout', `${s.requestTimeoutMs}ms`,
-      '--shutdown-grace', '2s',
-      '--stop-timeout', '500ms',
-      '--log-level', 'warn',
+      '--name',
+      name,
+      '--consul',
+      env.consul.url,
+      '--ping-interval',
+      `${PING_INTERVAL_MS}ms`,
+      '--request-timeout',
+      `${s.requestTimeoutMs}ms`,
+      '--shutdown-grace',
+      '2s',
+      '--stop-timeout',
+      '500ms',
+      '--log-level',
+      'warn',
       ...(spec.args ?? []),
-      '--', ...spec.command,
+      '--',
+      ...spec.command,
     ]);
     return new FaultRun(env, spec, sidecar, serviceIdOf(name, sidecar.url));
   }
@@ -160,7 +184,11 @@ export class FaultRun {
    * One probe: `send` makes the request and returns what came back as text; `verdict` returns undefined when it is
    * the prescribed answer, or what is wrong. No answer within the hung bound is hung.
    */
-  async probe(what: string, send: (signal: AbortSignal) => Promise<string>, verdict: (answer: string) => string | undefined): Promise<void> {
+  async probe(
+    what: string,
+    send: (signal: AbortSignal) => Promise<string>,
+    verdict: (answer: string) => string | undefined,
+  ): Promise<void> {
     const started = Date.now();
     let problem: string | undefined;
     try {
@@ -211,7 +239,9 @@ export class FaultRun {
       clearTimeout(timer);
       if (code !== 0) {
         exits++;
-        this.note(`SIGTERM: the sidecar ended with code ${code}, signal ${signal} (must be 0 within ${bound} ms): ${lastLogLine(this.sidecar.logs())}`);
+        this.note(
+          `SIGTERM: the sidecar ended with code ${code}, signal ${signal} (must be 0 within ${bound} ms): ${lastLogLine(this.sidecar.logs())}`,
+        );
       }
     } else if (this.exitExpected && this.exitCodeMatters) {
       const { code } = await this.sidecar.exited;
@@ -226,7 +256,8 @@ export class FaultRun {
     // The sidecar's own exit path ends the server's group; give it a moment before counting what is left.
     await sleep(1000);
     const orphans = this.processes.leftovers();
-    if (orphans.length > 0) this.note(`orphans left after the sidecar ended: pids ${orphans.join(', ')} (ended by the suite)`);
+    if (orphans.length > 0)
+      this.note(`orphans left after the sidecar ended: pids ${orphans.join(', ')} (ended by the suite)`);
     this.processes.killLeftovers();
     for (const sample of loadSamples) if (this.notes.length < 12) this.notes.push(`load ${sample}`);
     return {
@@ -255,7 +286,11 @@ function lastLogLine(logs: string): string {
  * ready), load for `beforeMs`, run the fault, load for `afterMs`, finish. The fault may end the load earlier
  * (it gets the Load).
  */
-export async function underLoad(env: FaultEnv, spec: RunSpec & { waitReady?: boolean }, fault: (run: FaultRun, load: Load) => Promise<void>): Promise<FaultRow> {
+export async function underLoad(
+  env: FaultEnv,
+  spec: RunSpec & { waitReady?: boolean },
+  fault: (run: FaultRun, load: Load) => Promise<void>,
+): Promise<FaultRow> {
   const run = await FaultRun.start(env, spec);
   try {
     if (spec.waitReady !== false && !(await run.ready())) run.note('the sidecar never became ready');

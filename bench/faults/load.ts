@@ -43,7 +43,9 @@ export class Tally {
 /** undici's own "no answer in time" errors: the request hung. */
 export function isTimeout(err: unknown): boolean {
   const code = (err as { code?: string }).code;
-  return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || (err as Error).name === 'TimeoutError';
+  return (
+    code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || (err as Error).name === 'TimeoutError'
+  );
 }
 
 /**
@@ -58,7 +60,8 @@ export function checkEcho(text: string, message: string): void {
   } catch {
     // not the fixtures' dialect either
   }
-  if ((parsed as { message?: unknown } | undefined)?.message !== message) throw new Error(`wrong reply: expected the echo of "${message}", got ${JSON.stringify(text.slice(0, 120))}`);
+  if ((parsed as { message?: unknown } | undefined)?.message !== message)
+    throw new Error(`wrong reply: expected the echo of "${message}", got ${JSON.stringify(text.slice(0, 120))}`);
 }
 
 function resultText(result: JsonRpcMessage | undefined): string {
@@ -145,7 +148,10 @@ export class Load {
     private readonly opts: LoadOptions,
   ) {
     this.pool = new Pool(origin, { connections: opts.mcp + opts.rest, pipelining: 1, keepAliveTimeout: 10_000 });
-    this.callers = [...Array.from({ length: opts.mcp }, () => new McpCaller(this.pool, opts.hungMs)), ...Array.from({ length: opts.rest }, () => new RestCaller(this.pool, opts.hungMs))];
+    this.callers = [
+      ...Array.from({ length: opts.mcp }, () => new McpCaller(this.pool, opts.hungMs)),
+      ...Array.from({ length: opts.rest }, () => new RestCaller(this.pool, opts.hungMs)),
+    ];
   }
 
   start(): this {

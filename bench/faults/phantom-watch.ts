@@ -68,7 +68,8 @@ export class PhantomWatch {
       this.notReadySince = undefined;
     } else if (ready === 'not-ready') this.notReadySince ??= now;
     const passing = await this.passing();
-    const downTooLong = this.notReadySince !== undefined && (!this.everReady || now - this.notReadySince > this.ttlMs + this.slackMs);
+    const downTooLong =
+      this.notReadySince !== undefined && (!this.everReady || now - this.notReadySince > this.ttlMs + this.slackMs);
     const phantom = passing && ready !== 'ready' && downTooLong;
     if (phantom && !this.inEpisode) this.episodes++;
     this.inEpisode = phantom;

@@ -6,7 +6,13 @@ import { connect, type Socket } from 'node:net';
 import { McpHttpClient } from '../../test/support/sidecar-process.js';
 
 /** POST `path` with exactly these headers; resolves with "<status> <body>". */
-export async function post(url: string, path: string, body: string, headers: Record<string, string>, signal: AbortSignal): Promise<string> {
+export async function post(
+  url: string,
+  path: string,
+  body: string,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+): Promise<string> {
   const res = await fetch(`${url}${path}`, { method: 'POST', headers, body, signal });
   return `${res.status} ${await res.text()}`;
 }

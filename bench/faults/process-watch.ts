@@ -62,7 +62,9 @@ export class ProcessWatch {
 
   /** Live processes that are ours: a remembered pid with the same start time, or any member of a remembered group. */
   leftovers(): number[] {
-    const groups = new Set([...this.seen.values()].map((s) => s.pgid).filter((g) => g !== this.ownGroup && g !== this.root));
+    const groups = new Set(
+      [...this.seen.values()].map((s) => s.pgid).filter((g) => g !== this.ownGroup && g !== this.root),
+    );
     const found: number[] = [];
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;

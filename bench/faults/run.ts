@@ -17,7 +17,10 @@ function option(name: string): string | undefined {
 async function main(): Promise<void> {
   const only = option('only')?.split(',');
   const unknown = only?.filter((id) => !SCENARIOS.some((s) => s.id === id)) ?? [];
-  if (unknown.length > 0) throw new Error(`--only: no scenario ${unknown.join(', ')}; the scenarios are ${SCENARIOS.map((s) => s.id).join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(
+      `--only: no scenario ${unknown.join(', ')}; the scenarios are ${SCENARIOS.map((s) => s.id).join(', ')}`,
+    );
   const settings = process.argv.includes('--quick') ? QUICK_SETTINGS : FULL_SETTINGS;
   const chosen = SCENARIOS.filter((s) => !only || only.includes(s.id));
   const progress = (line: string) => process.stderr.write(`[faults] ${line}\n`);
@@ -25,7 +28,9 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => {
     if (interrupted) process.exit(130);
     interrupted = true;
-    progress('Ctrl-C: finishing the current row (its processes are ended), then printing what ran; again to quit at once');
+    progress(
+      'Ctrl-C: finishing the current row (its processes are ended), then printing what ran; again to quit at once',
+    );
   });
 
   progress('starting a Consul agent (consul/install.sh finds or builds the binary)');
@@ -41,16 +46,31 @@ async function main(): Promise<void> {
       try {
         rows.push(await scenario.run(env));
       } catch (err) {
-        rows.push({ fault: scenario.id, ok: 0, failed: 0, hung: 0, sidecarExits: 0, orphans: 0, phantoms: 0, peakRssMb: 0, probesWrong: 0, notes: [`could not run: ${(err as Error).message.slice(0, 300)}`] });
+        rows.push({
+          fault: scenario.id,
+          ok: 0,
+          failed: 0,
+          hung: 0,
+          sidecarExits: 0,
+          orphans: 0,
+          phantoms: 0,
+          peakRssMb: 0,
+          probesWrong: 0,
+          notes: [`could not run: ${(err as Error).message.slice(0, 300)}`],
+        });
       }
       const r = rows[rows.length - 1];
-      progress(`  ${((Date.now() - t0) / 1000).toFixed(1)} s: ok ${r.ok}, failed ${r.failed}, hung ${r.hung}, exits ${r.sidecarExits}, orphans ${r.orphans}, phantoms ${r.phantoms}, peak RSS ${Math.round(r.peakRssMb)} MB`);
+      progress(
+        `  ${((Date.now() - t0) / 1000).toFixed(1)} s: ok ${r.ok}, failed ${r.failed}, hung ${r.hung}, exits ${r.sidecarExits}, orphans ${r.orphans}, phantoms ${r.phantoms}, peak RSS ${Math.round(r.peakRssMb)} MB`,
+      );
     }
   } finally {
     await consul.stop();
   }
   const titles = new Map(SCENARIOS.map((s) => [s.id, s.title]));
-  process.stdout.write(`# Fault suite\n\n- date: ${new Date().toISOString()}\n- node: ${process.version}\n- settings: ${JSON.stringify(settings)}; hung = no answer within --request-timeout + 5 s\n- run time: ${Math.round((Date.now() - started) / 1000)} s\n\n${renderTable(rows, titles)}\n`);
+  process.stdout.write(
+    `# Fault suite\n\n- date: ${new Date().toISOString()}\n- node: ${process.version}\n- settings: ${JSON.stringify(settings)}; hung = no answer within --request-timeout + 5 s\n- run time: ${Math.round((Date.now() - started) / 1000)} s\n\n${renderTable(rows, titles)}\n`,
+  );
 }
 
 main().catch((err: Error) => {

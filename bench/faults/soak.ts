@@ -15,7 +15,8 @@ import { renderTable } from './table.js';
 function option(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   const value = i === -1 ? fallback : Number(process.argv[i + 1]);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} ${process.argv[i + 1]}: give a positive number`);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`--${name} ${process.argv[i + 1]}: give a positive number`);
   return value;
 }
 
@@ -51,19 +52,46 @@ async function main(): Promise<void> {
   const rows: FaultRow[] = [];
   try {
     const { fixtureCommand } = await import('../../test/support/sidecar-process.js');
-    runs.push(await FaultRun.start(env, { id: 'soak-shared', command: fixtureCommand('hang'), args: ['--ping-timeout', '1s', '--ping-misses', '2'] }));
-    runs.push(await FaultRun.start(env, { id: 'soak-isolated', command: fixtureCommand('fault-tools'), args: ['--session-mode', 'isolated', '--warm', '1'], mcp: 2, rest: 1 }));
+    runs.push(
+      await FaultRun.start(env, {
+        id: 'soak-shared',
+        command: fixtureCommand('hang'),
+        args: ['--ping-timeout', '1s', '--ping-misses', '2'],
+      }),
+    );
+    runs.push(
+      await FaultRun.start(env, {
+        id: 'soak-isolated',
+        command: fixtureCommand('fault-tools'),
+        args: ['--session-mode', 'isolated', '--warm', '1'],
+        mcp: 2,
+        rest: 1,
+      }),
+    );
     for (const run of runs) {
-      if (!(await run.ready())) throw new Error(`${run.spec.id} never became ready:\n${run.sidecar.logs().slice(-2000)}`);
+      if (!(await run.ready()))
+        throw new Error(`${run.spec.id} never became ready:\n${run.sidecar.logs().slice(-2000)}`);
       run.startLoad();
       rss.set(run.spec.id, []);
     }
     const [shared, isolated] = runs;
     const faults: Array<[string, () => Promise<unknown>]> = [
-      ['kill -9 of the shared server', async () => shared.workerPid().then((pid) => pid && process.kill(pid, 'SIGKILL'))],
-      ['hang of the shared server', () => post(shared.url, '/tools/hang', '{}', JSON_HEADERS, AbortSignal.timeout(shared.hungMs)).catch(() => undefined)],
+      [
+        'kill -9 of the shared server',
+        async () => shared.workerPid().then((pid) => pid && process.kill(pid, 'SIGKILL')),
+      ],
+      [
+        'hang of the shared server',
+        () =>
+          post(shared.url, '/tools/hang', '{}', JSON_HEADERS, AbortSignal.timeout(shared.hungMs)).catch(
+            () => undefined,
+          ),
+      ],
       ['Consul restart', async () => (await consul.stop(), await sleep(2000), await consul.restart())],
-      ['kill -9 of the isolated primary', async () => isolated.workerPid().then((pid) => pid && process.kill(pid, 'SIGKILL'))],
+      [
+        'kill -9 of the isolated primary',
+        async () => isolated.workerPid().then((pid) => pid && process.kill(pid, 'SIGKILL')),
+      ],
     ];
     const end = began + minutes * 60_000;
     let nextSample = Date.now();
@@ -73,7 +101,8 @@ async function main(): Promise<void> {
     while (!stop && Date.now() < end) {
       if (Date.now() >= nextSample) {
         nextSample += 5000;
-        for (const run of runs) if (run.running) rss.get(run.spec.id)!.push([(Date.now() - began) / 60_000, rssKb(run.sidecar.pid) / 1024]);
+        for (const run of runs)
+          if (run.running) rss.get(run.spec.id)!.push([(Date.now() - began) / 60_000, rssKb(run.sidecar.pid) / 1024]);
       }
       if (Date.now() >= nextFault) {
         nextFault += everyMs;
@@ -98,7 +127,9 @@ async function main(): Promise<void> {
     ([id, points]) =>
       `- ${id}: RSS slope ${slope(points).toFixed(2)} MB/min over ${points.length} samples, ${slope(points.slice(Math.floor(points.length / 2))).toFixed(2)} MB/min over the second half (first ${points[0]?.[1].toFixed(0)} MB, last ${points[points.length - 1]?.[1].toFixed(0)} MB)`,
   );
-  process.stdout.write(`# Soak run\n\n- date: ${new Date().toISOString()}\n- node: ${process.version}\n- duration: ${((Date.now() - began) / 60_000).toFixed(1)} min, a fault every ${everyMs / 1000} s\n\n${slopes.join('\n')}\n\n${renderTable(rows, titles)}\n`);
+  process.stdout.write(
+    `# Soak run\n\n- date: ${new Date().toISOString()}\n- node: ${process.version}\n- duration: ${((Date.now() - began) / 60_000).toFixed(1)} min, a fault every ${everyMs / 1000} s\n\n${slopes.join('\n')}\n\n${renderTable(rows, titles)}\n`,
+  );
 }
 
 main().catch((err: Error) => {

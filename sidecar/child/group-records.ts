@@ -69,11 +69,20 @@ export class GroupRecords {
   write(pgid: number, command: string): void {
     const leader = readProcStat(pgid);
     if (!isLive(leader)) return; // already gone: nothing can be left behind
-    const record: GroupRecord = { pgid, startTime: leader.startTime, pidSpace: this.pidSpace, owner: this.self, command: command.slice(0, 300) };
+    const record: GroupRecord = {
+      pgid,
+      startTime: leader.startTime,
+      pidSpace: this.pidSpace,
+      owner: this.self,
+      command: command.slice(0, 300),
+    };
     try {
       writeFileSync(join(this.dir, `${pgid}.json`), JSON.stringify(record), { mode: 0o600 });
     } catch (err) {
-      this.log.warn({ err: (err as Error).message, pgid }, 'could not record the MCP server process group; if the sidecar is killed, the next start will not find it');
+      this.log.warn(
+        { err: (err as Error).message, pgid },
+        'could not record the MCP server process group; if the sidecar is killed, the next start will not find it',
+      );
     }
   }
 
@@ -108,13 +117,18 @@ export class GroupRecords {
       if (samePidSpace && isLive(owner) && owner.startTime === record.owner.startTime) {
         if (!othersWarned.has(record.owner.pid)) {
           othersWarned.add(record.owner.pid);
-          this.log.warn({ otherSidecar: record.owner.pid, serviceId: this.serviceId }, `another sidecar with service id "${this.serviceId}" is running (pid ${record.owner.pid}); its MCP server processes are left alone. Give each sidecar its own --service-id`);
+          this.log.warn(
+            { otherSidecar: record.owner.pid, serviceId: this.serviceId },
+            `another sidecar with service id "${this.serviceId}" is running (pid ${record.owner.pid}); its MCP server processes are left alone. Give each sidecar its own --service-id`,
+          );
         }
         continue;
       }
       const members = samePidSpace ? (byGroup.get(record.pgid) ?? []) : [];
       const leader = members.find((m) => m.pid === record.pgid);
-      const ours = (leader === undefined || leader.startTime === record.startTime) && members.every((m) => m.startTime >= record.startTime);
+      const ours =
+        (leader === undefined || leader.startTime === record.startTime) &&
+        members.every((m) => m.startTime >= record.startTime);
       if (members.length > 0 && ours) {
         try {
           process.kill(-record.pgid, 'SIGKILL');
@@ -125,10 +139,16 @@ export class GroupRecords {
             `ended ${pids.length} process(es) left running by a killed sidecar with service id "${this.serviceId}" (MCP server process group ${record.pgid})`,
           );
         } catch (err) {
-          this.log.warn({ pgid: record.pgid, err: (err as Error).message }, `could not end process group ${record.pgid} left by a killed sidecar; end it by hand: kill -9 -- -${record.pgid}`);
+          this.log.warn(
+            { pgid: record.pgid, err: (err as Error).message },
+            `could not end process group ${record.pgid} left by a killed sidecar; end it by hand: kill -9 -- -${record.pgid}`,
+          );
         }
       } else if (members.length > 0) {
-        this.log.info({ pgid: record.pgid }, `process group ${record.pgid} recorded by a killed sidecar now belongs to other processes; left alone`);
+        this.log.info(
+          { pgid: record.pgid },
+          `process group ${record.pgid} recorded by a killed sidecar now belongs to other processes; left alone`,
+        );
       }
       this.remove(record.pgid);
     }
@@ -141,10 +161,14 @@ export class GroupRecords {
       if (!/^\d+\.json$/.test(file)) continue;
       try {
         const record = JSON.parse(readFileSync(join(this.dir, file), 'utf8')) as GroupRecord;
-        if (Number.isInteger(record.pgid) && record.pgid > 1 && `${record.pgid}.json` === file && record.owner) found.push(record);
+        if (Number.isInteger(record.pgid) && record.pgid > 1 && `${record.pgid}.json` === file && record.owner)
+          found.push(record);
         else throw new Error('not a process-group record');
       } catch (err) {
-        this.log.warn({ file: join(this.dir, file), err: (err as Error).message }, 'removed an unreadable process-group record');
+        this.log.warn(
+          { file: join(this.dir, file), err: (err as Error).message },
+          'removed an unreadable process-group record',
+        );
         try {
           unlinkSync(join(this.dir, file));
         } catch {

@@ -43,16 +43,27 @@ export class GroupWatcher {
     const proc = spawn('/bin/sh', ['-c', SCRIPT], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
     this.proc = proc;
     proc.stdin!.on('error', () => undefined); // EPIPE after the watcher died: the exit handler reports it
-    proc.on('error', (err) => this.log.warn({ err: err.message }, 'cannot start the process-group watcher (/bin/sh): if the sidecar is killed, processes the MCP server spawned may outlive it'));
+    proc.on('error', (err) =>
+      this.log.warn(
+        { err: err.message },
+        'cannot start the process-group watcher (/bin/sh): if the sidecar is killed, processes the MCP server spawned may outlive it',
+      ),
+    );
     proc.on('exit', (code, signal) => {
       if (this.closing || this.proc !== proc) return;
       this.proc = undefined;
       if (Date.now() - startedAt < MIN_LIFE_MS) {
-        this.log.warn({ code, signal }, 'the process-group watcher ended right after its start; not restarting it: if the sidecar is killed, processes the MCP server spawned may outlive it');
+        this.log.warn(
+          { code, signal },
+          'the process-group watcher ended right after its start; not restarting it: if the sidecar is killed, processes the MCP server spawned may outlive it',
+        );
         return;
       }
       this.start();
-      this.log.warn({ code, signal, watcherPid: this.pid }, 'the process-group watcher ended unexpectedly; started another');
+      this.log.warn(
+        { code, signal, watcherPid: this.pid },
+        'the process-group watcher ended unexpectedly; started another',
+      );
     });
     // The watcher never keeps the sidecar alive: it exists to outlive it by a moment.
     proc.unref();

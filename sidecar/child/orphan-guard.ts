@@ -35,25 +35,41 @@ export class OrphanGuard {
     const gaps: string[] = [];
     const setpriv = findExecutable('setpriv', process.env.PATH, process.cwd());
     // util-linux before 2.33 has setpriv without --pdeathsig: try it once rather than trust the name.
-    if (setpriv && spawnSync(setpriv, ['--pdeathsig', 'KILL', '--', '/bin/sh', '-c', ':'], { stdio: 'ignore', timeout: 5000 }).status === 0) this.setpriv = setpriv;
-    else gaps.push(`${setpriv ? `${setpriv} has no --pdeathsig` : 'setpriv (util-linux) is not on the PATH'}, so the kernel does not end the MCP server with the sidecar; only the watcher does`);
+    if (
+      setpriv &&
+      spawnSync(setpriv, ['--pdeathsig', 'KILL', '--', '/bin/sh', '-c', ':'], { stdio: 'ignore', timeout: 5000 })
+        .status === 0
+    )
+      this.setpriv = setpriv;
+    else
+      gaps.push(
+        `${setpriv ? `${setpriv} has no --pdeathsig` : 'setpriv (util-linux) is not on the PATH'}, so the kernel does not end the MCP server with the sidecar; only the watcher does`,
+      );
 
     const records = GroupRecords.open(serviceId, this.log);
-    if (typeof records === 'string') gaps.push(`leftovers of a killed sidecar are not found at the next start (${records})`);
+    if (typeof records === 'string')
+      gaps.push(`leftovers of a killed sidecar are not found at the next start (${records})`);
     else {
       this.records = records;
       try {
         records.reapLeftovers();
       } catch (err) {
         // Serving matters more than the leftovers of a predecessor: say so and go on.
-        this.log.warn({ err: (err as Error).message, dir: records.dir }, 'could not look for processes a killed sidecar left; check that the directory is readable');
+        this.log.warn(
+          { err: (err as Error).message, dir: records.dir },
+          'could not look for processes a killed sidecar left; check that the directory is readable',
+        );
       }
     }
 
     this.watcher = new GroupWatcher(this.log);
     this.watcher.start();
     const covered = { setpriv: this.setpriv ?? null, watcherPid: this.watcher.pid, records: this.records?.dir ?? null };
-    if (gaps.length === 0) this.log.info(covered, 'orphan guard: the MCP server dies with the sidecar (setpriv), its process group too (watcher), and a restart ends what a killed sidecar left (records)');
+    if (gaps.length === 0)
+      this.log.info(
+        covered,
+        'orphan guard: the MCP server dies with the sidecar (setpriv), its process group too (watcher), and a restart ends what a killed sidecar left (records)',
+      );
     else this.log.warn(covered, `orphan guard, not covered: ${gaps.join('; ')}`);
   }
 
@@ -62,7 +78,11 @@ export class OrphanGuard {
    * that spawning fails with the same "command not found" / "permission denied" the sidecar reports without setpriv.
    */
   wrap(target: SpawnTarget): { command: string; args: string[] } {
-    if (!this.setpriv || !findExecutable(target.command, target.env.PATH ?? process.env.PATH, target.cwd ?? process.cwd())) return target;
+    if (
+      !this.setpriv ||
+      !findExecutable(target.command, target.env.PATH ?? process.env.PATH, target.cwd ?? process.cwd())
+    )
+      return target;
     return { command: this.setpriv, args: ['--pdeathsig', 'KILL', '--', target.command, ...target.args] };
   }
 
@@ -87,7 +107,9 @@ export class OrphanGuard {
 
 /** execvp's lookup: a name with a slash is a path (from cwd); otherwise the first executable file on PATH. */
 function findExecutable(command: string, path: string | undefined, cwd: string): string | undefined {
-  const candidates = command.includes('/') ? [resolve(cwd, command)] : (path ?? '').split(delimiter).map((dir) => resolve(cwd, dir, command));
+  const candidates = command.includes('/')
+    ? [resolve(cwd, command)]
+    : (path ?? '').split(delimiter).map((dir) => resolve(cwd, dir, command));
   return candidates.find((file) => {
     try {
       accessSync(file, constants.X_OK);

@@ -139,7 +139,10 @@ export class StdioChild implements ServerProcess {
     if (await this.exitsWithin(timings.stdinGraceMs)) return this.exitInfo!;
     this.killGroup('SIGTERM');
     if (await this.exitsWithin(timings.termGraceMs)) return this.exitInfo!;
-    this.log.warn({ pid: this.pid }, 'MCP server ignored stdin close and SIGTERM; sending SIGKILL to its process group');
+    this.log.warn(
+      { pid: this.pid },
+      'MCP server ignored stdin close and SIGTERM; sending SIGKILL to its process group',
+    );
     this.killGroup('SIGKILL');
     return this.exited;
   }

@@ -57,7 +57,10 @@ function routeTable(parts: AppParts): Route[] {
       guarded: false,
       handle: async (_req, res) => {
         const text = await parts.metrics.registry.metrics();
-        res.writeHead(200, { 'content-type': parts.metrics.registry.contentType, 'content-length': Buffer.byteLength(text) });
+        res.writeHead(200, {
+          'content-type': parts.metrics.registry.contentType,
+          'content-length': Buffer.byteLength(text),
+        });
         res.end(text);
       },
     },
@@ -68,7 +71,8 @@ export function createHandler(parts: AppParts): RequestListener {
   const [hot, ...rest] = routeTable(parts);
   const app = createApp(parts, rest);
   return (req: IncomingMessage, res: ServerResponse) => {
-    if (req.method === hot.method && (req.url === hot.path || req.url?.startsWith(`${hot.path}?`))) return serveHot(parts, hot, req, res);
+    if (req.method === hot.method && (req.url === hot.path || req.url?.startsWith(`${hot.path}?`)))
+      return serveHot(parts, hot, req, res);
     app(req, res);
   };
 }
@@ -80,7 +84,9 @@ function serveHot(parts: AppParts, route: Route, req: IncomingMessage, res: Serv
   });
   const refusal = originRefusal(parts.originPolicy, req);
   if (refusal) return forbidden(res, refusal);
-  Promise.resolve(route.handle(req as Request, res as Response)).catch((err: Error) => internalError(parts, err, route.path, res));
+  Promise.resolve(route.handle(req as Request, res as Response)).catch((err: Error) =>
+    internalError(parts, err, route.path, res),
+  );
 }
 
 function internalError(parts: AppParts, err: Error, path: string, res: ServerResponse): void {
@@ -109,15 +115,22 @@ function createApp(parts: AppParts, routes: Route[]): express.Express {
     if (route.guarded) app[verb](route.path, guard, route.handle);
     else app[verb](route.path, route.handle);
   }
-  app.all('/mcp', (_req, res) => sendTransportError(res, 405, 'Method Not Allowed: /mcp takes POST, GET and DELETE', { allow: 'GET, POST, DELETE' }));
+  app.all('/mcp', (_req, res) =>
+    sendTransportError(res, 405, 'Method Not Allowed: /mcp takes POST, GET and DELETE', { allow: 'GET, POST, DELETE' }),
+  );
   app.use((req: Request, res: Response) => {
-    sendJson(res, 404, { error: `no route ${req.method} ${req.path}`, routes: ['POST /mcp', ...routes.map((r) => `${r.method} ${r.path}`)] });
+    sendJson(res, 404, {
+      error: `no route ${req.method} ${req.path}`,
+      routes: ['POST /mcp', ...routes.map((r) => `${r.method} ${r.path}`)],
+    });
   });
   // Express 5 forwards rejected async handlers here: a bug of ours must still get a JSON answer and a log line.
   // The router throws a URIError of its own when a path parameter is not valid percent-encoding: the client's.
   app.use((err: Error, req: Request, res: Response, _next: NextFunction) => {
     if (err instanceof URIError && !res.headersSent) {
-      return sendJson(res, 400, { error: `the path ${JSON.stringify(req.originalUrl)} is not valid percent-encoding (${err.message}); encode the tool name with encodeURIComponent` });
+      return sendJson(res, 400, {
+        error: `the path ${JSON.stringify(req.originalUrl)} is not valid percent-encoding (${err.message}); encode the tool name with encodeURIComponent`,
+      });
     }
     internalError(parts, err, req.path, res);
   });

@@ -46,7 +46,11 @@ export class BodyReader {
     // Before parsing: JSON.parse copes with any depth, but what walks the result later (stringify, schema
     // validation) recurses and overflows the stack on a few KB of brackets.
     if (nestsDeeperThan(text, this.limits.maxDepth)) {
-      throw new BodyError(400, `request body nests deeper than ${this.limits.maxDepth} levels (--max-depth); send flatter JSON`, ErrorCode.InvalidRequest);
+      throw new BodyError(
+        400,
+        `request body nests deeper than ${this.limits.maxDepth} levels (--max-depth); send flatter JSON`,
+        ErrorCode.InvalidRequest,
+      );
     }
     try {
       return { value: JSON.parse(text), text };
@@ -65,11 +69,18 @@ export class BodyReader {
     const declared = Number(req.headers['content-length']);
     if (declared > maxBytes) {
       req.resume();
-      return Promise.reject(new BodyError(413, `request body is ${declared} bytes, over the limit of ${maxBytes} bytes (--max-body)`));
+      return Promise.reject(
+        new BodyError(413, `request body is ${declared} bytes, over the limit of ${maxBytes} bytes (--max-body)`),
+      );
     }
     const busy = () => {
       req.resume();
-      return new BodyError(503, `the sidecar is reading ${maxReadingBytes} bytes of request bodies at once (--max-body-reading); retry shortly`, ErrorCode.TransportError, { 'retry-after': '1' });
+      return new BodyError(
+        503,
+        `the sidecar is reading ${maxReadingBytes} bytes of request bodies at once (--max-body-reading); retry shortly`,
+        ErrorCode.TransportError,
+        { 'retry-after': '1' },
+      );
     };
     let reserved = 0;
     const reserve = (bytes: number): boolean => {
@@ -105,7 +116,9 @@ export class BodyReader {
       req.once('end', () => settle(undefined));
       req.once('error', (err) => settle(err));
       // A connection that drops (or that --body-timeout closes) before the end: 'close' without 'end'.
-      req.once('close', () => settle(new BodyError(400, 'the client closed the connection before the request body ended')));
+      req.once('close', () =>
+        settle(new BodyError(400, 'the client closed the connection before the request body ended')),
+      );
     });
   }
 }

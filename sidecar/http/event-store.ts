@@ -32,7 +32,10 @@ export class EventStore {
     if (this.enabled) {
       this.events.push(event);
       this.bytes += data.length;
-      while (this.events.length > this.limits.maxEvents || (this.bytes > this.limits.maxBytes && this.events.length > 1)) {
+      while (
+        this.events.length > this.limits.maxEvents ||
+        (this.bytes > this.limits.maxBytes && this.events.length > 1)
+      ) {
         this.bytes -= this.events.shift()!.data.length;
       }
     }

@@ -32,7 +32,10 @@ export function createHttpServer(handler: RequestListener, limits: ServerLimits,
       connectionsCheckingInterval: checkingInterval(limits),
       // The body timeout runs from the first byte too, so headers slower than it are late anyway (and node
       // refuses a headersTimeout above requestTimeout).
-      headersTimeout: limits.bodyTimeoutMs > 0 && limits.headerTimeoutMs > 0 ? Math.min(limits.headerTimeoutMs, limits.bodyTimeoutMs) : limits.headerTimeoutMs,
+      headersTimeout:
+        limits.bodyTimeoutMs > 0 && limits.headerTimeoutMs > 0
+          ? Math.min(limits.headerTimeoutMs, limits.bodyTimeoutMs)
+          : limits.headerTimeoutMs,
       requestTimeout: limits.bodyTimeoutMs,
       // Behind Kong or a load balancer, idle keep-alive connections must outlive the proxy's own timeout.
       keepAliveTimeout: 65_000,
@@ -66,7 +69,9 @@ function clientError(err: NodeJS.ErrnoException, socket: Socket, limits: ServerL
   if (err.code !== 'ECONNRESET' && socket.writable && !current?.headersSent && !answeredEarly.has(socket)) {
     const [status, message] = errorAnswer(err, limits);
     const body = JSON.stringify({ error: message });
-    socket.write(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    socket.write(
+      `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
   }
   socket.destroySoon();
 }
@@ -79,7 +84,10 @@ function errorAnswer(err: NodeJS.ErrnoException, limits: ServerLimits): [string,
         `the request did not arrive in time: its headers must arrive within ${limits.headerTimeoutMs} ms (--header-timeout) and the whole request within ${limits.bodyTimeoutMs} ms (--body-timeout); send it at once`,
       ];
     case 'HPE_HEADER_OVERFLOW':
-      return ['431 Request Header Fields Too Large', 'the request headers are larger than node accepts (16 KB by default); send fewer or smaller headers'];
+      return [
+        '431 Request Header Fields Too Large',
+        'the request headers are larger than node accepts (16 KB by default); send fewer or smaller headers',
+      ];
     default:
       return ['400 Bad Request', `the request is not valid HTTP/1.1 (${err.code ?? 'parse error'}: ${err.message})`];
   }
@@ -93,7 +101,10 @@ function warnOnDrops(server: Server, limits: ServerLimits, log: Logger): void {
     dropped++;
     if (Date.now() - lastWarned < 60_000) return;
     lastWarned = Date.now();
-    log.warn({ dropped, maxConnections: limits.maxConnections }, `refused connections: ${limits.maxConnections} were open (--max-connections); ${dropped} refused since start`);
+    log.warn(
+      { dropped, maxConnections: limits.maxConnections },
+      `refused connections: ${limits.maxConnections} were open (--max-connections); ${dropped} refused since start`,
+    );
   });
 }
 
@@ -101,7 +112,11 @@ function warnOnDrops(server: Server, limits: ServerLimits, log: Logger): void {
 export function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
-      reject(err.code === 'EADDRINUSE' ? new Error(`port ${port} on ${host} is in use; pick another with --port (0 = any free port)`) : err);
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new Error(`port ${port} on ${host} is in use; pick another with --port (0 = any free port)`)
+          : err,
+      );
     });
     server.listen(port, host, () => {
       const address = server.address();

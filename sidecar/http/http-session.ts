@@ -94,13 +94,21 @@ export class HttpSession implements ClientChannel {
     for (const x of this.exchanges.values()) if (x.id === found.stream) exchange = x;
     const standaloneBusy = found.stream === 0 && this.standalone?.open;
     if ((exchange && !exchange.resumable()) || standaloneBusy) {
-      sendTransportError(res, 409, `Conflict: the stream of event "${lastEventId}" is not one that can be resumed (a plain JSON answer, or a GET stream still open)`);
+      sendTransportError(
+        res,
+        409,
+        `Conflict: the stream of event "${lastEventId}" is not one that can be resumed (a plain JSON answer, or a GET stream still open)`,
+      );
       return;
     }
     res.writeHead(200, { ...SSE_HEADERS, 'mcp-session-id': this.sessionId });
     this.transport.streams.add(res);
     for (const e of found.events) res.write(`id: ${e.stream}_${e.seq}\nevent: message\ndata: ${e.data}\n\n`);
-    if (found.gap) this.transport.log.warn({ session: this.sessionId, lastEventId }, 'resumption gap: events older than the store bounds were dropped');
+    if (found.gap)
+      this.transport.log.warn(
+        { session: this.sessionId, lastEventId },
+        'resumption gap: events older than the store bounds were dropped',
+      );
     if (exchange) {
       // The rest of that POST's answer flows here.
       exchange.res = res;

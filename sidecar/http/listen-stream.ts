@@ -29,11 +29,16 @@ export class ListenStream implements Channel {
       this.transport.listeners.delete(this);
       onclose();
     });
-    this.send({ jsonrpc: '2.0', method: 'notifications/subscriptions/acknowledged', params: { notifications: granted, _meta: { [META.subscriptionId]: this.id } } });
+    this.send({
+      jsonrpc: '2.0',
+      method: 'notifications/subscriptions/acknowledged',
+      params: { notifications: granted, _meta: { [META.subscriptionId]: this.id } },
+    });
   }
 
   send(message: JsonRpcMessage): void {
-    if (!this.res.writableEnded) this.transport.write(this, this.res, `event: message\ndata: ${toJson(message, this.bigIds)}\n\n`);
+    if (!this.res.writableEnded)
+      this.transport.write(this, this.res, `event: message\ndata: ${toJson(message, this.bigIds)}\n\n`);
   }
 
   /** The sidecar ends the subscription gracefully: the listen request's result, then the end of the stream. */

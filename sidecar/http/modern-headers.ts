@@ -26,7 +26,11 @@ function header(req: IncomingMessage, name: string): string | undefined {
 }
 
 /** Why Mcp-Method, Mcp-Name or Mcp-Param-* do not match the body (HeaderMismatch), or undefined when they do. */
-export function headerMismatch(req: IncomingMessage, request: { method: string; params?: JsonRpcRequest['params'] }, tools: readonly Tool[]): string | undefined {
+export function headerMismatch(
+  req: IncomingMessage,
+  request: { method: string; params?: JsonRpcRequest['params'] },
+  tools: readonly Tool[],
+): string | undefined {
   const method = header(req, 'mcp-method');
   if (method === undefined) return 'the Mcp-Method header is required';
   if (method !== request.method) return `Mcp-Method header "${method}" does not match body method "${request.method}"`;
@@ -36,7 +40,8 @@ export function headerMismatch(req: IncomingMessage, request: { method: string; 
     if (raw === undefined) return `the Mcp-Name header is required for ${request.method}`;
     const name = decodeHeaderValue(raw);
     if (name === undefined) return 'the Mcp-Name header holds characters a header may not; use the =?base64?…?= form';
-    if (name !== request.params?.[field]) return `Mcp-Name header "${name}" does not match body params.${field} ${JSON.stringify(request.params?.[field])}`;
+    if (name !== request.params?.[field])
+      return `Mcp-Name header "${name}" does not match body params.${field} ${JSON.stringify(request.params?.[field])}`;
   }
   if (request.method === 'tools/call') {
     const tool = tools.find((t) => t.name === request.params?.name);
@@ -55,14 +60,23 @@ function paramMismatch(req: IncomingMessage, tool: Tool, args: Record<string, un
   if (!params) paramsByTool.set(tool, (params = headerParams(tool.inputSchema as Record<string, unknown>)));
   for (const { path, name } of params) {
     let value: unknown = args;
-    for (const key of path) value = value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+    for (const key of path)
+      value = value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
     const raw = header(req, `mcp-param-${name.toLowerCase()}`);
     if (value === undefined || value === null) continue;
-    if (raw === undefined) return `the Mcp-Param-${name} header is required: tool "${tool.name}" mirrors argument ${path.join('.')} into it`;
+    if (raw === undefined)
+      return `the Mcp-Param-${name} header is required: tool "${tool.name}" mirrors argument ${path.join('.')} into it`;
     const decoded = decodeHeaderValue(raw);
-    if (decoded === undefined) return `the Mcp-Param-${name} header holds characters a header may not; use the =?base64?…?= form`;
-    const same = typeof value === 'number' ? Number(decoded) === value : typeof value === 'boolean' ? decoded === String(value) : decoded === value;
-    if (!same) return `Mcp-Param-${name} header "${decoded}" does not match argument ${path.join('.')} ${JSON.stringify(value)}`;
+    if (decoded === undefined)
+      return `the Mcp-Param-${name} header holds characters a header may not; use the =?base64?…?= form`;
+    const same =
+      typeof value === 'number'
+        ? Number(decoded) === value
+        : typeof value === 'boolean'
+          ? decoded === String(value)
+          : decoded === value;
+    if (!same)
+      return `Mcp-Param-${name} header "${decoded}" does not match argument ${path.join('.')} ${JSON.stringify(value)}`;
   }
   return undefined;
 }
@@ -71,14 +85,21 @@ function paramMismatch(req: IncomingMessage, tool: Tool, args: Record<string, un
 const paramsByTool = new WeakMap<Tool, Array<{ path: string[]; name: string }>>();
 
 /** The `x-mcp-header` annotations of a schema reachable through `properties` only, with their argument paths. */
-export function headerParams(schema: Record<string, unknown> | undefined, path: string[] = []): Array<{ path: string[]; name: string }> {
+export function headerParams(
+  schema: Record<string, unknown> | undefined,
+  path: string[] = [],
+): Array<{ path: string[]; name: string }> {
   const found: Array<{ path: string[]; name: string }> = [];
   const properties = schema?.properties;
   if (!properties || typeof properties !== 'object') return found;
   for (const [key, property] of Object.entries(properties as Record<string, Record<string, unknown>>)) {
     if (!property || typeof property !== 'object') continue;
     const name = property['x-mcp-header'];
-    if (typeof name === 'string' && /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) && ['string', 'integer', 'boolean'].includes(property.type as string)) {
+    if (
+      typeof name === 'string' &&
+      /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) &&
+      ['string', 'integer', 'boolean'].includes(property.type as string)
+    ) {
       found.push({ path: [...path, key], name });
     }
     found.push(...headerParams(property, [...path, key]));

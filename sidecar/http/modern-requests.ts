@@ -7,7 +7,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { paramsProblem } from '../mcp/envelope.js';
 import { ErrorCode, errorResponse, kindOf, toJson, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.js';
-import { ALL_VERSIONS, declaredVersion, discoverResult, FORWARDED_METHODS, isModernVersion, META, MODERN_VERSIONS, modernResponse, ModernError } from '../mcp/modern.js';
+import {
+  ALL_VERSIONS,
+  declaredVersion,
+  discoverResult,
+  FORWARDED_METHODS,
+  isModernVersion,
+  META,
+  MODERN_VERSIONS,
+  modernResponse,
+  ModernError,
+} from '../mcp/modern.js';
 import type { Router } from '../mcp/router.js';
 import { ListenStream } from './listen-stream.js';
 import { headerMismatch } from './modern-headers.js';
@@ -23,7 +33,8 @@ export class ModernRequests {
   ) {}
 
   async handle(req: IncomingMessage, res: ServerResponse, message: JsonRpcRequest, bigIds: boolean): Promise<void> {
-    const reply = (status: number, response: JsonRpcResponse, headers: Record<string, string> = {}) => sendJsonText(res, status, toJson(response, bigIds), headers);
+    const reply = (status: number, response: JsonRpcResponse, headers: Record<string, string> = {}) =>
+      sendJsonText(res, status, toJson(response, bigIds), headers);
     if (kindOf(message) !== 'request') {
       // This revision defines no client notifications over HTTP (closing a stream is cancellation) and clients
       // send no responses: accepted and dropped, as the transport page allows.
@@ -34,20 +45,45 @@ export class ModernRequests {
     const id = message.id;
     const meta = message.params?._meta;
     const version = declaredVersion(message);
-    if (typeof version !== 'string' || typeof meta?.[META.clientCapabilities] !== 'object' || meta[META.clientCapabilities] === null) {
-      return reply(400, errorResponse(id, ErrorCode.InvalidParams, `Invalid params: a ${MODERN_VERSIONS[0]} request carries _meta with "${META.protocolVersion}" and "${META.clientCapabilities}"`));
+    if (
+      typeof version !== 'string' ||
+      typeof meta?.[META.clientCapabilities] !== 'object' ||
+      meta[META.clientCapabilities] === null
+    ) {
+      return reply(
+        400,
+        errorResponse(
+          id,
+          ErrorCode.InvalidParams,
+          `Invalid params: a ${MODERN_VERSIONS[0]} request carries _meta with "${META.protocolVersion}" and "${META.clientCapabilities}"`,
+        ),
+      );
     }
     const header = req.headers['mcp-protocol-version'];
     if (header !== version) {
-      const why = header === undefined ? 'the MCP-Protocol-Version header is required' : `MCP-Protocol-Version header "${header}" does not match _meta "${version}"`;
+      const why =
+        header === undefined
+          ? 'the MCP-Protocol-Version header is required'
+          : `MCP-Protocol-Version header "${header}" does not match _meta "${version}"`;
       return reply(400, errorResponse(id, ModernError.HeaderMismatch, `Header mismatch: ${why}`));
     }
     if (!isModernVersion(version)) {
-      return reply(400, errorResponse(id, ModernError.UnsupportedProtocolVersion, `Unsupported protocol version ${JSON.stringify(version)}`, { supported: ALL_VERSIONS, requested: version }));
+      return reply(
+        400,
+        errorResponse(
+          id,
+          ModernError.UnsupportedProtocolVersion,
+          `Unsupported protocol version ${JSON.stringify(version)}`,
+          { supported: ALL_VERSIONS, requested: version },
+        ),
+      );
     }
     const method = message.method;
     if (method !== 'server/discover' && method !== 'subscriptions/listen' && !FORWARDED_METHODS.has(method)) {
-      return reply(404, errorResponse(id, ErrorCode.MethodNotFound, `Method not found: ${method} is not a method of MCP ${version}`));
+      return reply(
+        404,
+        errorResponse(id, ErrorCode.MethodNotFound, `Method not found: ${method} is not a method of MCP ${version}`),
+      );
     }
     const profile = this.router.stateless.currentProfile() ?? (await this.router.stateless.profile());
     if (!profile) return reply(503, this.router.stateless.unavailable(id), { 'retry-after': '1' });
@@ -58,15 +94,26 @@ export class ModernRequests {
 
     if (method === 'server/discover') return reply(200, { jsonrpc: '2.0', id, result: discoverResult(profile) });
     if (method === 'subscriptions/listen') return this.listen(res, message, bigIds, reply);
-    const exchange = new StatelessExchange(res, this.transport, (response) => modernResponse(message, response, profile, this.opts.listTtlMs), bigIds);
+    const exchange = new StatelessExchange(
+      res,
+      this.transport,
+      (response) => modernResponse(message, response, profile, this.opts.listTtlMs),
+      bigIds,
+    );
     const call = this.router.stateless.call(message, exchange);
     if (call) exchange.onabandon = () => this.router.stateless.cancel(call);
   }
 
-  private listen(res: ServerResponse, request: JsonRpcRequest, bigIds: boolean, reply: (status: number, response: JsonRpcResponse) => void): void {
+  private listen(
+    res: ServerResponse,
+    request: JsonRpcRequest,
+    bigIds: boolean,
+    reply: (status: number, response: JsonRpcResponse) => void,
+  ): void {
     const stream = new ListenStream(res, this.transport, request.id, bigIds);
     const subscription = this.router.stateless.listen(request, stream);
-    if (!('filter' in subscription)) return reply(subscription.error?.code === ErrorCode.InvalidParams ? 200 : 503, subscription);
+    if (!('filter' in subscription))
+      return reply(subscription.error?.code === ErrorCode.InvalidParams ? 200 : 503, subscription);
     stream.open(subscription.filter, () => this.router.stateless.unlisten(subscription));
   }
 }

@@ -46,13 +46,21 @@ function parseOrigin(origin: string): { scheme: string; host: string } | undefin
  * `ownNames`: names the mesh addresses this sidecar by (its advertised host; the Kong upstream `mcp-<name>`,
  * which Kong sends as Host since routes do not preserve the client's). They pass whenever Host is checked.
  */
-export function buildOriginPolicy(bindHost: string, ownNames: string[], allowedHosts: string[], allowedOrigins: string[]): OriginPolicy {
+export function buildOriginPolicy(
+  bindHost: string,
+  ownNames: string[],
+  allowedHosts: string[],
+  allowedOrigins: string[],
+): OriginPolicy {
   const own = ownNames.map((h) => h.toLowerCase());
   let hosts: Set<string> | undefined;
   // Loopback names pass the Host check by isLoopback, so the set holds only the other names.
   if (allowedHosts.length > 0) hosts = new Set([...allowedHosts.map((h) => h.toLowerCase()), ...own]);
   else if (isLoopback(bindHost)) hosts = new Set(own);
-  return { allowedHosts: hosts, allowedOrigins: new Set(allowedOrigins.map((o) => o.replace(/\/$/, '').toLowerCase())) };
+  return {
+    allowedHosts: hosts,
+    allowedOrigins: new Set(allowedOrigins.map((o) => o.replace(/\/$/, '').toLowerCase())),
+  };
 }
 
 export function forbidden(res: ServerResponse, message: string): void {

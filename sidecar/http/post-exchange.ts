@@ -5,7 +5,15 @@
  * a response that is already over.
  */
 import type { ServerResponse } from 'node:http';
-import { ErrorCode, idKey, toJson, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse, type RequestId } from '../mcp/jsonrpc.js';
+import {
+  ErrorCode,
+  idKey,
+  toJson,
+  type JsonRpcMessage,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+  type RequestId,
+} from '../mcp/jsonrpc.js';
 import type { HttpSession } from './http-session.js';
 import { sendJsonText } from './reply.js';
 import { SseStream } from './sse-stream.js';
@@ -105,7 +113,9 @@ export class PostExchange extends SseStream {
     const body = this.batch ? this.buffered : this.buffered[0];
     // A POST whose every answer is "overloaded" gets 503 + Retry-After, so gateways (Kong's passive health
     // checks) see overload for what it is instead of a 200.
-    const overloaded = this.buffered.length > 0 && this.buffered.every((m) => (m as JsonRpcResponse).error?.code === ErrorCode.Overloaded);
+    const overloaded =
+      this.buffered.length > 0 &&
+      this.buffered.every((m) => (m as JsonRpcResponse).error?.code === ErrorCode.Overloaded);
     const headers: Record<string, string> = { 'mcp-session-id': this.http.sessionId };
     if (overloaded) headers['retry-after'] = OVERLOAD_RETRY_AFTER;
     sendJsonText(this.res, overloaded ? 503 : 200, toJson(body, this.bigIds), headers);

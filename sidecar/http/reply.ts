@@ -15,25 +15,47 @@ export const SSE_HEADERS = {
 };
 
 /** Writes `text` as a complete JSON response, unless a response is already under way (then nothing). */
-export function sendJsonText(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
+export function sendJsonText(
+  res: ServerResponse,
+  status: number,
+  text: string,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent || res.writableEnded) return;
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   sendJsonText(res, status, JSON.stringify(body), headers);
 }
 
 /** A JSON-RPC error that belongs to no request (id null): transport-level refusals. */
-export function sendRpcError(res: ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}, data?: unknown): void {
+export function sendRpcError(
+  res: ServerResponse,
+  status: number,
+  code: number,
+  message: string,
+  headers: Record<string, string> = {},
+  data?: unknown,
+): void {
   const error: Record<string, unknown> = { code, message };
   if (data !== undefined) error.data = data;
   sendJson(res, status, { jsonrpc: '2.0', id: null, error }, headers);
 }
 
 /** The SDK's error envelope for HTTP-level refusals (403, 405, 406, 409, 415, …). */
-export function sendTransportError(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+export function sendTransportError(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
   sendRpcError(res, status, ErrorCode.TransportError, message, headers);
 }
 

@@ -46,21 +46,33 @@ export class RestTools {
 
   private notReady(res: Response): void {
     const { reason, retryAfterSeconds } = this.workers.unavailable();
-    sendJson(res, 503, { error: `the MCP server is not ready: ${reason}` }, { 'retry-after': String(retryAfterSeconds) });
+    sendJson(
+      res,
+      503,
+      { error: `the MCP server is not ready: ${reason}` },
+      { 'retry-after': String(retryAfterSeconds) },
+    );
   }
 
   list = async (_req: Request, res: Response): Promise<void> => {
-    await this.router.available();
+    await this.router.stateless.available();
     const worker = this.workers.anyWorker();
     if (!worker) return this.notReady(res);
-    sendJson(res, 200, { tools: worker.profile.tools }, { 'cache-control': `public, max-age=${Math.floor(this.listTtlMs / 1000)}` });
+    sendJson(
+      res,
+      200,
+      { tools: worker.profile.tools },
+      { 'cache-control': `public, max-age=${Math.floor(this.listTtlMs / 1000)}` },
+    );
   };
 
   call = async (req: Request, res: Response): Promise<void> => {
     const name = String(req.params.name);
     if (!isJsonContentType(req)) {
       const got = req.headers['content-type'] === undefined ? 'none' : `"${req.headers['content-type']}"`;
-      return sendJson(res, 415, { error: `Content-Type must be application/json (got ${got}); send the tool arguments as a JSON object with Content-Type: application/json` });
+      return sendJson(res, 415, {
+        error: `Content-Type must be application/json (got ${got}); send the tool arguments as a JSON object with Content-Type: application/json`,
+      });
     }
     let args: unknown;
     try {
@@ -72,23 +84,33 @@ export class RestTools {
     if (typeof args !== 'object' || args === null || Array.isArray(args)) {
       return sendJson(res, 400, { error: 'the body must be a JSON object of tool arguments, e.g. {"message": "hi"}' });
     }
-    await this.router.available();
+    await this.router.stateless.available();
     const worker = this.workers.anyWorker();
     if (!worker) return this.notReady(res);
     const tool = worker.profile.tools.find((t) => t.name === name);
     if (!tool) {
-      return sendJson(res, 404, { error: `unknown tool "${name}"; GET /tools lists the tools`, tools: worker.profile.tools.map((t) => t.name) });
+      return sendJson(res, 404, {
+        error: `unknown tool "${name}"; GET /tools lists the tools`,
+        tools: worker.profile.tools.map((t) => t.name),
+      });
     }
     const check = (await this.validator(worker.profile.toolsHash, tool))(args);
     if (!check.valid) {
-      return sendJson(res, 400, { error: `arguments do not match the inputSchema of "${name}": ${check.errorMessage}` });
+      return sendJson(res, 400, {
+        error: `arguments do not match the inputSchema of "${name}": ${check.errorMessage}`,
+      });
     }
-    const response = await this.router.call('tools/call', { name, arguments: args });
+    const response = await this.router.stateless.restCall('tools/call', { name, arguments: args });
     if (response.error) {
       const headers: Record<string, string> = {};
       const retry = (response.error.data as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
       if (retry !== undefined) headers['retry-after'] = String(retry);
-      return sendJson(res, statusForError(response.error.code), { error: response.error.message, code: response.error.code, data: response.error.data }, headers);
+      return sendJson(
+        res,
+        statusForError(response.error.code),
+        { error: response.error.message, code: response.error.code, data: response.error.data },
+        headers,
+      );
     }
     sendJson(res, 200, response.result);
   };

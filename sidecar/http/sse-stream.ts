@@ -46,7 +46,8 @@ export class SseStream {
   event(message: JsonRpcMessage): void {
     const data = toJson(message, this.bigIds);
     const eventId = this.http.events.append(this.id, data);
-    if (this.res && this.open && this.sse) this.http.transport.write(this, this.res, `id: ${eventId}\nevent: message\ndata: ${data}\n\n`);
+    if (this.res && this.open && this.sse)
+      this.http.transport.write(this, this.res, `id: ${eventId}\nevent: message\ndata: ${data}\n\n`);
   }
 
   /** The client stopped reading and the unsent bytes passed --stream-buffer: drop the connection, keep the events. */

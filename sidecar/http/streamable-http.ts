@@ -9,20 +9,25 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
-import { ErrorCode, errorResponse, idKey, keepBigIds, kindOf, toJson, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.js';
+import {
+  ErrorCode,
+  errorResponse,
+  idKey,
+  keepBigIds,
+  kindOf,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+} from '../mcp/jsonrpc.js';
 import { declaredVersion, isModernVersion } from '../mcp/modern.js';
-import { SUPPORTED_PROTOCOL_VERSIONS } from '../mcp/protocol-versions.js';
-import { NotReadyError } from '../mcp/pool.js';
 import type { Router } from '../mcp/router.js';
 import { BodyError, isJsonContentType, type BodyReader } from './body.js';
 import type { EventStoreLimits } from './event-store.js';
-import { HttpSession } from './http-session.js';
+import { HttpSessions } from './http-sessions.js';
 import type { ListenStream } from './listen-stream.js';
 import { ModernRequests } from './modern-requests.js';
 import { carryTraceContext } from './trace-context.js';
 import { PostExchange } from './post-exchange.js';
-import { accepts, sendJson, sendJsonText, sendRpcError, sendTransportError } from './reply.js';
-import type { SseStream } from './sse-stream.js';
+import { accepts, sendJson, sendRpcError, sendTransportError } from './reply.js';
 
 export interface StreamableHttpOptions {
   /** Shared with the REST facade: one reading budget for every body; it also refuses bodies past --max-depth. */
@@ -39,14 +44,14 @@ export interface StreamableHttpOptions {
 }
 
 export class StreamableHttp {
-  readonly sessions = new Map<string, HttpSession>();
+  /** The legacy era's sessions (the modern era has none). */
+  readonly sessions: HttpSessions;
   /** Connections carrying an SSE stream: they get keep-alive comments. */
   readonly streams = new Set<ServerResponse>();
   /** Open subscriptions/listen streams: ended with a final result at shutdown. */
   readonly listeners = new Set<ListenStream>();
   nextStreamId = 1;
   private readonly modern: ModernRequests;
-  private readonly adopting = new Map<string, Promise<HttpSession>>();
   private readonly keepAlive: NodeJS.Timeout;
 
   constructor(
@@ -55,6 +60,7 @@ export class StreamableHttp {
     readonly log: Logger,
   ) {
     this.modern = new ModernRequests(router, this, opts);
+    this.sessions = new HttpSessions(router, this, opts.eventStore);
     // One timer for every open stream: comments keep proxies (Kong, nginx) from timing idle streams out. A
     // connection with bytes still unsent is not idle, and must not be given more to hold.
     this.keepAlive = setInterval(() => {
@@ -77,7 +83,10 @@ export class StreamableHttp {
   write(stream: { closeSlow(): void }, res: ServerResponse, chunk: string): void {
     res.write(chunk);
     if (res.writableLength > this.opts.streamBufferBytes) {
-      this.log.warn({ unsentBytes: res.writableLength, limit: this.opts.streamBufferBytes }, 'closed an SSE stream whose client stopped reading (--stream-buffer); it can resume with Last-Event-ID');
+      this.log.warn(
+        { unsentBytes: res.writableLength, limit: this.opts.streamBufferBytes },
+        'closed an SSE stream whose client stopped reading (--stream-buffer); it can resume with Last-Event-ID',
+      );
       this.streams.delete(res);
       stream.closeSlow();
       this.opts.onSlowStreamClosed();
@@ -86,7 +95,11 @@ export class StreamableHttp {
 
   post = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (!accepts(req.headers.accept, 'application/json') || !accepts(req.headers.accept, 'text/event-stream')) {
-      sendTransportError(res, 406, 'Not Acceptable: the client must accept both application/json and text/event-stream');
+      sendTransportError(
+        res,
+        406,
+        'Not Acceptable: the client must accept both application/json and text/event-stream',
+      );
       return;
     }
     if (!isJsonContentType(req)) {
@@ -108,7 +121,12 @@ export class StreamableHttp {
       return;
     }
     if (messages.length > this.opts.maxBatch) {
-      sendRpcError(res, 400, ErrorCode.InvalidRequest, `Invalid Request: a batch of ${messages.length} messages is over the limit of ${this.opts.maxBatch} (--max-batch); send fewer at a time`);
+      sendRpcError(
+        res,
+        400,
+        ErrorCode.InvalidRequest,
+        `Invalid Request: a batch of ${messages.length} messages is over the limit of ${this.opts.maxBatch} (--max-batch); send fewer at a time`,
+      );
       return;
     }
     const bigIds = keepBigIds(messages, text);
@@ -116,10 +134,17 @@ export class StreamableHttp {
     // Revision 2026-07-28 (modern): a request declaring its version in _meta, or sent with a modern
     // MCP-Protocol-Version, is served statelessly whatever session header it carries (and `initialize` is then an
     // unknown method). A legacy `initialize` selects the legacy era, as a dual-era server does.
-    if (messages.some((m) => declaredVersion(m) !== undefined || isModernVersion(req.headers['mcp-protocol-version']))) {
+    if (
+      messages.some((m) => declaredVersion(m) !== undefined || isModernVersion(req.headers['mcp-protocol-version']))
+    ) {
       const [first] = messages;
       if (Array.isArray(body)) {
-        sendRpcError(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: MCP 2026-07-28 has no batches; send each request in its own POST');
+        sendRpcError(
+          res,
+          400,
+          ErrorCode.InvalidRequest,
+          'Invalid Request: MCP 2026-07-28 has no batches; send each request in its own POST',
+        );
         return;
       }
       return this.modern.handle(req, res, first as JsonRpcRequest, bigIds);
@@ -130,7 +155,12 @@ export class StreamableHttp {
       const kind = kindOf(messages[i]);
       if (kind === 'invalid') {
         const where = Array.isArray(body) ? ` (batch item ${i})` : '';
-        sendRpcError(res, 400, ErrorCode.InvalidRequest, `Invalid Request${where}: not a JSON-RPC 2.0 request, notification or response (needs "jsonrpc": "2.0" and a "method" or a "result"/"error" with an "id")`);
+        sendRpcError(
+          res,
+          400,
+          ErrorCode.InvalidRequest,
+          `Invalid Request${where}: not a JSON-RPC 2.0 request, notification or response (needs "jsonrpc": "2.0" and a "method" or a "result"/"error" with an "id")`,
+        );
         return;
       }
       if (kind === 'request') {
@@ -140,12 +170,17 @@ export class StreamableHttp {
     }
     if (initialize) {
       if (messages.length > 1) {
-        sendRpcError(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: initialize must be sent alone, not in a batch');
+        sendRpcError(
+          res,
+          400,
+          ErrorCode.InvalidRequest,
+          'Invalid Request: initialize must be sent alone, not in a batch',
+        );
         return;
       }
-      return this.initialize(initialize, res, bigIds);
+      return this.sessions.open(initialize, res, bigIds);
     }
-    const http = await this.sessionFor(req, res);
+    const http = await this.sessions.find(req, res);
     if (!http) return;
     const session = http.session;
     for (const message of messages) if (kindOf(message) !== 'request') http.receive(message);
@@ -163,7 +198,13 @@ export class StreamableHttp {
     for (const request of requests) {
       const key = idKey(request.id);
       if (http.exchanges.has(key) || keys.has(key)) {
-        refused.push(errorResponse(request.id, ErrorCode.InvalidRequest, `request id ${JSON.stringify(request.id)} is already in flight in this session; ids must be unique`));
+        refused.push(
+          errorResponse(
+            request.id,
+            ErrorCode.InvalidRequest,
+            `request id ${JSON.stringify(request.id)} is already in flight in this session; ids must be unique`,
+          ),
+        );
       } else {
         keys.add(key);
         routed.push(request);
@@ -181,7 +222,8 @@ export class StreamableHttp {
         this.log.error({ err, method: request.method }, 'routing a request failed inside the sidecar');
         this.router.forget(session, request.id, reason);
         const key = idKey(request.id);
-        if (http.exchanges.get(key) === exchange) exchange.deliver(errorResponse(request.id, ErrorCode.InternalError, reason), key);
+        if (http.exchanges.get(key) === exchange)
+          exchange.deliver(errorResponse(request.id, ErrorCode.InternalError, reason), key);
       }
     }
   };
@@ -191,7 +233,7 @@ export class StreamableHttp {
       sendTransportError(res, 406, 'Not Acceptable: GET /mcp opens an SSE stream; send Accept: text/event-stream');
       return;
     }
-    const http = await this.sessionFor(req, res);
+    const http = await this.sessions.find(req, res);
     if (!http) return;
     const lastEventId = req.headers['last-event-id'];
     if (typeof lastEventId === 'string' && lastEventId !== '') return http.resume(lastEventId, res);
@@ -199,67 +241,9 @@ export class StreamableHttp {
   };
 
   delete = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const http = await this.sessionFor(req, res);
+    const http = await this.sessions.find(req, res);
     if (!http) return;
     this.router.closeSession(http.session, 'closed by the client (DELETE)');
     sendJson(res, 200, { closed: true });
   };
-
-  private async initialize(request: JsonRpcRequest, res: ServerResponse, bigIds: boolean): Promise<void> {
-    const http = new HttpSession(this, this.opts.eventStore);
-    try {
-      const { session, response } = await this.router.openSession(request, http);
-      http.session = session;
-      this.sessions.set(session.id, http);
-      sendJsonText(res, 200, toJson(response, bigIds), { 'mcp-session-id': session.id });
-    } catch (err) {
-      if (!(err instanceof NotReadyError)) throw err;
-      sendJson(res, 503, errorResponse(request.id, ErrorCode.ServerUnavailable, err.message), { 'retry-after': String(err.retryAfterSeconds) });
-    }
-  }
-
-  private async sessionFor(req: IncomingMessage, res: ServerResponse): Promise<HttpSession | undefined> {
-    // Node joins repeated headers into "a, b": two session ids must not become a third, new one.
-    if ((req.headersDistinct['mcp-session-id']?.length ?? 0) > 1) {
-      sendTransportError(res, 400, 'Bad Request: more than one Mcp-Session-Id header; send exactly one');
-      return undefined;
-    }
-    const id = req.headers['mcp-session-id'];
-    if (typeof id !== 'string' || id === '') {
-      sendTransportError(res, 400, 'Bad Request: Mcp-Session-Id header is required (send initialize first to get one)');
-      return undefined;
-    }
-    const version = req.headers['mcp-protocol-version'];
-    if (version !== undefined && (typeof version !== 'string' || !SUPPORTED_PROTOCOL_VERSIONS.includes(version))) {
-      sendTransportError(res, 400, `Bad Request: unsupported MCP-Protocol-Version "${version}" (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`);
-      return undefined;
-    }
-    const http = this.sessions.get(id) ?? (this.router.sessions.canAdopt(id) ? await this.adopt(id, version ?? '2025-03-26', res) : undefined);
-    if (!http) {
-      sendRpcError(res, 404, ErrorCode.SessionNotFound, 'Session not found: it expired or was closed; initialize a new session');
-      return undefined;
-    }
-    http.session.lastActivity = Date.now();
-    return http;
-  }
-
-  /** A session another instance opened (see Router.adoptSession); concurrent first requests share one adoption. */
-  private adopt(id: string, protocolVersion: string, res: ServerResponse): Promise<HttpSession | undefined> {
-    let pending = this.adopting.get(id);
-    if (!pending) {
-      const http = new HttpSession(this, this.opts.eventStore);
-      pending = this.router.adoptSession(id, protocolVersion, http).then((session) => {
-        http.session = session;
-        this.sessions.set(id, http);
-        return http;
-      });
-      pending.finally(() => this.adopting.delete(id)).catch(() => {});
-      this.adopting.set(id, pending);
-    }
-    return pending.catch((err: Error) => {
-      if (!(err instanceof NotReadyError)) throw err;
-      sendRpcError(res, 503, ErrorCode.ServerUnavailable, err.message, { 'retry-after': String(err.retryAfterSeconds) });
-      return undefined;
-    });
-  }
 }

@@ -11,7 +11,11 @@ import { LATEST_PROTOCOL_VERSION } from './protocol-versions.js';
 
 /** What the handshake needs of the process: the sidecar's own requests to it, and one-way messages. */
 export interface HandshakePeer {
-  request(method: string, params: Record<string, unknown> | undefined, timeoutMs: number): Promise<Record<string, unknown>>;
+  request(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    timeoutMs: number,
+  ): Promise<Record<string, unknown>>;
   send(message: JsonRpcNotification): unknown;
 }
 
@@ -36,12 +40,20 @@ export interface HandshakeResult {
  */
 export async function handshake(
   peer: HandshakePeer,
-  opts: { timeoutMs: number; clientInfo: { name: string; version: string }; clientInitialize?: Record<string, unknown> },
+  opts: {
+    timeoutMs: number;
+    clientInfo: { name: string; version: string };
+    clientInitialize?: Record<string, unknown>;
+  },
   log: Logger,
 ): Promise<HandshakeResult> {
   const deadline = Date.now() + opts.timeoutMs;
   const remaining = () => Math.max(1, deadline - Date.now());
-  const params = opts.clientInitialize ?? { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: SIDECAR_CLIENT_CAPABILITIES, clientInfo: opts.clientInfo };
+  const params = opts.clientInitialize ?? {
+    protocolVersion: LATEST_PROTOCOL_VERSION,
+    capabilities: SIDECAR_CLIENT_CAPABILITIES,
+    clientInfo: opts.clientInfo,
+  };
   const init = await peer.request('initialize', params, remaining());
   if (typeof init.protocolVersion !== 'string' || typeof init.serverInfo !== 'object' || init.serverInfo === null) {
     throw new Error('initialize result lacks protocolVersion or serverInfo: is this an MCP server?');
@@ -61,7 +73,11 @@ export async function handshake(
   };
   const prompts = await optional<Prompt>('prompts/list', 'prompts', capabilities.prompts);
   const resources = await optional<Resource>('resources/list', 'resources', capabilities.resources);
-  const resourceTemplates = await optional<ResourceTemplate>('resources/templates/list', 'resourceTemplates', capabilities.resources);
+  const resourceTemplates = await optional<ResourceTemplate>(
+    'resources/templates/list',
+    'resourceTemplates',
+    capabilities.resources,
+  );
   const profile: ServerProfile = {
     serverInfo: init.serverInfo as ServerProfile['serverInfo'],
     protocolVersion: init.protocolVersion,
@@ -77,7 +93,12 @@ export async function handshake(
 }
 
 /** Every page of a list, following `nextCursor` (bounded, so a server that loops its cursor cannot hang us). */
-export async function listAll<T>(peer: HandshakePeer, method: string, key: string, remaining: () => number): Promise<T[]> {
+export async function listAll<T>(
+  peer: HandshakePeer,
+  method: string,
+  key: string,
+  remaining: () => number,
+): Promise<T[]> {
   const items: T[] = [];
   let cursor: string | undefined;
   for (let page = 0; page < MAX_LIST_PAGES; page++) {
@@ -89,4 +110,20 @@ export async function listAll<T>(peer: HandshakePeer, method: string, key: strin
     if (!cursor) return items;
   }
   throw new Error(`${method} still returned a nextCursor after ${MAX_LIST_PAGES} pages`);
+}
+
+/** The profile with a fresh tool list (after `notifications/tools/list_changed`); undefined if it could not be read. */
+export async function rereadTools(
+  peer: HandshakePeer,
+  profile: ServerProfile,
+  timeoutMs: number,
+  log: Logger,
+): Promise<ServerProfile | undefined> {
+  try {
+    const tools = await listAll<Tool>(peer, 'tools/list', 'tools', () => timeoutMs);
+    return { ...profile, tools, toolsHash: toolsHash(tools) };
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'could not re-read tools after tools/list_changed; keeping the old list');
+    return undefined;
+  }
 }

@@ -8,7 +8,15 @@ import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Metrics } from '../metrics.js';
 import { Call, type Outcome } from './call.js';
 import type { Channel } from './channel.js';
-import { ErrorCode, errorResponse, idKey, type JsonRpcErrorObject, type JsonRpcRequest, type JsonRpcResponse, type RequestId } from './jsonrpc.js';
+import {
+  ErrorCode,
+  errorResponse,
+  idKey,
+  type JsonRpcErrorObject,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+  type RequestId,
+} from './jsonrpc.js';
 import type { WorkerSource } from './pool.js';
 import type { ReadyWait } from './ready-wait.js';
 import type { Session } from './session.js';
@@ -37,8 +45,19 @@ export class InFlight {
     const tool = request.method === 'tools/call' ? toolOf(worker, request.params?.name) : undefined;
     // Only known tool names become metric labels: a client must not be able to grow the label set at will.
     const label = tool ? tool.name : request.method === 'tools/call' ? '(unknown)' : '';
-    const call = new Call(this, client, session, worker, request.id, idKey(request.id), request.method, label, request.params?._meta?.progressToken);
-    if (tool && this.opts.retryIdempotent && (tool.annotations?.readOnlyHint || tool.annotations?.idempotentHint)) call.retryRequest = request;
+    const call = new Call(
+      this,
+      client,
+      session,
+      worker,
+      request.id,
+      idKey(request.id),
+      request.method,
+      label,
+      request.params?._meta?.progressToken,
+    );
+    if (tool && this.opts.retryIdempotent && (tool.annotations?.readOnlyHint || tool.annotations?.idempotentHint))
+      call.retryRequest = request;
     if (!this.send(worker, call, request)) {
       client.send(this.unavailable(call.originalId), call.key);
       return undefined;
@@ -68,7 +87,8 @@ export class InFlight {
     this.byWorker.get(call.worker)?.delete(call);
     call.session?.inflight.delete(call.key);
     this.metrics.countCall(call.method, outcome);
-    if (outcome === 'ok' || outcome === 'error') this.metrics.observeCall(call.method, call.tool, (performance.now() - call.startedAt) / 1000);
+    if (outcome === 'ok' || outcome === 'error')
+      this.metrics.observeCall(call.method, call.tool, (performance.now() - call.startedAt) / 1000);
   }
 
   /** Stops a call at the server (its client cancelled, its session ended, or the sidecar failed it). */
@@ -82,7 +102,14 @@ export class InFlight {
     if (call.done) return;
     const seconds = this.opts.requestTimeoutMs / 1000;
     this.cancel(call, `timed out after ${seconds}s in mcp-sidecar`, 'timeout');
-    call.client.send(errorResponse(call.originalId, ErrorCode.RequestTimeout, `the MCP server did not answer ${call.method} within ${seconds}s (--request-timeout); the sidecar cancelled it at the server`), call.key);
+    call.client.send(
+      errorResponse(
+        call.originalId,
+        ErrorCode.RequestTimeout,
+        `the MCP server did not answer ${call.method} within ${seconds}s (--request-timeout); the sidecar cancelled it at the server`,
+      ),
+      call.key,
+    );
   }
 
   /**
@@ -134,7 +161,9 @@ export class InFlight {
 
   unavailable(id: RequestId): JsonRpcResponse {
     const { reason, retryAfterSeconds } = this.source.unavailable();
-    return errorResponse(id, ErrorCode.ServerUnavailable, `the MCP server is not available: ${reason}`, { retryAfterSeconds });
+    return errorResponse(id, ErrorCode.ServerUnavailable, `the MCP server is not available: ${reason}`, {
+      retryAfterSeconds,
+    });
   }
 }
 

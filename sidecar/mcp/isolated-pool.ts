@@ -89,7 +89,9 @@ export class IsolatedPool extends EventEmitter<PoolEvents> implements WorkerPool
 
   /** Counts for /readyz and the benchmark. */
   details(): Record<string, unknown> {
-    return { isolated: { sessions: this.sessionWorkers.size, spares: this.spares.length, sparesStarting: this.sparesStarting } };
+    return {
+      isolated: { sessions: this.sessionWorkers.size, spares: this.spares.length, sparesStarting: this.sparesStarting },
+    };
   }
 
   async openWorker(initialize: Record<string, unknown>): Promise<{ worker: Worker; result: Record<string, unknown> }> {
@@ -114,7 +116,10 @@ export class IsolatedPool extends EventEmitter<PoolEvents> implements WorkerPool
       throw new NotReadyError('the sidecar is shutting down', 5);
     }
     this.adopt(worker);
-    return { worker, result: worker.initializeResult ?? initializeResult(worker.profile, negotiateVersion(initialize.protocolVersion)) };
+    return {
+      worker,
+      result: worker.initializeResult ?? initializeResult(worker.profile, negotiateVersion(initialize.protocolVersion)),
+    };
   }
 
   /** A session keeps its own process; if that process is gone the session is over (no silent switch). */
@@ -140,24 +145,27 @@ export class IsolatedPool extends EventEmitter<PoolEvents> implements WorkerPool
   private refill(): void {
     while (!this.stopping && this.primary.ready().length > 0 && this.spares.length + this.sparesStarting < this.warm) {
       this.sparesStarting++;
-      this.primary.spawn(this.workerOptions, this.log.child({ spare: true })).ready().then(
-        (worker) => {
-          this.sparesStarting--;
-          if (this.stopping) return void worker.stop(this.stopTimings);
-          this.spares.push(worker);
-          void worker.exited.then(() => {
-            const index = this.spares.indexOf(worker);
-            if (index === -1) return;
-            this.spares.splice(index, 1);
+      this.primary
+        .spawn(this.workerOptions, this.log.child({ spare: true }))
+        .ready()
+        .then(
+          (worker) => {
+            this.sparesStarting--;
+            if (this.stopping) return void worker.stop(this.stopTimings);
+            this.spares.push(worker);
+            void worker.exited.then(() => {
+              const index = this.spares.indexOf(worker);
+              if (index === -1) return;
+              this.spares.splice(index, 1);
+              setTimeout(() => this.refill(), SPARE_RETRY_MS).unref();
+            });
+          },
+          (err: Error) => {
+            this.sparesStarting--;
+            this.log.warn({ err: err.message }, `a warm spare failed to start; retrying in ${SPARE_RETRY_MS} ms`);
             setTimeout(() => this.refill(), SPARE_RETRY_MS).unref();
-          });
-        },
-        (err: Error) => {
-          this.sparesStarting--;
-          this.log.warn({ err: err.message }, `a warm spare failed to start; retrying in ${SPARE_RETRY_MS} ms`);
-          setTimeout(() => this.refill(), SPARE_RETRY_MS).unref();
-        },
-      );
+          },
+        );
     }
   }
 }

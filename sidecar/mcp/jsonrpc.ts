@@ -103,13 +103,23 @@ export function isBigId(id: unknown): boolean {
  * reading the digits from the request text. Returns whether any was replaced.
  */
 export function keepBigIds(messages: unknown[], text: string): boolean {
-  if (!messages.some((m) => typeof (m as { id?: unknown })?.id === 'number' && !Number.isSafeInteger((m as { id: number }).id))) return false;
+  if (
+    !messages.some(
+      (m) => typeof (m as { id?: unknown })?.id === 'number' && !Number.isSafeInteger((m as { id: number }).id),
+    )
+  )
+    return false;
   const tokens = topLevelIdTokens(text);
   let replaced = false;
   messages.forEach((m, i) => {
     const message = m as { id?: unknown };
     const token = tokens[i];
-    if (typeof message?.id === 'number' && !Number.isSafeInteger(message.id) && token !== undefined && /^-?\d+$/.test(token)) {
+    if (
+      typeof message?.id === 'number' &&
+      !Number.isSafeInteger(message.id) &&
+      token !== undefined &&
+      /^-?\d+$/.test(token)
+    ) {
       message.id = BIG_ID_MARK + token;
       replaced = true;
     }

@@ -49,7 +49,9 @@ export class Liveness {
       const reason = `MCP ping failed: ${(err as Error).message} (${this.misses} of ${this.opts.pingMisses} allowed misses)`;
       worker.emit('ping', { ok: false, reason, misses: this.misses });
       if (this.misses >= this.opts.pingMisses) {
-        worker.kill(`MCP server stopped answering: ${this.misses} pings in a row got no answer within ${this.opts.pingTimeoutMs} ms; killed it as hung`);
+        worker.kill(
+          `MCP server stopped answering: ${this.misses} pings in a row got no answer within ${this.opts.pingTimeoutMs} ms; killed it as hung`,
+        );
       }
     }
   }

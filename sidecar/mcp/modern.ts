@@ -48,10 +48,20 @@ export const FORWARDED_METHODS: ReadonlySet<string> = new Set([
 ]);
 
 /** Results that carry caching hints (CacheableResult). */
-const CACHEABLE = new Set(['tools/list', 'prompts/list', 'resources/list', 'resources/templates/list', 'resources/read']);
+const CACHEABLE = new Set([
+  'tools/list',
+  'prompts/list',
+  'resources/list',
+  'resources/templates/list',
+  'resources/read',
+]);
 
 /** Methods whose `Mcp-Name` header mirrors a params field. */
-export const NAMED: Readonly<Record<string, 'name' | 'uri'>> = { 'tools/call': 'name', 'prompts/get': 'name', 'resources/read': 'uri' };
+export const NAMED: Readonly<Record<string, 'name' | 'uri'>> = {
+  'tools/call': 'name',
+  'prompts/get': 'name',
+  'resources/read': 'uri',
+};
 
 /** The protocol version a request declares in `_meta`, if it declares one (then it is a modern request). */
 export function declaredVersion(message: unknown): unknown {
@@ -76,15 +86,29 @@ export function discoverResult(profile: ServerProfile): Record<string, unknown> 
 }
 
 /** A legacy server's answer to a modern request, as the revision wants it (result fields, error codes). */
-export function modernResponse(request: JsonRpcRequest, response: JsonRpcResponse, profile: ServerProfile | undefined, listTtlMs: number): void {
+export function modernResponse(
+  request: JsonRpcRequest,
+  response: JsonRpcResponse,
+  profile: ServerProfile | undefined,
+  listTtlMs: number,
+): void {
   if (response.result) return modernResult(request.method, response.result, profile, listTtlMs);
   const error = response.error;
   // Resource not found: legacy servers answer -32002 (or -32602, as the SDK does); the revision says -32602
   // with the URI in data. (The sidecar's own -32002, "server unavailable", carries retryAfterSeconds.)
-  if (request.method === 'resources/read' && error && (error.code === -32602 || (error.code === -32002 && (error.data as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds === undefined))) {
+  if (
+    request.method === 'resources/read' &&
+    error &&
+    (error.code === -32602 ||
+      (error.code === -32002 &&
+        (error.data as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds === undefined))
+  ) {
     if (error.code === -32002 || /not found/i.test(error.message)) {
       error.code = -32602;
-      error.data = { ...(typeof error.data === 'object' && error.data !== null ? error.data : {}), uri: request.params?.uri };
+      error.data = {
+        ...(typeof error.data === 'object' && error.data !== null ? error.data : {}),
+        uri: request.params?.uri,
+      };
     }
   }
 }
@@ -94,10 +118,18 @@ export function modernResponse(request: JsonRpcRequest, response: JsonRpcRespons
  * server already said), the server's identity in `_meta`, and for list results and resources/read the caching
  * hints. Nothing the server put in the result is dropped.
  */
-export function modernResult(method: string, result: Record<string, unknown>, profile: ServerProfile | undefined, listTtlMs: number): void {
+export function modernResult(
+  method: string,
+  result: Record<string, unknown>,
+  profile: ServerProfile | undefined,
+  listTtlMs: number,
+): void {
   result.resultType ??= 'complete';
   if (profile) {
-    const meta = (result._meta && typeof result._meta === 'object' ? result._meta : (result._meta = {})) as Record<string, unknown>;
+    const meta = (result._meta && typeof result._meta === 'object' ? result._meta : (result._meta = {})) as Record<
+      string,
+      unknown
+    >;
     meta[META.serverInfo] ??= profile.serverInfo;
   }
   if (CACHEABLE.has(method)) {

@@ -71,5 +71,7 @@ export interface WorkerPool extends WorkerSource, EventEmitter<PoolEvents> {
 
 /** The protocol version a client gets: its own when we speak it, else our latest (the client then decides). */
 export function negotiateVersion(requested: unknown): string {
-  return typeof requested === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION;
+  return typeof requested === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(requested)
+    ? requested
+    : LATEST_PROTOCOL_VERSION;
 }

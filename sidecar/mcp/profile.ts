@@ -16,7 +16,6 @@ export interface ServerProfile {
   toolsHash: string;
 }
 
-
 export function toolsHash(tools: readonly Tool[]): string {
   const canonical = [...tools]
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))

@@ -6,7 +6,13 @@
 export const LATEST_PROTOCOL_VERSION = '2025-11-25';
 
 /** Legacy (session) versions: a client picks one with `initialize` and keeps it for the session. */
-export const SUPPORTED_PROTOCOL_VERSIONS: readonly string[] = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07'];
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly string[] = [
+  '2025-11-25',
+  '2025-06-18',
+  '2025-03-26',
+  '2024-11-05',
+  '2024-10-07',
+];
 
 /**
  * Modern (stateless) versions: no `initialize` and no session; every request names its version in `_meta`.

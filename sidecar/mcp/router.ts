@@ -1,20 +1,20 @@
 /**
- * The router: many client channels over few worker channels. Client messages come in through a session's
- * channel and go to its worker as calls (in-flight.ts rewrites ids, times out, retries); what a server says on
- * its own goes out through server-messages.ts; sessions are opened, adopted and closed in sessions.ts. The
- * router keeps the per-session state a shared server cannot keep apart (log levels, subscriptions) and the
- * limits that keep one client from starving the rest. It knows nothing of HTTP or of registries.
+ * The router: many client channels over few worker channels. It opens, adopts and closes sessions (the table is
+ * sessions.ts) and wires the channels: what a session's client sends goes through client-messages.ts to its
+ * worker as calls (in-flight.ts rewrites ids, times out, retries); what a server says on its own goes out through
+ * server-messages.ts; modern requests are stateless.ts's. It knows nothing of HTTP or of registries.
  */
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { Channel, ClientChannel } from './channel.js';
-import { paramsProblem } from './envelope.js';
+import type { ClientChannel } from './channel.js';
+import { ClientMessages } from './client-messages.js';
 import { InFlight } from './in-flight.js';
-import { ErrorCode, errorResponse, idKey, kindOf, resultResponse, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse, type RequestId } from './jsonrpc.js';
+import { idKey, resultResponse, type JsonRpcRequest, type JsonRpcResponse, type RequestId } from './jsonrpc.js';
 import type { WorkerSource } from './pool.js';
 import { ReadyWait } from './ready-wait.js';
 import { ServerMessages } from './server-messages.js';
-import { LOG_LEVELS, type LogLevel, type Session } from './session.js';
+import type { Session } from './session.js';
+import { watchers } from './session-state.js';
 import { SessionTable } from './sessions.js';
 import { Stateless } from './stateless.js';
 import { Subscriptions } from './subscriptions.js';
@@ -40,6 +40,7 @@ export class Router {
   private readonly subscriptions = new Subscriptions();
   private readonly inFlight: InFlight;
   private readonly serverMessages: ServerMessages;
+  private readonly clientMessages: ClientMessages;
   private readonly readyWait: ReadyWait;
   private readonly reaper: NodeJS.Timeout;
 
@@ -53,7 +54,23 @@ export class Router {
     this.inFlight = new InFlight(source, this.readyWait, metrics, opts);
     this.sessions = new SessionTable(source, this.readyWait, opts, log);
     this.serverMessages = new ServerMessages(this.sessions.all, this.subscriptions, this.inFlight, log);
-    this.stateless = new Stateless(source, this.inFlight, this.readyWait, this.subscriptions, opts, (worker, uri) => this.watchers(worker, uri).length > 0);
+    this.clientMessages = new ClientMessages(
+      source,
+      this.sessions,
+      this.inFlight,
+      this.serverMessages,
+      this.readyWait,
+      this.subscriptions,
+      opts,
+    );
+    this.stateless = new Stateless(
+      source,
+      this.inFlight,
+      this.readyWait,
+      this.subscriptions,
+      opts,
+      (worker, uri) => watchers(this.sessions.all, worker, uri).length > 0,
+    );
     const sweep = Math.max(1000, Math.min(30_000, opts.sessionIdleMs / 4));
     this.reaper = setInterval(() => this.reapIdle(), sweep);
     this.reaper.unref();
@@ -92,7 +109,10 @@ export class Router {
   }
 
   /** Opens a session for `initialize` on `client`; the client's later messages arrive through the channel. */
-  async openSession(initialize: JsonRpcRequest, client: ClientChannel): Promise<{ session: Session; response: JsonRpcResponse }> {
+  async openSession(
+    initialize: JsonRpcRequest,
+    client: ClientChannel,
+  ): Promise<{ session: Session; response: JsonRpcResponse }> {
     const { session, result } = await this.sessions.open(initialize.params ?? {}, client);
     this.listen(session);
     return { session, response: resultResponse(initialize.id, result) };
@@ -106,7 +126,7 @@ export class Router {
   }
 
   private listen(session: Session): void {
-    session.client.onmessage = (message) => this.fromClient(session, message);
+    session.client.onmessage = (message) => this.clientMessages.fromClient(session, message);
   }
 
   /** Stops taking sessions and waiting for restarts (shutdown). */
@@ -120,7 +140,11 @@ export class Router {
     for (const call of [...session.inflight.values()]) this.inFlight.cancel(call, `client session ended: ${reason}`);
     this.serverMessages.sessionClosed(session, reason);
     for (const uri of session.subscriptions) {
-      if (this.watchers(session.worker, uri).length === 0 && !this.subscriptions.watching(uri) && session.worker.state !== 'exited') {
+      if (
+        watchers(this.sessions.all, session.worker, uri).length === 0 &&
+        !this.subscriptions.watching(uri) &&
+        session.worker.state !== 'exited'
+      ) {
         session.worker.request('resources/unsubscribe', { uri }, this.opts.requestTimeoutMs).catch(() => {});
       }
     }
@@ -131,7 +155,8 @@ export class Router {
 
   /** Isolated mode: a session's own process died; the session ends and its client gets 404 and starts anew. */
   closeSessionsOf(worker: Worker, reason: string): void {
-    for (const session of [...this.sessions.all.values()]) if (session.worker === worker) this.closeSession(session, reason);
+    for (const session of [...this.sessions.all.values()])
+      if (session.worker === worker) this.closeSession(session, reason);
   }
 
   closeAll(reason: string): void {
@@ -143,113 +168,18 @@ export class Router {
   private reapIdle(): void {
     const now = Date.now();
     for (const session of [...this.sessions.all.values()]) {
-      if (now - session.lastActivity > this.opts.sessionIdleMs && session.inflight.size === 0 && !session.client.hasOpenStream()) {
-        this.log.info({ session: session.id, idleMs: now - session.lastActivity }, 'reaping idle session (no request and no open stream for --session-idle)');
+      if (
+        now - session.lastActivity > this.opts.sessionIdleMs &&
+        session.inflight.size === 0 &&
+        !session.client.hasOpenStream()
+      ) {
+        this.log.info(
+          { session: session.id, idleMs: now - session.lastActivity },
+          'reaping idle session (no request and no open stream for --session-idle)',
+        );
         this.closeSession(session, 'idle timeout');
       }
     }
-  }
-
-  /** Everything a session's client sends. */
-  private fromClient(session: Session, message: JsonRpcMessage): void {
-    session.lastActivity = Date.now();
-    switch (kindOf(message)) {
-      case 'request':
-        return this.request(session, message as JsonRpcRequest);
-      case 'notification':
-        return this.notification(session, message as JsonRpcNotification);
-      case 'response':
-        return this.serverMessages.fromClient(session, message as JsonRpcResponse);
-    }
-  }
-
-  private request(session: Session, request: JsonRpcRequest): void {
-    const problem = paramsProblem(request);
-    if (problem) return this.answer(session, request, errorResponse(request.id, ErrorCode.InvalidParams, `Invalid params: ${problem}`));
-    switch (request.method) {
-      case 'initialize':
-        return this.answer(session, request, errorResponse(request.id, ErrorCode.InvalidRequest, 'this session is already initialized; send initialize without an Mcp-Session-Id to start a new one'));
-      case 'logging/setLevel':
-        return this.setLogLevel(session, request);
-      case 'resources/subscribe':
-      case 'resources/unsubscribe':
-        return this.subscription(session, request);
-      default:
-        return this.forward(session, request);
-    }
-  }
-
-  private notification(session: Session, notification: JsonRpcNotification): void {
-    switch (notification.method) {
-      case 'notifications/initialized':
-        return; // the worker was initialized by the sidecar (shared) or already got the client's own (isolated)
-      case 'notifications/cancelled': {
-        const requestId = notification.params?.requestId;
-        const call = typeof requestId === 'string' || typeof requestId === 'number' ? session.inflight.get(idKey(requestId)) : undefined;
-        if (!call) return; // already answered: cancellation races are normal
-        this.inFlight.cancel(call, String(notification.params?.reason ?? 'cancelled by the client'));
-        session.client.abandon(call.key);
-        return;
-      }
-      default: {
-        const worker = this.source.workerFor(session);
-        if (worker) worker.send(notification);
-      }
-    }
-  }
-
-  private forward(session: Session, request: JsonRpcRequest): void {
-    const worker = this.source.workerFor(session);
-    if (!worker) {
-      // Shared mode: the server is restarting and the session moves to it once READY. (An isolated session whose
-      // own process died is over: nothing to wait for.)
-      if (this.source.mode === 'shared' && this.readyWait.possible()) {
-        return this.readyWait.whenReady((ok) => {
-          if (this.sessions.get(session.id) !== session) return; // closed meanwhile: its exchange was answered
-          if (ok) this.forward(session, request);
-          else this.answer(session, request, this.inFlight.unavailable(request.id));
-        });
-      }
-      return this.answer(session, request, this.inFlight.unavailable(request.id));
-    }
-    session.worker = worker;
-    const key = idKey(request.id);
-    if (session.inflight.has(key)) {
-      return this.answer(session, request, errorResponse(request.id, ErrorCode.InvalidRequest, `request id ${JSON.stringify(request.id)} is already in flight in this session; ids must be unique`));
-    }
-    // Caps answered at once, never queued: one client's burst must not make everyone else's requests wait.
-    if (session.inflight.size >= this.opts.maxSessionInflight) {
-      return this.answer(session, request, this.inFlight.overloaded(request.id, 'session', `this session has ${session.inflight.size} requests in flight (--max-session-inflight ${this.opts.maxSessionInflight}); wait for answers before sending more`));
-    }
-    if (worker.inflight >= this.opts.maxInflight) {
-      return this.answer(session, request, this.inFlight.overloaded(request.id, 'server', `the MCP server process has ${worker.inflight} requests in flight (--max-inflight ${this.opts.maxInflight}); retry shortly`));
-    }
-    const call = this.inFlight.dispatch(worker, session.client, session, request);
-    if (call) session.inflight.set(key, call);
-  }
-
-  /** Resolves once a server is ready, or at once when none is coming within --ready-wait (REST checks tools first). */
-  async available(): Promise<void> {
-    if (!this.source.anyWorker() && this.readyWait.possible()) await this.readyWait.ready();
-  }
-
-  /** A session-less call for the REST facade: its client is a one-shot channel that takes the response. */
-  async call(method: string, params: Record<string, unknown>): Promise<JsonRpcResponse> {
-    await this.available();
-    return new Promise((resolve) => {
-      const worker = this.source.anyWorker();
-      if (!worker) return resolve(this.inFlight.unavailable(0));
-      if (worker.inflight >= this.opts.maxInflight) {
-        return resolve(this.inFlight.overloaded(0, 'server', `the MCP server process has ${worker.inflight} requests in flight (--max-inflight ${this.opts.maxInflight})`));
-      }
-      const client: Channel = {
-        send: (message) => {
-          if (kindOf(message) === 'response') resolve(message as JsonRpcResponse);
-        },
-        close: () => {},
-      };
-      this.inFlight.dispatch(worker, client, undefined, { jsonrpc: '2.0', id: 0, method, params });
-    });
   }
 
   /** A request the transport could not route (a bug of ours): it stops being in flight; the transport answers. */
@@ -265,38 +195,4 @@ export class Router {
     if (this.source.mode !== 'shared') return;
     for (const session of this.sessions.all.values()) session.client.send(notification);
   }
-
-  private answer(session: Session, request: JsonRpcRequest, response: JsonRpcResponse): void {
-    session.client.send(response, idKey(request.id));
-  }
-
-  private setLogLevel(session: Session, request: JsonRpcRequest): void {
-    const level = request.params?.level;
-    if (!LOG_LEVELS.includes(level as LogLevel)) {
-      return this.answer(session, request, errorResponse(request.id, ErrorCode.InvalidParams, `invalid log level ${JSON.stringify(level)}; one of ${LOG_LEVELS.join(', ')}`));
-    }
-    session.logLevel = level as LogLevel;
-    // The server gets the most verbose level any session asked for; each session is then filtered to its own.
-    let min = LOG_LEVELS.length - 1;
-    for (const s of this.sessions.all.values()) if (s.logLevel && s.worker === session.worker) min = Math.min(min, LOG_LEVELS.indexOf(s.logLevel));
-    request.params = { ...request.params, level: LOG_LEVELS[min] };
-    this.forward(session, request);
-  }
-
-  private subscription(session: Session, request: JsonRpcRequest): void {
-    const uri = request.params!.uri as string;
-    const subscribe = request.method === 'resources/subscribe';
-    const othersWatching = this.watchers(session.worker, uri).some((s) => s !== session) || this.subscriptions.watching(uri);
-    if (subscribe) session.subscriptions.add(uri);
-    else session.subscriptions.delete(uri);
-    // The server holds one subscription per URI for all sessions: only the first subscribe and the last
-    // unsubscribe reach it; the rest are the sidecar's own bookkeeping.
-    if (othersWatching) return this.answer(session, request, resultResponse(request.id, {}));
-    this.forward(session, request);
-  }
-
-  private watchers(worker: Worker, uri: string): Session[] {
-    return [...this.sessions.all.values()].filter((s) => s.worker === worker && s.subscriptions.has(uri));
-  }
-
 }

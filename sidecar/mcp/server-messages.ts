@@ -6,7 +6,16 @@
  */
 import type { Logger } from '../log.js';
 import type { InFlight } from './in-flight.js';
-import { ErrorCode, errorResponse, kindOf, resultResponse, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from './jsonrpc.js';
+import {
+  ErrorCode,
+  errorResponse,
+  kindOf,
+  resultResponse,
+  type JsonRpcMessage,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+} from './jsonrpc.js';
 import { ModernError } from './modern.js';
 import type { LogLevel, Session } from './session.js';
 import type { Subscriptions } from './subscriptions.js';
@@ -73,18 +82,27 @@ export class ServerMessages {
     let refusal: string | undefined;
     if (callers.size > 1) {
       refusal = `${callers.size} clients have requests in flight on this shared server process and stdio does not say which of them ${request.method} is for; refused rather than risk sending it to the wrong client (--session-mode isolated routes it exactly)`;
-      this.log.warn({ method: request.method, callers: callers.size }, 'server request refused: more than one client could have caused it');
+      this.log.warn(
+        { method: request.method, callers: callers.size },
+        'server request refused: more than one client could have caused it',
+      );
     } else if (call?.modern && capability && !call.modern.capabilities[capability]) {
       // The revision's rule: a request that needs a capability the client did not declare fails with
       // MissingRequiredClientCapability; the server's own request gets an error too, and the call is stopped there.
       refusal = `the client did not declare the "${capability}" capability`;
       this.inFlight.cancel(call, `the client did not declare the "${capability}" capability`, 'error');
       const message = `Missing required client capability: the server asked for ${request.method}, which needs the "${capability}" capability; declare it in io.modelcontextprotocol/clientCapabilities`;
-      call.client.send(errorResponse(call.originalId, ModernError.MissingRequiredClientCapability, message, { requiredCapabilities: { [capability]: {} } }), call.key);
+      call.client.send(
+        errorResponse(call.originalId, ModernError.MissingRequiredClientCapability, message, {
+          requiredCapabilities: { [capability]: {} },
+        }),
+        call.key,
+      );
     } else if (call?.modern) {
       refusal = `the client whose request is in flight speaks MCP 2026-07-28, where servers cannot send requests on their own (Multi Round-Trip Requests are not bridged yet); ${request.method} cannot reach it`;
     } else if (!session) refusal = `no client request is in flight to relay ${request.method} to`;
-    else if (capability && !session.clientCapabilities[capability]) refusal = `the client whose request is in flight did not declare the "${capability}" capability`;
+    else if (capability && !session.clientCapabilities[capability])
+      refusal = `the client whose request is in flight did not declare the "${capability}" capability`;
     if (refusal || !session || !call) {
       worker.send(errorResponse(request.id, ErrorCode.NoClientForRequest, `mcp-sidecar: ${refusal}`));
       return;
@@ -109,7 +127,10 @@ export class ServerMessages {
           if (call.wantsLog(level)) call.client.send(notification, call.key);
           return;
         }
-        this.log[PINO_LEVEL[level as LogLevel] ?? 'info']({ serverLog: notification.params, callers: callers.size }, 'a server log line kept here: several clients have calls in flight on this shared process and stdio does not say whose it is (--session-mode isolated delivers it exactly)');
+        this.log[PINO_LEVEL[level as LogLevel] ?? 'info'](
+          { serverLog: notification.params, callers: callers.size },
+          'a server log line kept here: several clients have calls in flight on this shared process and stdio does not say whose it is (--session-mode isolated delivers it exactly)',
+        );
         return;
       }
       case 'notifications/resources/updated': {
@@ -134,14 +155,18 @@ export class ServerMessages {
   }
 
   private broadcast(worker: Worker, message: JsonRpcMessage, wants: (s: Session) => boolean): void {
-    for (const session of this.sessions.values()) if (session.worker === worker && wants(session)) session.client.send(message);
+    for (const session of this.sessions.values())
+      if (session.worker === worker && wants(session)) session.client.send(message);
   }
 
   /** A client's answer to a server→client request goes back to the process that asked, under its own id. */
   fromClient(session: Session, response: JsonRpcResponse): void {
     const pending = typeof response.id === 'number' ? this.relayed.get(response.id) : undefined;
     if (!pending || pending.session !== session) {
-      this.log.warn({ session: session.id, id: response.id }, 'client answered a server request this session was not asked; dropped');
+      this.log.warn(
+        { session: session.id, id: response.id },
+        'client answered a server request this session was not asked; dropped',
+      );
       return;
     }
     this.relayed.delete(response.id as number);
@@ -154,7 +179,13 @@ export class ServerMessages {
     for (const [id, pending] of this.relayed) {
       if (pending.session === session) {
         this.relayed.delete(id);
-        pending.worker.send(errorResponse(pending.childId, ErrorCode.NoClientForRequest, `the client session that was asked ended (${reason})`));
+        pending.worker.send(
+          errorResponse(
+            pending.childId,
+            ErrorCode.NoClientForRequest,
+            `the client session that was asked ended (${reason})`,
+          ),
+        );
       }
     }
   }

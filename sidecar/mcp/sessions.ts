@@ -39,10 +39,20 @@ export class SessionTable {
     return this.sessions.get(id);
   }
 
-  async open(params: Record<string, unknown>, client: ClientChannel): Promise<{ session: Session; result: Record<string, unknown> }> {
-    if (this.draining) throw new NotReadyError('the sidecar is shutting down and takes no new sessions; connect to another instance', 5);
+  async open(
+    params: Record<string, unknown>,
+    client: ClientChannel,
+  ): Promise<{ session: Session; result: Record<string, unknown> }> {
+    if (this.draining)
+      throw new NotReadyError('the sidecar is shutting down and takes no new sessions; connect to another instance', 5);
     const { worker, result } = await this.withSlot(() => this.openWorker(params));
-    const session = new Session(String(result.protocolVersion), (params.capabilities ?? {}) as Record<string, unknown>, params.clientInfo, worker, client);
+    const session = new Session(
+      String(result.protocolVersion),
+      (params.capabilities ?? {}) as Record<string, unknown>,
+      params.clientInfo,
+      worker,
+      client,
+    );
     this.sessions.set(session.id, session);
     this.log.debug({ session: session.id, client: params.clientInfo }, 'session opened');
     return { session, result };
@@ -53,7 +63,13 @@ export class SessionTable {
    * nothing but bookkeeping over a shared process), only ids in our format, never one closed here.
    */
   canAdopt(id: string): boolean {
-    return this.source.mode === 'shared' && !this.draining && id.startsWith(SESSION_ID_PREFIX) && id.length <= 100 && !this.closedIds.has(id);
+    return (
+      this.source.mode === 'shared' &&
+      !this.draining &&
+      id.startsWith(SESSION_ID_PREFIX) &&
+      id.length <= 100 &&
+      !this.closedIds.has(id)
+    );
   }
 
   /**
@@ -88,7 +104,10 @@ export class SessionTable {
    */
   private async withSlot<T>(open: () => Promise<T>): Promise<T> {
     if (this.sessions.size + this.opening >= this.opts.maxSessions) {
-      throw new NotReadyError(`session limit reached (${this.opts.maxSessions}, --max-sessions); close idle sessions or add instances`, 5);
+      throw new NotReadyError(
+        `session limit reached (${this.opts.maxSessions}, --max-sessions); close idle sessions or add instances`,
+        5,
+      );
     }
     this.opening++;
     try {
@@ -99,12 +118,20 @@ export class SessionTable {
   }
 
   /** The pool's openWorker, waiting once for the server when it is down but coming back (--ready-wait). */
-  private async openWorker(params: Record<string, unknown>): Promise<{ worker: Worker; result: Record<string, unknown> }> {
+  private async openWorker(
+    params: Record<string, unknown>,
+  ): Promise<{ worker: Worker; result: Record<string, unknown> }> {
     try {
       return await this.source.openWorker(params);
     } catch (err) {
       // Only "no server up" is worth waiting for; a session process that failed to start is not.
-      if (!(err instanceof NotReadyError) || this.source.anyWorker() || !this.readyWait.possible() || !(await this.readyWait.ready())) throw err;
+      if (
+        !(err instanceof NotReadyError) ||
+        this.source.anyWorker() ||
+        !this.readyWait.possible() ||
+        !(await this.readyWait.ready())
+      )
+        throw err;
       return this.source.openWorker(params);
     }
   }

@@ -60,7 +60,12 @@ export class SharedPool extends EventEmitter<PoolEvents> implements WorkerPool {
   private pick(): Worker | undefined {
     let best: Worker | undefined;
     for (const w of this.workers()) {
-      if (!best || (w.state === 'ready' && best.state !== 'ready') || (w.state === best.state && w.inflight < best.inflight)) best = w;
+      if (
+        !best ||
+        (w.state === 'ready' && best.state !== 'ready') ||
+        (w.state === best.state && w.inflight < best.inflight)
+      )
+        best = w;
     }
     return best;
   }
@@ -93,25 +98,39 @@ export class SharedPool extends EventEmitter<PoolEvents> implements WorkerPool {
     const last = s.lastFailure?.reason;
     switch (s.state) {
       case 'failed':
-        return { reason: `it crash-looped (${s.recentFailures()} failures in the window) and is no longer restarted; last: ${last}. Fix the server and restart the sidecar`, retryAfterSeconds: 60 };
+        return {
+          reason: `it crash-looped (${s.recentFailures()} failures in the window) and is no longer restarted; last: ${last}. Fix the server and restart the sidecar`,
+          retryAfterSeconds: 60,
+        };
       case 'backoff': {
         const wait = Math.max(0, (s.nextStartAt ?? Date.now()) - Date.now());
-        return { reason: `it is restarting after: ${last}; next start in ${Math.ceil(wait / 1000)}s`, retryAfterSeconds: Math.max(1, Math.ceil(wait / 1000) + 1) };
+        return {
+          reason: `it is restarting after: ${last}; next start in ${Math.ceil(wait / 1000)}s`,
+          retryAfterSeconds: Math.max(1, Math.ceil(wait / 1000) + 1),
+        };
       }
       case 'stopped':
         return { reason: 'the sidecar is stopping', retryAfterSeconds: 5 };
       default:
-        return { reason: last ? `it is starting again after: ${last}` : 'it is starting (handshake in progress)', retryAfterSeconds: 1 };
+        return {
+          reason: last ? `it is starting again after: ${last}` : 'it is starting (handshake in progress)',
+          retryAfterSeconds: 1,
+        };
     }
   }
 
   status(): WorkerStatus[] {
     return this.supervisors.map((s, slot) => {
       const w = s.current;
-      const status: WorkerStatus = { slot, state: w && s.state === 'running' ? w.state : s.state, restarts: s.restarts };
+      const status: WorkerStatus = {
+        slot,
+        state: w && s.state === 'running' ? w.state : s.state,
+        restarts: s.restarts,
+      };
       if (w) status.pid = w.pid;
       if (w?.lastPing) status.lastPing = { at: new Date(w.lastPing.at).toISOString(), latencyMs: w.lastPing.latencyMs };
-      if (s.lastFailure) status.lastFailure = { at: new Date(s.lastFailure.at).toISOString(), reason: s.lastFailure.reason };
+      if (s.lastFailure)
+        status.lastFailure = { at: new Date(s.lastFailure.at).toISOString(), reason: s.lastFailure.reason };
       if (s.state === 'backoff' && s.nextStartAt) status.nextStartInMs = Math.max(0, s.nextStartAt - Date.now());
       return status;
     });

@@ -7,7 +7,7 @@
 import type { Call } from './call.js';
 import type { Channel } from './channel.js';
 import type { InFlight } from './in-flight.js';
-import { ErrorCode, errorResponse, type JsonRpcRequest, type JsonRpcResponse } from './jsonrpc.js';
+import { ErrorCode, errorResponse, kindOf, type JsonRpcRequest, type JsonRpcResponse } from './jsonrpc.js';
 import { META } from './modern.js';
 import type { WorkerSource } from './pool.js';
 import type { ServerProfile } from './profile.js';
@@ -42,15 +42,25 @@ export class Stateless {
     return this.inFlight.unavailable(id);
   }
 
-  /** Forwards a modern request to a ready server; its answer and related messages go to `client`. */
-  call(request: JsonRpcRequest, client: Channel): Call | undefined {
+  /**
+   * Forwards a session-less request to a ready server; its answer and related messages go to `client`. A modern
+   * request carries its client's capabilities and log level; a REST call has neither.
+   */
+  call(request: JsonRpcRequest, client: Channel, era: 'modern' | 'rest' = 'modern'): Call | undefined {
     const worker = this.source.anyWorker();
     if (!worker) {
       client.send(this.inFlight.unavailable(request.id), request.id);
       return undefined;
     }
     if (worker.inflight >= this.opts.maxInflight) {
-      client.send(this.inFlight.overloaded(request.id, 'server', `the MCP server process has ${worker.inflight} requests in flight (--max-inflight ${this.opts.maxInflight}); retry shortly`), request.id);
+      client.send(
+        this.inFlight.overloaded(
+          request.id,
+          'server',
+          `the MCP server process has ${worker.inflight} requests in flight (--max-inflight ${this.opts.maxInflight}); retry shortly`,
+        ),
+        request.id,
+      );
       return undefined;
     }
     const meta = (request.params?._meta ?? {}) as Record<string, unknown>;
@@ -60,8 +70,27 @@ export class Stateless {
       logLevel: LOG_LEVELS.includes(level as LogLevel) ? (level as LogLevel) : undefined,
     };
     const call = this.inFlight.dispatch(worker, client, undefined, request);
-    if (call) call.modern = modern;
+    if (call && era === 'modern') call.modern = modern;
     return call;
+  }
+
+  /** Resolves once a server is ready, or at once when none is coming within --ready-wait (REST checks tools first). */
+  async available(): Promise<void> {
+    if (!this.source.anyWorker() && this.readyWait.possible()) await this.readyWait.ready();
+  }
+
+  /** A REST call: its client is a one-shot channel that takes the response. */
+  async restCall(method: string, params: Record<string, unknown>): Promise<JsonRpcResponse> {
+    await this.available();
+    return new Promise((resolve) => {
+      const client: Channel = {
+        send: (message) => {
+          if (kindOf(message) === 'response') resolve(message as JsonRpcResponse);
+        },
+        close: () => {},
+      };
+      this.call({ jsonrpc: '2.0', id: 0, method, params }, client, 'rest');
+    });
   }
 
   /** The client closed the response stream: for a modern request that is cancellation. */
@@ -77,14 +106,24 @@ export class Stateless {
     const worker = this.source.anyWorker();
     if (!worker) return this.inFlight.unavailable(request.id);
     const asked = (request.params?.notifications ?? {}) as SubscriptionFilter;
-    if (typeof asked !== 'object' || Array.isArray(asked)) return errorResponse(request.id, ErrorCode.InvalidParams, 'subscriptions/listen needs params.notifications as an object');
+    if (typeof asked !== 'object' || Array.isArray(asked))
+      return errorResponse(
+        request.id,
+        ErrorCode.InvalidParams,
+        'subscriptions/listen needs params.notifications as an object',
+      );
     const resources = worker.profile.capabilities.resources as { subscribe?: boolean } | undefined;
-    const uris = Array.isArray(asked.resourceSubscriptions) && resources?.subscribe ? asked.resourceSubscriptions.filter((u) => typeof u === 'string') : [];
+    const uris =
+      Array.isArray(asked.resourceSubscriptions) && resources?.subscribe
+        ? asked.resourceSubscriptions.filter((u) => typeof u === 'string')
+        : [];
     const granted: SubscriptionFilter = {};
-    for (const key of ['toolsListChanged', 'promptsListChanged', 'resourcesListChanged'] as const) if (asked[key] === true) granted[key] = true;
+    for (const key of ['toolsListChanged', 'promptsListChanged', 'resourcesListChanged'] as const)
+      if (asked[key] === true) granted[key] = true;
     if (uris.length > 0) granted.resourceSubscriptions = uris;
     for (const uri of uris) {
-      if (!this.subscriptions.watching(uri) && !this.sessionsWatch(worker, uri)) void worker.request('resources/subscribe', { uri }, this.opts.requestTimeoutMs).catch(() => {});
+      if (!this.subscriptions.watching(uri) && !this.sessionsWatch(worker, uri))
+        void worker.request('resources/subscribe', { uri }, this.opts.requestTimeoutMs).catch(() => {});
     }
     const subscription = new Subscription(request.id, granted, client);
     this.subscriptions.add(subscription);
@@ -97,7 +136,8 @@ export class Stateless {
     const worker = this.source.anyWorker();
     if (!worker) return;
     for (const uri of subscription.filter.resourceSubscriptions ?? []) {
-      if (!this.subscriptions.watching(uri) && !this.sessionsWatch(worker, uri)) void worker.request('resources/unsubscribe', { uri }, this.opts.requestTimeoutMs).catch(() => {});
+      if (!this.subscriptions.watching(uri) && !this.sessionsWatch(worker, uri))
+        void worker.request('resources/unsubscribe', { uri }, this.opts.requestTimeoutMs).catch(() => {});
     }
   }
 }

@@ -28,14 +28,18 @@ export class Subscription {
   ) {}
 
   matches(notification: JsonRpcNotification): boolean {
-    if (notification.method === 'notifications/resources/updated') return this.filter.resourceSubscriptions?.includes(notification.params?.uri as string) ?? false;
+    if (notification.method === 'notifications/resources/updated')
+      return this.filter.resourceSubscriptions?.includes(notification.params?.uri as string) ?? false;
     const key = LIST_CHANGED[notification.method];
     return key !== undefined && this.filter[key] === true;
   }
 
   /** Sends a copy tagged with this subscription's id (the same notification may go to several streams). */
   deliver(notification: JsonRpcNotification): void {
-    const params = { ...notification.params, _meta: { ...(notification.params?._meta as object | undefined), [META.subscriptionId]: this.id } };
+    const params = {
+      ...notification.params,
+      _meta: { ...(notification.params?._meta as object | undefined), [META.subscriptionId]: this.id },
+    };
     this.client.send({ jsonrpc: '2.0', method: notification.method, params });
   }
 }

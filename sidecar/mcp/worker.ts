@@ -7,16 +7,31 @@
  * (the tool list changed at run time).
  */
 import { EventEmitter } from 'node:events';
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../log.js';
 import { idFromHead, idFromTail } from '../child/line-framer.js';
-import { StdioChild, type ChildEvents, type ChildSpec, type ExitInfo, type ServerProcess, type StopTimings } from '../child/stdio-child.js';
+import {
+  StdioChild,
+  type ChildEvents,
+  type ChildSpec,
+  type ExitInfo,
+  type ServerProcess,
+  type StopTimings,
+} from '../child/stdio-child.js';
 import type { Channel } from './channel.js';
-import { handshake, listAll } from './handshake.js';
+import { handshake, rereadTools } from './handshake.js';
 import { MAX_SERVER_MESSAGE_DEPTH } from './json-depth.js';
-import { ErrorCode, kindOf, type JsonRpcErrorObject, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from './jsonrpc.js';
+import {
+  ErrorCode,
+  kindOf,
+  type JsonRpcErrorObject,
+  type JsonRpcMessage,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+} from './jsonrpc.js';
 import { Liveness, type LivenessOptions, type PingResult } from './liveness.js';
-import { toolsHash, type ServerProfile } from './profile.js';
+import { ownRequest } from './own-request.js';
+import type { ServerProfile } from './profile.js';
 
 /** A call in flight at the child, keyed by the child-side id the worker gave it. */
 export interface PendingCall {
@@ -35,6 +50,10 @@ export interface WorkerOptions extends LivenessOptions {
   /** Starts the server process; default: `child` over stdio. (Unit tests start an in-memory server.) */
   start?: (events: ChildEvents) => ServerProcess;
 }
+
+const tooLarge = (bytes: number, limit: number) =>
+  `the MCP server's reply was ${bytes} bytes, over the sidecar's --max-message limit of ${limit} bytes; raise --max-message or ask for less`;
+const TOO_DEEP = `the MCP server's reply nests deeper than ${MAX_SERVER_MESSAGE_DEPTH} levels, more than the sidecar relays; the tool must return flatter data`;
 
 export type WorkerState = 'handshaking' | 'ready' | 'unhealthy' | 'exited';
 
@@ -74,9 +93,14 @@ export class Worker extends EventEmitter<WorkerEvents> implements Channel {
       message: (value) => this.onMessage(value),
       garbage: (line, reason) => this.emit('garbage', line, reason),
       oversized: (bytes, tail, head) =>
-        this.failUnrelayable(head, tail, `the MCP server's reply was ${bytes} bytes, over the sidecar's --max-message limit of ${opts.child.maxMessageBytes} bytes; raise --max-message or ask for less`, `line of ${bytes} bytes over --max-message`),
+        this.failUnrelayable(
+          head,
+          tail,
+          tooLarge(bytes, opts.child.maxMessageBytes),
+          `line of ${bytes} bytes over --max-message`,
+        ),
       tooDeep: (tail, head) =>
-        this.failUnrelayable(head, tail, `the MCP server's reply nests deeper than ${MAX_SERVER_MESSAGE_DEPTH} levels, more than the sidecar relays; the tool must return flatter data`, `line nesting deeper than ${MAX_SERVER_MESSAGE_DEPTH} levels`),
+        this.failUnrelayable(head, tail, TOO_DEEP, `line nesting deeper than ${MAX_SERVER_MESSAGE_DEPTH} levels`),
     };
     this.child = opts.start ? opts.start(events) : new StdioChild(opts.child, events, log);
     this.exited = this.child.exited.then((info) => this.onExit(info));
@@ -88,7 +112,15 @@ export class Worker extends EventEmitter<WorkerEvents> implements Channel {
       // A command that could not be spawned (not found, not executable) reports why on its exit, a tick later.
       if (this.child.pid === undefined) throw new Error((await this.exited).reason);
       const result = await Promise.race([
-        handshake(this, { timeoutMs: this.opts.handshakeTimeoutMs, clientInfo: this.opts.clientInfo, clientInitialize: this.opts.clientInitialize }, this.log),
+        handshake(
+          this,
+          {
+            timeoutMs: this.opts.handshakeTimeoutMs,
+            clientInfo: this.opts.clientInfo,
+            clientInitialize: this.opts.clientInitialize,
+          },
+          this.log,
+        ),
         this.exited.then((exit) => Promise.reject(new Error(`${exit.reason} during the handshake`))),
       ]);
       this.profile = result.profile;
@@ -147,32 +179,12 @@ export class Worker extends EventEmitter<WorkerEvents> implements Channel {
   }
 
   /** A request of the sidecar's own (handshake, ping, list refresh); rejects on error, timeout or exit. */
-  request(method: string, params: Record<string, unknown> | undefined, timeoutMs: number): Promise<Record<string, unknown>> {
-    return new Promise((resolve, reject) => {
-      const request: JsonRpcRequest = { jsonrpc: '2.0', id: 0, method };
-      if (params) request.params = params;
-      const sent: { id?: number } = {};
-      const timer = setTimeout(() => {
-        if (sent.id !== undefined) this.cancel(sent.id, `${method} timed out in mcp-sidecar`);
-        reject(new Error(`${method} got no answer within ${timeoutMs} ms`));
-      }, timeoutMs);
-      sent.id = this.dispatch(request, {
-        answer: (response) => {
-          clearTimeout(timer);
-          if (response.error) reject(new Error(`${method} failed: ${response.error.message} (code ${response.error.code})`));
-          else resolve(response.result ?? {});
-        },
-        progress: () => {},
-        fail: (error) => {
-          clearTimeout(timer);
-          reject(new Error(error.message));
-        },
-      });
-      if (sent.id === undefined) {
-        clearTimeout(timer);
-        reject(new Error(`${method} could not be sent: the MCP server process is not running`));
-      }
-    });
+  request(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    timeoutMs: number,
+  ): Promise<Record<string, unknown>> {
+    return ownRequest(this, method, params, timeoutMs);
   }
 
   /** Ends this worker's process gracefully (close stdin → SIGTERM → SIGKILL). */
@@ -198,13 +210,8 @@ export class Worker extends EventEmitter<WorkerEvents> implements Channel {
       return;
     }
     if (this.state === 'exited') return;
-    try {
-      const tools = await listAll<Tool>(this, 'tools/list', 'tools', () => this.opts.handshakeTimeoutMs);
-      this.profile = { ...this.profile, tools, toolsHash: toolsHash(tools) };
-      this.emit('profile', this.profile);
-    } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'could not re-read tools after tools/list_changed; keeping the old list');
-    }
+    const profile = await rereadTools(this, this.profile, this.opts.handshakeTimeoutMs, this.log);
+    if (profile) this.emit('profile', (this.profile = profile));
   }
 
   /** Whatever goes wrong relaying one message from stdout costs that message (logged), never the process. */
@@ -217,7 +224,10 @@ export class Worker extends EventEmitter<WorkerEvents> implements Channel {
       const call = typeof id === 'number' && !('method' in (value as object)) ? this.pending.get(id) : undefined;
       if (call) {
         this.pending.delete(id as number);
-        call.fail({ code: ErrorCode.InternalError, message: `mcp-sidecar could not relay the server's answer: ${(err as Error).message}` });
+        call.fail({
+          code: ErrorCode.InternalError,
+          message: `mcp-sidecar could not relay the server's answer: ${(err as Error).message}`,
+        });
       }
     }
   }
@@ -227,7 +237,11 @@ export class Worker extends EventEmitter<WorkerEvents> implements Channel {
       case 'response': {
         const response = message as JsonRpcResponse;
         const call = typeof response.id === 'number' ? this.pending.get(response.id) : undefined;
-        if (!call) return this.log.debug({ id: response.id }, 'response for a call no longer in flight (timed out or cancelled)');
+        if (!call)
+          return this.log.debug(
+            { id: response.id },
+            'response for a call no longer in flight (timed out or cancelled)',
+          );
         this.pending.delete(response.id as number);
         return call.answer(response);
       }
@@ -267,7 +281,10 @@ export class Worker extends EventEmitter<WorkerEvents> implements Channel {
     this.state = 'exited';
     this.liveness.stop();
     const exit = this.killReason ? { ...info, reason: `${this.killReason} (${info.reason})` } : info;
-    const error = { code: ErrorCode.ServerUnavailable, message: `${exit.reason} while this request was in flight; retry it once the server is back` };
+    const error = {
+      code: ErrorCode.ServerUnavailable,
+      message: `${exit.reason} while this request was in flight; retry it once the server is back`,
+    };
     const calls = [...this.pending.values()];
     this.pending.clear();
     for (const call of calls) call.fail(error);

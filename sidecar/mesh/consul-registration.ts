@@ -96,14 +96,24 @@ function tagSafe(text: string): string {
   return text.replace(/[^\x21-\x7e]/g, '_');
 }
 
-export function serviceTags(instance: Instance, profile: ServerProfile, userTags: string[]): { tags: string[]; toolTagsComplete: boolean } {
+export function serviceTags(
+  instance: Instance,
+  profile: ServerProfile,
+  userTags: string[],
+): { tags: string[]; toolTagsComplete: boolean } {
   const names = profile.tools.map((t) => t.name);
   const toolTags = names.slice(0, MAX_TOOL_TAGS).map((n) => `${TOOL_TAG_PREFIX}${tagSafe(n)}`);
-  const tags = [...new Set(['mcp', TRANSPORT_TAG, ERA_TAG, `session-mode:${instance.sessionMode}`, ...toolTags, ...userTags])];
+  const tags = [
+    ...new Set(['mcp', TRANSPORT_TAG, ERA_TAG, `session-mode:${instance.sessionMode}`, ...toolTags, ...userTags]),
+  ];
   return { tags, toolTagsComplete: names.length <= MAX_TOOL_TAGS };
 }
 
-export function serviceMeta(instance: Instance, profile: ServerProfile, toolTagsComplete: boolean): Record<string, string> {
+export function serviceMeta(
+  instance: Instance,
+  profile: ServerProfile,
+  toolTagsComplete: boolean,
+): Record<string, string> {
   const names = commaList(
     profile.tools.map((t) => t.name),
     META_VALUE_MAX_BYTES,
@@ -127,9 +137,13 @@ export function serviceMeta(instance: Instance, profile: ServerProfile, toolTags
     ['mcp_tools', names.text],
   ];
   if (!names.complete) pairs.push(['mcp_tools_truncated', 'true']);
-  if (!toolTagsComplete) pairs.push(['mcp_tool_tags_truncated', `true (first ${MAX_TOOL_TAGS} of ${profile.tools.length} tools tagged)`]);
+  if (!toolTagsComplete)
+    pairs.push(['mcp_tool_tags_truncated', `true (first ${MAX_TOOL_TAGS} of ${profile.tools.length} tools tagged)`]);
   if (profile.serverInfo.title) pairs.push(['mcp_server_title', profile.serverInfo.title]);
-  pairs.push(['mcp_prompt_count', String(profile.prompts.length)], ['mcp_resource_count', String(profile.resources.length)]);
+  pairs.push(
+    ['mcp_prompt_count', String(profile.prompts.length)],
+    ['mcp_resource_count', String(profile.resources.length)],
+  );
   return consulMeta(pairs);
 }
 
@@ -154,7 +168,11 @@ export function readyzInterval(checkTtlMs: number): number {
  * Re-registering an existing service keeps its checks' current status (the agent does that), so a profile
  * change never flaps health.
  */
-export function serviceRegistration(instance: Instance, profile: ServerProfile, settings: CheckSettings): ServiceRegistration {
+export function serviceRegistration(
+  instance: Instance,
+  profile: ServerProfile,
+  settings: CheckSettings,
+): ServiceRegistration {
   const { tags, toolTagsComplete } = serviceTags(instance, profile, settings.tags);
   return {
     ID: instance.serviceId,
@@ -167,7 +185,8 @@ export function serviceRegistration(instance: Instance, profile: ServerProfile, 
       {
         CheckID: pingCheckId(instance.serviceId),
         Name: 'MCP ping',
-        Notes: 'Passed by the sidecar after each successful MCP ping of the server; failed at once when the server exits, hangs or crash-loops.',
+        Notes:
+          'Passed by the sidecar after each successful MCP ping of the server; failed at once when the server exits, hangs or crash-loops.',
         TTL: `${settings.checkTtlMs}ms`,
         Status: 'warning',
         DeregisterCriticalServiceAfter: `${settings.deregisterAfterMs}ms`,

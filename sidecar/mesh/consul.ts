@@ -147,11 +147,23 @@ export class ConsulAdapter implements RegistryAdapter {
     this.lastVerifiedAt = Date.now();
     if (first) {
       this.log.info(
-        { serviceId: registration.ID, service: registration.Name, address: `${registration.Address}:${registration.Port}`, tags: registration.Tags.length },
+        {
+          serviceId: registration.ID,
+          service: registration.Name,
+          address: `${registration.Address}:${registration.Port}`,
+          tags: registration.Tags.length,
+        },
         `registered in Consul as ${registration.ID} (${registration.Tags.length} tags)`,
       );
     } else {
-      this.log.info({ serviceId: registration.ID, tools: registration.Meta.mcp_tool_count, toolsHash: registration.Meta.mcp_tools_hash }, 'updated the Consul registration (profile changed)');
+      this.log.info(
+        {
+          serviceId: registration.ID,
+          tools: registration.Meta.mcp_tool_count,
+          toolsHash: registration.Meta.mcp_tools_hash,
+        },
+        'updated the Consul registration (profile changed)',
+      );
     }
   }
 
@@ -165,7 +177,10 @@ export class ConsulAdapter implements RegistryAdapter {
       throw err;
     }
     if (health.status === 'critical' && this.sent?.status !== 'critical') {
-      this.log.warn({ serviceId: this.instance.serviceId, reason: health.reason }, 'Consul MCP ping check set critical');
+      this.log.warn(
+        { serviceId: this.instance.serviceId, reason: health.reason },
+        'Consul MCP ping check set critical',
+      );
     } else if (health.status === 'passing' && this.sent?.status === 'critical') {
       this.log.info({ serviceId: this.instance.serviceId }, 'Consul MCP ping check passing again');
     }
@@ -189,7 +204,10 @@ export class ConsulAdapter implements RegistryAdapter {
   /** A 404 on our own service or check: the agent no longer has it. Registering again is the next step. */
   private forgotten(err: unknown): boolean {
     if (!isNotFound(err)) return false;
-    this.log.warn({ serviceId: this.instance.serviceId }, 'the Consul agent no longer has this service (agent restarted or operator deregistered it); registering again');
+    this.log.warn(
+      { serviceId: this.instance.serviceId },
+      'the Consul agent no longer has this service (agent restarted or operator deregistered it); registering again',
+    );
     this.forget();
     return true;
   }

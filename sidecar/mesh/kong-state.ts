@@ -33,7 +33,13 @@ export interface KongUpstream {
       timeout: number;
       concurrency: number;
       healthy: { interval: number; successes: number; http_statuses: number[] };
-      unhealthy: { interval: number; http_failures: number; tcp_failures: number; timeouts: number; http_statuses: number[] };
+      unhealthy: {
+        interval: number;
+        http_failures: number;
+        tcp_failures: number;
+        timeouts: number;
+        http_statuses: number[];
+      };
     };
     passive: {
       type: 'http';
@@ -154,7 +160,13 @@ export function serverState(name: string, instanceId: string | undefined, routeP
           timeout: 2,
           concurrency: 10,
           healthy: { interval: 5, successes: 1, http_statuses: [200] },
-          unhealthy: { interval: 5, http_failures: 2, tcp_failures: 2, timeouts: 2, http_statuses: [429, 404, 500, 501, 502, 503, 504, 505] },
+          unhealthy: {
+            interval: 5,
+            http_failures: 2,
+            tcp_failures: 2,
+            timeouts: 2,
+            http_statuses: [429, 404, 500, 501, 502, 503, 504, 505],
+          },
         },
         passive: {
           // Circuit breaker on live traffic: a sidecar answering 503 (child restarting) or refusing connections
@@ -230,7 +242,9 @@ export function deckState(servers: DeclaredServer[]): Record<string, unknown> {
     services.push({ ...service, routes: [route] });
     upstreams.push({
       ...upstream,
-      targets: server.instances.map((i) => targetState({ name: server.name, serviceId: i.serviceId, advertiseHost: i.host, advertisePort: i.port })),
+      targets: server.instances.map((i) =>
+        targetState({ name: server.name, serviceId: i.serviceId, advertiseHost: i.host, advertisePort: i.port }),
+      ),
     });
   }
   return { _format_version: '3.0', _info: { select_tags: [MANAGED_BY_TAG] }, services, upstreams };

@@ -67,9 +67,12 @@ export class KongAdapter implements RegistryAdapter {
     try {
       url = new URL(opts.adminUrl);
     } catch {
-      throw new Error(`--kong-admin "${opts.adminUrl}" is not a URL: use Kong's Admin API address, e.g. http://127.0.0.1:8001`);
+      throw new Error(
+        `--kong-admin "${opts.adminUrl}" is not a URL: use Kong's Admin API address, e.g. http://127.0.0.1:8001`,
+      );
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`--kong-admin "${opts.adminUrl}": use an http:// or https:// URL, e.g. http://127.0.0.1:8001`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new Error(`--kong-admin "${opts.adminUrl}": use an http:// or https:// URL, e.g. http://127.0.0.1:8001`);
     this.client = new RegistryClient({ url, timeoutMs: opts.requestTimeoutMs ?? 5000, hint: hintFor });
     this.entity = kongEntityName(instance.name);
     this.verifyIntervalMs = opts.verifyIntervalMs ?? 30_000;
@@ -137,7 +140,10 @@ export class KongAdapter implements RegistryAdapter {
     await this.client.request('PUT', `/upstreams/${name}`, shared.upstream);
     await this.client.request('PUT', `/services/${name}`, shared.service);
     await this.client.request('PUT', `/services/${name}/routes/${name}`, shared.route);
-    this.log.debug({ upstream: this.entity, route: shared.route.paths[0] }, 'Kong upstream, service and route upserted');
+    this.log.debug(
+      { upstream: this.entity, route: shared.route.paths[0] },
+      'Kong upstream, service and route upserted',
+    );
   }
 
   private async ensureTarget(body: KongTarget, state: PublisherState): Promise<void> {
@@ -169,7 +175,11 @@ export class KongAdapter implements RegistryAdapter {
     }
     this.target = { kind: 'present', shape };
     this.lastVerifiedAt = Date.now();
-    if (state === 'published') this.log.info({ target: body.target, upstream: this.entity }, `Kong target ${body.target} added again; Kong routes to this instance`);
+    if (state === 'published')
+      this.log.info(
+        { target: body.target, upstream: this.entity },
+        `Kong target ${body.target} added again; Kong routes to this instance`,
+      );
   }
 
   /** PATCH our target to `body`; false when Kong says it does not exist (then the next step POSTs it). */
@@ -194,7 +204,11 @@ export class KongAdapter implements RegistryAdapter {
     const wasThere = this.target.kind !== 'absent';
     this.target = { kind: 'absent' };
     this.lastVerifiedAt = Date.now();
-    if (wasThere) this.log.warn({ target: this.targetAddress(), upstream: this.entity, reason }, `Kong target ${this.targetAddress()} removed: ${reason}`);
+    if (wasThere)
+      this.log.warn(
+        { target: this.targetAddress(), upstream: this.entity, reason },
+        `Kong target ${this.targetAddress()} removed: ${reason}`,
+      );
   }
 
   /** Are our route and (if wanted) target still in Kong? An operator or a database reset may have removed them. */
@@ -204,7 +218,10 @@ export class KongAdapter implements RegistryAdapter {
       await this.client.request('GET', `/services/${name}/routes/${name}`);
     } catch (err) {
       if (!isNotFound(err)) throw err;
-      this.log.warn({ route: this.entity }, `Kong no longer has route ${this.entity} (deleted, or Kong's database was reset); creating it again`);
+      this.log.warn(
+        { route: this.entity },
+        `Kong no longer has route ${this.entity} (deleted, or Kong's database was reset); creating it again`,
+      );
       this.sharedApplied = undefined;
       return;
     }
@@ -213,7 +230,10 @@ export class KongAdapter implements RegistryAdapter {
         await this.client.request('GET', this.targetPath());
       } catch (err) {
         if (!isNotFound(err)) throw err;
-        this.log.warn({ target: this.targetAddress() }, `Kong no longer has target ${this.targetAddress()}; adding it again`);
+        this.log.warn(
+          { target: this.targetAddress() },
+          `Kong no longer has target ${this.targetAddress()}; adding it again`,
+        );
         this.target = { kind: 'absent' };
         return;
       }
@@ -245,8 +265,10 @@ function hintFor(status: number, method: RegistryMethod): string {
   if (status === 401 || status === 403) {
     return ': this Admin API wants credentials (Kong Enterprise RBAC or an auth plugin in front of it); mcp-sidecar expects the open OSS Admin API on a private network or loopback';
   }
-  if (status === 404 && method === 'PUT') return ': is --kong-admin the Admin API (port 8001) and not the proxy (port 8000)?';
+  if (status === 404 && method === 'PUT')
+    return ': is --kong-admin the Admin API (port 8001) and not the proxy (port 8000)?';
   if (status === 400) return ': Kong rejected the entity (mcp-sidecar targets Kong Gateway 3.x in DB mode)';
-  if (status === 405) return ': this Kong refuses writes (DB-less mode?); use `mcp-sidecar kong-config` to export a decK file instead';
+  if (status === 405)
+    return ': this Kong refuses writes (DB-less mode?); use `mcp-sidecar kong-config` to export a decK file instead';
   return '';
 }

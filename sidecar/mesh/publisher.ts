@@ -21,8 +21,7 @@ export interface Instance {
 
 /** Liveness as the supervisor sees it: after every ping, and at once when the child exits, hangs or crash-loops. */
 export type WorkerHealth =
-  | { status: 'passing'; latencyMs: number; toolCount: number }
-  | { status: 'critical'; reason: string };
+  { status: 'passing'; latencyMs: number; toolCount: number } | { status: 'critical'; reason: string };
 
 export type PublisherState =
   | 'idle' // nothing desired yet (server not READY)

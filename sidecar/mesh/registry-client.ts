@@ -85,8 +85,17 @@ export class RegistryClient {
 }
 
 /** The registry answered with an error status: the request, the answer, and what the operator should check. */
-export function refused(method: RegistryMethod, path: string, status: number, body: string, hint: RegistryClientOptions['hint']): RegistryError {
-  return new RegistryError(`${method} ${path}: HTTP ${status} ${body.trim().slice(0, 300)}${hint(status, method)}`, status);
+export function refused(
+  method: RegistryMethod,
+  path: string,
+  status: number,
+  body: string,
+  hint: RegistryClientOptions['hint'],
+): RegistryError {
+  return new RegistryError(
+    `${method} ${path}: HTTP ${status} ${body.trim().slice(0, 300)}${hint(status, method)}`,
+    status,
+  );
 }
 
 /** No answer at all (refused connection, TLS, timeout): the request, where it went, and the network error. */

@@ -52,7 +52,9 @@ export function optionTable(sections: Section[]): string[] {
       const flag = o.takes === 'switch' && o.default === 'true' ? `--[no-]${o.flag}` : `--${o.flag}`;
       const env = `\`${envName(o.flag)}\`${o.env ? ` / \`${o.env}\`` : ''}`;
       const def = o.default !== undefined && o.takes !== 'switch' ? `\`${o.default}\`` : '';
-      lines.push(`| ${title} | \`${flag}${o.arg ? ` <${o.arg}>` : ''}\` | ${env} | ${def} | ${o.help.replaceAll('|', '\\|')} |`);
+      lines.push(
+        `| ${title} | \`${flag}${o.arg ? ` <${o.arg}>` : ''}\` | ${env} | ${def} | ${o.help.replaceAll('|', '\\|')} |`,
+      );
     }
   }
   return lines;

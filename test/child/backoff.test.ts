@@ -16,7 +16,10 @@ test('delays double from the minimum, with jitter between half and all of the st
 
 test('jitter spreads restarts: many trackers do not all pick the same delay', () => {
   const delays = new Set<number>();
-  for (let i = 0; i < 50; i++) delays.add(new RestartTracker({ minDelayMs: 1000, maxDelayMs: 30_000, crashLoopFailures: 5, windowMs: 60_000 }).fail(0)!);
+  for (let i = 0; i < 50; i++)
+    delays.add(
+      new RestartTracker({ minDelayMs: 1000, maxDelayMs: 30_000, crashLoopFailures: 5, windowMs: 60_000 }).fail(0)!,
+    );
   assert.ok(delays.size > 10, `only ${delays.size} distinct delays in 50`);
 });
 
@@ -39,10 +42,21 @@ test('failures older than the window are forgotten, and the backoff starts small
 });
 
 test('backoffDelay: the n-th failure waits half to all of min·2^(n-1), capped; a long outage stays at the cap', () => {
-  for (const [failures, step] of [[0, 250], [1, 250], [2, 500], [3, 1000], [4, 1000], [60, 1000], [1e6, 1000]] as const) {
+  for (const [failures, step] of [
+    [0, 250],
+    [1, 250],
+    [2, 500],
+    [3, 1000],
+    [4, 1000],
+    [60, 1000],
+    [1e6, 1000],
+  ] as const) {
     for (let i = 0; i < 20; i++) {
       const delay = backoffDelay(failures, 250, 1000);
-      assert.ok(Number.isFinite(delay) && delay >= step / 2 && delay <= step, `failure ${failures}: ${delay} within [${step / 2}, ${step}]`);
+      assert.ok(
+        Number.isFinite(delay) && delay >= step / 2 && delay <= step,
+        `failure ${failures}: ${delay} within [${step / 2}, ${step}]`,
+      );
     }
   }
 });

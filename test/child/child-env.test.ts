@@ -28,7 +28,11 @@ test('--pass-env adds names from the sidecar environment; missing ones are skipp
 });
 
 test('--env pairs are set and win over passed variables', () => {
-  const env = childEnvironment(source, ['EXTRA'], { EXTRA: 'explicit', MEMORY_FILE_PATH: '/tmp/m.json', PATH: '/opt/bin' });
+  const env = childEnvironment(source, ['EXTRA'], {
+    EXTRA: 'explicit',
+    MEMORY_FILE_PATH: '/tmp/m.json',
+    PATH: '/opt/bin',
+  });
   assert.equal(env.EXTRA, 'explicit');
   assert.equal(env.MEMORY_FILE_PATH, '/tmp/m.json');
   assert.equal(env.PATH, '/opt/bin');

@@ -17,14 +17,20 @@ const recordsModule = new URL('../../sidecar/child/group-records.js', import.met
 
 function capturingLogger(): { log: pino.Logger; lines: () => Array<Record<string, any>> } {
   const out: string[] = [];
-  return { log: pino({ level: 'debug' }, { write: (s: string) => void out.push(s) }), lines: () => out.map((l) => JSON.parse(l)) };
+  return {
+    log: pino({ level: 'debug' }, { write: (s: string) => void out.push(s) }),
+    lines: () => out.map((l) => JSON.parse(l)),
+  };
 }
 
 /**
  * A stand-in for a sidecar: opens the records of `serviceId`, spawns a process group (a shell leader and two
  * sleeping members), records it, and prints the group id. The test then kills it or lets it live.
  */
-async function recordingOwner(serviceId: string, runtimeDir: string): Promise<{ owner: ChildProcess; pgid: number; members: number[] }> {
+async function recordingOwner(
+  serviceId: string,
+  runtimeDir: string,
+): Promise<{ owner: ChildProcess; pgid: number; members: number[] }> {
   const code = `
     import { spawn } from 'node:child_process';
     import { GroupRecords } from ${JSON.stringify(recordsModule)};
@@ -34,17 +40,27 @@ async function recordingOwner(serviceId: string, runtimeDir: string): Promise<{ 
     records.write(group.pid, 'sh -c sleep');
     process.stdout.write(group.pid + '\\n');
     setInterval(() => {}, 60000);`;
-  const owner = spawn(process.execPath, ['--input-type=module', '-e', code], { env: { ...process.env, XDG_RUNTIME_DIR: runtimeDir }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const owner = spawn(process.execPath, ['--input-type=module', '-e', code], {
+    env: { ...process.env, XDG_RUNTIME_DIR: runtimeDir },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   owner.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
-  const pgid = await waitFor(() => (/^\d+\n/.test(out) ? Number(out) : undefined), 10_000, 'the owner to print its group');
-  const members = await waitFor(() => {
-    const found = groupMembers(pgid);
-    return found.length === 3 ? found : undefined;
-  }, 5000, 'the group leader and its two members');
+  const pgid = await waitFor(
+    () => (/^\d+\n/.test(out) ? Number(out) : undefined),
+    10_000,
+    'the owner to print its group',
+  );
+  const members = await waitFor(
+    () => {
+      const found = groupMembers(pgid);
+      return found.length === 3 ? found : undefined;
+    },
+    5000,
+    'the group leader and its two members',
+  );
   return { owner, pgid, members };
 }
-
 
 function useRuntimeDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'records-'));
@@ -57,14 +73,20 @@ test('a group recorded by a sidecar that was killed is ended by the next one wit
   const { owner, pgid, members } = await recordingOwner('svc-a', runtime);
   t.after(() => void members.forEach((pid) => process.kill(pid, 'SIGKILL')));
   await sigkill(owner);
-  assert.deepEqual(groupMembers(pgid).sort(), members.sort(), 'killing the owner alone leaves the group running (nothing else guards it here)');
+  assert.deepEqual(
+    groupMembers(pgid).sort(),
+    members.sort(),
+    'killing the owner alone leaves the group running (nothing else guards it here)',
+  );
 
   const { log, lines } = capturingLogger();
   const records = GroupRecords.open('svc-a', log);
   assert.ok(records instanceof GroupRecords, String(records));
   assert.deepEqual(records.reapLeftovers().sort(), members.sort());
   await waitFor(() => groupMembers(pgid).length === 0, 3000, 'every process of the group to be gone');
-  const ended = lines().find((l) => /ended 3 process\(es\) left running by a killed sidecar with service id "svc-a"/.test(l.msg));
+  const ended = lines().find((l) =>
+    /ended 3 process\(es\) left running by a killed sidecar with service id "svc-a"/.test(l.msg),
+  );
   assert.ok(ended, JSON.stringify(lines()));
   assert.equal(ended.pgid, pgid);
   assert.deepEqual(readdirSync(records.dir), [], 'the record is gone with its group');
@@ -82,7 +104,10 @@ test('a group whose owner is alive belongs to another sidecar with the same serv
   assert.deepEqual(records.reapLeftovers(), []);
   assert.equal(groupMembers(pgid).length, 3);
   assert.deepEqual(readdirSync(records.dir), [`${pgid}.json`], "the other sidecar's record stays");
-  assert.ok(lines().some((l) => /another sidecar with service id "svc-b" is running \(pid \d+\).*own --service-id/.test(l.msg)), JSON.stringify(lines()));
+  assert.ok(
+    lines().some((l) => /another sidecar with service id "svc-b" is running \(pid \d+\).*own --service-id/.test(l.msg)),
+    JSON.stringify(lines()),
+  );
 });
 
 test('a recorded pid that now names another process (other start time, or another boot or container) is never signalled', async (t) => {
@@ -104,7 +129,11 @@ test('a recorded pid that now names another process (other start time, or anothe
     const records = GroupRecords.open('svc-c', log) as GroupRecords;
     assert.deepEqual(records.reapLeftovers(), []);
     assert.deepEqual(groupMembers(pgid).sort(), members.sort(), 'the processes live on');
-    if (why) assert.ok(lines().some((l) => why.test(l.msg)), JSON.stringify(lines()));
+    if (why)
+      assert.ok(
+        lines().some((l) => why.test(l.msg)),
+        JSON.stringify(lines()),
+      );
     assert.deepEqual(readdirSync(records.dir), [], 'the stale record is dropped');
   }
 });
@@ -124,7 +153,10 @@ test('records are refused in a directory others can write to (a planted record c
   const { log } = capturingLogger();
   assert.ok(GroupRecords.open('svc-e', log) instanceof GroupRecords);
   chmodSync(join(runtime, `mcp-sidecar-${process.getuid!()}`), 0o777);
-  assert.match(String(GroupRecords.open('svc-e', log)), /is not a private directory of this user \(owner \d+, mode 777\); remove it or set XDG_RUNTIME_DIR/);
+  assert.match(
+    String(GroupRecords.open('svc-e', log)),
+    /is not a private directory of this user \(owner \d+, mode 777\); remove it or set XDG_RUNTIME_DIR/,
+  );
 });
 
 test('a zombie counts as gone: it has ended and only waits for its parent to collect it', async (t) => {

@@ -4,7 +4,12 @@ import { test } from 'node:test';
 import { LineFramer, idFromHead, idFromTail, type FramerSink } from '../../sidecar/child/line-framer.js';
 
 function recorder() {
-  const seen = { messages: [] as unknown[], garbage: [] as Array<{ line: string; reason: string }>, oversized: [] as Array<{ bytes: number; tail: string; head: string }>, tooDeep: [] as Array<{ tail: string; head: string }> };
+  const seen = {
+    messages: [] as unknown[],
+    garbage: [] as Array<{ line: string; reason: string }>,
+    oversized: [] as Array<{ bytes: number; tail: string; head: string }>,
+    tooDeep: [] as Array<{ tail: string; head: string }>,
+  };
   const sink: FramerSink = {
     message: (value) => seen.messages.push(value),
     garbage: (line, reason) => seen.garbage.push({ line, reason }),
@@ -43,7 +48,10 @@ test('non-JSON lines and JSON that is not an object are garbage, and framing goe
   const { seen, sink } = recorder();
   const framer = new LineFramer(1024, sink);
   framer.push('Server starting...\n12345\n"text"\nnull\n{"jsonrpc":"2.0","id":1,"result":{}}\n{broken\n');
-  assert.deepEqual(seen.garbage.map((g) => g.line), ['Server starting...', '12345', '"text"', 'null', '{broken']);
+  assert.deepEqual(
+    seen.garbage.map((g) => g.line),
+    ['Server starting...', '12345', '"text"', 'null', '{broken'],
+  );
   assert.match(seen.garbage[0].reason, /not JSON/);
   assert.match(seen.garbage[1].reason, /not a JSON-RPC message object/);
   assert.deepEqual(seen.messages, [{ jsonrpc: '2.0', id: 1, result: {} }]);
@@ -100,14 +108,20 @@ test('idFromHead only takes the top-level id, never one inside the result', () =
   assert.equal(idFromHead(' { "id" : 3 , "jsonrpc":"2.0"'), 3);
   assert.equal(idFromHead('{"jsonrpc":"2.0","result":{"id":5,"text":"'), undefined);
   assert.equal(idFromHead('{"result":{"content":[{"text":"{\\"id\\": 5'), undefined);
-  assert.equal(idFromHead('{"jsonrpc":"2.0","id":"abc","result":'), undefined, 'the sidecar gives the server numeric ids only');
+  assert.equal(
+    idFromHead('{"jsonrpc":"2.0","id":"abc","result":'),
+    undefined,
+    'the sidecar gives the server numeric ids only',
+  );
 });
 
 test('a line nesting past the relay limit is reported with its head and tail, not parsed', () => {
   const { seen, sink } = recorder();
   const framer = new LineFramer(1 << 20, sink);
   const deep = '['.repeat(5000) + ']'.repeat(5000);
-  framer.push(`{"jsonrpc":"2.0","id":7,"result":{"content":${deep}}}\n{"jsonrpc":"2.0","id":8,"result":{"x":[[[1]]]}}\n`);
+  framer.push(
+    `{"jsonrpc":"2.0","id":7,"result":{"content":${deep}}}\n{"jsonrpc":"2.0","id":8,"result":{"x":[[[1]]]}}\n`,
+  );
   assert.equal(seen.tooDeep.length, 1);
   assert.equal(idFromHead(seen.tooDeep[0].head), 7);
   assert.deepEqual(seen.messages, [{ jsonrpc: '2.0', id: 8, result: { x: [[[1]]] } }]);

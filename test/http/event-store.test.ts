@@ -10,11 +10,20 @@ test('ids are <stream>_<seq> and replay returns the same stream after the given 
   const a2 = store.append(1, 'a2');
   store.append(1, 'a3');
   assert.match(a1, /^1_\d+$/);
-  assert.deepEqual(store.after(a1)!.events.map((e) => e.data), ['a2', 'a3']);
-  assert.deepEqual(store.after(a2)!.events.map((e) => e.data), ['a3']);
+  assert.deepEqual(
+    store.after(a1)!.events.map((e) => e.data),
+    ['a2', 'a3'],
+  );
+  assert.deepEqual(
+    store.after(a2)!.events.map((e) => e.data),
+    ['a3'],
+  );
   const g = store.after('0_0')!;
   assert.equal(g.stream, 0);
-  assert.deepEqual(g.events.map((e) => e.data), ['g1']);
+  assert.deepEqual(
+    g.events.map((e) => e.data),
+    ['g1'],
+  );
 });
 
 test('unknown or malformed ids are refused (undefined), not answered with everything', () => {
@@ -30,7 +39,10 @@ test('the oldest events fall out past maxEvents, and a replay from before them r
   const first = store.append(1, 'e1');
   for (let i = 2; i <= 6; i++) store.append(1, `e${i}`);
   const found = store.after(first)!;
-  assert.deepEqual(found.events.map((e) => e.data), ['e4', 'e5', 'e6']);
+  assert.deepEqual(
+    found.events.map((e) => e.data),
+    ['e4', 'e5', 'e6'],
+  );
   assert.equal(found.gap, true);
   const recent = store.after('1_4')!;
   assert.equal(recent.gap, false);
@@ -41,7 +53,10 @@ test('the byte bound drops old events but always keeps the newest', () => {
   store.append(1, 'aaaaaa');
   store.append(1, 'bbbbbb');
   const big = store.append(1, 'c'.repeat(50));
-  assert.deepEqual(store.after('1_0')!.events.map((e) => e.data.length), [50]);
+  assert.deepEqual(
+    store.after('1_0')!.events.map((e) => e.data.length),
+    [50],
+  );
   assert.deepEqual(store.after(big)!.events, []);
 });
 

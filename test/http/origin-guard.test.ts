@@ -2,10 +2,19 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { NextFunction, Request, Response } from 'express';
-import { buildOriginPolicy, hostnameOf, isLoopback, originGuard, type OriginPolicy } from '../../sidecar/http/origin-guard.js';
+import {
+  buildOriginPolicy,
+  hostnameOf,
+  isLoopback,
+  originGuard,
+  type OriginPolicy,
+} from '../../sidecar/http/origin-guard.js';
 
 /** Runs the guard on a request with these headers: 'next' when it passes, else the status and message. */
-function check(policy: OriginPolicy, headers: Record<string, string | undefined>): { passed: true } | { passed: false; status: number; message: string } {
+function check(
+  policy: OriginPolicy,
+  headers: Record<string, string | undefined>,
+): { passed: true } | { passed: false; status: number; message: string } {
   let outcome: { passed: true } | { passed: false; status: number; message: string } | undefined;
   const res = {
     status: 0,
@@ -31,7 +40,7 @@ test('hostnameOf strips ports and keeps IPv6 brackets', () => {
   assert.ok(isLoopback('127.1.2.3') && isLoopback('localhost') && !isLoopback('10.0.0.1'));
 });
 
-test('bound to loopback: only loopback Host names pass (a rebinding attacker\'s name does not)', () => {
+test("bound to loopback: only loopback Host names pass (a rebinding attacker's name does not)", () => {
   const policy = buildOriginPolicy('127.0.0.1', [], [], []);
   assert.deepEqual(check(policy, { host: '127.0.0.1:8080' }), { passed: true });
   assert.deepEqual(check(policy, { host: 'localhost:8080' }), { passed: true });
@@ -43,12 +52,19 @@ test('bound to loopback: only loopback Host names pass (a rebinding attacker\'s 
 });
 
 test('the advertised name and --allowed-hosts are accepted', () => {
-  assert.deepEqual(check(buildOriginPolicy('127.0.0.1', ['sidecar.internal'], [], []), { host: 'sidecar.internal:8080' }), { passed: true });
+  assert.deepEqual(
+    check(buildOriginPolicy('127.0.0.1', ['sidecar.internal'], [], []), { host: 'sidecar.internal:8080' }),
+    { passed: true },
+  );
   const policy = buildOriginPolicy('0.0.0.0', [], ['mcp.example.com'], []);
   assert.deepEqual(check(policy, { host: 'MCP.example.com' }), { passed: true });
   assert.equal(check(policy, { host: 'other.example.com' }).passed, false);
   const behindKong = buildOriginPolicy('0.0.0.0', ['mcp-everything'], ['everything'], []);
-  assert.deepEqual(check(behindKong, { host: 'mcp-everything:8080' }), { passed: true }, "Kong's upstream name passes with --allowed-hosts too");
+  assert.deepEqual(
+    check(behindKong, { host: 'mcp-everything:8080' }),
+    { passed: true },
+    "Kong's upstream name passes with --allowed-hosts too",
+  );
 });
 
 test('bound to all interfaces without --allowed-hosts: any Host passes', () => {
@@ -72,8 +88,25 @@ test('Origin: loopback and same-host pass, foreign sites and "null" are refused,
 });
 
 test('loopback is parsed, never a prefix: 127.0.0.0/8 as four decimal octets, ::1, localhost', () => {
-  for (const good of ['127.0.0.1', '127.1.2.3', '127.255.255.255', 'localhost', 'LOCALHOST', '::1', '[::1]']) assert.ok(isLoopback(good), good);
-  const attacks = ['127.attacker.example', '127.0.0.1.evil.com', 'localhost.evil.com', '[::1].evil', '0x7f.0.0.1', '0x7f000001', '0177.0.0.1', '127.1', '127.0.0.256', '127.0.0.01', '2130706433', 'localhost.', '128.0.0.1', '::ffff:127.0.0.1', '[::1'];
+  for (const good of ['127.0.0.1', '127.1.2.3', '127.255.255.255', 'localhost', 'LOCALHOST', '::1', '[::1]'])
+    assert.ok(isLoopback(good), good);
+  const attacks = [
+    '127.attacker.example',
+    '127.0.0.1.evil.com',
+    'localhost.evil.com',
+    '[::1].evil',
+    '0x7f.0.0.1',
+    '0x7f000001',
+    '0177.0.0.1',
+    '127.1',
+    '127.0.0.256',
+    '127.0.0.01',
+    '2130706433',
+    'localhost.',
+    '128.0.0.1',
+    '::ffff:127.0.0.1',
+    '[::1',
+  ];
   for (const bad of attacks) assert.equal(isLoopback(bad), false, bad);
   assert.equal(hostnameOf('[::1].evil'), undefined, 'a bracketed IPv6 host ends at its bracket');
   assert.equal(hostnameOf('localhost:8080/path'), undefined);
@@ -82,21 +115,48 @@ test('loopback is parsed, never a prefix: 127.0.0.0/8 as four decimal octets, ::
 
 test('Origin: attack origins that look like loopback are refused; real loopback origins pass', () => {
   const policy = buildOriginPolicy('127.0.0.1', [], [], []);
-  const attacks = ['http://127.attacker.example', 'http://127.0.0.1.evil.com', 'http://localhost.evil.com', 'http://[::1].evil', 'http://0x7f.0.0.1', 'http://0x7f.0.0.1:8080', 'http://0177.0.0.1', 'http://2130706433', 'http://localhost:3000/path', 'ftp://localhost', 'http://localhost@evil.com'];
+  const attacks = [
+    'http://127.attacker.example',
+    'http://127.0.0.1.evil.com',
+    'http://localhost.evil.com',
+    'http://[::1].evil',
+    'http://0x7f.0.0.1',
+    'http://0x7f.0.0.1:8080',
+    'http://0177.0.0.1',
+    'http://2130706433',
+    'http://localhost:3000/path',
+    'ftp://localhost',
+    'http://localhost@evil.com',
+  ];
   for (const origin of attacks) {
     const outcome = check(policy, { host: '127.0.0.1:8080', origin });
     assert.equal(outcome.passed, false, origin);
     assert.equal(!outcome.passed && outcome.status, 403, origin);
   }
-  for (const origin of ['http://127.0.0.1', 'http://127.0.0.1:5173', 'https://127.9.8.7:1', 'http://localhost:3000', 'http://[::1]:8080']) {
+  for (const origin of [
+    'http://127.0.0.1',
+    'http://127.0.0.1:5173',
+    'https://127.9.8.7:1',
+    'http://localhost:3000',
+    'http://[::1]:8080',
+  ]) {
     assert.deepEqual(check(policy, { host: '127.0.0.1:8080', origin }), { passed: true }, origin);
   }
 });
 
 test('Host: the same parsed loopback rule, and a malformed Host is refused', () => {
   const policy = buildOriginPolicy('127.0.0.1', [], [], []);
-  for (const host of ['127.0.0.2:8080', 'localhost', '[::1]:8080']) assert.deepEqual(check(policy, { host }), { passed: true }, host);
-  for (const host of ['127.attacker.example:8080', '127.0.0.1.evil.com', 'localhost.evil.com', '[::1].evil', '0x7f.0.0.1:8080', 'localhost:8080/x', '']) {
+  for (const host of ['127.0.0.2:8080', 'localhost', '[::1]:8080'])
+    assert.deepEqual(check(policy, { host }), { passed: true }, host);
+  for (const host of [
+    '127.attacker.example:8080',
+    '127.0.0.1.evil.com',
+    'localhost.evil.com',
+    '[::1].evil',
+    '0x7f.0.0.1:8080',
+    'localhost:8080/x',
+    '',
+  ]) {
     assert.equal(check(policy, { host }).passed, false, host);
   }
   const listed = buildOriginPolicy('0.0.0.0', [], ['mcp.example.com'], []);

@@ -5,7 +5,13 @@
 import assert from 'node:assert/strict';
 import { before, after, describe, test } from 'node:test';
 import { raw, rest, type RawResponse } from '../support/harness.js';
-import { McpHttpClient, fixtureCommand, startSidecar, waitForReady, type RunningSidecar } from '../support/sidecar-process.js';
+import {
+  McpHttpClient,
+  fixtureCommand,
+  startSidecar,
+  waitForReady,
+  type RunningSidecar,
+} from '../support/sidecar-process.js';
 
 const ACCEPT = 'application/json, text/event-stream';
 const CALL = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: {} } });
@@ -24,7 +30,14 @@ describe('bad input', () => {
   let mcp: (headers: Record<string, string>, body?: string, method?: string) => Promise<RawResponse>;
 
   before(async () => {
-    sidecar = await startSidecar(['--max-body', '2kb', '--shutdown-grace', '1s', '--', ...fixtureCommand('paged-tools')]);
+    sidecar = await startSidecar([
+      '--max-body',
+      '2kb',
+      '--shutdown-grace',
+      '1s',
+      '--',
+      ...fixtureCommand('paged-tools'),
+    ]);
     await waitForReady(sidecar.url);
     client = new McpHttpClient(sidecar.url);
     await client.initialize();
@@ -37,7 +50,12 @@ describe('bad input', () => {
     assert.doesNotMatch(sidecar?.logs() ?? '', /could not parse a line from the client/);
   });
 
-  const session = () => ({ 'content-type': 'application/json', accept: ACCEPT, 'mcp-session-id': client.sessionId!, 'mcp-protocol-version': client.protocolVersion });
+  const session = () => ({
+    'content-type': 'application/json',
+    accept: ACCEPT,
+    'mcp-session-id': client.sessionId!,
+    'mcp-protocol-version': client.protocolVersion,
+  });
 
   test('malformed JSON → 400 with a JSON-RPC parse error (-32700)', async () => {
     rpcError(await mcp(session(), '{"jsonrpc": "2.0", "id": 1, "method": '), 400, -32700, /not valid JSON/);
@@ -46,18 +64,46 @@ describe('bad input', () => {
 
   test('valid JSON that is not JSON-RPC → 400 with -32600', async () => {
     rpcError(await mcp(session(), JSON.stringify({ id: 1, method: 'tools/list' })), 400, -32600, /not a JSON-RPC 2\.0/);
-    rpcError(await mcp(session(), JSON.stringify({ jsonrpc: '2.0', id: { object: true }, method: 'x' })), 400, -32600, /Invalid Request/);
-    rpcError(await mcp(session(), JSON.stringify([CALL, 7].map((x) => (typeof x === 'string' ? JSON.parse(x) : x)))), 400, -32600, /batch item 1/);
+    rpcError(
+      await mcp(session(), JSON.stringify({ jsonrpc: '2.0', id: { object: true }, method: 'x' })),
+      400,
+      -32600,
+      /Invalid Request/,
+    );
+    rpcError(
+      await mcp(session(), JSON.stringify([CALL, 7].map((x) => (typeof x === 'string' ? JSON.parse(x) : x)))),
+      400,
+      -32600,
+      /batch item 1/,
+    );
     rpcError(await mcp(session(), '[]'), 400, -32600, /empty/);
     rpcError(await mcp(session(), '42'), 400, -32600, /Invalid Request/);
-    const init = { jsonrpc: '2.0', id: 9, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } };
-    rpcError(await mcp({ 'content-type': 'application/json', accept: ACCEPT }, JSON.stringify([init, JSON.parse(CALL)])), 400, -32600, /initialize must be sent alone/);
+    const init = {
+      jsonrpc: '2.0',
+      id: 9,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+    };
+    rpcError(
+      await mcp({ 'content-type': 'application/json', accept: ACCEPT }, JSON.stringify([init, JSON.parse(CALL)])),
+      400,
+      -32600,
+      /initialize must be sent alone/,
+    );
   });
 
   test('a body over --max-body → 413, whether declared or streamed', async () => {
-    const big = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { pad: 'x'.repeat(3000) } } });
+    const big = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'echo', arguments: { pad: 'x'.repeat(3000) } },
+    });
     rpcError(await mcp(session(), big), 413, -32000, /over the limit of 2048 bytes \(--max-body\)/);
-    const chunked = await raw(sidecar.url, { headers: { ...session(), host: new URL(sidecar.url).host, 'transfer-encoding': 'chunked' }, body: big });
+    const chunked = await raw(sidecar.url, {
+      headers: { ...session(), host: new URL(sidecar.url).host, 'transfer-encoding': 'chunked' },
+      body: big,
+    });
     assert.equal(chunked.status, 413);
     const restBig = await rest(sidecar.url, 'echo', { pad: 'x'.repeat(3000) });
     assert.equal(restBig.status, 413);
@@ -65,10 +111,25 @@ describe('bad input', () => {
   });
 
   test('wrong Accept → 406; wrong Content-Type → 415', async () => {
-    rpcError(await mcp({ ...session(), accept: 'application/json' }, CALL), 406, -32000, /must accept both application\/json and text\/event-stream/);
+    rpcError(
+      await mcp({ ...session(), accept: 'application/json' }, CALL),
+      406,
+      -32000,
+      /must accept both application\/json and text\/event-stream/,
+    );
     rpcError(await mcp({ ...session(), accept: 'text/html' }, CALL), 406, -32000, /Not Acceptable/);
-    rpcError(await mcp({ ...session(), 'content-type': 'text/plain' }, CALL), 415, -32000, /Content-Type must be application\/json/);
-    rpcError(await mcp({ ...session(), accept: 'application/json' }, undefined, 'GET'), 406, -32000, /Accept: text\/event-stream/);
+    rpcError(
+      await mcp({ ...session(), 'content-type': 'text/plain' }, CALL),
+      415,
+      -32000,
+      /Content-Type must be application\/json/,
+    );
+    rpcError(
+      await mcp({ ...session(), accept: 'application/json' }, undefined, 'GET'),
+      406,
+      -32000,
+      /Accept: text\/event-stream/,
+    );
     const restType = await rest(sidecar.url, 'echo', '{}', { 'content-type': 'text/plain' });
     assert.equal(restType.status, 415);
   });
@@ -80,26 +141,73 @@ describe('bad input', () => {
     await closed.initialize();
     assert.equal(await closed.close(), 200);
     rpcError(await mcp({ ...session(), 'mcp-session-id': closed.sessionId! }, CALL), 404, -32001, /Session not found/);
-    rpcError(await mcp({ ...session(), 'mcp-session-id': 'no-such-session' }, CALL), 404, -32001, /initialize a new session/);
-    rpcError(await mcp({ ...session(), 'mcp-session-id': 'no-such-session', accept: 'text/event-stream' }, undefined, 'GET'), 404, -32001, /Session not found/);
-    rpcError(await mcp({ ...session(), 'mcp-session-id': 'no-such-session' }, undefined, 'DELETE'), 404, -32001, /Session not found/);
+    rpcError(
+      await mcp({ ...session(), 'mcp-session-id': 'no-such-session' }, CALL),
+      404,
+      -32001,
+      /initialize a new session/,
+    );
+    rpcError(
+      await mcp({ ...session(), 'mcp-session-id': 'no-such-session', accept: 'text/event-stream' }, undefined, 'GET'),
+      404,
+      -32001,
+      /Session not found/,
+    );
+    rpcError(
+      await mcp({ ...session(), 'mcp-session-id': 'no-such-session' }, undefined, 'DELETE'),
+      404,
+      -32001,
+      /Session not found/,
+    );
     const noSession = { 'content-type': 'application/json', accept: ACCEPT };
     rpcError(await mcp(noSession, CALL), 400, -32000, /Mcp-Session-Id header is required/);
-    rpcError(await mcp({ accept: 'text/event-stream' }, undefined, 'GET'), 400, -32000, /Mcp-Session-Id header is required/);
-    rpcError(await mcp({ ...session(), 'mcp-protocol-version': '1999-01-01' }, CALL), 400, -32000, /unsupported MCP-Protocol-Version "1999-01-01"/);
+    rpcError(
+      await mcp({ accept: 'text/event-stream' }, undefined, 'GET'),
+      400,
+      -32000,
+      /Mcp-Session-Id header is required/,
+    );
+    rpcError(
+      await mcp({ ...session(), 'mcp-protocol-version': '1999-01-01' }, CALL),
+      400,
+      -32000,
+      /unsupported MCP-Protocol-Version "1999-01-01"/,
+    );
     rpcError(await mcp({}, undefined, 'PUT'), 405, -32000, /POST, GET and DELETE/);
   });
 
   test('bad Origin → 403 and bad Host → 403 (DNS rebinding), on /mcp and /tools; health stays open', async () => {
-    rpcError(await mcp({ ...session(), origin: 'https://evil.example.com' }, CALL), 403, -32000, /Origin "https:\/\/evil\.example\.com" is not allowed/);
-    rpcError(await mcp({ ...session(), host: 'evil.example.com' }, CALL), 403, -32000, /Host "evil\.example\.com" is not allowed \(DNS rebinding protection\)/);
+    rpcError(
+      await mcp({ ...session(), origin: 'https://evil.example.com' }, CALL),
+      403,
+      -32000,
+      /Origin "https:\/\/evil\.example\.com" is not allowed/,
+    );
+    rpcError(
+      await mcp({ ...session(), host: 'evil.example.com' }, CALL),
+      403,
+      -32000,
+      /Host "evil\.example\.com" is not allowed \(DNS rebinding protection\)/,
+    );
     const port = new URL(sidecar.url).port;
-    rpcError(await mcp({ ...session(), host: `attacker.test:${port}`, origin: `http://attacker.test:${port}` }, CALL), 403, -32000, /DNS rebinding/);
+    rpcError(
+      await mcp({ ...session(), host: `attacker.test:${port}`, origin: `http://attacker.test:${port}` }, CALL),
+      403,
+      -32000,
+      /DNS rebinding/,
+    );
     const restHost = await raw(sidecar.url, { method: 'GET', path: '/tools', headers: { host: 'evil.example.com' } });
     assert.equal(restHost.status, 403);
-    const restOrigin = await raw(sidecar.url, { path: '/tools/echo', headers: { host: `127.0.0.1:${port}`, origin: 'https://evil.example.com', 'content-type': 'application/json' }, body: '{}' });
+    const restOrigin = await raw(sidecar.url, {
+      path: '/tools/echo',
+      headers: { host: `127.0.0.1:${port}`, origin: 'https://evil.example.com', 'content-type': 'application/json' },
+      body: '{}',
+    });
     assert.equal(restOrigin.status, 403);
-    assert.equal((await raw(sidecar.url, { method: 'GET', path: '/healthz', headers: { host: 'evil.example.com' } })).status, 200);
+    assert.equal(
+      (await raw(sidecar.url, { method: 'GET', path: '/healthz', headers: { host: 'evil.example.com' } })).status,
+      200,
+    );
     const allowed = await mcp({ ...session(), origin: `http://localhost:${port}` }, CALL);
     assert.equal(allowed.status, 200, 'a loopback origin is fine');
   });
@@ -140,6 +248,9 @@ describe('bad input', () => {
     assert.equal(unknown.error?.code, -32602);
     const method = await client.request('no/such/method', {});
     assert.equal(method.error?.code, -32601);
-    assert.equal((await client.request('tools/call', { name: 'echo', arguments: { still: 'works' } })).result.content[0].text, '{"still":"works"}');
+    assert.equal(
+      (await client.request('tools/call', { name: 'echo', arguments: { still: 'works' } })).result.content[0].text,
+      '{"still":"works"}',
+    );
   });
 });

@@ -29,10 +29,18 @@ test('50 concurrent sessions each get exactly their own responses, string and nu
   );
   t.diagnostic(`${results.length} calls over ${SESSIONS} sessions in ${Math.round(performance.now() - started)} ms`);
   for (const { i, id, args, response } of results) {
-    assert.deepEqual(response.id, id, `session ${i}: id ${JSON.stringify(id)} came back as ${JSON.stringify(response.id)}`);
+    assert.deepEqual(
+      response.id,
+      id,
+      `session ${i}: id ${JSON.stringify(id)} came back as ${JSON.stringify(response.id)}`,
+    );
     assert.equal(typeof response.id, typeof id);
     assert.ok(response.result, `session ${i} id ${JSON.stringify(id)}: ${JSON.stringify(response.error)}`);
-    assert.deepEqual(JSON.parse(textOf(response)), args, `session ${i} id ${JSON.stringify(id)} got someone else's answer`);
+    assert.deepEqual(
+      JSON.parse(textOf(response)),
+      args,
+      `session ${i} id ${JSON.stringify(id)} got someone else's answer`,
+    );
   }
 
   // A batch: both answers in one JSON array, each with its own id.
@@ -51,7 +59,12 @@ test('50 concurrent sessions each get exactly their own responses, string and nu
   // The same id twice in flight in one session is refused, and the first request still gets its own answer
   // (the second POST must not take over the first one's stream).
   const first = callTool(clients[1], 'slow', { ms: 300, steps: 1 }, { id: 'dup' });
-  await waitFor(async () => (await metric(sidecar.url, 'mcp_sidecar_rpc_inflight')) >= 1, 5000, 'the first call to be in flight', 5);
+  await waitFor(
+    async () => (await metric(sidecar.url, 'mcp_sidecar_rpc_inflight')) >= 1,
+    5000,
+    'the first call to be in flight',
+    5,
+  );
   const second = await callTool(clients[1], 'echo', {}, { id: 'dup' });
   assert.equal(second.error?.code, -32600);
   assert.match(second.error.message, /already in flight/);
@@ -83,7 +96,11 @@ test('progress notifications reach only the session that asked, with its own tok
       const others: JsonRpcMessage[] = [];
       const response = await client.request(
         'tools/call',
-        { name: 'slow', arguments: { ms: 400, steps: STEPS, tag: `session-${i}` }, _meta: { progressToken: tokenFor(i) } },
+        {
+          name: 'slow',
+          arguments: { ms: 400, steps: STEPS, tag: `session-${i}` },
+          _meta: { progressToken: tokenFor(i) },
+        },
         { onMessage: (m) => (m.method === 'notifications/progress' ? progress : others).push(m) },
       );
       return { i, response, progress, others };
@@ -93,8 +110,16 @@ test('progress notifications reach only the session that asked, with its own tok
     assert.equal(textOf(response), `done session-${i}`);
     assert.equal(progress.length, STEPS, `session ${i} saw ${progress.length} progress notifications`);
     progress.forEach((p, step) => {
-      assert.deepEqual(p.params.progressToken, tokenFor(i), `session ${i} got token ${JSON.stringify(p.params.progressToken)}`);
-      assert.equal(p.params.message, `session-${i} ${step + 1}/${STEPS}`, `session ${i} got another session's progress`);
+      assert.deepEqual(
+        p.params.progressToken,
+        tokenFor(i),
+        `session ${i} got token ${JSON.stringify(p.params.progressToken)}`,
+      );
+      assert.equal(
+        p.params.message,
+        `session-${i} ${step + 1}/${STEPS}`,
+        `session ${i} got another session's progress`,
+      );
       assert.equal(p.params.progress, step + 1);
       assert.equal(p.params.total, STEPS);
     });

@@ -41,7 +41,8 @@ for (const scenario of SCENARIOS.filter((s) => s.quick)) {
     if (row.orphans > 0) problems.push(`${row.orphans} orphan processes`);
     if (row.phantoms > 0) problems.push(`${row.phantoms} phantom registrations`);
     if (row.probesWrong > 0) problems.push(`${row.probesWrong} probe answers not as prescribed`);
-    if (!(row.peakRssMb < RSS_BOUND_MB)) problems.push(`peak RSS ${Math.round(row.peakRssMb)} MB (bound ${RSS_BOUND_MB} MB)`);
+    if (!(row.peakRssMb < RSS_BOUND_MB))
+      problems.push(`peak RSS ${Math.round(row.peakRssMb)} MB (bound ${RSS_BOUND_MB} MB)`);
     assert.deepEqual(problems, [], `${scenario.id}: ${problems.join('; ')}\n${row.notes.join('\n')}`);
   });
 }

@@ -22,7 +22,11 @@ test('tools/list over several pages: READY only with all of them, GET /tools lis
   const res = await fetch(`${sidecar.url}/tools`);
   assert.equal(res.status, 200);
   const { tools } = (await res.json()) as { tools: Array<{ name: string; inputSchema: unknown }> };
-  assert.deepEqual(tools.map((tool) => tool.name), expected, 'all 6 pages, in order, none twice');
+  assert.deepEqual(
+    tools.map((tool) => tool.name),
+    expected,
+    'all 6 pages, in order, none twice',
+  );
   assert.deepEqual(tools.find((tool) => tool.name === 'add')?.inputSchema, {
     type: 'object',
     properties: { a: { type: 'number' }, b: { type: 'number' } },
@@ -57,7 +61,12 @@ test('initialize is answered from the profile, in the version each client speaks
   const res = await fetch(`${sidecar.url}/mcp`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 'init', method: 'initialize', params: { protocolVersion: '2030-01-01', capabilities: {}, clientInfo: { name: 'future', version: '9' } } }),
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 'init',
+      method: 'initialize',
+      params: { protocolVersion: '2030-01-01', capabilities: {}, clientInfo: { name: 'future', version: '9' } },
+    }),
   });
   assert.equal(res.status, 200);
   const body = (await res.json()) as Record<string, any>;
@@ -74,10 +83,14 @@ test('tools that change at run time: the profile is re-read, GET /tools and REST
   t.after(() => stream.close());
   assert.equal((await rest(sidecar.url, 'grown-tool', {})).status, 404);
   assert.equal(textOf(await callTool(client, 'grow', { name: 'grown-tool' })), 'added grown-tool');
-  const tools = await waitFor(async () => {
-    const { tools } = (await (await fetch(`${sidecar.url}/tools`)).json()) as { tools: Array<{ name: string }> };
-    return tools.some((tool) => tool.name === 'grown-tool') ? tools : undefined;
-  }, 5000, 'GET /tools to list the new tool');
+  const tools = await waitFor(
+    async () => {
+      const { tools } = (await (await fetch(`${sidecar.url}/tools`)).json()) as { tools: Array<{ name: string }> };
+      return tools.some((tool) => tool.name === 'grown-tool') ? tools : undefined;
+    },
+    5000,
+    'GET /tools to list the new tool',
+  );
   assert.equal(tools.length, 23, '9 standard tools, 13 fillers and the new one');
   assert.equal((await rest(sidecar.url, 'grown-tool', {})).body.content[0].text, 'I am grown-tool');
   const [changed] = await stream.waitForCount(1, 3000);
@@ -85,6 +98,10 @@ test('tools that change at run time: the profile is re-read, GET /tools and REST
   // The server's own notification is forwarded; the sidecar must not add a second one of its own. A ping
   // round trip after it orders the check behind anything the sidecar could still have queued.
   await client.request('ping');
-  assert.equal(stream.events.filter((e) => e.data.method === 'notifications/tools/list_changed').length, 1, 'exactly one list_changed per change');
+  assert.equal(
+    stream.events.filter((e) => e.data.method === 'notifications/tools/list_changed').length,
+    1,
+    'exactly one list_changed per change',
+  );
   assert.match(sidecar.logs(), /tool list changed; telling registries/);
 });

@@ -33,11 +33,18 @@ test('a request nesting past --max-depth is refused with 400/-32600 before anyth
   assert.equal(answer.error.code, -32600);
   assert.match(answer.error.message, /nests deeper than 64 levels \(--max-depth\)/);
   // Not poisoned: the same id is free again, and the session still works.
-  assert.equal(textOf(await client.request('tools/call', { name: 'echo', arguments: { ok: 1 } }, { id: 1 })), '{"ok":1}');
+  assert.equal(
+    textOf(await client.request('tools/call', { name: 'echo', arguments: { ok: 1 } }, { id: 1 })),
+    '{"ok":1}',
+  );
   assert.equal(await metric(sidecar.url, 'mcp_sidecar_rpc_inflight'), 0);
 
   process.kill(await serverPid(sidecar.url), 'SIGKILL');
-  await waitFor(async () => (await fetch(`${sidecar.url}/readyz`)).status === 200 && (await serverPid(sidecar.url)), 10_000, 'the server back after kill -9');
+  await waitFor(
+    async () => (await fetch(`${sidecar.url}/readyz`)).status === 200 && (await serverPid(sidecar.url)),
+    10_000,
+    'the server back after kill -9',
+  );
   assert.equal(sidecar.proc.exitCode, null, 'the sidecar is still running');
   const started = Date.now();
   const exit = await sidecar.stop('SIGTERM');
@@ -51,7 +58,11 @@ test('a reply nesting deeper than the sidecar relays fails that call with -32003
   const deep = await callTool(client, 'deep', { depth: 5000 });
   assert.equal(deep.error?.code, -32003, JSON.stringify(deep).slice(0, 300));
   assert.match(deep.error.message, /nests deeper than 1000 levels/);
-  const rest = await fetch(`${sidecar.url}/tools/deep`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"depth":5000}' });
+  const rest = await fetch(`${sidecar.url}/tools/deep`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"depth":5000}',
+  });
   assert.equal(rest.status, 502);
   assert.match((await rest.json()).error, /nests deeper/);
   // A reply nesting deeply but within the limit is relayed intact.
@@ -84,12 +95,24 @@ test('malformed envelopes are answered at once with -32602 instead of waiting ou
 });
 
 test('isolated mode: --max-sessions holds under a flood of concurrent initializes (the slot is taken before the process starts)', async (t) => {
-  const sidecar = await launch(t, ['--session-mode', 'isolated', '--max-sessions', '2', '--', ...fixtureCommand('fault-tools')]);
+  const sidecar = await launch(t, [
+    '--session-mode',
+    'isolated',
+    '--max-sessions',
+    '2',
+    '--',
+    ...fixtureCommand('fault-tools'),
+  ]);
   const init = (i: number) =>
     fetch(`${sidecar.url}/mcp`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: i, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'flood', version: '1' } } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: i,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'flood', version: '1' } },
+      }),
     });
   const results = await Promise.all(Array.from({ length: 30 }, (_, i) => init(i)));
   const statuses = results.map((r) => r.status);
@@ -101,7 +124,16 @@ test('isolated mode: --max-sessions holds under a flood of concurrent initialize
 });
 
 test('one client cannot starve the others: --max-batch, --max-session-inflight and --max-inflight answer at once', async (t) => {
-  const sidecar = await launch(t, ['--max-batch', '50', '--max-session-inflight', '4', '--max-inflight', '6', '--', ...fixtureCommand('fault-tools')]);
+  const sidecar = await launch(t, [
+    '--max-batch',
+    '50',
+    '--max-session-inflight',
+    '4',
+    '--max-inflight',
+    '6',
+    '--',
+    ...fixtureCommand('fault-tools'),
+  ]);
   const greedy = await session(t, sidecar.url);
   const other = await session(t, sidecar.url);
 
@@ -112,8 +144,17 @@ test('one client cannot starve the others: --max-batch, --max-session-inflight a
 
   // Four slow calls fill the greedy session's share; a fifth, alone in its POST, is refused with 503.
   const slow = Array.from({ length: 4 }, (_, i) => callTool(greedy, 'slow', { ms: 1500, steps: 1 }, { id: `s${i}` }));
-  await waitFor(async () => (await metric(sidecar.url, 'mcp_sidecar_rpc_inflight')) === 4, 3000, 'four calls in flight');
-  const fifth = await greedy.post({ jsonrpc: '2.0', id: 'fifth', method: 'tools/call', params: { name: 'echo', arguments: {} } });
+  await waitFor(
+    async () => (await metric(sidecar.url, 'mcp_sidecar_rpc_inflight')) === 4,
+    3000,
+    'four calls in flight',
+  );
+  const fifth = await greedy.post({
+    jsonrpc: '2.0',
+    id: 'fifth',
+    method: 'tools/call',
+    params: { name: 'echo', arguments: {} },
+  });
   assert.equal(fifth.status, 503);
   assert.equal(fifth.headers.get('retry-after'), '1');
   const refused = await fifth.json();
@@ -127,12 +168,21 @@ test('one client cannot starve the others: --max-batch, --max-session-inflight a
   // Two more fill the server's share (6): the next request of anyone is refused, and REST says 503 too.
   const more = [callTool(other, 'slow', { ms: 1500, steps: 1 }), callTool(other, 'slow', { ms: 1500, steps: 1 })];
   await waitFor(async () => (await metric(sidecar.url, 'mcp_sidecar_rpc_inflight')) === 6, 3000, 'six calls in flight');
-  const full = await other.post({ jsonrpc: '2.0', id: 'full', method: 'tools/call', params: { name: 'echo', arguments: {} } });
+  const full = await other.post({
+    jsonrpc: '2.0',
+    id: 'full',
+    method: 'tools/call',
+    params: { name: 'echo', arguments: {} },
+  });
   assert.equal(full.status, 503);
   const fullAnswer = await full.json();
   assert.equal(fullAnswer.error?.code, -32005);
   assert.match(fullAnswer.error.message, /--max-inflight 6/);
-  const rest = await fetch(`${sidecar.url}/tools/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  const rest = await fetch(`${sidecar.url}/tools/echo`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{}',
+  });
   assert.equal(rest.status, 503);
   assert.equal(rest.headers.get('retry-after'), '1');
   assert.ok((await metric(sidecar.url, 'mcp_sidecar_queue_depth')) >= 6);
@@ -147,10 +197,18 @@ test('an SSE stream whose client does not read is closed past --stream-buffer; m
   // A GET stream whose reader never reads: paused at once, so the socket's window fills and writes back up.
   const url = new URL(`${sidecar.url}/mcp`);
   const stalled = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, path: '/mcp', headers: { accept: 'text/event-stream', ...client.headers() } }, (res) => {
-      res.pause();
-      resolve(res);
-    });
+    const req = httpRequest(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: '/mcp',
+        headers: { accept: 'text/event-stream', ...client.headers() },
+      },
+      (res) => {
+        res.pause();
+        resolve(res);
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -158,10 +216,17 @@ test('an SSE stream whose client does not read is closed past --stream-buffer; m
   assert.equal(stalled.statusCode, 200);
   // 2,000 × 64 KB = 128 MB of server-wide list_changed notifications, all bound for the stalled stream.
   assert.equal(textOf(await callTool(client, 'flood', { count: 2000, bytes: 65_536 })), 'flooding');
-  await waitFor(async () => (await metric(sidecar.url, 'mcp_sidecar_sse_slow_streams_closed_total')) >= 1, 20_000, 'the stalled stream closed');
+  await waitFor(
+    async () => (await metric(sidecar.url, 'mcp_sidecar_sse_slow_streams_closed_total')) >= 1,
+    20_000,
+    'the stalled stream closed',
+  );
   await sleep(500);
   const after = await rssMb(sidecar.pid);
-  assert.ok(after - before < 100, `RSS grew by ${Math.round(after - before)} MB (from ${Math.round(before)} to ${Math.round(after)})`);
+  assert.ok(
+    after - before < 100,
+    `RSS grew by ${Math.round(after - before)} MB (from ${Math.round(before)} to ${Math.round(after)})`,
+  );
   assert.equal(textOf(await callTool(client, 'echo', { still: 'here' })), '{"still":"here"}');
 });
 
@@ -177,7 +242,10 @@ test('small ones: Last-Event-ID cannot take over a JSON answer, two Mcp-Session-
   const statuses: number[] = [];
   for (let stream = 1; stream <= 8; stream++) {
     const abort = new AbortController();
-    const res = await fetch(`${sidecar.url}/mcp`, { headers: { ...client.headers(), accept: 'text/event-stream', 'last-event-id': `${stream}_0` }, signal: abort.signal });
+    const res = await fetch(`${sidecar.url}/mcp`, {
+      headers: { ...client.headers(), accept: 'text/event-stream', 'last-event-id': `${stream}_0` },
+      signal: abort.signal,
+    });
     statuses.push(res.status);
     abort.abort();
   }
@@ -188,10 +256,13 @@ test('small ones: Last-Event-ID cannot take over a JSON answer, two Mcp-Session-
   const twice = await new Promise<{ status: number; body: string }>((resolve, reject) => {
     const headers = Object.entries({ ...client.headers(), host: url.host }).flatMap(([k, v]) => [k, v]);
     headers.push('mcp-session-id', client.sessionId!);
-    const req = httpRequest({ host: url.hostname, port: url.port, path: '/mcp', method: 'POST', headers, setHost: false }, (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c)).on('end', () => resolve({ status: res.statusCode!, body }));
-    });
+    const req = httpRequest(
+      { host: url.hostname, port: url.port, path: '/mcp', method: 'POST', headers, setHost: false },
+      (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c)).on('end', () => resolve({ status: res.statusCode!, body }));
+      },
+    );
     req.on('error', reject);
     req.end(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }));
   });
@@ -199,11 +270,15 @@ test('small ones: Last-Event-ID cannot take over a JSON answer, two Mcp-Session-
   assert.match(twice.body, /more than one Mcp-Session-Id header/);
 
   for (const id of ['9007199254740993', '-9007199254740993', '123456789012345678901234567890']) {
-    const res = await client.post(`{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":"echo","arguments":{"n":1}}}`);
+    const res = await client.post(
+      `{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":"echo","arguments":{"n":1}}}`,
+    );
     const text = await res.text();
     assert.match(text, new RegExp(`"id":${id}[,}]`), text);
   }
-  const batch = await client.post(`[{"jsonrpc":"2.0","id":9007199254740995,"method":"ping"},{"jsonrpc":"2.0","id":7,"method":"ping"}]`);
+  const batch = await client.post(
+    `[{"jsonrpc":"2.0","id":9007199254740995,"method":"ping"},{"jsonrpc":"2.0","id":7,"method":"ping"}]`,
+  );
   const batchText = await batch.text();
   assert.match(batchText, /"id":9007199254740995[,}]/);
   assert.match(batchText, /"id":7[,}]/);

@@ -5,10 +5,24 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { callTool, launch, rest, session, textOf, within } from '../support/harness.js';
-import { fixtureCommand, isRunning, McpHttpClient, readyz, serverProcesses, waitFor } from '../support/sidecar-process.js';
+import {
+  fixtureCommand,
+  isRunning,
+  McpHttpClient,
+  readyz,
+  serverProcesses,
+  waitFor,
+} from '../support/sidecar-process.js';
 
 test('two sessions get two different server processes, neither of them the primary', async (t) => {
-  const sidecar = await launch(t, ['--session-mode', 'isolated', '--warm', '1', '--', ...fixtureCommand('paged-tools')]);
+  const sidecar = await launch(t, [
+    '--session-mode',
+    'isolated',
+    '--warm',
+    '1',
+    '--',
+    ...fixtureCommand('paged-tools'),
+  ]);
   const primary: number = sidecar.readyBody!.worker.pid;
   await waitFor(async () => (await readyz(sidecar.url)).body.isolated?.spares === 1, 5000, 'a warm spare');
   const a = await session(t, sidecar.url);
@@ -47,24 +61,37 @@ test('a session whose process dies is closed: its client gets 404 and starts ane
 });
 
 test('100 sessions opened and closed leave no server process behind', async (t) => {
-  const sidecar = await launch(t, ['--session-mode', 'isolated', '--warm', '1', '--', ...fixtureCommand('paged-tools')]);
+  const sidecar = await launch(t, [
+    '--session-mode',
+    'isolated',
+    '--warm',
+    '1',
+    '--',
+    ...fixtureCommand('paged-tools'),
+  ]);
   const primary: number = sidecar.readyBody!.worker.pid;
   const pids: number[] = [];
   for (let round = 0; round < 10; round++) {
-    const clients = await Promise.all(Array.from({ length: 10 }, async () => {
-      const client = new McpHttpClient(sidecar.url);
-      await client.initialize();
-      return client;
-    }));
+    const clients = await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        const client = new McpHttpClient(sidecar.url);
+        await client.initialize();
+        return client;
+      }),
+    );
     for (const client of clients) pids.push(Number(textOf(await callTool(client, 'pid'))));
     for (const client of clients) assert.equal(await client.close(), 200);
   }
   assert.equal(new Set(pids).size, 100, 'every session had its own process');
   await waitFor(() => pids.every((pid) => !isRunning(pid)), 10_000, 'every session process to end');
-  const left = await waitFor(async () => {
-    const tree = await serverProcesses(sidecar);
-    return tree.length <= 2 ? tree : undefined; // the primary and at most one warm spare
-  }, 10_000, 'only the primary and the warm spare to remain');
+  const left = await waitFor(
+    async () => {
+      const tree = await serverProcesses(sidecar);
+      return tree.length <= 2 ? tree : undefined; // the primary and at most one warm spare
+    },
+    10_000,
+    'only the primary and the warm spare to remain',
+  );
   assert.ok(left.includes(primary), `the primary is still there: ${left}`);
   assert.equal((await readyz(sidecar.url)).body.sessions, 0);
 });

@@ -20,16 +20,37 @@ describe('the sidecar publishes to Kong (real sidecar, Admin API contract double
   test('READY adds the target; a killed server withdraws it at once; READY again re-adds it; SIGTERM removes it', async (t) => {
     const name = `kong-it-${process.pid}`;
     const started = Date.now();
-    const sidecar = await launch(t, ['--name', name, '--kong-admin', kong.url, '--ping-interval', '500ms', '--restart-min', '1s', '--restart-max', '1s', '--', ...everythingCommand()]);
+    const sidecar = await launch(t, [
+      '--name',
+      name,
+      '--kong-admin',
+      kong.url,
+      '--ping-interval',
+      '500ms',
+      '--restart-min',
+      '1s',
+      '--restart-max',
+      '1s',
+      '--',
+      ...everythingCommand(),
+    ]);
     const address = new URL(sidecar.url).host;
     await waitFor(() => kong.targetsOf(`mcp-${name}`).has(address), 10_000, 'the target in Kong');
     t.diagnostic(`published ${Date.now() - started} ms after start`);
     assert.deepEqual(kong.routes.get(`mcp-${name}`)?.paths, [`/${name}`]);
     // The publisher says 'published' once its loop has seen everything converge (a step after the last answer).
-    const ready = await waitFor(async () => {
-      const r = await readyz(sidecar.url);
-      return r.body.publishers.some((p: { publisher: string; state: string }) => p.publisher === 'kong' && p.state === 'published') && r;
-    }, 5000, "publisher state 'published' in /readyz");
+    const ready = await waitFor(
+      async () => {
+        const r = await readyz(sidecar.url);
+        return (
+          r.body.publishers.some(
+            (p: { publisher: string; state: string }) => p.publisher === 'kong' && p.state === 'published',
+          ) && r
+        );
+      },
+      5000,
+      "publisher state 'published' in /readyz",
+    );
 
     const pid = ready.body.worker.pid as number;
     const killedAt = Date.now();
@@ -59,8 +80,18 @@ describe('the sidecar publishes to Kong (real sidecar, Admin API contract double
     const sidecar = await launch(t, ['--name', name, '--kong-admin', kong.url, '--', ...everythingCommand()]);
     const tools = await fetch(`${sidecar.url}/tools`);
     assert.equal(tools.status, 200, 'serving does not wait for Kong');
-    await waitFor(async () => (await readyz(sidecar.url)).body.publishers.find((p: { publisher: string }) => p.publisher === 'kong')?.state === 'unreachable', 10_000, 'publisher unreachable in /readyz');
-    assert.equal((await readyz(sidecar.url)).status, 200, 'still ready: a registry being down is not the server being down');
+    await waitFor(
+      async () =>
+        (await readyz(sidecar.url)).body.publishers.find((p: { publisher: string }) => p.publisher === 'kong')
+          ?.state === 'unreachable',
+      10_000,
+      'publisher unreachable in /readyz',
+    );
+    assert.equal(
+      (await readyz(sidecar.url)).status,
+      200,
+      'still ready: a registry being down is not the server being down',
+    );
     await kong.up();
     const address = new URL(sidecar.url).host;
     // Backoff is capped at 30 s; the first retries come much sooner.

@@ -9,7 +9,8 @@ import { callTool, launch, session, textOf } from '../support/harness.js';
 import type { JsonRpcMessage } from '../support/sidecar-process.js';
 import { fixtureCommand, readyz, waitFor } from '../support/sidecar-process.js';
 
-const logLines = (messages: JsonRpcMessage[]) => messages.filter((m) => m.method === 'notifications/message').map((m) => m.params.data);
+const logLines = (messages: JsonRpcMessage[]) =>
+  messages.filter((m) => m.method === 'notifications/message').map((m) => m.params.data);
 
 test('shared mode: a log line reaches the one caller in flight; with two callers in flight it reaches neither and the sidecar logs it', async (t) => {
   const sidecar = await launch(t, ['--', ...fixtureCommand('paged-tools')]);
@@ -19,16 +20,26 @@ test('shared mode: a log line reaches the one caller in flight; with two callers
 
   const alone: JsonRpcMessage[] = [];
   await callTool(a, 'slow', { ms: 150, steps: 3, tag: 'alone', log: true }, { onMessage: (m) => alone.push(m) });
-  assert.deepEqual(logLines(alone), ['alone step 1', 'alone step 2', 'alone step 3'], 'the only caller gets its log lines on its own stream');
+  assert.deepEqual(
+    logLines(alone),
+    ['alone step 1', 'alone step 2', 'alone step 3'],
+    'the only caller gets its log lines on its own stream',
+  );
 
   const seenB: JsonRpcMessage[] = [];
   const bCall = callTool(b, 'slow', { ms: 3000, steps: 1, tag: 'other' }, { onMessage: (m) => seenB.push(m) });
   await waitFor(async () => (await readyz(sidecar.url)).body.inflight === 1, 5000, "b's call to be in flight");
   const seenA: JsonRpcMessage[] = [];
-  assert.equal(textOf(await callTool(a, 'slow', { ms: 150, steps: 3, tag: 'mine', log: true }, { onMessage: (m) => seenA.push(m) })), 'done mine');
+  assert.equal(
+    textOf(
+      await callTool(a, 'slow', { ms: 150, steps: 3, tag: 'mine', log: true }, { onMessage: (m) => seenA.push(m) }),
+    ),
+    'done mine',
+  );
   assert.equal(textOf(await bCall), 'done other');
   assert.deepEqual(logLines(seenA), [], 'not guessed at a');
-  assert.deepEqual(logLines(seenB), [], "never handed to b, whose call was also in flight");
-  for (const step of [1, 2, 3]) assert.match(sidecar.logs(), new RegExp(`"serverLog":\\{[^}]*"data":"mine step ${step}"`));
+  assert.deepEqual(logLines(seenB), [], 'never handed to b, whose call was also in flight');
+  for (const step of [1, 2, 3])
+    assert.match(sidecar.logs(), new RegExp(`"serverLog":\\{[^}]*"data":"mine step ${step}"`));
   assert.match(sidecar.logs(), /a server log line kept here: several clients have calls in flight/);
 });

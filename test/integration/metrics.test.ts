@@ -18,8 +18,14 @@ test('metrics follow the calls, sessions and calls in flight', async (t) => {
   await rest(sidecar.url, 'echo', {});
   await callTool(client, 'slow', { ms: 2000, steps: 1 }); // times out
   assert.equal(await metric(sidecar.url, 'mcp_sidecar_rpc_calls_total', { method: 'tools/call', outcome: 'ok' }), 4);
-  assert.equal(await metric(sidecar.url, 'mcp_sidecar_rpc_calls_total', { method: 'tools/call', outcome: 'timeout' }), 1);
-  assert.equal(await metric(sidecar.url, 'mcp_sidecar_rpc_duration_seconds_count', { method: 'tools/call', tool: 'echo' }), 4);
+  assert.equal(
+    await metric(sidecar.url, 'mcp_sidecar_rpc_calls_total', { method: 'tools/call', outcome: 'timeout' }),
+    1,
+  );
+  assert.equal(
+    await metric(sidecar.url, 'mcp_sidecar_rpc_duration_seconds_count', { method: 'tools/call', tool: 'echo' }),
+    4,
+  );
   assert.equal(await metric(sidecar.url, 'mcp_sidecar_sessions'), 1);
   assert.equal(await metric(sidecar.url, 'mcp_sidecar_workers_ready'), 1);
   assert.ok((await metric(sidecar.url, 'mcp_sidecar_http_requests_total', { route: '/mcp', status: '200' })) >= 5);
@@ -30,7 +36,11 @@ test('metrics follow the calls, sessions and calls in flight', async (t) => {
   assert.doesNotMatch(text, /made-up-tool-name/);
 
   const pending = callTool(client, 'slow', { ms: 250, steps: 1 });
-  await waitFor(async () => (await metric(sidecar.url, 'mcp_sidecar_rpc_inflight')) === 1, 3000, 'in-flight gauge at 1');
+  await waitFor(
+    async () => (await metric(sidecar.url, 'mcp_sidecar_rpc_inflight')) === 1,
+    3000,
+    'in-flight gauge at 1',
+  );
   await pending;
   assert.equal(await metric(sidecar.url, 'mcp_sidecar_rpc_inflight'), 0);
 });

@@ -19,8 +19,19 @@ const meta = (extra: Record<string, unknown> = {}) => ({
 });
 
 /** A modern POST with the headers the transport page requires (overridable), read to its messages. */
-async function modern(url: string, method: string, params: Record<string, unknown> = {}, headers: Record<string, string> = {}, id: number | string = 1) {
-  const named = method === 'tools/call' || method === 'prompts/get' ? params.name : method === 'resources/read' ? params.uri : undefined;
+async function modern(
+  url: string,
+  method: string,
+  params: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+  id: number | string = 1,
+) {
+  const named =
+    method === 'tools/call' || method === 'prompts/get'
+      ? params.name
+      : method === 'resources/read'
+        ? params.uri
+        : undefined;
   const res = await fetch(`${url}/mcp`, {
     method: 'POST',
     headers: {
@@ -31,11 +42,21 @@ async function modern(url: string, method: string, params: Record<string, unknow
       ...(named !== undefined ? { 'mcp-name': String(named) } : {}),
       ...headers,
     },
-    body: JSON.stringify({ jsonrpc: '2.0', id, method, params: { ...params, _meta: meta(params._meta as Record<string, unknown>) } }),
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id,
+      method,
+      params: { ...params, _meta: meta(params._meta as Record<string, unknown>) },
+    }),
   });
   const messages: JsonRpcMessage[] = [];
   await readMessages(res, (m) => messages.push(m));
-  return { status: res.status, headers: res.headers, messages, response: messages.find((m) => m.id === id && !('method' in m)) };
+  return {
+    status: res.status,
+    headers: res.headers,
+    messages,
+    response: messages.find((m) => m.id === id && !('method' in m)),
+  };
 }
 
 test('the official client pinned to 2026-07-28 and in auto mode lists and calls tools through the sidecar (server-everything, stdio)', async (t) => {
@@ -44,9 +65,16 @@ test('the official client pinned to 2026-07-28 and in auto mode lists and calls 
     const client = new Client({ name: 'modern-test', version: '1.0.0' }, { versionNegotiation: { mode } });
     await client.connect(new StreamableHTTPClientTransport(new URL(`${sidecar.url}/mcp`)));
     t.after(() => client.close());
-    assert.equal(client.getNegotiatedProtocolVersion(), MODERN, `mode ${JSON.stringify(mode)} negotiated the modern revision`);
+    assert.equal(
+      client.getNegotiatedProtocolVersion(),
+      MODERN,
+      `mode ${JSON.stringify(mode)} negotiated the modern revision`,
+    );
     const { tools } = await client.listTools();
-    assert.ok(tools.some((tool) => tool.name === 'echo'), 'echo listed');
+    assert.ok(
+      tools.some((tool) => tool.name === 'echo'),
+      'echo listed',
+    );
     const result = await client.callTool({ name: 'echo', arguments: { message: `hi ${JSON.stringify(mode)}` } });
     assert.equal((result.content as Array<{ text: string }>)[0].text, `Echo: hi ${JSON.stringify(mode)}`);
   }
@@ -74,15 +102,30 @@ test('modern wire rules: discover, resultType and caching hints, header mismatch
   assert.equal(mismatch.status, 400);
   assert.equal(mismatch.response!.error.code, -32020);
   assert.match(mismatch.response!.error.message, /Mcp-Name header "pid" does not match/);
-  const encoded = await modern(sidecar.url, 'tools/call', { name: 'echo', arguments: { b: 2 } }, { 'mcp-name': `=?base64?${Buffer.from('echo').toString('base64')}?=` });
+  const encoded = await modern(
+    sidecar.url,
+    'tools/call',
+    { name: 'echo', arguments: { b: 2 } },
+    { 'mcp-name': `=?base64?${Buffer.from('echo').toString('base64')}?=` },
+  );
   assert.equal(textOf(encoded.response!), '{"b":2}');
   const noMethod = await modern(sidecar.url, 'tools/list', {}, { 'mcp-method': 'tools/call' });
   assert.equal(noMethod.response!.error.code, -32020);
 
   const unknownVersion = await fetch(`${sidecar.url}/mcp`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '1900-01-01', 'mcp-method': 'tools/list' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list', params: { _meta: meta({ 'io.modelcontextprotocol/protocolVersion': '1900-01-01' }) } }),
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '1900-01-01',
+      'mcp-method': 'tools/list',
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 9,
+      method: 'tools/list',
+      params: { _meta: meta({ 'io.modelcontextprotocol/protocolVersion': '1900-01-01' }) },
+    }),
   });
   assert.equal(unknownVersion.status, 400);
   const unsupported = await unknownVersion.json();
@@ -98,12 +141,26 @@ test('modern wire rules: discover, resultType and caching hints, header mismatch
 test('per-request logging, progress on the request stream, trace context into _meta, and subscriptions/listen', async (t) => {
   const sidecar = await launch(t, ['--', ...fixtureCommand('fault-tools')]);
   // A log line only for a request that asked for it, on its own stream, with its progress.
-  const asked = await modern(sidecar.url, 'tools/call', { name: 'slow', arguments: { ms: 100, steps: 2, tag: 'm', log: true }, _meta: { progressToken: 'pt', 'io.modelcontextprotocol/logLevel': 'info' } });
+  const asked = await modern(sidecar.url, 'tools/call', {
+    name: 'slow',
+    arguments: { ms: 100, steps: 2, tag: 'm', log: true },
+    _meta: { progressToken: 'pt', 'io.modelcontextprotocol/logLevel': 'info' },
+  });
   assert.equal(asked.headers.get('content-type'), 'text/event-stream');
-  assert.deepEqual(asked.messages.filter((m) => m.method === 'notifications/progress').map((m) => m.params.progressToken), ['pt', 'pt']);
+  assert.deepEqual(
+    asked.messages.filter((m) => m.method === 'notifications/progress').map((m) => m.params.progressToken),
+    ['pt', 'pt'],
+  );
   assert.equal(asked.messages.filter((m) => m.method === 'notifications/message').length, 2);
-  const silent = await modern(sidecar.url, 'tools/call', { name: 'slow', arguments: { ms: 100, steps: 2, tag: 'n', log: true } });
-  assert.equal(silent.messages.filter((m) => m.method === 'notifications/message').length, 0, 'no logLevel, no log lines');
+  const silent = await modern(sidecar.url, 'tools/call', {
+    name: 'slow',
+    arguments: { ms: 100, steps: 2, tag: 'n', log: true },
+  });
+  assert.equal(
+    silent.messages.filter((m) => m.method === 'notifications/message').length,
+    0,
+    'no logLevel, no log lines',
+  );
 
   // subscriptions/listen: acknowledged, then the opted-in change (a tool added at run time), tagged.
   const abort = new AbortController();
@@ -111,8 +168,18 @@ test('per-request logging, progress on the request stream, trace context into _m
   const listen = await fetch(`${sidecar.url}/mcp`, {
     method: 'POST',
     signal: abort.signal,
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': MODERN, 'mcp-method': 'subscriptions/listen' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 'sub-1', method: 'subscriptions/listen', params: { notifications: { toolsListChanged: true }, _meta: meta() } }),
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': MODERN,
+      'mcp-method': 'subscriptions/listen',
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 'sub-1',
+      method: 'subscriptions/listen',
+      params: { notifications: { toolsListChanged: true }, _meta: meta() },
+    }),
   });
   const events: JsonRpcMessage[] = [];
   const reading = readMessages(listen, (m) => events.push(m)).catch(() => {});
@@ -131,14 +198,31 @@ test('per-request logging, progress on the request stream, trace context into _m
 
   // A gateway's traceparent reaches the server in _meta, beside every modern _meta field, none dropped.
   const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-  const traced = await modern(sidecar.url, 'tools/call', { name: 'meta', arguments: {}, _meta: { baggage: 'k=v' } }, { traceparent, tracestate: 'vendor=1' });
-  assert.deepEqual(JSON.parse(textOf(traced.response!)), { ...meta({ baggage: 'k=v' }), traceparent, tracestate: 'vendor=1' });
-  const own = await modern(sidecar.url, 'tools/call', { name: 'meta', arguments: {}, _meta: { traceparent: 'mine' } }, { traceparent });
+  const traced = await modern(
+    sidecar.url,
+    'tools/call',
+    { name: 'meta', arguments: {}, _meta: { baggage: 'k=v' } },
+    { traceparent, tracestate: 'vendor=1' },
+  );
+  assert.deepEqual(JSON.parse(textOf(traced.response!)), {
+    ...meta({ baggage: 'k=v' }),
+    traceparent,
+    tracestate: 'vendor=1',
+  });
+  const own = await modern(
+    sidecar.url,
+    'tools/call',
+    { name: 'meta', arguments: {}, _meta: { traceparent: 'mine' } },
+    { traceparent },
+  );
   assert.equal(JSON.parse(textOf(own.response!)).traceparent, 'mine', "the body's own trace context wins");
 });
 
 test('two replicas: consecutive modern requests alternate between them and all succeed, a legacy session on one keeps working', async (t) => {
-  const [a, b] = [await launch(t, ['--', ...fixtureCommand('fault-tools')]), await launch(t, ['--', ...fixtureCommand('fault-tools')])];
+  const [a, b] = [
+    await launch(t, ['--', ...fixtureCommand('fault-tools')]),
+    await launch(t, ['--', ...fixtureCommand('fault-tools')]),
+  ];
   const legacy = await session(t, a.url);
   const pids = new Set<string>();
   for (let i = 0; i < 10; i++) {

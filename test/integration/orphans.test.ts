@@ -41,15 +41,25 @@ const gone = (pids: number[]) => pids.every((pid) => !isRunning(pid));
 test('kill -9 of the sidecar: the server (deaf to stdin EOF and SIGTERM) and its grandchild are gone within seconds', async (t) => {
   const sidecar = await launch(t, ['--', ...fixtureCommand('stubborn')], { env: runtimeEnv() });
   const f = await family(t, sidecar.url);
-  assert.equal(sidecar.readyBody!.worker.pid, f.pid, '/readyz reports the server itself (setpriv execs it), not a wrapper');
+  assert.equal(
+    sidecar.readyBody!.worker.pid,
+    f.pid,
+    '/readyz reports the server itself (setpriv execs it), not a wrapper',
+  );
   assert.match(sidecar.logs(), /orphan guard: the MCP server dies with the sidecar \(setpriv\)/);
   const guard = watcher(sidecar);
   await killNine(sidecar);
-  await waitFor(() => gone([f.pid, f.grandchild, guard]), 3000, 'the server, its grandchild and the watcher to be gone');
+  await waitFor(
+    () => gone([f.pid, f.grandchild, guard]),
+    3000,
+    'the server, its grandchild and the watcher to be gone',
+  );
 });
 
-test('isolated mode: kill -9 of the sidecar ends every session\'s server and grandchild, and the primary', async (t) => {
-  const sidecar = await launch(t, ['--session-mode', 'isolated', '--', ...fixtureCommand('stubborn')], { env: runtimeEnv() });
+test("isolated mode: kill -9 of the sidecar ends every session's server and grandchild, and the primary", async (t) => {
+  const sidecar = await launch(t, ['--session-mode', 'isolated', '--', ...fixtureCommand('stubborn')], {
+    env: runtimeEnv(),
+  });
   const families = await Promise.all([family(t, sidecar.url), family(t, sidecar.url), family(t, sidecar.url)]);
   const pids = [sidecar.readyBody!.worker.pid as number, ...families.flatMap((f) => [f.pid, f.grandchild])];
   assert.equal(new Set(pids).size, 7, `a process per session besides the primary: ${pids}`);
@@ -75,35 +85,56 @@ test('what a killed sidecar left (its watcher could not act) is ended by the nex
 
   const second = await launch(t, args, { env });
   await waitFor(() => !isRunning(f.grandchild), 3000, 'the grandchild to be ended by the new sidecar');
-  const ended = second.logs().split('\n').find((l) => l.includes('left running by a killed sidecar'));
+  const ended = second
+    .logs()
+    .split('\n')
+    .find((l) => l.includes('left running by a killed sidecar'));
   assert.ok(ended, second.logs().slice(-2000));
   assert.match(ended, new RegExp(`"pgid":${f.pid}.*"pids":\\[${f.grandchild}\\].*"previousSidecar":${first.pid}`));
-  assert.match(ended, /ended 1 process\(es\) left running by a killed sidecar with service id \\"orphans-reap\\" \(MCP server process group \d+\)/);
+  assert.match(
+    ended,
+    /ended 1 process\(es\) left running by a killed sidecar with service id \\"orphans-reap\\" \(MCP server process group \d+\)/,
+  );
 
   const g = await family(t, second.url);
-  assert.ok(isRunning(g.pid) && isRunning(g.grandchild), 'the new sidecar ended only its predecessor\'s processes');
+  assert.ok(isRunning(g.pid) && isRunning(g.grandchild), "the new sidecar ended only its predecessor's processes");
   const records = join(env.XDG_RUNTIME_DIR, `mcp-sidecar-${process.getuid!()}`);
-  assert.deepEqual(readdirSync(join(records, 'orphans-reap')), [`${second.readyBody!.worker.pid}.json`], 'one record: the live group');
+  assert.deepEqual(
+    readdirSync(join(records, 'orphans-reap')),
+    [`${second.readyBody!.worker.pid}.json`],
+    'one record: the live group',
+  );
   assert.deepEqual(await second.stop(), { code: 0, signal: null });
   assert.deepEqual(readdirSync(records), [], 'a graceful stop leaves no record behind');
 });
 
-test('a second sidecar with the same service id leaves the running one\'s server alone, and says so', async (t) => {
+test("a second sidecar with the same service id leaves the running one's server alone, and says so", async (t) => {
   const env = runtimeEnv();
   const args = ['--service-id', 'orphans-twice', '--', ...fixtureCommand('stubborn')];
   const first = await launch(t, args, { env });
   const f = await family(t, first.url);
   const second = await launch(t, args, { env });
-  assert.match(second.logs(), new RegExp(`another sidecar with service id \\\\"orphans-twice\\\\" is running \\(pid ${first.pid}\\)`));
+  assert.match(
+    second.logs(),
+    new RegExp(`another sidecar with service id \\\\"orphans-twice\\\\" is running \\(pid ${first.pid}\\)`),
+  );
   assert.ok(isRunning(f.pid) && isRunning(f.grandchild));
 });
 
 test('without setpriv, one log line says what is not covered, and the watcher still ends the whole group', async (t) => {
   // The fixture is started by absolute path; the sidecar's own PATH has no setpriv.
-  const sidecar = await launch(t, ['--', ...fixtureCommand('stubborn')], { env: { ...runtimeEnv(), PATH: '/nonexistent' } });
-  const notCovered = sidecar.logs().split('\n').filter((l) => l.includes('orphan guard'));
+  const sidecar = await launch(t, ['--', ...fixtureCommand('stubborn')], {
+    env: { ...runtimeEnv(), PATH: '/nonexistent' },
+  });
+  const notCovered = sidecar
+    .logs()
+    .split('\n')
+    .filter((l) => l.includes('orphan guard'));
   assert.equal(notCovered.length, 1, notCovered.join('\n'));
-  assert.match(notCovered[0], /orphan guard, not covered: setpriv \(util-linux\) is not on the PATH, so the kernel does not end the MCP server with the sidecar; only the watcher does/);
+  assert.match(
+    notCovered[0],
+    /orphan guard, not covered: setpriv \(util-linux\) is not on the PATH, so the kernel does not end the MCP server with the sidecar; only the watcher does/,
+  );
   const f = await family(t, sidecar.url);
   await killNine(sidecar);
   await waitFor(() => gone([f.pid, f.grandchild]), 3000, 'the server and its grandchild to be gone');

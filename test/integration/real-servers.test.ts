@@ -9,7 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { callTool, launch, rest, session, textOf } from '../support/harness.js';
-import { everythingCommand, filesystemCommand, memoryCommand, type JsonRpcMessage } from '../support/sidecar-process.js';
+import {
+  everythingCommand,
+  filesystemCommand,
+  memoryCommand,
+  type JsonRpcMessage,
+} from '../support/sidecar-process.js';
 
 async function tempDir(t: { after(fn: () => Promise<void>): void }, prefix: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
@@ -46,10 +51,14 @@ test('server-filesystem: read a file over REST and over MCP', async (t) => {
 test('server-memory: create an entity, then read the graph, across REST and MCP', async (t) => {
   const dir = await tempDir(t, 'sidecar-memory-');
   const sidecar = await launch(t, ['--env', `MEMORY_FILE_PATH=${join(dir, 'memory.jsonl')}`, '--', ...memoryCommand()]);
-  const created = await rest(sidecar.url, 'create_entities', { entities: [{ name: 'sidecar', entityType: 'program', observations: ['bridges stdio to HTTP'] }] });
+  const created = await rest(sidecar.url, 'create_entities', {
+    entities: [{ name: 'sidecar', entityType: 'program', observations: ['bridges stdio to HTTP'] }],
+  });
   assert.equal(created.status, 200, JSON.stringify(created.body));
   const client = await session(t, sidecar.url);
-  await callTool(client, 'add_observations', { observations: [{ entityName: 'sidecar', contents: ['registers in Consul'] }] });
+  await callTool(client, 'add_observations', {
+    observations: [{ entityName: 'sidecar', contents: ['registers in Consul'] }],
+  });
   const graph = await callTool(client, 'read_graph', {});
   const parsed = JSON.parse(textOf(graph)) as { entities: Array<{ name: string; observations: string[] }> };
   const entity = parsed.entities.find((e) => e.name === 'sidecar');
@@ -60,7 +69,11 @@ test('server-memory: create an entity, then read the graph, across REST and MCP'
 test('server-everything: echo, get-sum, progress of a long operation, and sampling answered by the client', async (t) => {
   const sidecar = await launch(t, ['--', ...everythingCommand()]);
   const { tools } = (await (await fetch(`${sidecar.url}/tools`)).json()) as { tools: Array<{ name: string }> };
-  for (const name of ['echo', 'get-sum', 'trigger-long-running-operation']) assert.ok(tools.some((tool) => tool.name === name), name);
+  for (const name of ['echo', 'get-sum', 'trigger-long-running-operation'])
+    assert.ok(
+      tools.some((tool) => tool.name === name),
+      name,
+    );
 
   assert.equal((await rest(sidecar.url, 'echo', { message: 'over REST' })).body.content[0].text, 'Echo: over REST');
   const client = await session(t, sidecar.url, { sampling: {} });
@@ -70,11 +83,22 @@ test('server-everything: echo, get-sum, progress of a long operation, and sampli
   const progress: JsonRpcMessage[] = [];
   const long = await client.request(
     'tools/call',
-    { name: 'trigger-long-running-operation', arguments: { duration: 0.6, steps: 3 }, _meta: { progressToken: 'op-1' } },
+    {
+      name: 'trigger-long-running-operation',
+      arguments: { duration: 0.6, steps: 3 },
+      _meta: { progressToken: 'op-1' },
+    },
     { onMessage: (m) => void (m.method === 'notifications/progress' && progress.push(m)) },
   );
   assert.match(textOf(long), /Long running operation completed/);
-  assert.deepEqual(progress.map((p) => [p.params.progressToken, p.params.progress, p.params.total]), [['op-1', 1, 3], ['op-1', 2, 3], ['op-1', 3, 3]]);
+  assert.deepEqual(
+    progress.map((p) => [p.params.progressToken, p.params.progress, p.params.total]),
+    [
+      ['op-1', 1, 3],
+      ['op-1', 2, 3],
+      ['op-1', 3, 3],
+    ],
+  );
 
   // server-everything registers trigger-sampling-request only for a server-side client that can sample; the
   // sidecar introduces itself to the server as one and relays the request to the session whose call caused it.
@@ -86,7 +110,12 @@ test('server-everything: echo, get-sum, progress of a long operation, and sampli
       onMessage: (m) => {
         if (m.method !== 'sampling/createMessage') return;
         asked.push(m);
-        void client.respond(m.id, { role: 'assistant', content: { type: 'text', text: 'hi from the test client' }, model: 'test-model', stopReason: 'endTurn' });
+        void client.respond(m.id, {
+          role: 'assistant',
+          content: { type: 'text', text: 'hi from the test client' },
+          model: 'test-model',
+          stopReason: 'endTurn',
+        });
       },
     },
   );

@@ -5,7 +5,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { callTool, launch, metric, session, textOf } from '../support/harness.js';
-import { fixtureCommand, McpHttpClient, startSidecar, waitFor, type JsonRpcMessage } from '../support/sidecar-process.js';
+import {
+  fixtureCommand,
+  McpHttpClient,
+  startSidecar,
+  waitFor,
+  type JsonRpcMessage,
+} from '../support/sidecar-process.js';
 
 async function serverPid(url: string): Promise<number> {
   return (await (await fetch(`${url}/readyz`)).json()).worker.pid;
@@ -36,7 +42,11 @@ test('requests that arrive while a killed server restarts wait for it: none fail
   const pid = await serverPid(sidecar.url);
   killedAt = Date.now();
   process.kill(pid, 'SIGKILL');
-  await waitFor(async () => (await serverPid(sidecar.url)) !== pid && (await fetch(`${sidecar.url}/readyz`)).status === 200, 10_000, 'a new server');
+  await waitFor(
+    async () => (await serverPid(sidecar.url)) !== pid && (await fetch(`${sidecar.url}/readyz`)).status === 200,
+    10_000,
+    'a new server',
+  );
   await waitFor(() => afterKill.ok > 200, 10_000, 'calls after the restart');
   stop = true;
   await Promise.all(loops);
@@ -46,7 +56,8 @@ test('requests that arrive while a killed server restarts wait for it: none fail
   assert.ok(down, 'the sidecar logged the crash');
   const sawCrashAt = Number(down[1]);
   assert.ok(sawCrashAt - killedAt < 500, `the crash was seen ${sawCrashAt - killedAt} ms after the kill`);
-  for (const { sentAt, answer } of answers) if (sentAt > sawCrashAt && !answer.result) afterKill.failed.push(JSON.stringify(answer).slice(0, 200));
+  for (const { sentAt, answer } of answers)
+    if (sentAt > sawCrashAt && !answer.result) afterKill.failed.push(JSON.stringify(answer).slice(0, 200));
   assert.deepEqual(afterKill.failed, [], `${afterKill.failed.length} requests sent after the crash failed`);
 });
 
@@ -55,7 +66,11 @@ test('initialize sent the moment the port opens waits for the handshake instead 
   t.after(() => sidecar.stop());
   const clients = Array.from({ length: 8 }, () => new McpHttpClient(sidecar.url));
   const results = await Promise.allSettled(clients.map((c) => c.initialize()));
-  assert.deepEqual(results.map((r) => r.status), Array(8).fill('fulfilled'), JSON.stringify(results.find((r) => r.status === 'rejected')));
+  assert.deepEqual(
+    results.map((r) => r.status),
+    Array(8).fill('fulfilled'),
+    JSON.stringify(results.find((r) => r.status === 'rejected')),
+  );
   assert.equal(textOf(await callTool(clients[0], 'echo', { early: true })), '{"early":true}');
   await Promise.all(clients.map((c) => c.close()));
 });
@@ -65,8 +80,16 @@ test('a readOnly tool in flight when the server dies is retried once on the rest
   const client = await session(t, sidecar.url);
   const readOnly = callTool(client, 'slow-readonly', { ms: 1000, steps: 1, tag: 'ro' });
   const write = callTool(client, 'slow-write', { ms: 1000, steps: 1, tag: 'w' });
-  const rest = fetch(`${sidecar.url}/tools/slow-readonly`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"ms":1000,"steps":1,"tag":"rest"}' });
-  await waitFor(async () => (await metric(sidecar.url, 'mcp_sidecar_rpc_inflight')) === 3, 3000, 'three calls in flight');
+  const rest = fetch(`${sidecar.url}/tools/slow-readonly`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"ms":1000,"steps":1,"tag":"rest"}',
+  });
+  await waitFor(
+    async () => (await metric(sidecar.url, 'mcp_sidecar_rpc_inflight')) === 3,
+    3000,
+    'three calls in flight',
+  );
   process.kill(await serverPid(sidecar.url), 'SIGKILL');
   const failed = await write;
   assert.equal(failed.error?.code, -32002, JSON.stringify(failed));
@@ -77,7 +100,15 @@ test('a readOnly tool in flight when the server dies is retried once on the rest
 });
 
 test('--ready-wait 0 keeps failing fast while the server restarts; --no-retry-idempotent fails readOnly calls too', async (t) => {
-  const sidecar = await launch(t, ['--ready-wait', '0', '--no-retry-idempotent', '--restart-min', '1s', '--', ...fixtureCommand('fault-tools')]);
+  const sidecar = await launch(t, [
+    '--ready-wait',
+    '0',
+    '--no-retry-idempotent',
+    '--restart-min',
+    '1s',
+    '--',
+    ...fixtureCommand('fault-tools'),
+  ]);
   const client = await session(t, sidecar.url);
   const readOnly = callTool(client, 'slow-readonly', { ms: 1000, steps: 1 });
   await waitFor(async () => (await metric(sidecar.url, 'mcp_sidecar_rpc_inflight')) === 1, 3000, 'the call in flight');

@@ -6,10 +6,23 @@
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { fixtureCommand, McpHttpClient, startSidecar, waitFor, waitForReady, type JsonRpcMessage } from '../support/sidecar-process.js';
+import {
+  fixtureCommand,
+  McpHttpClient,
+  startSidecar,
+  waitFor,
+  waitForReady,
+  type JsonRpcMessage,
+} from '../support/sidecar-process.js';
 
 async function sidecarWithClients(t: TestContext, modeArgs: string[]): Promise<{ a: McpHttpClient; b: McpHttpClient }> {
-  const sidecar = await startSidecar(['--shutdown-grace', '1s', ...modeArgs, '--', ...fixtureCommand('conformance-server')]);
+  const sidecar = await startSidecar([
+    '--shutdown-grace',
+    '1s',
+    ...modeArgs,
+    '--',
+    ...fixtureCommand('conformance-server'),
+  ]);
   t.after(() => sidecar.stop());
   await waitForReady(sidecar.url, 20_000);
   const a = new McpHttpClient(sidecar.url);
@@ -20,7 +33,12 @@ async function sidecarWithClients(t: TestContext, modeArgs: string[]): Promise<{
   return { a, b };
 }
 
-const SAMPLED = { role: 'assistant', content: { type: 'text', text: 'sampled for A' }, model: 'test-model', stopReason: 'endTurn' };
+const SAMPLED = {
+  role: 'assistant',
+  content: { type: 'text', text: 'sampled for A' },
+  model: 'test-model',
+  stopReason: 'endTurn',
+};
 
 /**
  * B's call stays in flight (its elicitation unanswered) while A calls test_sampling; then B answers.
@@ -30,19 +48,27 @@ async function samplingWhileAnotherClientIsInFlight(a: McpHttpClient, b: McpHttp
   const seenByA: JsonRpcMessage[] = [];
   const seenByB: JsonRpcMessage[] = [];
   let elicitationForB: JsonRpcMessage | undefined;
-  const bCall = b.request('tools/call', { name: 'test_elicitation', arguments: { message: 'for B' } }, {
-    onMessage: (m) => {
-      seenByB.push(m);
-      if (m.method === 'elicitation/create') elicitationForB = m;
+  const bCall = b.request(
+    'tools/call',
+    { name: 'test_elicitation', arguments: { message: 'for B' } },
+    {
+      onMessage: (m) => {
+        seenByB.push(m);
+        if (m.method === 'elicitation/create') elicitationForB = m;
+      },
     },
-  });
+  );
   await waitFor(() => elicitationForB, 10_000, "B's elicitation request");
-  const aResult = await a.request('tools/call', { name: 'test_sampling', arguments: { prompt: 'private prompt of A' } }, {
-    onMessage: (m) => {
-      seenByA.push(m);
-      if (m.method === 'sampling/createMessage') void a.respond(m.id, SAMPLED);
+  const aResult = await a.request(
+    'tools/call',
+    { name: 'test_sampling', arguments: { prompt: 'private prompt of A' } },
+    {
+      onMessage: (m) => {
+        seenByA.push(m);
+        if (m.method === 'sampling/createMessage') void a.respond(m.id, SAMPLED);
+      },
     },
-  });
+  );
   await b.respond(elicitationForB!.id, { action: 'accept', content: { username: 'b', email: 'b@example.com' } });
   const bResult = await bCall;
   return { aResult, bResult, seenByA, seenByB };
@@ -52,17 +78,25 @@ test('shared mode: a sampling request is refused, not misrouted, while another c
   const { a, b } = await sidecarWithClients(t, []);
   const { aResult, bResult, seenByB } = await samplingWhileAnotherClientIsInFlight(a, b);
 
-  assert.deepEqual(seenByB.map((m) => m.method), ['elicitation/create'], 'B saw a server request that was not its own');
+  assert.deepEqual(
+    seenByB.map((m) => m.method),
+    ['elicitation/create'],
+    'B saw a server request that was not its own',
+  );
   assert.equal(aResult.result?.isError, true, `A's sampling should have failed: ${JSON.stringify(aResult)}`);
   assert.match(aResult.result.content[0].text, /in flight.*refused/);
   assert.match(bResult.result?.content?.[0]?.text, /User response: action=accept/);
 
   // With B idle, A's sampling is unambiguous and goes through.
-  const alone = await a.request('tools/call', { name: 'test_sampling', arguments: { prompt: 'again' } }, {
-    onMessage: (m) => {
-      if (m.method === 'sampling/createMessage') void a.respond(m.id, SAMPLED);
+  const alone = await a.request(
+    'tools/call',
+    { name: 'test_sampling', arguments: { prompt: 'again' } },
+    {
+      onMessage: (m) => {
+        if (m.method === 'sampling/createMessage') void a.respond(m.id, SAMPLED);
+      },
     },
-  });
+  );
   assert.equal(alone.result?.content?.[0]?.text, 'LLM response: sampled for A');
 });
 
@@ -70,9 +104,15 @@ test('isolated mode: concurrent clients each get their own sampling and elicitat
   const { a, b } = await sidecarWithClients(t, ['--session-mode', 'isolated', '--warm', '2']);
   const { aResult, bResult, seenByA, seenByB } = await samplingWhileAnotherClientIsInFlight(a, b);
 
-  assert.deepEqual(seenByA.map((m) => m.method), ['sampling/createMessage']);
+  assert.deepEqual(
+    seenByA.map((m) => m.method),
+    ['sampling/createMessage'],
+  );
   assert.equal(seenByA[0].params.messages[0].content.text, 'private prompt of A');
-  assert.deepEqual(seenByB.map((m) => m.method), ['elicitation/create']);
+  assert.deepEqual(
+    seenByB.map((m) => m.method),
+    ['elicitation/create'],
+  );
   assert.equal(aResult.result?.content?.[0]?.text, 'LLM response: sampled for A');
   assert.match(bResult.result?.content?.[0]?.text, /User response: action=accept/);
 });

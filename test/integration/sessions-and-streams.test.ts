@@ -28,7 +28,10 @@ test('GET stream: session-wide messages with event ids, one stream per session, 
   const firstTwo = await stream.waitForCount(2, 3000);
   assert.deepEqual(firstTwo.map(n), [1, 2]);
   assert.equal(firstTwo[0].data.method, 'notifications/message');
-  assert.ok(firstTwo.every((e) => e.id && /^\d+_\d+$/.test(e.id)), JSON.stringify(firstTwo));
+  assert.ok(
+    firstTwo.every((e) => e.id && /^\d+_\d+$/.test(e.id)),
+    JSON.stringify(firstTwo),
+  );
   await stream.close(); // the client loses its stream; the rest is sent meanwhile
 
   // A fixed wait: the server sends the other four on its own schedule (100 ms apart), and nothing outside the
@@ -46,12 +49,16 @@ test('GET stream: session-wide messages with event ids, one stream per session, 
 
   // Once the resumed stream is gone too, the session may open a fresh GET stream (not 409 forever).
   await resumed.close();
-  const fresh = await waitFor(async () => {
-    const reader = await SseReader.open(sidecar.url, client.headers());
-    if (reader.status === 200) return reader;
-    await reader.close();
-    return undefined;
-  }, 3000, 'a fresh GET stream after the resumed one closed');
+  const fresh = await waitFor(
+    async () => {
+      const reader = await SseReader.open(sidecar.url, client.headers());
+      if (reader.status === 200) return reader;
+      await reader.close();
+      return undefined;
+    },
+    3000,
+    'a fresh GET stream after the resumed one closed',
+  );
   t.after(() => fresh.close());
 
   const unknown = await SseReader.open(sidecar.url, { ...client.headers(), 'last-event-id': 'not-an-event' });
@@ -62,7 +69,12 @@ test('GET stream: session-wide messages with event ids, one stream per session, 
 test('a POST stream lost mid-call is resumed with Last-Event-ID: the rest of the progress and the response', async (t) => {
   const sidecar = await launch(t, ['--', ...fixtureCommand('paged-tools')]);
   const client = await session(t, sidecar.url);
-  const call = { jsonrpc: '2.0', id: 'long', method: 'tools/call', params: { name: 'slow', arguments: { ms: 800, steps: 4, tag: 'r' }, _meta: { progressToken: 'p' } } };
+  const call = {
+    jsonrpc: '2.0',
+    id: 'long',
+    method: 'tools/call',
+    params: { name: 'slow', arguments: { ms: 800, steps: 4, tag: 'r' }, _meta: { progressToken: 'p' } },
+  };
   const post = await SseReader.open(sidecar.url, client.headers(), call);
   assert.equal(post.status, 200);
   const [first] = await post.waitForCount(1, 3000);
@@ -73,7 +85,10 @@ test('a POST stream lost mid-call is resumed with Last-Event-ID: the rest of the
   t.after(() => resumed.close());
   assert.equal(resumed.status, 200);
   const rest = await resumed.waitForCount(4, 5000);
-  assert.deepEqual(rest.slice(0, 3).map((e) => e.data.params.message), ['r 2/4', 'r 3/4', 'r 4/4']);
+  assert.deepEqual(
+    rest.slice(0, 3).map((e) => e.data.params.message),
+    ['r 2/4', 'r 3/4', 'r 4/4'],
+  );
   assert.equal(rest[3].data.id, 'long');
   assert.equal(textOf(rest[3].data), 'done r');
 });
@@ -81,7 +96,12 @@ test('a POST stream lost mid-call is resumed with Last-Event-ID: the rest of the
 test('resuming before the old connection has dropped: the old one closing late does not cut the resumed stream', async (t) => {
   const sidecar = await launch(t, ['--', ...fixtureCommand('paged-tools')]);
   const client = await session(t, sidecar.url);
-  const call = { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'slow', arguments: { ms: 600, steps: 3, tag: 'x' }, _meta: { progressToken: 1 } } };
+  const call = {
+    jsonrpc: '2.0',
+    id: 7,
+    method: 'tools/call',
+    params: { name: 'slow', arguments: { ms: 600, steps: 3, tag: 'x' }, _meta: { progressToken: 1 } },
+  };
   const post = await SseReader.open(sidecar.url, client.headers(), call);
   const [first] = await post.waitForCount(1, 3000);
   const resumed = await SseReader.open(sidecar.url, { ...client.headers(), 'last-event-id': first.id! });
@@ -89,7 +109,10 @@ test('resuming before the old connection has dropped: the old one closing late d
   assert.equal(resumed.status, 200);
   await post.close(); // the old connection goes only now
   const rest = await resumed.waitForCount(3, 5000);
-  assert.deepEqual(rest.slice(0, 2).map((e) => e.data.params.message), ['x 2/3', 'x 3/3']);
+  assert.deepEqual(
+    rest.slice(0, 2).map((e) => e.data.params.message),
+    ['x 2/3', 'x 3/3'],
+  );
   assert.equal(textOf(rest[2].data), 'done x');
 });
 
@@ -97,7 +120,10 @@ test('SSE keep-alive comments flow on an idle stream', async (t) => {
   const sidecar = await launch(t, ['--keep-alive', '100ms', '--', ...fixtureCommand('paged-tools')]);
   const client = await session(t, sidecar.url);
   const abort = new AbortController();
-  const res = await fetch(`${sidecar.url}/mcp`, { headers: { ...client.headers(), accept: 'text/event-stream' }, signal: abort.signal });
+  const res = await fetch(`${sidecar.url}/mcp`, {
+    headers: { ...client.headers(), accept: 'text/event-stream' },
+    signal: abort.signal,
+  });
   let text = '';
   const reading = (async () => {
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) text += Buffer.from(chunk).toString();
@@ -142,11 +168,16 @@ test('a server→client request reaches the session whose call caused it, and is
   const sidecar = await launch(t, ['--', ...fixtureCommand('paged-tools')]);
   const capable = await session(t, sidecar.url, { sampling: {} });
   const incapable = await session(t, sidecar.url);
-  const answered = await capable.request('tools/call', { name: 'sample', arguments: { prompt: 'ping?' } }, {
-    onMessage: (m) => {
-      if (m.method === 'sampling/createMessage') void capable.respond(m.id, { role: 'assistant', content: { type: 'text', text: 'pong' }, model: 'm' });
+  const answered = await capable.request(
+    'tools/call',
+    { name: 'sample', arguments: { prompt: 'ping?' } },
+    {
+      onMessage: (m) => {
+        if (m.method === 'sampling/createMessage')
+          void capable.respond(m.id, { role: 'assistant', content: { type: 'text', text: 'pong' }, model: 'm' });
+      },
     },
-  });
+  );
   assert.equal(JSON.parse(textOf(answered)).content.text, 'pong');
   const refused = JSON.parse(textOf(await callTool(incapable, 'sample', { prompt: 'ping?' })));
   assert.equal(refused.code, -32004);
@@ -158,7 +189,12 @@ test('--max-sessions: past the limit initialize gets 503 with Retry-After; closi
   const first = await session(t, sidecar.url);
   await session(t, sidecar.url);
   const third = new McpHttpClient(sidecar.url);
-  const refused = await third.post({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } });
+  const refused = await third.post({
+    jsonrpc: '2.0',
+    id: 0,
+    method: 'initialize',
+    params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+  });
   assert.equal(refused.status, 503);
   assert.ok(Number(refused.headers.get('retry-after')) >= 1);
   const body = (await refused.json()) as Record<string, any>;

@@ -17,15 +17,24 @@ test('SIGTERM: an in-flight call completes during the drain, then no server proc
   assert.ok(tree.includes(sidecar.readyBody!.worker.pid), `the server runs under the sidecar: ${tree}`);
 
   sidecar.proc.kill('SIGTERM');
-  const draining = await waitFor(async () => {
-    const r = await readyz(sidecar.url);
-    return r.status === 503 ? r : undefined;
-  }, 1500, '/readyz to turn 503 while draining');
+  const draining = await waitFor(
+    async () => {
+      const r = await readyz(sidecar.url);
+      return r.status === 503 ? r : undefined;
+    },
+    1500,
+    '/readyz to turn 503 while draining',
+  );
   assert.equal(draining.body.status, 'draining', 'not ready while draining, so balancers stop sending');
   const init = await fetch(`${sidecar.url}/mcp`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+    }),
   });
   assert.equal(init.status, 503, 'no new sessions while draining');
 
@@ -45,9 +54,15 @@ test('SIGTERM: a server that ignores stdin close and SIGTERM is SIGKILLed with i
   assert.ok(isRunning(family.pid) && isRunning(family.grandchild));
   const started = performance.now();
   const exit = await sidecar.stop('SIGTERM');
-  t.diagnostic(`sidecar exited ${Math.round(performance.now() - started)} ms after SIGTERM (stdin grace 300 ms + SIGTERM grace 300 ms)`);
+  t.diagnostic(
+    `sidecar exited ${Math.round(performance.now() - started)} ms after SIGTERM (stdin grace 300 ms + SIGTERM grace 300 ms)`,
+  );
   assert.deepEqual(exit, { code: 0, signal: null });
-  await waitFor(() => !isRunning(family.pid) && !isRunning(family.grandchild), 2000, 'the server and its grandchild to be gone');
+  await waitFor(
+    () => !isRunning(family.pid) && !isRunning(family.grandchild),
+    2000,
+    'the server and its grandchild to be gone',
+  );
   assert.match(sidecar.logs(), /ignored stdin close and SIGTERM; sending SIGKILL to its process group/);
 });
 

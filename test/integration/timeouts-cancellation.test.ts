@@ -18,12 +18,15 @@ test('--request-timeout: -32001 to the client, notifications/cancelled to the se
   t.diagnostic(`timed out after ${Math.round(elapsed)} ms (--request-timeout 300ms)`);
   assert.equal(response.id, 'late');
   assert.equal(response.error?.code, -32001, JSON.stringify(response));
-  assert.match(response.error.message, /did not answer tools\/call within 0\.3s \(--request-timeout\); the sidecar cancelled it at the server/);
+  assert.match(
+    response.error.message,
+    /did not answer tools\/call within 0\.3s \(--request-timeout\); the sidecar cancelled it at the server/,
+  );
   assert.ok(elapsed < 2500, 'answered by the timeout, not by the server finishing');
 
   const cancellations = JSON.parse(textOf(await callTool(client, 'cancellations'))) as Cancellation[];
   assert.equal(cancellations.length, 1, JSON.stringify(cancellations));
-  assert.equal(typeof cancellations[0].requestId, 'number', "the server sees its own (rewritten) id");
+  assert.equal(typeof cancellations[0].requestId, 'number', 'the server sees its own (rewritten) id');
   assert.match(cancellations[0].reason ?? '', /timed out after 0\.3s/);
 
   const viaRest = await rest(sidecar.url, 'slow', { ms: 3000, steps: 1 });
@@ -48,7 +51,10 @@ test('progress resets the timeout: a long call that keeps reporting completes', 
 test('a client cancellation is forwarded to the server and ends that request without a response', async (t) => {
   const sidecar = await launch(t, ['--', ...fixtureCommand('paged-tools')]);
   const client = await session(t, sidecar.url);
-  const pending = callTool(client, 'slow', { ms: 5000, steps: 1 }, { id: 'c1' }).then((r) => ({ response: r }), (err: Error) => ({ error: err.message }));
+  const pending = callTool(client, 'slow', { ms: 5000, steps: 1 }, { id: 'c1' }).then(
+    (r) => ({ response: r }),
+    (err: Error) => ({ error: err.message }),
+  );
   await waitFor(async () => (await readyz(sidecar.url)).body.inflight === 1, 5000, 'the call in flight');
   const status = await client.notify('notifications/cancelled', { requestId: 'c1', reason: 'the user gave up' });
   assert.equal(status, 202);
@@ -65,5 +71,9 @@ test('a client cancellation is forwarded to the server and ends that request wit
   assert.equal(await client.notify('notifications/cancelled', { requestId: 'c1' }), 202);
   assert.equal(await client.notify('notifications/cancelled', { requestId: 'never-sent' }), 202);
   assert.deepEqual(JSON.parse(textOf(await callTool(client, 'echo', { ok: true }))), { ok: true });
-  assert.equal(JSON.parse(textOf(await callTool(client, 'cancellations'))).length, 1, 'nothing more reached the server');
+  assert.equal(
+    JSON.parse(textOf(await callTool(client, 'cancellations'))).length,
+    1,
+    'nothing more reached the server',
+  );
 });

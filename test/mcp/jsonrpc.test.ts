@@ -49,7 +49,11 @@ test('idKey keeps "1" and 1 apart and is stable for equal ids', () => {
 });
 
 test('errorResponse and resultResponse build 2.0 messages, data only when given', () => {
-  assert.deepEqual(errorResponse('x', -32600, 'bad'), { jsonrpc: '2.0', id: 'x', error: { code: -32600, message: 'bad' } });
+  assert.deepEqual(errorResponse('x', -32600, 'bad'), {
+    jsonrpc: '2.0',
+    id: 'x',
+    error: { code: -32600, message: 'bad' },
+  });
   assert.deepEqual(errorResponse(1, -32002, 'down', { retryAfterSeconds: 2 }).error?.data, { retryAfterSeconds: 2 });
   assert.deepEqual(resultResponse(2, { ok: true }), { jsonrpc: '2.0', id: 2, result: { ok: true } });
 });

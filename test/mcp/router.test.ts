@@ -11,26 +11,45 @@ const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const tools: Record<string, MemoryTool> = {
   echo: { call: (args) => ({ content: [{ type: 'text', text: JSON.stringify(args) }] }) },
-  slow: { call: async (args) => (await delay(Number(args.ms ?? 100)), { content: [{ type: 'text', text: 'slow done' }] }) },
+  slow: {
+    call: async (args) => (await delay(Number(args.ms ?? 100)), { content: [{ type: 'text', text: 'slow done' }] }),
+  },
   silent: { call: () => undefined },
-  readonly: { annotations: { readOnlyHint: true }, call: async () => (await delay(100), { content: [{ type: 'text', text: 'read' }] }) },
+  readonly: {
+    annotations: { readOnlyHint: true },
+    call: async () => (await delay(100), { content: [{ type: 'text', text: 'read' }] }),
+  },
   progress: {
     call: async (_args, { request, server }) => {
-      server.emit({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: request.params._meta.progressToken, progress: 1, total: 2 } });
+      server.emit({
+        jsonrpc: '2.0',
+        method: 'notifications/progress',
+        params: { progressToken: request.params._meta.progressToken, progress: 1, total: 2 },
+      });
       await delay(10);
       return { content: [{ type: 'text', text: 'progressed' }] };
     },
   },
   sample: {
     call: async (_args, { server }) => {
-      server.emit({ jsonrpc: '2.0', id: 'srv-1', method: 'sampling/createMessage', params: { messages: [], maxTokens: 1 } });
+      server.emit({
+        jsonrpc: '2.0',
+        id: 'srv-1',
+        method: 'sampling/createMessage',
+        params: { messages: [], maxTokens: 1 },
+      });
       await delay(200);
       return { content: [{ type: 'text', text: 'asked' }] };
     },
   },
 };
 
-const call = (id: string | number, name: string, args: Record<string, unknown> = {}, meta?: Record<string, unknown>) => ({
+const call = (
+  id: string | number,
+  name: string,
+  args: Record<string, unknown> = {},
+  meta?: Record<string, unknown>,
+) => ({
   jsonrpc: '2.0',
   id,
   method: 'tools/call',
@@ -70,7 +89,11 @@ test('a client cancellation reaches the server under the child id and abandons t
   const client = await openSession(core);
   client.receive(call(7, 'slow', { ms: 200 }));
   await delay(20);
-  client.receive({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 7, reason: 'changed my mind' } });
+  client.receive({
+    jsonrpc: '2.0',
+    method: 'notifications/cancelled',
+    params: { requestId: 7, reason: 'changed my mind' },
+  });
   await delay(300);
   const childId = core.servers[0].received.find((m) => m.method === 'tools/call')!.id;
   const cancel = core.servers[0].received.find((m) => m.method === 'notifications/cancelled');

@@ -14,7 +14,10 @@ import { distRoot } from '../support/sidecar-process.js';
 
 const repoRoot = join(distRoot, '..');
 const read = (path: string) => readFileSync(join(repoRoot, path), 'utf8');
-const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, any>; volumes?: Record<string, unknown> };
+const compose = parse(read('docker-compose.yml'), { merge: true }) as {
+  services: Record<string, any>;
+  volumes?: Record<string, unknown>;
+};
 const services = compose.services;
 const SIDECARS = ['everything', 'filesystem', 'memory'];
 const INFRA = ['consul', 'postgres', 'kong-migrations', 'kong'];
@@ -53,7 +56,10 @@ describe('docker-compose.yml', () => {
   test('every long-running service has a healthcheck; the sidecars check /readyz', () => {
     for (const name of [...INFRA.filter((n) => n !== 'kong-migrations'), ...SIDECARS]) {
       const test = services[name].healthcheck?.test;
-      assert.ok(Array.isArray(test) && test.length > 1 && ['CMD', 'CMD-SHELL'].includes(test[0]), `${name} healthcheck`);
+      assert.ok(
+        Array.isArray(test) && test.length > 1 && ['CMD', 'CMD-SHELL'].includes(test[0]),
+        `${name} healthcheck`,
+      );
     }
     for (const name of SIDECARS) assert.match(services[name].healthcheck.test.join(' '), /\/readyz/);
     assert.match(services.consul.healthcheck.test.join(' '), /status\/leader/);
@@ -61,9 +67,15 @@ describe('docker-compose.yml', () => {
   });
 
   test('depends_on gives a clean start order: Postgres healthy → migrations done → Kong healthy → sidecars', () => {
-    const cond = (svc: string) => Object.fromEntries(Object.entries(services[svc].depends_on ?? {}).map(([k, v]: [string, any]) => [k, v.condition]));
+    const cond = (svc: string) =>
+      Object.fromEntries(
+        Object.entries(services[svc].depends_on ?? {}).map(([k, v]: [string, any]) => [k, v.condition]),
+      );
     assert.deepEqual(cond('kong-migrations'), { postgres: 'service_healthy' });
-    assert.deepEqual(cond('kong'), { postgres: 'service_healthy', 'kong-migrations': 'service_completed_successfully' });
+    assert.deepEqual(cond('kong'), {
+      postgres: 'service_healthy',
+      'kong-migrations': 'service_completed_successfully',
+    });
     for (const name of SIDECARS) assert.deepEqual(cond(name), { consul: 'service_healthy', kong: 'service_healthy' });
     // Every dependency exists and the graph has no cycle (a topological order exists).
     const order: string[] = [];
@@ -85,9 +97,16 @@ describe('docker-compose.yml', () => {
     const admin = published('kong').filter(([, , container]) => container === '8001');
     assert.ok(admin.length > 0, 'Admin API published for the operator');
     for (const [ip] of admin) assert.equal(ip, '127.0.0.1', 'Admin API on loopback only');
-    assert.ok(published('kong').some(([, host, container]) => host === '8000' && container === '8000'), 'proxy on 8000');
-    assert.ok(published('consul').some(([, host, container]) => host === '8500' && container === '8500'), 'Consul UI on 8500');
-    for (const name of SIDECARS) assert.equal(services[name].ports, undefined, `${name} is reached through Kong, not published`);
+    assert.ok(
+      published('kong').some(([, host, container]) => host === '8000' && container === '8000'),
+      'proxy on 8000',
+    );
+    assert.ok(
+      published('consul').some(([, host, container]) => host === '8500' && container === '8500'),
+      'Consul UI on 8500',
+    );
+    for (const name of SIDECARS)
+      assert.equal(services[name].ports, undefined, `${name} is reached through Kong, not published`);
   });
 
   test('the sidecars: built from deploy/Dockerfile, 0.0.0.0, advertised by service name, Consul and Kong on the compose network', () => {
@@ -101,14 +120,18 @@ describe('docker-compose.yml', () => {
       assert.deepEqual(flags.get('advertise'), [`${name}:8080`]);
       assert.deepEqual(flags.get('consul'), ['http://consul:8500']);
       assert.deepEqual(flags.get('kong-admin'), ['http://kong:8001']);
-      assert.ok(flags.get('allowed-hosts')?.[0].split(',').includes(`mcp-${name}`), 'Kong proxies with Host: mcp-<name>');
+      assert.ok(
+        flags.get('allowed-hosts')?.[0].split(',').includes(`mcp-${name}`),
+        'Kong proxies with Host: mcp-<name>',
+      );
       assert.equal(server[0], `mcp-server-${name}`);
     }
     assert.deepEqual(sidecarArgs('filesystem').server.slice(1), ['/data']);
     assert.ok(services.filesystem.volumes.includes('filesystem-data:/data'));
     assert.ok(services.memory.volumes.includes('memory-data:/data'));
     assert.ok(sidecarArgs('memory').flags.get('env')?.includes('MEMORY_FILE_PATH=/data/memory.jsonl'));
-    for (const volume of ['kong-db', 'filesystem-data', 'memory-data']) assert.ok(compose.volumes && volume in compose.volumes, `volume ${volume} declared`);
+    for (const volume of ['kong-db', 'filesystem-data', 'memory-data'])
+      assert.ok(compose.volumes && volume in compose.volumes, `volume ${volume} declared`);
   });
 
   test("each sidecar's command line is accepted by the sidecar's own parser", () => {
@@ -153,7 +176,10 @@ describe('deploy/Dockerfile', () => {
     }
     assert.ok(!/NPM_CONFIG_REGISTRY|npm_config_registry/i.test(dockerfile));
     const ci = runs.filter((r) => /\bnpm ci\b/.test(r));
-    assert.ok(ci.some((r) => /--omit=dev/.test(r)), 'a runtime npm ci without dev dependencies (it keeps the optional mesh servers)');
+    assert.ok(
+      ci.some((r) => /--omit=dev/.test(r)),
+      'a runtime npm ci without dev dependencies (it keeps the optional mesh servers)',
+    );
     // Every npm ci runs where the lockfile was copied first.
     const copies = instructions.filter((l) => /^COPY /i.test(l) && /package-lock\.json/.test(l));
     assert.ok(copies.some((c) => / package-lock\.json/.test(c)));
@@ -161,7 +187,9 @@ describe('deploy/Dockerfile', () => {
 
   test('the lockfiles resolve every package from the registry (versions with integrity; no git, file or tarball URLs)', () => {
     for (const path of ['package-lock.json']) {
-      const lock = JSON.parse(read(path)) as { packages: Record<string, { version?: string; resolved?: string; integrity?: string; link?: boolean }> };
+      const lock = JSON.parse(read(path)) as {
+        packages: Record<string, { version?: string; resolved?: string; integrity?: string; link?: boolean }>;
+      };
       const hosts = new Set<string>();
       for (const [key, pkg] of Object.entries(lock.packages)) {
         if (key === '') continue;
@@ -189,7 +217,11 @@ describe('deploy/Dockerfile', () => {
       const manifest = require(`${pkg}/package.json`) as { version: string; bin: Record<string, string> };
       assert.ok(manifest.bin[`mcp-server-${name}`], `${pkg} provides mcp-server-${name}`);
     }
-    for (const name of SIDECARS) assert.ok(!root.devDependencies[`@modelcontextprotocol/server-${name}`], 'one declaration: the image runs the version the tests use');
+    for (const name of SIDECARS)
+      assert.ok(
+        !root.devDependencies[`@modelcontextprotocol/server-${name}`],
+        'one declaration: the image runs the version the tests use',
+      );
   });
 
   test('the build context holds what the Dockerfile copies (deploy/Dockerfile.dockerignore)', () => {

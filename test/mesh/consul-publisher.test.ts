@@ -9,8 +9,20 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ReconcilingPublisher } from '../../sidecar/mesh/reconciling-publisher.js';
 import { consulPublisher, type ConsulPublisherOptions } from '../../sidecar/mesh/consul.js';
-import { commaList, ERA_TAG, MAX_TOOL_TAGS, META_MAX_KEYS, META_VALUE_MAX_BYTES, pingCheckId, readyzCheckId } from '../../sidecar/mesh/consul-registration.js';
-import { MODERN_PROTOCOL_VERSIONS, servedProtocolVersions, SUPPORTED_PROTOCOL_VERSIONS } from '../../sidecar/mcp/protocol-versions.js';
+import {
+  commaList,
+  ERA_TAG,
+  MAX_TOOL_TAGS,
+  META_MAX_KEYS,
+  META_VALUE_MAX_BYTES,
+  pingCheckId,
+  readyzCheckId,
+} from '../../sidecar/mesh/consul-registration.js';
+import {
+  MODERN_PROTOCOL_VERSIONS,
+  servedProtocolVersions,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from '../../sidecar/mcp/protocol-versions.js';
 import type { Instance } from '../../sidecar/mesh/publisher.js';
 import type { ServerProfile } from '../../sidecar/mcp/profile.js';
 import { capturedLogger, testInstance, testProfile } from '../support/mesh-fixtures.js';
@@ -43,7 +55,15 @@ describe('ConsulPublisher against a real Consul agent', () => {
     const inst = instance(readyzPort);
     const { log, lines, raw } = capturedLogger();
     const publisher = consulPublisher(
-      { url: consul.url, token: TOKEN, deregisterAfterMs: 60_000, checkTtlMs: 3000, tags: ['team:test'], readyzUrl: `http://127.0.0.1:${readyzPort}/readyz`, ...overrides },
+      {
+        url: consul.url,
+        token: TOKEN,
+        deregisterAfterMs: 60_000,
+        checkTtlMs: 3000,
+        tags: ['team:test'],
+        readyzUrl: `http://127.0.0.1:${readyzPort}/readyz`,
+        ...overrides,
+      },
       inst,
       log,
     );
@@ -55,7 +75,8 @@ describe('ConsulPublisher against a real Consul agent', () => {
     const r = await consul.get(`/v1/agent/service/${encodeURIComponent(id)}`);
     return r.status === 200 ? r.body : undefined;
   };
-  const check = async (id: string) => (await consul.get('/v1/agent/checks')).body[id] as Record<string, any> | undefined;
+  const check = async (id: string) =>
+    (await consul.get('/v1/agent/checks')).body[id] as Record<string, any> | undefined;
 
   test('registers only when published, with tags, meta and both checks, and becomes passing', async (t) => {
     const { publisher, inst, raw } = make();
@@ -68,16 +89,28 @@ describe('ConsulPublisher against a real Consul agent', () => {
     publisher.publish(profile(['echo', 'add']));
     publisher.report({ status: 'passing', latencyMs: 3, toolCount: 2 });
     const svc = await waitFor(() => service(inst.serviceId), 5000, 'the service in the agent');
-    const ping = await waitFor(async () => {
-      const c = await check(pingCheckId(inst.serviceId));
-      return c?.Status === 'passing' && c.Output ? c : undefined;
-    }, 5000, 'the MCP ping check passing with its output');
+    const ping = await waitFor(
+      async () => {
+        const c = await check(pingCheckId(inst.serviceId));
+        return c?.Status === 'passing' && c.Output ? c : undefined;
+      },
+      5000,
+      'the MCP ping check passing with its output',
+    );
     t.diagnostic(`registered with the ping check passing after ${Date.now() - started} ms`);
 
     assert.equal(svc.Service, inst.name);
     assert.equal(svc.Address, '127.0.0.1');
     assert.equal(svc.Port, inst.advertisePort);
-    assert.deepEqual(svc.Tags, ['mcp', 'transport:streamable-http', 'mcp-era:dual', 'session-mode:shared', 'mcp-tool:echo', 'mcp-tool:add', 'team:test']);
+    assert.deepEqual(svc.Tags, [
+      'mcp',
+      'transport:streamable-http',
+      'mcp-era:dual',
+      'session-mode:shared',
+      'mcp-tool:echo',
+      'mcp-tool:add',
+      'team:test',
+    ]);
     assert.equal(svc.Meta.mcp_server_name, 'test-server');
     assert.equal(svc.Meta.mcp_server_version, '1.2.3');
     assert.equal(svc.Meta.mcp_protocol_version, '2025-11-25');
@@ -91,15 +124,23 @@ describe('ConsulPublisher against a real Consul agent', () => {
     assert.equal(ping.Name, 'MCP ping');
     assert.equal(ping.Output, 'MCP ping ok in 3 ms; 2 tools');
 
-    const http = await waitFor(async () => {
-      const c = await check(readyzCheckId(inst.serviceId));
-      return c?.Status === 'passing' ? c : undefined;
-    }, 15_000, 'the agent-run /readyz HTTP check passing');
+    const http = await waitFor(
+      async () => {
+        const c = await check(readyzCheckId(inst.serviceId));
+        return c?.Status === 'passing' ? c : undefined;
+      },
+      15_000,
+      'the agent-run /readyz HTTP check passing',
+    );
     assert.equal(http.Type, 'http');
-    const listed = await waitFor(async () => {
-      const r = await consul.get(`/v1/health/service/${inst.name}?passing`);
-      return r.body.length === 1 ? r.body : undefined;
-    }, 5000, 'the instance in /v1/health/service?passing');
+    const listed = await waitFor(
+      async () => {
+        const r = await consul.get(`/v1/health/service/${inst.name}?passing`);
+        return r.body.length === 1 ? r.body : undefined;
+      },
+      5000,
+      'the instance in /v1/health/service?passing',
+    );
     assert.equal(listed[0].Service.ID, inst.serviceId);
     await waitFor(() => publisher.status().state === 'published', 2000, 'state published');
     t.diagnostic(`listed as passing after ${Date.now() - started} ms`);
@@ -114,7 +155,9 @@ describe('ConsulPublisher against a real Consul agent', () => {
     const { publisher, inst } = make();
     const names = Array.from({ length: 2000 }, (_, i) => `tool_${String(i).padStart(4, '0')}_${'x'.repeat(100)}`);
     const longName = `服务器-${'é'.repeat(600)}`;
-    publisher.publish(profile(names, { serverInfo: { name: longName, version: 'v'.repeat(1000) }, toolsHash: 'abcdef0123456789' }));
+    publisher.publish(
+      profile(names, { serverInfo: { name: longName, version: 'v'.repeat(1000) }, toolsHash: 'abcdef0123456789' }),
+    );
     publisher.report({ status: 'passing', latencyMs: 1, toolCount: names.length });
     const svc = await waitFor(() => service(inst.serviceId), 8000, 'the service with 2000 tools');
     const keys = Object.keys(svc.Meta);
@@ -126,7 +169,8 @@ describe('ConsulPublisher against a real Consul agent', () => {
     assert.equal(svc.Meta.mcp_tool_count, '2000');
     assert.equal(svc.Meta.mcp_tools_truncated, 'true');
     assert.ok(svc.Meta.mcp_tools.endsWith(',…'), 'the tool list is cut at a name boundary and marked');
-    for (const listed of svc.Meta.mcp_tools.replace(/,…$/, '').split(',')) assert.ok(names.includes(listed), `"${listed}" is a whole tool name`);
+    for (const listed of svc.Meta.mcp_tools.replace(/,…$/, '').split(','))
+      assert.ok(names.includes(listed), `"${listed}" is a whole tool name`);
     assert.ok(svc.Meta.mcp_server_name.startsWith('服务器-é') && svc.Meta.mcp_server_name.endsWith('…'));
     assert.match(svc.Meta.mcp_tool_tags_truncated, /500 of 2000/);
     // Huge tool lists never push out what discovery selects on.
@@ -146,8 +190,15 @@ describe('ConsulPublisher against a real Consul agent', () => {
     assert.equal(cut.complete, false);
     assert.ok(Buffer.byteLength(cut.text) <= META_VALUE_MAX_BYTES, `${Buffer.byteLength(cut.text)} bytes`);
     assert.ok(cut.text.endsWith(',…'));
-    assert.deepEqual(cut.text.replace(/,…$/, '').split(','), many.slice(0, cut.text.split(',').length - 1), 'whole versions, in order');
-    assert.deepEqual(commaList(servedProtocolVersions(), META_VALUE_MAX_BYTES), { text: servedProtocolVersions().join(','), complete: true });
+    assert.deepEqual(
+      cut.text.replace(/,…$/, '').split(','),
+      many.slice(0, cut.text.split(',').length - 1),
+      'whole versions, in order',
+    );
+    assert.deepEqual(commaList(servedProtocolVersions(), META_VALUE_MAX_BYTES), {
+      text: servedProtocolVersions().join(','),
+      complete: true,
+    });
   });
 
   test('critical is reported at once with the reason; passing follows the next good ping', async (t) => {
@@ -158,19 +209,29 @@ describe('ConsulPublisher against a real Consul agent', () => {
 
     let started = Date.now();
     publisher.report({ status: 'critical', reason: 'MCP server exited (signal SIGKILL)' });
-    const critical = await waitFor(async () => {
-      const c = await check(pingCheckId(inst.serviceId));
-      return c?.Status === 'critical' ? c : undefined;
-    }, 2000, 'critical', 10);
+    const critical = await waitFor(
+      async () => {
+        const c = await check(pingCheckId(inst.serviceId));
+        return c?.Status === 'critical' ? c : undefined;
+      },
+      2000,
+      'critical',
+      10,
+    );
     t.diagnostic(`critical in Consul ${Date.now() - started} ms after the report`);
     assert.match(critical.Output, /SIGKILL/);
 
     started = Date.now();
     publisher.report({ status: 'passing', latencyMs: 4, toolCount: 1 });
-    const passing = await waitFor(async () => {
-      const c = await check(pingCheckId(inst.serviceId));
-      return c?.Status === 'passing' ? c : undefined;
-    }, 2000, 'passing again', 10);
+    const passing = await waitFor(
+      async () => {
+        const c = await check(pingCheckId(inst.serviceId));
+        return c?.Status === 'passing' ? c : undefined;
+      },
+      2000,
+      'passing again',
+      10,
+    );
     t.diagnostic(`passing again ${Date.now() - started} ms after the report`);
     assert.equal(passing.Output, 'MCP ping ok in 4 ms; 1 tools');
 
@@ -201,7 +262,11 @@ describe('ConsulPublisher against a real Consul agent', () => {
       await waitFor(() => service(inst.serviceId), 3000 + 1000, `the ${status} service registered again`);
       const elapsed = Date.now() - started;
       t.diagnostic(`${status}: back ${elapsed} ms after an operator deregistered it (TTL 3000 ms)`);
-      await waitFor(async () => (await check(pingCheckId(inst.serviceId)))?.Status === status, 3000, `the check ${status} again`);
+      await waitFor(
+        async () => (await check(pingCheckId(inst.serviceId)))?.Status === status,
+        3000,
+        `the check ${status} again`,
+      );
       clearInterval(pinger);
       assert.equal(lines.filter((l) => /no longer has this service/.test(l.msg)).length, 1);
       await publisher.withdraw(2000);
@@ -215,7 +280,13 @@ describe('ConsulPublisher against a real Consul agent', () => {
     const inst = instance(readyzPort);
     const { log, lines } = capturedLogger();
     const publisher = consulPublisher(
-      { url: own.url, deregisterAfterMs: 60_000, checkTtlMs: 3000, tags: [], readyzUrl: `http://127.0.0.1:${readyzPort}/readyz` },
+      {
+        url: own.url,
+        deregisterAfterMs: 60_000,
+        checkTtlMs: 3000,
+        tags: [],
+        readyzUrl: `http://127.0.0.1:${readyzPort}/readyz`,
+      },
       inst,
       log,
     );
@@ -223,7 +294,11 @@ describe('ConsulPublisher against a real Consul agent', () => {
     publisher.publish(profile(['echo']));
     const pinger = setInterval(() => publisher.report({ status: 'passing', latencyMs: 1, toolCount: 1 }), 300);
     t.after(() => clearInterval(pinger));
-    await waitFor(async () => (await own.get(`/v1/agent/service/${inst.serviceId}`)).status === 200, 5000, 'registered');
+    await waitFor(
+      async () => (await own.get(`/v1/agent/service/${inst.serviceId}`)).status === 200,
+      5000,
+      'registered',
+    );
 
     await own.stop();
     await waitFor(() => publisher.status().state === 'unreachable', 5000, 'state unreachable');
@@ -236,9 +311,17 @@ describe('ConsulPublisher against a real Consul agent', () => {
 
     await own.restart();
     const started = Date.now();
-    await waitFor(async () => (await own.get(`/v1/agent/service/${inst.serviceId}`)).status === 200, 3000 + 1000, 'registered on the fresh agent');
+    await waitFor(
+      async () => (await own.get(`/v1/agent/service/${inst.serviceId}`)).status === 200,
+      3000 + 1000,
+      'registered on the fresh agent',
+    );
     t.diagnostic(`registered on the restarted agent ${Date.now() - started} ms after it was up (TTL 3000 ms)`);
-    await waitFor(async () => (await own.get('/v1/agent/checks')).body[pingCheckId(inst.serviceId)]?.Status === 'passing', 3000, 'passing on the fresh agent');
+    await waitFor(
+      async () => (await own.get('/v1/agent/checks')).body[pingCheckId(inst.serviceId)]?.Status === 'passing',
+      3000,
+      'passing on the fresh agent',
+    );
     await waitFor(() => publisher.status().state === 'published', 2000, 'state published');
     assert.equal(lines.filter((l) => /reachable again/.test(l.msg)).length, 1);
   });
@@ -249,11 +332,18 @@ describe('ConsulPublisher against a real Consul agent', () => {
     publisher.report({ status: 'passing', latencyMs: 1, toolCount: 2 });
     await waitFor(async () => (await service(inst.serviceId))?.Meta.mcp_tools === 'a1,a2', 5000, 'first profile');
     publisher.publish(profile(['b1'], { toolsHash: 'second' }));
-    const svc = await waitFor(async () => {
-      const s = await service(inst.serviceId);
-      return s?.Meta.mcp_tools_hash === 'second' ? s : undefined;
-    }, 5000, 'second profile');
-    assert.deepEqual(svc.Tags.filter((tag: string) => tag.startsWith('mcp-tool:')), ['mcp-tool:b1']);
+    const svc = await waitFor(
+      async () => {
+        const s = await service(inst.serviceId);
+        return s?.Meta.mcp_tools_hash === 'second' ? s : undefined;
+      },
+      5000,
+      'second profile',
+    );
+    assert.deepEqual(
+      svc.Tags.filter((tag: string) => tag.startsWith('mcp-tool:')),
+      ['mcp-tool:b1'],
+    );
     assert.equal(svc.Meta.mcp_tool_count, '1');
     // The check keeps following health across the re-registration.
     await waitFor(async () => (await check(pingCheckId(inst.serviceId)))?.Status === 'passing', 3000, 'still passing');
@@ -273,7 +363,13 @@ describe('ConsulPublisher against a real Consul agent', () => {
 
     // Nothing listens on this port: every call fails at once and the deadline is what ends withdraw().
     const nowhere = consulPublisher(
-      { url: 'http://127.0.0.1:9', deregisterAfterMs: 60_000, checkTtlMs: 3000, tags: [], readyzUrl: 'http://127.0.0.1:9/readyz' },
+      {
+        url: 'http://127.0.0.1:9',
+        deregisterAfterMs: 60_000,
+        checkTtlMs: 3000,
+        tags: [],
+        readyzUrl: 'http://127.0.0.1:9/readyz',
+      },
       instance(readyzPort),
       capturedLogger().log,
     );
@@ -297,19 +393,35 @@ describe('ConsulPublisher with ACLs enforced (default deny)', () => {
       token: ROOT,
     });
     // ACLs are bootstrapped by the leader shortly after the election.
-    await waitFor(async () => (await consul.get('/v1/acl/policies')).status === 200, 15_000, 'the ACL system to answer');
+    await waitFor(
+      async () => (await consul.get('/v1/acl/policies')).status === 200,
+      15_000,
+      'the ACL system to answer',
+    );
   });
   after(() => consul?.stop());
 
   test('the token from consul/sidecar-policy.hcl is enough; no token is a clear, logged-once failure', async (t) => {
     const inst = instance(1);
-    const rules = readFileSync(join(distRoot, '..', 'consul', 'sidecar-policy.hcl'), 'utf8').replace(/service "[^"]+"/, `service "${inst.name}"`);
+    const rules = readFileSync(join(distRoot, '..', 'consul', 'sidecar-policy.hcl'), 'utf8').replace(
+      /service "[^"]+"/,
+      `service "${inst.name}"`,
+    );
     const policy = await consul.put('/v1/acl/policy', { Name: `sidecar-${inst.name}`, Rules: rules });
     assert.equal(policy.status, 200, JSON.stringify(policy.body));
-    const token = await consul.put('/v1/acl/token', { Description: 'acl test', Policies: [{ Name: `sidecar-${inst.name}` }] });
+    const token = await consul.put('/v1/acl/token', {
+      Description: 'acl test',
+      Policies: [{ Name: `sidecar-${inst.name}` }],
+    });
     assert.equal(token.status, 200, JSON.stringify(token.body));
 
-    const opts = { url: consul.url, deregisterAfterMs: 60_000, checkTtlMs: 3000, tags: [], readyzUrl: 'http://127.0.0.1:1/readyz' };
+    const opts = {
+      url: consul.url,
+      deregisterAfterMs: 60_000,
+      checkTtlMs: 3000,
+      tags: [],
+      readyzUrl: 'http://127.0.0.1:1/readyz',
+    };
     const denied = capturedLogger();
     const anonymous = consulPublisher(opts, inst, denied.log);
     t.after(() => anonymous.withdraw(1000));
@@ -326,18 +438,36 @@ describe('ConsulPublisher with ACLs enforced (default deny)', () => {
     t.after(() => publisher.withdraw(1000));
     publisher.publish(profile(['echo']));
     publisher.report({ status: 'passing', latencyMs: 1, toolCount: 1 });
-    await waitFor(async () => (await consul.get('/v1/agent/checks')).body[pingCheckId(inst.serviceId)]?.Status === 'passing', 5000, 'registered and passing with the policy token');
+    await waitFor(
+      async () => (await consul.get('/v1/agent/checks')).body[pingCheckId(inst.serviceId)]?.Status === 'passing',
+      5000,
+      'registered and passing with the policy token',
+    );
     await waitFor(() => publisher.status().state === 'published', 2000, 'state published');
     for (const line of allowed.raw) assert.ok(!line.includes(token.body.SecretID), 'the token is never logged');
     await publisher.withdraw(2000);
-    assert.equal((await consul.get(`/v1/agent/service/${inst.serviceId}`)).status, 404, 'deregistered with the same token');
+    assert.equal(
+      (await consul.get(`/v1/agent/service/${inst.serviceId}`)).status,
+      404,
+      'deregistered with the same token',
+    );
   });
 });
 
 describe('ConsulPublisher input checks (no agent needed)', () => {
   test('an incomplete profile (no finished handshake) is never registered', async () => {
     const { log, lines } = capturedLogger();
-    const publisher = consulPublisher({ url: 'http://127.0.0.1:9', deregisterAfterMs: 60_000, checkTtlMs: 3000, tags: [], readyzUrl: 'http://127.0.0.1:9/readyz' }, instance(1), log);
+    const publisher = consulPublisher(
+      {
+        url: 'http://127.0.0.1:9',
+        deregisterAfterMs: 60_000,
+        checkTtlMs: 3000,
+        tags: [],
+        readyzUrl: 'http://127.0.0.1:9/readyz',
+      },
+      instance(1),
+      log,
+    );
     publisher.publish({ tools: [], toolsHash: 'x' } as unknown as ServerProfile);
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(publisher.status().state, 'idle', 'nothing desired, nothing attempted');

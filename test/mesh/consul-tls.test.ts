@@ -14,7 +14,13 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import type { ReconcilingPublisher } from '../../sidecar/mesh/reconciling-publisher.js';
 import { consulPublisher } from '../../sidecar/mesh/consul.js';
-import { consulBinary, freePort, startConsulAgent, startReadyzStub, type ConsulAgent } from '../support/consul-agent.js';
+import {
+  consulBinary,
+  freePort,
+  startConsulAgent,
+  startReadyzStub,
+  type ConsulAgent,
+} from '../support/consul-agent.js';
 import { capturedLogger, testInstance, testProfile } from '../support/mesh-fixtures.js';
 import { waitFor } from '../support/sidecar-process.js';
 
@@ -63,7 +69,18 @@ tls {
   function make(name: string, caPem: string | undefined) {
     const inst = testInstance(name, readyzPort);
     const { log, lines } = capturedLogger();
-    const publisher = consulPublisher({ url: httpsUrl, ca: caPem, deregisterAfterMs: 60_000, checkTtlMs: 3000, tags: [], readyzUrl: `http://127.0.0.1:${readyzPort}/readyz` }, inst, log);
+    const publisher = consulPublisher(
+      {
+        url: httpsUrl,
+        ca: caPem,
+        deregisterAfterMs: 60_000,
+        checkTtlMs: 3000,
+        tags: [],
+        readyzUrl: `http://127.0.0.1:${readyzPort}/readyz`,
+      },
+      inst,
+      log,
+    );
     publishers.push(publisher);
     return { publisher, inst, lines };
   }

@@ -42,6 +42,7 @@ async function deckBinary(): Promise<string> {
     const e = err as Error & { stderr?: string };
     throw new Error(
       `decK is needed to check the export and could not be built: ${e.message}\n${(e.stderr ?? '').slice(-2000)}\nRun "bash kong/install-deck.sh" to see why (it needs Go and the Go module proxy), or set DECK_BIN to a deck v1.55.0 binary.`,
+      { cause: err },
     );
   }
 }

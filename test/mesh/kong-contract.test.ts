@@ -34,7 +34,11 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
   /** A publisher that is withdrawn after the test whatever happens; its requests are the ones after `mark`. */
   function publisher(t: TestContext, inst: Instance, opts: Partial<KongPublisherOptions> = {}) {
     const captured = capturedLogger();
-    const p = kongPublisher({ adminUrl: kong.url, verifyIntervalMs: 60_000, backoffMaxMs: 400, requestTimeoutMs: 2000, ...opts }, inst, captured.log);
+    const p = kongPublisher(
+      { adminUrl: kong.url, verifyIntervalMs: 60_000, backoffMaxMs: 400, requestTimeoutMs: 2000, ...opts },
+      inst,
+      captured.log,
+    );
     t.after(() => p.withdraw(2000));
     const mark = kong.requests.length;
     const requests = () => kong.requests.slice(mark).filter((r) => r.path.includes(`mcp-${inst.name}`));
@@ -42,7 +46,7 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
   }
 
   function assertNoViolations(): void {
-    assert.deepEqual(kong.violations, [], 'every request must satisfy the OpenAPI document and Kong\'s rules');
+    assert.deepEqual(kong.violations, [], "every request must satisfy the OpenAPI document and Kong's rules");
   }
 
   test('publish: upstream, service and route upserted with the affinity, health checks, SSE settings and tags; own target added', async (t) => {
@@ -54,21 +58,32 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
     p.report({ status: 'passing', latencyMs: 3, toolCount: 2 });
     await waitFor(() => p.status().state === 'published', 5000, 'state published');
 
-    assert.deepEqual(requests().map((r) => `${r.method} ${r.path} ${r.status}`), [
-      `PUT /upstreams/mcp-${name} 200`,
-      `PUT /services/mcp-${name} 200`,
-      `PUT /services/mcp-${name}/routes/mcp-${name} 200`,
-      `POST /upstreams/mcp-${name}/targets 201`,
-    ]);
+    assert.deepEqual(
+      requests().map((r) => `${r.method} ${r.path} ${r.status}`),
+      [
+        `PUT /upstreams/mcp-${name} 200`,
+        `PUT /services/mcp-${name} 200`,
+        `PUT /services/mcp-${name}/routes/mcp-${name} 200`,
+        `POST /upstreams/mcp-${name}/targets 201`,
+      ],
+    );
     const upstream = kong.upstreams.get(`mcp-${name}`)!;
     assert.equal(upstream.algorithm, 'consistent-hashing');
     assert.equal(upstream.hash_on, 'header');
     assert.equal(upstream.hash_on_header, 'Mcp-Session-Id');
-    assert.equal(upstream.hash_fallback, 'ip', 'header-less (2026-07-28) requests spread by client, see the test below');
+    assert.equal(
+      upstream.hash_fallback,
+      'ip',
+      'header-less (2026-07-28) requests spread by client, see the test below',
+    );
     assert.equal(upstream.healthchecks.active.http_path, '/readyz');
     assert.ok(upstream.healthchecks.active.healthy.interval > 0, 'active checks are on (interval > 0)');
     assert.ok(upstream.healthchecks.active.unhealthy.interval > 0);
-    assert.ok(upstream.healthchecks.passive.unhealthy.http_failures > 0 || upstream.healthchecks.passive.unhealthy.tcp_failures > 0, 'passive checks trip');
+    assert.ok(
+      upstream.healthchecks.passive.unhealthy.http_failures > 0 ||
+        upstream.healthchecks.passive.unhealthy.tcp_failures > 0,
+      'passive checks trip',
+    );
 
     const service = kong.services.get(`mcp-${name}`)!;
     assert.equal(service.host, `mcp-${name}`, 'the service points at the upstream');
@@ -97,16 +112,29 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
     const name = uniqueName();
     const { p, requests } = publisher(t, instance(name, 18082));
     p.publish(profile(['echo']));
-    await waitFor(() => p.status().state === 'published' && kong.targetsOf(`mcp-${name}`).size === 1, 5000, 'first publish');
+    await waitFor(
+      () => p.status().state === 'published' && kong.targetsOf(`mcp-${name}`).size === 1,
+      5000,
+      'first publish',
+    );
     const before = requests().length;
 
     p.publish(profile(['echo', 'add', 'slow']));
-    const tags = await waitFor(() => {
-      const tags: string[] = kong.targetsOf(`mcp-${name}`).get('127.0.0.1:18082')?.tags ?? [];
-      return tags.includes(`mcp-tools:${profile(['echo', 'add', 'slow']).toolsHash}`) && tags;
-    }, 5000, 'target tags with the new tools hash');
+    const tags = await waitFor(
+      () => {
+        const tags: string[] = kong.targetsOf(`mcp-${name}`).get('127.0.0.1:18082')?.tags ?? [];
+        return tags.includes(`mcp-tools:${profile(['echo', 'add', 'slow']).toolsHash}`) && tags;
+      },
+      5000,
+      'target tags with the new tools hash',
+    );
     assert.ok(!tags.includes(`mcp-tools:${profile(['echo']).toolsHash}`), 'the old tools tag is gone');
-    assert.deepEqual(requests().slice(before).map((r) => `${r.method} ${r.status}`), ['PATCH 200']);
+    assert.deepEqual(
+      requests()
+        .slice(before)
+        .map((r) => `${r.method} ${r.status}`),
+      ['PATCH 200'],
+    );
     assertNoViolations();
   });
 
@@ -121,7 +149,10 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
     a.p.report({ status: 'critical', reason: 'MCP server exited (code 1)' });
     await waitFor(() => !kong.targetsOf(`mcp-${name}`).has('127.0.0.1:18083'), 5000, 'target of a removed');
     assert.ok(kong.targetsOf(`mcp-${name}`).has('127.0.0.1:18084'), "b's target stays");
-    assert.ok(kong.upstreams.has(`mcp-${name}`) && kong.services.has(`mcp-${name}`) && kong.routes.has(`mcp-${name}`), 'shared entities stay');
+    assert.ok(
+      kong.upstreams.has(`mcp-${name}`) && kong.services.has(`mcp-${name}`) && kong.routes.has(`mcp-${name}`),
+      'shared entities stay',
+    );
     assert.equal(a.p.status().state, 'published', 'Kong matches what is wanted (no target while critical)');
     const drained = a.infoOrAbove().filter((l) => /removed: MCP server exited/.test(l.msg));
     assert.equal(drained.length, 1);
@@ -141,8 +172,13 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
     a.p.publish(profile(['echo']));
     await waitFor(() => kong.targetsOf(`mcp-${name}`).has('127.0.0.1:18083'), 5000, 're-added on re-publish');
     assert.deepEqual(
-      a.requests()
-        .filter((r) => r.path.endsWith('/targets/127.0.0.1:18083') || (r.body as { target?: string } | undefined)?.target === '127.0.0.1:18083')
+      a
+        .requests()
+        .filter(
+          (r) =>
+            r.path.endsWith('/targets/127.0.0.1:18083') ||
+            (r.body as { target?: string } | undefined)?.target === '127.0.0.1:18083',
+        )
         .map((r) => `${r.method} ${r.status}`),
       ['POST 201', 'DELETE 204', 'POST 201', 'DELETE 204', 'POST 201'],
     );
@@ -154,9 +190,18 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
     const inst = instance(name, 18085);
     // A target left by an earlier run of this instance (SIGKILLed, never withdrew), with old tags.
     const earlier = serverState(name, inst.serviceId);
-    const put = (path: string, body: unknown) => fetch(`${kong.url}${path}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const put = (path: string, body: unknown) =>
+      fetch(`${kong.url}${path}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     assert.equal((await put(`/upstreams/mcp-${name}`, earlier.upstream)).status, 200);
-    const seeded = await fetch(`${kong.url}/upstreams/mcp-${name}/targets`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(targetState(inst, profile(['old']))) });
+    const seeded = await fetch(`${kong.url}/upstreams/mcp-${name}/targets`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(targetState(inst, profile(['old']))),
+    });
     assert.equal(seeded.status, 201);
 
     const { p, requests } = publisher(t, inst);
@@ -164,19 +209,33 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
     await waitFor(() => p.status().state === 'published', 5000, 'published');
     const targetCalls = requests().filter((r) => r.path.includes('/targets'));
     const fresh = targetCalls.slice(targetCalls.findIndex((r) => r.method === 'POST' && r.status === 409));
-    assert.deepEqual(fresh.map((r) => `${r.method} ${r.status}`), ['POST 409', 'PATCH 200']);
-    assert.ok(kong.targetsOf(`mcp-${name}`).get('127.0.0.1:18085')!.tags.includes(`mcp-tools:${profile(['echo']).toolsHash}`), 'stale tags replaced');
+    assert.deepEqual(
+      fresh.map((r) => `${r.method} ${r.status}`),
+      ['POST 409', 'PATCH 200'],
+    );
+    assert.ok(
+      kong
+        .targetsOf(`mcp-${name}`)
+        .get('127.0.0.1:18085')!
+        .tags.includes(`mcp-tools:${profile(['echo']).toolsHash}`),
+      'stale tags replaced',
+    );
 
     // Someone deletes the target behind our back, then the tools change: PATCH 404 → POST.
     kong.targetsOf(`mcp-${name}`).clear();
     p.publish(profile(['echo', 'add']));
     await waitFor(() => kong.targetsOf(`mcp-${name}`).has('127.0.0.1:18085'), 5000, 'target back');
-    const last = requests().filter((r) => r.path.includes('/targets')).slice(-2);
-    assert.deepEqual(last.map((r) => `${r.method} ${r.status}`), ['PATCH 404', 'POST 201']);
+    const last = requests()
+      .filter((r) => r.path.includes('/targets'))
+      .slice(-2);
+    assert.deepEqual(
+      last.map((r) => `${r.method} ${r.status}`),
+      ['PATCH 404', 'POST 201'],
+    );
     assertNoViolations();
   });
 
-  test('shutdown: withdraw removes only this instance\'s target and resolves; nothing shared is deleted', async (t) => {
+  test("shutdown: withdraw removes only this instance's target and resolves; nothing shared is deleted", async (t) => {
     const name = uniqueName();
     const a = publisher(t, instance(name, 18086));
     const b = publisher(t, instance(name, 18087));
@@ -190,7 +249,10 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
     assert.equal(a.p.status().state, 'withdrawn');
     assert.deepEqual([...kong.targetsOf(`mcp-${name}`).keys()], ['127.0.0.1:18087']);
     assert.ok(kong.upstreams.has(`mcp-${name}`) && kong.services.has(`mcp-${name}`) && kong.routes.has(`mcp-${name}`));
-    assert.ok(!kong.requests.some((r) => r.method === 'DELETE' && !r.path.includes('/targets/')), 'no DELETE of anything but a target');
+    assert.ok(
+      !kong.requests.some((r) => r.method === 'DELETE' && !r.path.includes('/targets/')),
+      'no DELETE of anything but a target',
+    );
 
     // After withdrawal nothing brings it back.
     a.p.publish(profile(['echo']));
@@ -235,10 +297,18 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
     assert.match(p.status().lastError ?? '', /ECONNREFUSED|connect/i);
     // Let it retry a few times (backoff capped at 200 ms).
     await waitFor(() => lines.filter((l) => l.msg === 'Kong still unreachable').length >= 3, 5000, 'three retries');
-    assert.equal(infoOrAbove().filter((l) => /Kong unreachable/.test(l.msg)).length, 1, 'one warning for the outage, not one per retry');
+    assert.equal(
+      infoOrAbove().filter((l) => /Kong unreachable/.test(l.msg)).length,
+      1,
+      'one warning for the outage, not one per retry',
+    );
 
     await kong.up();
-    await waitFor(() => p.status().state === 'published' && kong.targetsOf(`mcp-${name}`).has('127.0.0.1:18089'), 5000, 'converged after Kong returned');
+    await waitFor(
+      () => p.status().state === 'published' && kong.targetsOf(`mcp-${name}`).has('127.0.0.1:18089'),
+      5000,
+      'converged after Kong returned',
+    );
     assert.equal(infoOrAbove().filter((l) => /Kong reachable again/.test(l.msg)).length, 1);
     assert.equal(p.status().lastError, undefined);
 
@@ -260,7 +330,11 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
     await waitFor(() => kong.targetsOf(`mcp-${name}`).size === 1, 5000, 'published');
     kong.routes.delete(`mcp-${name}`);
     kong.targetsOf(`mcp-${name}`).clear();
-    await waitFor(() => kong.routes.has(`mcp-${name}`) && kong.targetsOf(`mcp-${name}`).size === 1, 5000, 'route and target back');
+    await waitFor(
+      () => kong.routes.has(`mcp-${name}`) && kong.targetsOf(`mcp-${name}`).size === 1,
+      5000,
+      'route and target back',
+    );
     assertNoViolations();
   });
 
@@ -274,7 +348,8 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
     // Kong's document: hash_fallback is "what to use as hashing input if the primary hash_on does not return a
     // hash (eg. header is missing ...)". A modern request carries no Mcp-Session-Id, so it is balanced by this.
     const doc = parse(readFileSync(kongOpenApiPath(), 'utf8'));
-    const field = doc.components.requestBodies['upstream-request'].content['application/json'].schema.properties.hash_fallback;
+    const field =
+      doc.components.requestBodies['upstream-request'].content['application/json'].schema.properties.hash_fallback;
     assert.match(field.description, /header is missing/);
     assert.ok(field.enum.includes(upstream.hash_fallback), `${upstream.hash_fallback} is one of ${field.enum}`);
     assert.equal(upstream.algorithm, 'consistent-hashing');
@@ -285,16 +360,37 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
     assert.notEqual(upstream.hash_fallback, 'none');
     assert.equal(upstream.hash_fallback, 'ip');
     // Nothing else steers the fallback: no fallback header, query argument or cookie is set.
-    for (const key of ['hash_fallback_header', 'hash_fallback_query_arg', 'hash_fallback_uri_capture', 'hash_on_cookie']) assert.equal(upstream[key], undefined, key);
+    for (const key of [
+      'hash_fallback_header',
+      'hash_fallback_query_arg',
+      'hash_fallback_uri_capture',
+      'hash_on_cookie',
+    ])
+      assert.equal(upstream[key], undefined, key);
 
     // Kong's entity rules on the fallback are enforced by the double, so the test above cannot pass on a body
     // real Kong would refuse.
     const good = serverState(name, undefined).upstream;
     assert.deepEqual(kong.validate('PUT', `/upstreams/mcp-${name}`, good), []);
-    assert.match(kong.validate('PUT', `/upstreams/mcp-${name}`, { ...good, hash_fallback: 'header' }).join('\n'), /hash_fallback_header: required/);
-    assert.match(kong.validate('PUT', `/upstreams/mcp-${name}`, { ...good, hash_fallback: 'header', hash_fallback_header: 'mcp-session-id' }).join('\n'), /must be distinct/);
+    assert.match(
+      kong.validate('PUT', `/upstreams/mcp-${name}`, { ...good, hash_fallback: 'header' }).join('\n'),
+      /hash_fallback_header: required/,
+    );
+    assert.match(
+      kong
+        .validate('PUT', `/upstreams/mcp-${name}`, {
+          ...good,
+          hash_fallback: 'header',
+          hash_fallback_header: 'mcp-session-id',
+        })
+        .join('\n'),
+      /must be distinct/,
+    );
     const { hash_on_header: _unused, ...withoutHeader } = good;
-    assert.match(kong.validate('PUT', `/upstreams/mcp-${name}`, { ...withoutHeader, hash_on: 'none' }).join('\n'), /must be 'none' when hash_on is 'none'/);
+    assert.match(
+      kong.validate('PUT', `/upstreams/mcp-${name}`, { ...withoutHeader, hash_on: 'none' }).join('\n'),
+      /must be 'none' when hash_on is 'none'/,
+    );
 
     // Long SSE streams (legacy GET streams, 2026-07-28 subscriptions/listen) still flow through the same route:
     // no buffering either way, and a read timeout far above the sidecar's keep-alive comments (15 s default).
@@ -327,41 +423,92 @@ describe('the contract double itself', () => {
   });
   after(() => kong.stop());
 
-  test('rejects a body that breaks the OpenAPI document, and accepts the publisher\'s own bodies', async () => {
+  test("rejects a body that breaks the OpenAPI document, and accepts the publisher's own bodies", async () => {
     const good = serverState('demo', 'demo-127.0.0.1-8080');
     assert.deepEqual(kong.validate('PUT', '/upstreams/mcp-demo', good.upstream), []);
     assert.deepEqual(kong.validate('PUT', '/services/mcp-demo', good.service), []);
     assert.deepEqual(kong.validate('PUT', '/services/mcp-demo/routes/mcp-demo', good.route), []);
-    assert.deepEqual(kong.validate('POST', '/upstreams/mcp-demo/targets', targetState({ name: 'demo', serviceId: 'x', advertiseHost: '10.0.0.5', advertisePort: 8080 })), []);
+    assert.deepEqual(
+      kong.validate(
+        'POST',
+        '/upstreams/mcp-demo/targets',
+        targetState({ name: 'demo', serviceId: 'x', advertiseHost: '10.0.0.5', advertisePort: 8080 }),
+      ),
+      [],
+    );
 
-    const brokenUpstream = { ...good.upstream, hash_on: 'sticky-session', slots: 'many', healthchecks: { ...good.upstream.healthchecks, threshold: 500 } };
+    const brokenUpstream = {
+      ...good.upstream,
+      hash_on: 'sticky-session',
+      slots: 'many',
+      healthchecks: { ...good.upstream.healthchecks, threshold: 500 },
+    };
     const upstreamErrors = kong.validate('PUT', '/upstreams/mcp-demo', brokenUpstream);
-    assert.ok(upstreamErrors.some((e) => /hash_on .*allowed values/.test(e)), upstreamErrors.join('\n'));
-    assert.ok(upstreamErrors.some((e) => /slots must be integer/.test(e)), upstreamErrors.join('\n'));
-    assert.ok(upstreamErrors.some((e) => /threshold must be <= 100/.test(e)), upstreamErrors.join('\n'));
+    assert.ok(
+      upstreamErrors.some((e) => /hash_on .*allowed values/.test(e)),
+      upstreamErrors.join('\n'),
+    );
+    assert.ok(
+      upstreamErrors.some((e) => /slots must be integer/.test(e)),
+      upstreamErrors.join('\n'),
+    );
+    assert.ok(
+      upstreamErrors.some((e) => /threshold must be <= 100/.test(e)),
+      upstreamErrors.join('\n'),
+    );
 
     const brokenRoute: Record<string, unknown> = { ...good.route, response_buffering: 'off' };
     delete brokenRoute.protocols;
     const routeErrors = kong.validate('PUT', '/services/mcp-demo/routes/mcp-demo', brokenRoute);
-    assert.ok(routeErrors.some((e) => /response_buffering must be boolean/.test(e)), routeErrors.join('\n'));
-    assert.ok(routeErrors.some((e) => /required property 'protocols'/.test(e)), routeErrors.join('\n'));
+    assert.ok(
+      routeErrors.some((e) => /response_buffering must be boolean/.test(e)),
+      routeErrors.join('\n'),
+    );
+    assert.ok(
+      routeErrors.some((e) => /required property 'protocols'/.test(e)),
+      routeErrors.join('\n'),
+    );
 
-    assert.ok(kong.validate('POST', '/upstreams/mcp-demo/targets', { target: 'a:1', weight: 70000 }).some((e) => /weight must be <= 65535/.test(e)));
-    assert.ok(kong.validate('PUT', '/services/mcp-demo', { ...good.service, timeout: 5 }).some((e) => /timeout: unknown field/.test(e)), "Kong's unknown-field rule");
-    assert.ok(kong.validate('PUT', '/services/mcp-demo', { ...good.service, tags: ['a,b'] }).some((e) => /invalid tag/.test(e)), "Kong's tag rule");
+    assert.ok(
+      kong
+        .validate('POST', '/upstreams/mcp-demo/targets', { target: 'a:1', weight: 70000 })
+        .some((e) => /weight must be <= 65535/.test(e)),
+    );
+    assert.ok(
+      kong
+        .validate('PUT', '/services/mcp-demo', { ...good.service, timeout: 5 })
+        .some((e) => /timeout: unknown field/.test(e)),
+      "Kong's unknown-field rule",
+    );
+    assert.ok(
+      kong.validate('PUT', '/services/mcp-demo', { ...good.service, tags: ['a,b'] }).some((e) => /invalid tag/.test(e)),
+      "Kong's tag rule",
+    );
 
     // Over the wire: answered 400 like a Kong schema violation, and recorded as a violation.
-    const res = await fetch(`${kong.url}/upstreams/mcp-demo`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(brokenUpstream) });
+    const res = await fetch(`${kong.url}/upstreams/mcp-demo`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(brokenUpstream),
+    });
     assert.equal(res.status, 400);
     assert.equal(((await res.json()) as { name: string }).name, 'schema violation');
     assert.ok(kong.violations.some((v) => v.startsWith('PUT /upstreams/mcp-demo:')));
     assert.ok(!kong.upstreams.has('mcp-demo'), 'nothing stored from a rejected request');
   });
 
-  test('handles the document\'s known quirks explicitly', async () => {
+  test("handles the document's known quirks explicitly", async () => {
     // Q1: PUT of a missing target is 404 (the document says upsert).
-    await fetch(`${kong.url}/upstreams/mcp-q`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'mcp-q' }) });
-    const put = await fetch(`${kong.url}/upstreams/mcp-q/targets/10.0.0.1:8080`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ target: '10.0.0.1:8080' }) });
+    await fetch(`${kong.url}/upstreams/mcp-q`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'mcp-q' }),
+    });
+    const put = await fetch(`${kong.url}/upstreams/mcp-q/targets/10.0.0.1:8080`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ target: '10.0.0.1:8080' }),
+    });
     assert.equal(put.status, 404);
     // Q2: endpoints Kong has but the document lacks are refused as violations.
     const before = kong.violations.length;
@@ -369,13 +516,29 @@ describe('the contract double itself', () => {
     assert.equal(kong.violations.length, before + 1);
     assert.match(kong.violations.at(-1)!, /not an operation of Kong's OpenAPI document/);
     // Q3: a service whose name ends in "plugins" is not mistaken for the typo'd plugins path.
-    assert.deepEqual(kong.validate('PUT', '/services/mcp-plugins', { name: 'mcp-plugins', protocol: 'http', host: 'mcp-plugins', port: 8080, enabled: true }), []);
+    assert.deepEqual(
+      kong.validate('PUT', '/services/mcp-plugins', {
+        name: 'mcp-plugins',
+        protocol: 'http',
+        host: 'mcp-plugins',
+        port: 8080,
+        enabled: true,
+      }),
+      [],
+    );
     // Q4: the typo'd DELETE /routes/{r}/{id} is not an operation.
     assert.match(kong.validate('DELETE', '/routes/r1/abc')[0] ?? '', /not an operation/);
     // Q7: hash_on header is accepted (Kong 3.9 does).
-    assert.deepEqual(kong.validate('PUT', '/upstreams/mcp-q', { name: 'mcp-q', hash_on: 'header', hash_on_header: 'Mcp-Session-Id' }), []);
+    assert.deepEqual(
+      kong.validate('PUT', '/upstreams/mcp-q', { name: 'mcp-q', hash_on: 'header', hash_on_header: 'Mcp-Session-Id' }),
+      [],
+    );
     // Q8: POST creates answer 201.
-    const post = await fetch(`${kong.url}/upstreams/mcp-q/targets`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ target: '10.0.0.1:8080' }) });
+    const post = await fetch(`${kong.url}/upstreams/mcp-q/targets`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ target: '10.0.0.1:8080' }),
+    });
     assert.equal(post.status, 201);
     // Q9: DELETE of a missing target is 404 (then 204 for an existing one).
     assert.equal((await fetch(`${kong.url}/upstreams/mcp-q/targets/10.0.0.2:8080`, { method: 'DELETE' })).status, 404);

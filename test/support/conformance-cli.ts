@@ -14,7 +14,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 const require = createRequire(import.meta.url);
-export const conformanceCli = join(dirname(require.resolve('@modelcontextprotocol/conformance/package.json')), 'dist', 'index.js');
+export const conformanceCli = join(
+  dirname(require.resolve('@modelcontextprotocol/conformance/package.json')),
+  'dist',
+  'index.js',
+);
 export const conformanceVersion: string = require('@modelcontextprotocol/conformance/package.json').version;
 /** The Node 22 binary of the `node` npm package. */
 export const node22 = join(dirname(require.resolve('node/package.json')), 'bin', 'node');
@@ -69,11 +73,18 @@ export async function runConformance(mcpUrl: string, opts: ConformanceOptions = 
     if (opts.suite) args.push('--suite', opts.suite);
     const { exitCode, output } = await runCli(args, opts.timeoutMs ?? 180_000);
     const ran = [...output.matchAll(/^=== Running scenario: (\S+) ===$/gm)].map((m) => m[1]);
-    if (ran.length === 0) throw new Error(`the conformance CLI ran no scenario (exit ${exitCode}):\n${output.slice(-3000)}`);
+    if (ran.length === 0)
+      throw new Error(`the conformance CLI ran no scenario (exit ${exitCode}):\n${output.slice(-3000)}`);
     const checksByScenario = await readChecks(outDir);
     const scenarios = ran.map((scenario): ScenarioResult => {
       const checks = checksByScenario.get(scenario) ?? [
-        { id: scenario, name: scenario, description: 'the scenario left no checks.json', status: 'FAILURE' as const, errorMessage: 'no results written (the CLI crashed or was killed during this scenario)' },
+        {
+          id: scenario,
+          name: scenario,
+          description: 'the scenario left no checks.json',
+          status: 'FAILURE' as const,
+          errorMessage: 'no results written (the CLI crashed or was killed during this scenario)',
+        },
       ];
       const problems = checks.filter((c) => c.status === 'FAILURE' || c.status === 'WARNING');
       return { scenario, checks, problems, passed: problems.length === 0 };
@@ -113,7 +124,8 @@ function runCli(args: string[], timeoutMs: number): Promise<{ exitCode: number |
     });
     proc.once('close', (code) => {
       clearTimeout(timer);
-      if (timedOut) reject(new Error(`the conformance CLI did not finish within ${timeoutMs} ms:\n${output.slice(-3000)}`));
+      if (timedOut)
+        reject(new Error(`the conformance CLI did not finish within ${timeoutMs} ms:\n${output.slice(-3000)}`));
       else resolve({ exitCode: code, output });
     });
   });
@@ -138,6 +150,9 @@ async function readChecks(outDir: string): Promise<Map<string, ConformanceCheck[
 export function describeProblems(scenarios: ScenarioResult[]): string {
   return scenarios
     .filter((s) => !s.passed)
-    .map((s) => `${s.scenario}:\n${s.problems.map((c) => `    ${c.status} ${c.name}: ${c.errorMessage ?? c.description}`).join('\n')}`)
+    .map(
+      (s) =>
+        `${s.scenario}:\n${s.problems.map((c) => `    ${c.status} ${c.name}: ${c.errorMessage ?? c.description}`).join('\n')}`,
+    )
     .join('\n');
 }

@@ -19,7 +19,8 @@ export function consulBinary(): Promise<string> {
   binary ??= new Promise((resolve, reject) => {
     execFile('bash', [installScript], { maxBuffer: 16 * 1024 * 1024, timeout: 20 * 60_000 }, (err, stdout, stderr) => {
       const path = stdout.trim().split('\n').pop();
-      if (err || !path) reject(new Error(`consul/install.sh failed (${err?.message ?? 'no path printed'}):\n${stderr.slice(-3000)}`));
+      if (err || !path)
+        reject(new Error(`consul/install.sh failed (${err?.message ?? 'no path printed'}):\n${stderr.slice(-3000)}`));
       else resolve(path);
     });
   });
@@ -42,7 +43,9 @@ export function freePort(): Promise<number> {
  * loopback (the real one is tested end to end).
  */
 export async function startReadyzStub(): Promise<{ server: Server; port: number }> {
-  const server = createHttpServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ready"}'));
+  const server = createHttpServer((_req, res) =>
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ready"}'),
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, port: (server.address() as { port: number }).port };
 }
@@ -62,7 +65,12 @@ export interface ConsulAgent {
   restart(): Promise<void>;
 }
 
-async function request(url: string, method: string, body?: unknown, token?: string): Promise<{ status: number; body: any }> {
+async function request(
+  url: string,
+  method: string,
+  body?: unknown,
+  token?: string,
+): Promise<{ status: number; body: any }> {
   const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
   if (token) headers['x-consul-token'] = token;
   const res = await fetch(url, {
@@ -85,9 +93,16 @@ async function request(url: string, method: string, body?: unknown, token?: stri
  * Starts a dev agent and resolves once it has elected itself leader (its API answers for the catalog).
  * `hcl` adds configuration (e.g. ACLs); `token` is then sent with the helper's own get/put calls.
  */
-export async function startConsulAgent(opts: { readyTimeoutMs?: number; hcl?: string; token?: string } = {}): Promise<ConsulAgent> {
+export async function startConsulAgent(
+  opts: { readyTimeoutMs?: number; hcl?: string; token?: string } = {},
+): Promise<ConsulAgent> {
   const bin = await consulBinary();
-  const ports = { http: await freePort(), serfLan: await freePort(), serfWan: await freePort(), server: await freePort() };
+  const ports = {
+    http: await freePort(),
+    serfLan: await freePort(),
+    serfWan: await freePort(),
+    server: await freePort(),
+  };
   const url = `http://127.0.0.1:${ports.http}`;
   let proc: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
@@ -135,7 +150,10 @@ export async function startConsulAgent(opts: { readyTimeoutMs?: number; hcl?: st
     if (outcome === 'leader') return;
     child.kill('SIGKILL');
     await exited;
-    const what = outcome === 'exited' ? 'exited before it elected a leader' : `did not elect a leader within ${opts.readyTimeoutMs ?? 30_000} ms`;
+    const what =
+      outcome === 'exited'
+        ? 'exited before it elected a leader'
+        : `did not elect a leader within ${opts.readyTimeoutMs ?? 30_000} ms`;
     throw new Error(`consul agent on ${url} ${what} (${bin} ${args.join(' ')}):\n${output.slice(-3000)}`);
   };
 

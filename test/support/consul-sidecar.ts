@@ -19,8 +19,24 @@ export function uniqueName(purpose: string): string {
  * Starts `node dist/sidecar/main.js --consul <agent> … -- <command>` and makes sure that, whatever the test
  * does to it (SIGKILL included), neither the sidecar nor the MCP server outlives the test.
  */
-export async function sidecarWithConsul(t: TestContext, consul: ConsulAgent, name: string, command: string[], extra: string[] = []): Promise<RunningSidecar> {
-  const sidecar = await startSidecar(['--name', name, '--consul', consul.url, '--ping-interval', `${PING_INTERVAL_MS}ms`, ...extra, '--', ...command]);
+export async function sidecarWithConsul(
+  t: TestContext,
+  consul: ConsulAgent,
+  name: string,
+  command: string[],
+  extra: string[] = [],
+): Promise<RunningSidecar> {
+  const sidecar = await startSidecar([
+    '--name',
+    name,
+    '--consul',
+    consul.url,
+    '--ping-interval',
+    `${PING_INTERVAL_MS}ms`,
+    ...extra,
+    '--',
+    ...command,
+  ]);
   // The server's pids (with their command lines), remembered while the sidecar lives: after a SIGKILL of the
   // sidecar they are orphans, and only a pid that still runs the same command is ours to kill.
   const seen = new Map<number, string>();
@@ -64,7 +80,10 @@ export async function agentService(consul: ConsulAgent, serviceId: string): Prom
 }
 
 /** Status of each check of the service, by the suffix of its CheckID (`mcp-ping`, `readyz`). */
-export async function checkStatuses(consul: ConsulAgent, serviceId: string): Promise<Record<string, { Status: string; Output: string }>> {
+export async function checkStatuses(
+  consul: ConsulAgent,
+  serviceId: string,
+): Promise<Record<string, { Status: string; Output: string }>> {
   const r = await consul.get(`/v1/agent/checks?filter=${encodeURIComponent(`ServiceID == "${serviceId}"`)}`);
   const out: Record<string, { Status: string; Output: string }> = {};
   for (const check of Object.values<any>(r.body ?? {})) out[String(check.CheckID).slice(serviceId.length + 1)] = check;
@@ -78,5 +97,9 @@ export function serviceIdOf(name: string, url: string): string {
 }
 
 export async function childPid(url: string): Promise<number> {
-  return waitFor(async () => (await readyz(url)).body.worker?.pid as number | undefined, 10_000, 'a worker pid in /readyz');
+  return waitFor(
+    async () => (await readyz(url)).body.worker?.pid as number | undefined,
+    10_000,
+    'a worker pid in /readyz',
+  );
 }

@@ -5,10 +5,22 @@
  */
 import { request as httpRequest } from 'node:http';
 import type { TestContext } from 'node:test';
-import { McpHttpClient, sseEvents, startSidecar, waitForReady, type JsonRpcMessage, type RunningSidecar, type SseEvent } from './sidecar-process.js';
+import {
+  McpHttpClient,
+  sseEvents,
+  startSidecar,
+  waitForReady,
+  type JsonRpcMessage,
+  type RunningSidecar,
+  type SseEvent,
+} from './sidecar-process.js';
 
 /** Starts a sidecar, stops it after the test (even on failure), and waits until it is READY unless told not to. */
-export async function launch(t: TestContext, args: string[], opts: { ready?: boolean; env?: Record<string, string> } = {}): Promise<RunningSidecar & { readyBody?: Record<string, any> }> {
+export async function launch(
+  t: TestContext,
+  args: string[],
+  opts: { ready?: boolean; env?: Record<string, string> } = {},
+): Promise<RunningSidecar & { readyBody?: Record<string, any> }> {
   // A test that ends with calls in flight must not wait out the default 10 s drain on its way out.
   const grace = args.some((a) => a.startsWith('--shutdown-grace')) ? [] : ['--shutdown-grace', '2s'];
   const sidecar = await startSidecar([...grace, ...args], { env: opts.env });
@@ -22,7 +34,12 @@ export async function launch(t: TestContext, args: string[], opts: { ready?: boo
 }
 
 /** An initialized MCP client session, closed (DELETE) after the test. */
-export async function session(t: TestContext, url: string, capabilities: Record<string, unknown> = {}, protocolVersion?: string): Promise<McpHttpClient> {
+export async function session(
+  t: TestContext,
+  url: string,
+  capabilities: Record<string, unknown> = {},
+  protocolVersion?: string,
+): Promise<McpHttpClient> {
   const client = new McpHttpClient(url);
   await client.initialize(protocolVersion, capabilities);
   t.after(() => client.close().catch(() => 0));
@@ -33,16 +50,27 @@ export async function session(t: TestContext, url: string, capabilities: Record<
 export function textOf(resultOrResponse: JsonRpcMessage): string {
   const result = 'jsonrpc' in resultOrResponse ? resultOrResponse.result : resultOrResponse;
   const first = result?.content?.[0];
-  if (!first || first.type !== 'text') throw new Error(`no text content in ${JSON.stringify(resultOrResponse).slice(0, 300)}`);
+  if (!first || first.type !== 'text')
+    throw new Error(`no text content in ${JSON.stringify(resultOrResponse).slice(0, 300)}`);
   return first.text;
 }
 
-export function callTool(client: McpHttpClient, name: string, args: Record<string, unknown> = {}, opts: Parameters<McpHttpClient['request']>[2] = {}): Promise<JsonRpcMessage> {
+export function callTool(
+  client: McpHttpClient,
+  name: string,
+  args: Record<string, unknown> = {},
+  opts: Parameters<McpHttpClient['request']>[2] = {},
+): Promise<JsonRpcMessage> {
   return client.request('tools/call', { name, arguments: args }, opts);
 }
 
 /** POST /tools/:name: the status, headers and parsed body. */
-export async function rest(url: string, name: string, args: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: any }> {
+export async function rest(
+  url: string,
+  name: string,
+  args: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; body: any }> {
   const res = await fetch(`${url}/tools/${encodeURIComponent(name)}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
@@ -80,20 +108,34 @@ export interface RawResponse {
 }
 
 /** An HTTP request with exactly these headers (fetch will not send a Host of our choosing). */
-export function raw(url: string, opts: { method?: string; path?: string; headers?: Record<string, string>; body?: string | Buffer }): Promise<RawResponse> {
+export function raw(
+  url: string,
+  opts: { method?: string; path?: string; headers?: Record<string, string>; body?: string | Buffer },
+): Promise<RawResponse> {
   const target = new URL(opts.path ?? '/mcp', url);
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: target.hostname, port: target.port, path: target.pathname, method: opts.method ?? 'POST', headers: opts.headers, setHost: !(opts.headers && 'host' in opts.headers) },
+      {
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname,
+        method: opts.method ?? 'POST',
+        headers: opts.headers,
+        setHost: !(opts.headers && 'host' in opts.headers),
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body, json: () => JSON.parse(body) }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode!, headers: res.headers, body, json: () => JSON.parse(body) }),
+        );
         res.on('error', reject);
       },
     );
-    req.setTimeout(10_000, () => req.destroy(new Error(`no answer to ${opts.method ?? 'POST'} ${target.pathname} within 10 s`)));
+    req.setTimeout(10_000, () =>
+      req.destroy(new Error(`no answer to ${opts.method ?? 'POST'} ${target.pathname} within 10 s`)),
+    );
     req.on('error', reject);
     req.end(opts.body);
   });
@@ -112,13 +154,19 @@ export class SseReader {
 
   static async open(url: string, headers: Record<string, string>, post?: unknown): Promise<SseReader> {
     const reader = new SseReader();
-    const init: RequestInit = post === undefined
-      ? { method: 'GET', headers: { accept: 'text/event-stream', ...headers } }
-      : { method: 'POST', headers: { accept: 'application/json, text/event-stream', 'content-type': 'application/json', ...headers }, body: JSON.stringify(post) };
+    const init: RequestInit =
+      post === undefined
+        ? { method: 'GET', headers: { accept: 'text/event-stream', ...headers } }
+        : {
+            method: 'POST',
+            headers: { accept: 'application/json, text/event-stream', 'content-type': 'application/json', ...headers },
+            body: JSON.stringify(post),
+          };
     const res = await fetch(`${url}/mcp`, { ...init, signal: reader.abort.signal });
     reader.status = res.status;
     reader.headers = res.headers;
-    if (res.status === 200 && res.body && res.headers.get('content-type')?.includes('text/event-stream')) reader.done = reader.read(res.body as unknown as AsyncIterable<Uint8Array>);
+    if (res.status === 200 && res.body && res.headers.get('content-type')?.includes('text/event-stream'))
+      reader.done = reader.read(res.body as unknown as AsyncIterable<Uint8Array>);
     else reader.body = await res.text();
     return reader;
   }
@@ -144,7 +192,10 @@ export class SseReader {
     const deadline = Date.now() + timeoutMs;
     while (this.events.length < count) {
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`SSE stream: ${this.events.length} of ${count} events within ${timeoutMs} ms: ${JSON.stringify(this.events)}`);
+      if (left <= 0)
+        throw new Error(
+          `SSE stream: ${this.events.length} of ${count} events within ${timeoutMs} ms: ${JSON.stringify(this.events)}`,
+        );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.waiters.push(() => (clearTimeout(timer), resolve()));

@@ -63,7 +63,9 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export function kongOpenApiPath(): string {
   const path = process.env.KONG_OPENAPI_DOC ?? resolve(repoRoot, '../shared/kong/admin-oss-3.9.openapi.yaml');
   if (!existsSync(path)) {
-    throw new Error(`Kong's OpenAPI document is not at ${path}: the contract tests need ../shared/kong/admin-oss-3.9.openapi.yaml beside the repository (or KONG_OPENAPI_DOC=<path>)`);
+    throw new Error(
+      `Kong's OpenAPI document is not at ${path}: the contract tests need ../shared/kong/admin-oss-3.9.openapi.yaml beside the repository (or KONG_OPENAPI_DOC=<path>)`,
+    );
   }
   return path;
 }
@@ -84,7 +86,8 @@ function loadDocument(): Document {
   const fcRoute = doc.components?.schemas?.['Filter-chains']?.properties?.route;
   if (fcRoute && fcRoute.nullable && !fcRoute.type) fcRoute.type = 'object';
   // Q7
-  const upstreamProps = doc.components?.requestBodies?.['upstream-request']?.content?.['application/json']?.schema?.properties;
+  const upstreamProps =
+    doc.components?.requestBodies?.['upstream-request']?.content?.['application/json']?.schema?.properties;
   for (const field of ['hash_on', 'hash_fallback']) {
     const values: string[] | undefined = upstreamProps?.[field]?.enum;
     if (values && !values.includes('header')) values.push('header');
@@ -129,8 +132,12 @@ function hashFallbackChecks(body: Record<string, any>): string[] {
   if (fallback === 'none') return [];
   const out: string[] = [];
   if (on === 'none' || on === 'cookie') out.push(`hash_fallback: must be 'none' when hash_on is '${on}'`);
-  if (fallback === 'header' && !body.hash_fallback_header) out.push("hash_fallback_header: required field missing when hash_fallback is 'header'");
-  if (fallback === on && (on !== 'header' || body.hash_on_header?.toLowerCase() === body.hash_fallback_header?.toLowerCase())) {
+  if (fallback === 'header' && !body.hash_fallback_header)
+    out.push("hash_fallback_header: required field missing when hash_fallback is 'header'");
+  if (
+    fallback === on &&
+    (on !== 'header' || body.hash_on_header?.toLowerCase() === body.hash_fallback_header?.toLowerCase())
+  ) {
     out.push('hash_fallback: values of hash_on and hash_fallback must be distinct');
   }
   return out;
@@ -142,23 +149,33 @@ function kongSideChecks(operation: Operation, params: Record<string, string>, bo
   const schema = (operation.requestBody as any)?.content?.['application/json']?.schema;
   if (body && typeof body === 'object') unknownFields(body, schema, '', out);
   if (Array.isArray(body?.tags)) {
-    for (const tag of body.tags) if (typeof tag !== 'string' || !TAG.test(tag)) out.push(`tags: invalid tag ${JSON.stringify(tag)}: expected printable ascii (except , and /)`);
+    for (const tag of body.tags)
+      if (typeof tag !== 'string' || !TAG.test(tag))
+        out.push(`tags: invalid tag ${JSON.stringify(tag)}: expected printable ascii (except , and /)`);
   }
   const op = operation.operationId;
   if (op === 'upsert-upstream') {
-    if (body?.name !== undefined && !UUID.test(params.upstream_id_or_name) && body.name !== params.upstream_id_or_name) out.push('name: must match the name in the path');
+    if (body?.name !== undefined && !UUID.test(params.upstream_id_or_name) && body.name !== params.upstream_id_or_name)
+      out.push('name: must match the name in the path');
     const name = body?.name ?? params.upstream_id_or_name;
     if (!HOSTNAME.test(name)) out.push(`name: ${JSON.stringify(name)} is not a valid hostname`);
-    if (body?.hash_on === 'header' && !body.hash_on_header) out.push("hash_on_header: required field missing when hash_on is 'header'");
+    if (body?.hash_on === 'header' && !body.hash_on_header)
+      out.push("hash_on_header: required field missing when hash_on is 'header'");
     out.push(...hashFallbackChecks(body ?? {}));
   }
   if (op === 'upsert-service' || op === 'upsert-route-for-service') {
     const key = op === 'upsert-service' ? params.service_id_or_name : params.route_id_or_name;
-    if (body?.name !== undefined && !UUID.test(key) && body.name !== key) out.push('name: must match the name in the path');
+    if (body?.name !== undefined && !UUID.test(key) && body.name !== key)
+      out.push('name: must match the name in the path');
     if (!NAME.test(body?.name ?? key)) out.push(`name: invalid value ${JSON.stringify(body?.name ?? key)}`);
   }
-  if (op === 'upsert-route-for-service' && body?.service !== undefined) out.push('service: given by the path, must not be in the body');
-  if ((op === 'create-target-for-upstream' || op === 'update-target-for-upstream') && body?.target !== undefined && !TARGET.test(body.target)) {
+  if (op === 'upsert-route-for-service' && body?.service !== undefined)
+    out.push('service: given by the path, must not be in the body');
+  if (
+    (op === 'create-target-for-upstream' || op === 'update-target-for-upstream') &&
+    body?.target !== undefined &&
+    !TARGET.test(body.target)
+  ) {
     out.push(`target: ${JSON.stringify(body.target)} is not host:port`);
   }
   return out;
@@ -220,11 +237,20 @@ export class KongAdminDouble {
    */
   validate(method: string, path: string, body?: unknown): string[] {
     const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
-    const req: Request = { method: method.toLowerCase(), path: path.replace(/\?.*$/, ''), query: path.includes('?') ? path.slice(path.indexOf('?') + 1) : undefined, headers, body: body as Request['body'] };
+    const req: Request = {
+      method: method.toLowerCase(),
+      path: path.replace(/\?.*$/, ''),
+      query: path.includes('?') ? path.slice(path.indexOf('?') + 1) : undefined,
+      headers,
+      body: body as Request['body'],
+    };
     const operation = this.api.matchOperation(req);
     if (!operation) return [`${method.toUpperCase()} ${req.path} is not an operation of Kong's OpenAPI document`];
     const result = this.api.validateRequest(req, operation);
-    const out = (result.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? e.keyword}${e.params && Object.keys(e.params).length ? ` ${JSON.stringify(e.params)}` : ''}`);
+    const out = (result.errors ?? []).map(
+      (e) =>
+        `${e.instancePath || '/'} ${e.message ?? e.keyword}${e.params && Object.keys(e.params).length ? ` ${JSON.stringify(e.params)}` : ''}`,
+    );
     const params = this.params(operation, req.path);
     out.push(...kongSideChecks(operation, params, body));
     return out;
@@ -272,7 +298,9 @@ export class KongAdminDouble {
 
   private params(operation: Operation, path: string): Record<string, string> {
     const names = [...operation.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
-    const pattern = new RegExp(`^${operation.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '([^/]+)')}$`);
+    const pattern = new RegExp(
+      `^${operation.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '([^/]+)')}$`,
+    );
     const m = pattern.exec(path);
     const out: Record<string, string> = {};
     names.forEach((name, i) => (out[name] = m ? decodeURIComponent(m[i + 1]) : ''));
@@ -303,12 +331,24 @@ export class KongAdminDouble {
     if (violations.length > 0) {
       record.violations.push(...violations);
       const notFound = violations[0].includes('is not an operation');
-      return this.answer(res, record, notFound ? 404 : 400, notFound ? { message: 'Not found' } : { code: 2, name: 'schema violation', message: violations.join('; ') });
+      return this.answer(
+        res,
+        record,
+        notFound ? 404 : 400,
+        notFound ? { message: 'Not found' } : { code: 2, name: 'schema violation', message: violations.join('; ') },
+      );
     }
-    const operation = this.api.matchOperation({ method: method.toLowerCase(), path: path.replace(/\?.*$/, ''), headers: {} })!;
+    const operation = this.api.matchOperation({
+      method: method.toLowerCase(),
+      path: path.replace(/\?.*$/, ''),
+      headers: {},
+    })!;
     const p = this.params(operation, path.replace(/\?.*$/, ''));
     const [status, payload] = this.behave(operation.operationId ?? '', p, body as Record<string, any> | undefined);
-    if (status === 0) record.violations.push(`${operation.operationId} is valid but not modelled by the double: extend it before the publisher uses it`);
+    if (status === 0)
+      record.violations.push(
+        `${operation.operationId} is valid but not modelled by the double: extend it before the publisher uses it`,
+      );
     this.answer(res, record, status || 501, payload);
   }
 
@@ -319,19 +359,36 @@ export class KongAdminDouble {
       return;
     }
     const text = JSON.stringify(payload);
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) }).end(text);
+    res
+      .writeHead(status, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(text),
+      })
+      .end(text);
   }
 
   private find(map: Map<string, Entity>, idOrName: string): Entity | undefined {
     return UUID.test(idOrName) ? [...map.values()].find((e) => e.id === idOrName) : map.get(idOrName);
   }
 
-  private upsert(map: Map<string, Entity>, key: string, body: Record<string, any>, extra: Record<string, unknown> = {}): Entity {
+  private upsert(
+    map: Map<string, Entity>,
+    key: string,
+    body: Record<string, any>,
+    extra: Record<string, unknown> = {},
+  ): Entity {
     const existing = this.find(map, key);
     const now = Math.floor(Date.now() / 1000);
     const name = body.name ?? (UUID.test(key) ? existing?.name : key);
     // PUT replaces the whole entity: fields not sent go back to their defaults (here: absent).
-    const entity: Entity = { ...body, ...extra, name, id: existing?.id ?? (UUID.test(key) ? key : randomUUID()), created_at: existing?.created_at ?? now, updated_at: now };
+    const entity: Entity = {
+      ...body,
+      ...extra,
+      name,
+      id: existing?.id ?? (UUID.test(key) ? key : randomUUID()),
+      created_at: existing?.created_at ?? now,
+      updated_at: now,
+    };
     if (existing && existing.name !== name) map.delete(existing.name);
     map.set(name, entity);
     return entity;
@@ -371,10 +428,27 @@ export class KongAdminDouble {
         this.targets.set(upstream.id, targets);
         const address = String(body.target);
         if (targets.has(address)) {
-          return [409, { code: 5, name: 'unique constraint violation', message: `UNIQUE violation detected on '{upstream={id="${upstream.id}"},target="${address}"}'`, fields: { upstream: { id: upstream.id }, target: address } }];
+          return [
+            409,
+            {
+              code: 5,
+              name: 'unique constraint violation',
+              message: `UNIQUE violation detected on '{upstream={id="${upstream.id}"},target="${address}"}'`,
+              fields: { upstream: { id: upstream.id }, target: address },
+            },
+          ];
         }
         const now = Date.now() / 1000;
-        const target: Entity = { weight: 100, tags: null, ...body, target: address, upstream: { id: upstream.id }, id: randomUUID(), created_at: now, updated_at: now };
+        const target: Entity = {
+          weight: 100,
+          tags: null,
+          ...body,
+          target: address,
+          upstream: { id: upstream.id },
+          id: randomUUID(),
+          created_at: now,
+          updated_at: now,
+        };
         targets.set(address, target);
         return [201, target]; // Q8
       }
@@ -385,7 +459,18 @@ export class KongAdminDouble {
         const target = this.target(p);
         if (!target) return notFound; // Q1
         const upstreamTargets = this.targets.get(target.upstream.id)!;
-        const updated: Entity = op === 'update-target-for-upstream' ? { ...target, ...body, updated_at: Date.now() / 1000 } : { weight: 100, ...body, target: target.target, upstream: target.upstream, id: target.id, created_at: target.created_at, updated_at: Date.now() / 1000 };
+        const updated: Entity =
+          op === 'update-target-for-upstream'
+            ? { ...target, ...body, updated_at: Date.now() / 1000 }
+            : {
+                weight: 100,
+                ...body,
+                target: target.target,
+                upstream: target.upstream,
+                id: target.id,
+                created_at: target.created_at,
+                updated_at: Date.now() / 1000,
+              };
         upstreamTargets.delete(target.target);
         upstreamTargets.set(updated.target, updated);
         return [200, updated];

@@ -19,7 +19,10 @@ export type Message = Record<string, any>;
 /** A tool: its answer (a result, undefined for none) and, optionally, annotations. */
 export interface MemoryTool {
   annotations?: Record<string, unknown>;
-  call(args: Record<string, any>, ctx: { id: number; request: Message; server: MemoryServer }): Promise<Record<string, unknown> | undefined> | Record<string, unknown> | undefined;
+  call(
+    args: Record<string, any>,
+    ctx: { id: number; request: Message; server: MemoryServer },
+  ): Promise<Record<string, unknown> | undefined> | Record<string, unknown> | undefined;
 }
 
 let nextPid = 1_000_000;
@@ -73,20 +76,39 @@ export class MemoryServer implements ServerProcess {
     const reply = (result: Record<string, unknown>) => this.emit({ jsonrpc: '2.0', id: message.id, result });
     switch (message.method) {
       case 'initialize':
-        return reply({ protocolVersion: message.params.protocolVersion, capabilities: { tools: {}, logging: {} }, serverInfo: { name: 'memory-server', version: '1.0.0' } });
+        return reply({
+          protocolVersion: message.params.protocolVersion,
+          capabilities: { tools: {}, logging: {} },
+          serverInfo: { name: 'memory-server', version: '1.0.0' },
+        });
       case 'ping':
         return reply({});
       case 'tools/list':
-        return reply({ tools: Object.entries(this.tools).map(([name, t]) => ({ name, inputSchema: { type: 'object' }, ...(t.annotations ? { annotations: t.annotations } : {}) })) });
+        return reply({
+          tools: Object.entries(this.tools).map(([name, t]) => ({
+            name,
+            inputSchema: { type: 'object' },
+            ...(t.annotations ? { annotations: t.annotations } : {}),
+          })),
+        });
       case 'tools/call': {
         const tool = this.tools[message.params.name];
-        if (!tool) return this.emit({ jsonrpc: '2.0', id: message.id, error: { code: -32602, message: 'unknown tool' } });
-        const result = await tool.call(message.params.arguments ?? {}, { id: message.id, request: message, server: this });
+        if (!tool)
+          return this.emit({ jsonrpc: '2.0', id: message.id, error: { code: -32602, message: 'unknown tool' } });
+        const result = await tool.call(message.params.arguments ?? {}, {
+          id: message.id,
+          request: message,
+          server: this,
+        });
         if (result) reply(result);
         return;
       }
       default:
-        this.emit({ jsonrpc: '2.0', id: message.id, error: { code: -32601, message: `method not found: ${message.method}` } });
+        this.emit({
+          jsonrpc: '2.0',
+          id: message.id,
+          error: { code: -32601, message: `method not found: ${message.method}` },
+        });
     }
   }
 }
@@ -125,7 +147,10 @@ export class RecordingClient implements ClientChannel {
     for (;;) {
       const found = this.sent.find((s) => s.message.id === id && !('method' in s.message));
       if (found) return found.message;
-      if (Date.now() > deadline) throw new Error(`no response for ${JSON.stringify(id)} within ${timeoutMs} ms; sent: ${JSON.stringify(this.sent).slice(0, 500)}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `no response for ${JSON.stringify(id)} within ${timeoutMs} ms; sent: ${JSON.stringify(this.sent).slice(0, 500)}`,
+        );
       await new Promise((r) => setTimeout(r, 5));
     }
   }
@@ -143,7 +168,10 @@ export interface Core {
 const QUIET = createLogger('silent');
 
 /** A router over a real pool of in-memory servers, started and READY. */
-export async function startCore(tools: Record<string, MemoryTool>, options: Partial<RouterOptions> & { mode?: 'shared' | 'isolated' } = {}): Promise<Core> {
+export async function startCore(
+  tools: Record<string, MemoryTool>,
+  options: Partial<RouterOptions> & { mode?: 'shared' | 'isolated' } = {},
+): Promise<Core> {
   const servers: MemoryServer[] = [];
   const workerOptions: WorkerOptions = {
     child: { command: 'memory', args: [], env: {}, maxMessageBytes: 1 << 20 },
@@ -159,11 +187,30 @@ export async function startCore(tools: Record<string, MemoryTool>, options: Part
     },
   };
   const policy = { minDelayMs: 20, maxDelayMs: 50, crashLoopFailures: 5, windowMs: 10_000 };
-  const pool: WorkerPool = options.mode === 'isolated' ? new IsolatedPool(0, workerOptions, policy, QUIET) : new SharedPool(1, workerOptions, policy, QUIET);
-  const metrics = new Metrics({ inflight: () => 0, sessions: () => 0, readyWorkers: () => 0, queueDepth: () => 0, waitingForReady: () => 0, publisherStates: () => [] });
+  const pool: WorkerPool =
+    options.mode === 'isolated'
+      ? new IsolatedPool(0, workerOptions, policy, QUIET)
+      : new SharedPool(1, workerOptions, policy, QUIET);
+  const metrics = new Metrics({
+    inflight: () => 0,
+    sessions: () => 0,
+    readyWorkers: () => 0,
+    queueDepth: () => 0,
+    waitingForReady: () => 0,
+    publisherStates: () => [],
+  });
   const router = new Router(
     pool,
-    { requestTimeoutMs: 1000, sessionIdleMs: 60_000, maxSessions: 10, maxInflight: 100, maxSessionInflight: 10, readyWaitMs: 2000, retryIdempotent: true, ...options },
+    {
+      requestTimeoutMs: 1000,
+      sessionIdleMs: 60_000,
+      maxSessions: 10,
+      maxInflight: 100,
+      maxSessionInflight: 10,
+      readyWaitMs: 2000,
+      retryIdempotent: true,
+      ...options,
+    },
     metrics,
     QUIET,
   );
@@ -188,6 +235,14 @@ export async function startCore(tools: Record<string, MemoryTool>, options: Part
 /** Opens a session on the router for a recording client. */
 export async function openSession(core: Core, capabilities: Record<string, unknown> = {}): Promise<RecordingClient> {
   const client = new RecordingClient();
-  await core.router.openSession({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities, clientInfo: { name: 't', version: '1' } } }, client);
+  await core.router.openSession(
+    {
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities, clientInfo: { name: 't', version: '1' } },
+    },
+    client,
+  );
   return client;
 }

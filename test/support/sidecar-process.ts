@@ -42,7 +42,10 @@ export interface RunningSidecar {
 }
 
 /** Starts `node dist/sidecar/main.js --port 0 <args>`; resolves when it prints its URL (not when READY). */
-export function startSidecar(args: string[], opts: { env?: Record<string, string>; readyTimeoutMs?: number } = {}): Promise<RunningSidecar> {
+export function startSidecar(
+  args: string[],
+  opts: { env?: Record<string, string>; readyTimeoutMs?: number } = {},
+): Promise<RunningSidecar> {
   const hasPort = args.some((a) => a === '--port' || a.startsWith('--port='));
   const proc = spawn(process.execPath, [sidecarMain, ...(hasPort ? [] : ['--port', '0']), ...args], {
     env: { ...process.env, MCP_SIDECAR_LOG_LEVEL: process.env.MCP_SIDECAR_LOG_LEVEL ?? 'info', ...opts.env },
@@ -73,7 +76,9 @@ export function startSidecar(args: string[], opts: { env?: Record<string, string
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
-      reject(new Error(`sidecar printed no URL within ${opts.readyTimeoutMs ?? 15_000} ms; stderr:\n${stderr.slice(-3000)}`));
+      reject(
+        new Error(`sidecar printed no URL within ${opts.readyTimeoutMs ?? 15_000} ms; stderr:\n${stderr.slice(-3000)}`),
+      );
     }, opts.readyTimeoutMs ?? 15_000);
     proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
@@ -85,7 +90,11 @@ export function startSidecar(args: string[], opts: { env?: Record<string, string
     });
     void exited.then(({ code, signal }) => {
       clearTimeout(timer);
-      reject(new Error(`sidecar exited (code ${code}, signal ${signal}) before listening; stdout: ${stdout}\nstderr:\n${stderr.slice(-3000)}`));
+      reject(
+        new Error(
+          `sidecar exited (code ${code}, signal ${signal}) before listening; stdout: ${stdout}\nstderr:\n${stderr.slice(-3000)}`,
+        ),
+      );
     });
   });
 }
@@ -95,7 +104,12 @@ export function startSidecar(args: string[], opts: { env?: Record<string, string
  * false, retrying every `intervalMs` (a probe that throws is retried too: "not listening yet"), and fails after
  * `timeoutMs` naming `what` and the last error.
  */
-export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, what: string, intervalMs = 25): Promise<T> {
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs: number,
+  what: string,
+  intervalMs = 25,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -107,7 +121,9 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`,
+  );
 }
 
 export async function readyz(url: string): Promise<{ status: number; body: Record<string, any> }> {
@@ -117,10 +133,14 @@ export async function readyz(url: string): Promise<{ status: number; body: Recor
 
 /** Resolves with the /readyz body once it answers 200. */
 export function waitForReady(url: string, timeoutMs = 20_000): Promise<Record<string, any>> {
-  return waitFor(async () => {
-    const r = await readyz(url);
-    return r.status === 200 ? r.body : undefined;
-  }, timeoutMs, `${url}/readyz to answer 200`);
+  return waitFor(
+    async () => {
+      const r = await readyz(url);
+      return r.status === 200 ? r.body : undefined;
+    },
+    timeoutMs,
+    `${url}/readyz to answer 200`,
+  );
 }
 
 /** Pids of the live direct and indirect children of `pid` (from /proc), to check that nothing is left behind. */
@@ -152,7 +172,9 @@ export async function serverProcesses(sidecar: RunningSidecar): Promise<number[]
 
 /** Live (not zombie) processes of a process group. */
 export function groupMembers(pgid: number): number[] {
-  return liveProcesses().filter((p) => p.pgid === pgid).map((p) => p.pid);
+  return liveProcesses()
+    .filter((p) => p.pgid === pgid)
+    .map((p) => p.pid);
 }
 
 /** SIGKILL to a process the test started, resolved once it has exited (at once if it already had). */
@@ -195,9 +217,15 @@ export async function* sseEvents(body: AsyncIterable<Uint8Array>): AsyncGenerato
     while ((end = buffer.indexOf('\n\n')) !== -1) {
       const lines = buffer.slice(0, end).split('\n');
       buffer = buffer.slice(end + 2);
-      const data = lines.filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
+      const data = lines
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(5).trimStart())
+        .join('\n');
       if (!data) continue; // a keep-alive comment
-      const id = lines.find((l) => l.startsWith('id:'))?.slice(3).trim();
+      const id = lines
+        .find((l) => l.startsWith('id:'))
+        ?.slice(3)
+        .trim();
       yield { id, data: JSON.parse(data) };
     }
   }
@@ -227,7 +255,11 @@ export class McpHttpClient {
   constructor(readonly url: string) {}
 
   headers(extra: Record<string, string> = {}): Record<string, string> {
-    const h: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...extra };
+    const h: Record<string, string> = {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...extra,
+    };
     if (this.sessionId) {
       h['mcp-session-id'] = this.sessionId;
       h['mcp-protocol-version'] = this.protocolVersion;
@@ -236,11 +268,24 @@ export class McpHttpClient {
   }
 
   post(body: unknown, extra: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
-    return fetch(`${this.url}/mcp`, { method: 'POST', headers: this.headers(extra), body: typeof body === 'string' ? body : JSON.stringify(body), signal });
+    return fetch(`${this.url}/mcp`, {
+      method: 'POST',
+      headers: this.headers(extra),
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+      signal,
+    });
   }
 
-  async initialize(protocolVersion = '2025-11-25', capabilities: Record<string, unknown> = {}): Promise<JsonRpcMessage> {
-    const res = await this.post({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion, capabilities, clientInfo: { name: 'test', version: '1' } } });
+  async initialize(
+    protocolVersion = '2025-11-25',
+    capabilities: Record<string, unknown> = {},
+  ): Promise<JsonRpcMessage> {
+    const res = await this.post({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion, capabilities, clientInfo: { name: 'test', version: '1' } },
+    });
     if (res.status !== 200) throw new Error(`initialize: HTTP ${res.status}: ${await res.text()}`);
     this.sessionId = res.headers.get('mcp-session-id') ?? undefined;
     let result: JsonRpcMessage | undefined;
@@ -260,9 +305,17 @@ export class McpHttpClient {
   }
 
   /** Sends a request and resolves with its JSON-RPC response (result or error). */
-  async request(method: string, params?: Record<string, unknown>, opts: RequestOptions & { id?: string | number } = {}): Promise<JsonRpcMessage> {
+  async request(
+    method: string,
+    params?: Record<string, unknown>,
+    opts: RequestOptions & { id?: string | number } = {},
+  ): Promise<JsonRpcMessage> {
     const id = opts.id ?? this.nextId++;
-    const res = await this.post({ jsonrpc: '2.0', id, method, ...(params ? { params } : {}) }, opts.headers, opts.signal);
+    const res = await this.post(
+      { jsonrpc: '2.0', id, method, ...(params ? { params } : {}) },
+      opts.headers,
+      opts.signal,
+    );
     if (res.status !== 200) throw new Error(`${method}: HTTP ${res.status}: ${await res.text()}`);
     let response: JsonRpcMessage | undefined;
     await readMessages(res, (m) => {

@@ -13,14 +13,20 @@ export const batchFlood: FaultScenario = {
   title: '4 MB batch of 80,000 pings beside other clients',
   quick: true,
   run: (env) =>
-    underLoad(env, { id: 'batch-80k-pings', command: env.settings.quick ? fixtureCommand('fault-tools') : everythingCommand() }, async (run) => {
-      const client = new McpHttpClient(run.url);
-      await client.initialize();
-      const batch = `[${Array.from({ length: 80_000 }, (_, i) => `{"jsonrpc":"2.0","id":${i + 1},"method":"ping"}`).join(',')}]`;
-      run.note(`batch body: ${(batch.length / 1024 / 1024).toFixed(1)} MB`);
-      await run.probe('batch of 80,000 pings', (signal) => sessionPost(client, batch, signal), (a) =>
-        statusOf(a) === 400 ? undefined : `answered ${shortAnswer(a)} (must be 400 past --max-batch)`,
-      );
-      await client.close().catch(() => 0);
-    }),
+    underLoad(
+      env,
+      { id: 'batch-80k-pings', command: env.settings.quick ? fixtureCommand('fault-tools') : everythingCommand() },
+      async (run) => {
+        const client = new McpHttpClient(run.url);
+        await client.initialize();
+        const batch = `[${Array.from({ length: 80_000 }, (_, i) => `{"jsonrpc":"2.0","id":${i + 1},"method":"ping"}`).join(',')}]`;
+        run.note(`batch body: ${(batch.length / 1024 / 1024).toFixed(1)} MB`);
+        await run.probe(
+          'batch of 80,000 pings',
+          (signal) => sessionPost(client, batch, signal),
+          (a) => (statusOf(a) === 400 ? undefined : `answered ${shortAnswer(a)} (must be 400 past --max-batch)`),
+        );
+        await client.close().catch(() => 0);
+      },
+    ),
 };

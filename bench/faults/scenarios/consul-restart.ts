@@ -15,14 +15,19 @@ export const consulRestart: FaultScenario = {
       await env.consul.stop();
       await sleep(2000);
       await env.consul.restart();
-      await run.probe('registered again after the agent came back', async () => {
-        const deadline = Date.now() + 15_000;
-        while (Date.now() < deadline) {
-          const checks = Object.values(await checkStatuses(env.consul, run.serviceId).catch(() => ({})));
-          if (checks.length > 0 && checks.every((c) => c.Status === 'passing')) return `passing after ${15_000 - (deadline - Date.now())} ms`;
-          await sleep(250);
-        }
-        return 'not passing';
-      }, (a) => (a.startsWith('passing') ? undefined : 'not registered passing within 15 s of the agent coming back'));
+      await run.probe(
+        'registered again after the agent came back',
+        async () => {
+          const deadline = Date.now() + 15_000;
+          while (Date.now() < deadline) {
+            const checks = Object.values(await checkStatuses(env.consul, run.serviceId).catch(() => ({})));
+            if (checks.length > 0 && checks.every((c) => c.Status === 'passing'))
+              return `passing after ${15_000 - (deadline - Date.now())} ms`;
+            await sleep(250);
+          }
+          return 'not passing';
+        },
+        (a) => (a.startsWith('passing') ? undefined : 'not registered passing within 15 s of the agent coming back'),
+      );
     }),
 };

@@ -15,10 +15,15 @@ export const deepRequestKill: FaultScenario = {
       const client = new McpHttpClient(run.url);
       await client.initialize();
       const deep = `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{"deep":${nestedArrays(5000)}}}}`;
-      const rejected = (answer: string) => (statusOf(answer) === 400 && rpcErrorCode(answer) === -32600 ? undefined : `answered ${shortAnswer(answer)} (must be 400 with -32600)`);
+      const rejected = (answer: string) =>
+        statusOf(answer) === 400 && rpcErrorCode(answer) === -32600
+          ? undefined
+          : `answered ${shortAnswer(answer)} (must be 400 with -32600)`;
       await run.probe('MCP tools/call nested 5,000 deep', (signal) => sessionPost(client, deep, signal), rejected);
-      await run.probe('REST arguments nested 5,000 deep', (signal) => post(run.url, '/tools/echo', `{"deep":${nestedArrays(5000)}}`, JSON_HEADERS, signal), (a) =>
-        statusOf(a) === 400 ? undefined : `answered ${shortAnswer(a)} (must be 400)`,
+      await run.probe(
+        'REST arguments nested 5,000 deep',
+        (signal) => post(run.url, '/tools/echo', `{"deep":${nestedArrays(5000)}}`, JSON_HEADERS, signal),
+        (a) => (statusOf(a) === 400 ? undefined : `answered ${shortAnswer(a)} (must be 400)`),
       );
       const pid = await run.workerPid();
       if (pid) process.kill(pid, 'SIGKILL');

@@ -13,5 +13,10 @@ export const exitInInitialize: FaultScenario = {
   id: 'exit-in-initialize',
   title: 'child exits during initialize (crash loop)',
   quick: false,
-  run: (env) => underLoad(env, { id: 'exit-in-initialize', command: fixtureCommand('exit-on-init'), args: FAST_RESTARTS, waitReady: false }, async () => undefined),
+  run: (env) =>
+    underLoad(
+      env,
+      { id: 'exit-in-initialize', command: fixtureCommand('exit-on-init'), args: FAST_RESTARTS, waitReady: false },
+      async () => undefined,
+    ),
 };

@@ -9,7 +9,10 @@ import { rpcErrorCode, sessionPost, shortAnswer } from '../probes.js';
 
 const INVALID = [
   ['params as an array', '{"jsonrpc":"2.0","id":"p","method":"tools/call","params":["echo",{"message":"x"}]}'],
-  ['_meta as a string', '{"jsonrpc":"2.0","id":"m","method":"tools/call","params":{"name":"echo","arguments":{"message":"x"},"_meta":"oops"}}'],
+  [
+    '_meta as a string',
+    '{"jsonrpc":"2.0","id":"m","method":"tools/call","params":{"name":"echo","arguments":{"message":"x"},"_meta":"oops"}}',
+  ],
   ['name as a number', '{"jsonrpc":"2.0","id":"n","method":"tools/call","params":{"name":42,"arguments":{}}}'],
 ];
 
@@ -24,11 +27,16 @@ export const invalidEnvelope: FaultScenario = {
       await Promise.all(
         INVALID.map(([what, body]) => {
           const started = Date.now();
-          return run.probe(what, (signal) => sessionPost(client, body, signal), (a) => {
-            const ms = Date.now() - started;
-            if (rpcErrorCode(a) !== -32602) return `answered after ${ms} ms: ${shortAnswer(a)} (must be -32602 at once)`;
-            return ms > 2000 ? `-32602 only after ${ms} ms (must be at once)` : undefined;
-          });
+          return run.probe(
+            what,
+            (signal) => sessionPost(client, body, signal),
+            (a) => {
+              const ms = Date.now() - started;
+              if (rpcErrorCode(a) !== -32602)
+                return `answered after ${ms} ms: ${shortAnswer(a)} (must be -32602 at once)`;
+              return ms > 2000 ? `-32602 only after ${ms} ms (must be at once)` : undefined;
+            },
+          );
         }),
       );
       await client.close().catch(() => 0);

@@ -11,7 +11,15 @@ export const isolatedMaxSessions: FaultScenario = {
   title: 'session flood, isolated mode: 30 initializes (12 in npm test) at --max-sessions 2',
   quick: true,
   run: (env) =>
-    underLoad(env, { id: 'isolated-max-sessions', command: fixtureCommand('fault-tools'), args: ['--session-mode', 'isolated', '--max-sessions', '2'], mcp: 1, rest: 1 }, (run) =>
-      sessionFlood(run, env.settings.quick ? 12 : 30, 1),
+    underLoad(
+      env,
+      {
+        id: 'isolated-max-sessions',
+        command: fixtureCommand('fault-tools'),
+        args: ['--session-mode', 'isolated', '--max-sessions', '2'],
+        mcp: 1,
+        rest: 1,
+      },
+      (run) => sessionFlood(run, env.settings.quick ? 12 : 30, 1),
     ),
 };

@@ -28,13 +28,19 @@ export async function sessionFlood(run: FaultRun, count: number, allowed: number
   clearInterval(watch);
   let successes = 0;
   for (const answer of answers) {
-    await run.probe(`initialize (one of ${count} at once)`, async () => String(answer), () => {
-      if (answer === 503) return undefined;
-      if (answer === 200) return ++successes <= allowed ? undefined : `a session opened past the limit of ${allowed}`;
-      return `answered ${answer} (must be 200 within the limit, 503 past it)`;
-    });
+    await run.probe(
+      `initialize (one of ${count} at once)`,
+      async () => String(answer),
+      () => {
+        if (answer === 503) return undefined;
+        if (answer === 200) return ++successes <= allowed ? undefined : `a session opened past the limit of ${allowed}`;
+        return `answered ${answer} (must be 200 within the limit, 503 past it)`;
+      },
+    );
   }
-  run.note(`${opened.length} of ${count} initializes opened a session (${allowed} allowed); the sidecar's tree peaked at ${peakProcesses} processes`);
+  run.note(
+    `${opened.length} of ${count} initializes opened a session (${allowed} allowed); the sidecar's tree peaked at ${peakProcesses} processes`,
+  );
   await Promise.all(opened.map((c) => c.close().catch(() => 0)));
 }
 
@@ -43,7 +49,9 @@ export const sessionFloodShared: FaultScenario = {
   title: 'session flood, shared mode: 200 initializes at --max-sessions 20',
   quick: false,
   run: (env) =>
-    underLoad(env, { id: 'session-flood-shared', command: fixtureCommand('fault-tools'), args: ['--max-sessions', '20'] }, (run) =>
-      sessionFlood(run, 200, 20 - (run.spec.mcp ?? env.settings.mcpClients)),
+    underLoad(
+      env,
+      { id: 'session-flood-shared', command: fixtureCommand('fault-tools'), args: ['--max-sessions', '20'] },
+      (run) => sessionFlood(run, 200, 20 - (run.spec.mcp ?? env.settings.mcpClients)),
     ),
 };

@@ -14,8 +14,15 @@ export const sigtermUnderLoad: FaultScenario = {
     underLoad(env, { id: 'sigterm-under-load', command: fixtureCommand('fault-tools') }, async (run, load) => {
       const client = new McpHttpClient(run.url);
       await client.initialize();
-      const slow = run.probe('1 s call in flight at SIGTERM', (signal) => sessionPost(client, '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"slow","arguments":{"ms":1000,"tag":"drain"}}}', signal), (a) =>
-        a.includes('done drain') ? undefined : `answered ${a.slice(0, 160)} (must finish during the drain)`,
+      const slow = run.probe(
+        '1 s call in flight at SIGTERM',
+        (signal) =>
+          sessionPost(
+            client,
+            '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"slow","arguments":{"ms":1000,"tag":"drain"}}}',
+            signal,
+          ),
+        (a) => (a.includes('done drain') ? undefined : `answered ${a.slice(0, 160)} (must finish during the drain)`),
       );
       await sleep(200);
       run.expectExit();

@@ -12,7 +12,10 @@ const BYTES = 2_000_000;
 async function readSlowly(url: string, signal: AbortSignal): Promise<string> {
   const { host } = new URL(url);
   const body = JSON.stringify({ bytes: BYTES });
-  const socket = await rawConnection(url, `POST /tools/huge HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+  const socket = await rawConnection(
+    url,
+    `POST /tools/huge HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+  );
   let received = 0;
   let head = '';
   signal.addEventListener('abort', () => socket.destroy(), { once: true });
@@ -38,10 +41,16 @@ export const slowReaders: FaultScenario = {
     underLoad(env, { id: 'slow-readers', command: fixtureCommand('huge') }, async (run) => {
       await Promise.all(
         Array.from({ length: 10 }, () =>
-          run.probe('slow reader of a 2 MB answer', (signal) => readSlowly(run.url, signal), (a) => {
-            const [status, bytes] = a.split(' ');
-            return status === '200' && Number(bytes) > BYTES ? undefined : `got HTTP ${status} and ${bytes} bytes (must be 200 and the whole answer)`;
-          }),
+          run.probe(
+            'slow reader of a 2 MB answer',
+            (signal) => readSlowly(run.url, signal),
+            (a) => {
+              const [status, bytes] = a.split(' ');
+              return status === '200' && Number(bytes) > BYTES
+                ? undefined
+                : `got HTTP ${status} and ${bytes} bytes (must be 200 and the whole answer)`;
+            },
+          ),
         ),
       );
     }),

@@ -6,5 +6,15 @@ export const spawnFailure: FaultScenario = {
   id: 'spawn-failure',
   title: 'spawn failure: the command does not exist',
   quick: false,
-  run: (env) => underLoad(env, { id: 'spawn-failure', command: ['/nonexistent/mcp-server-for-the-fault-suite'], args: FAST_RESTARTS, waitReady: false }, async () => undefined),
+  run: (env) =>
+    underLoad(
+      env,
+      {
+        id: 'spawn-failure',
+        command: ['/nonexistent/mcp-server-for-the-fault-suite'],
+        args: FAST_RESTARTS,
+        waitReady: false,
+      },
+      async () => undefined,
+    ),
 };

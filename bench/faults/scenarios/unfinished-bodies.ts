@@ -13,19 +13,32 @@ export const unfinishedBodies: FaultScenario = {
   title: '60 unfinished 3.9 MB request bodies',
   quick: true,
   run: (env) =>
-    underLoad(env, { id: 'unfinished-bodies', command: fixtureCommand('fault-tools'), args: ['--body-timeout', `${BODY_TIMEOUT_MS}ms`] }, async (run) => {
-      const { host } = new URL(run.url);
-      const head = `POST /mcp HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: 4000000\r\n\r\n`;
-      const chunk = Buffer.alloc(3_900_000, 'x');
-      const sockets = await Promise.all(Array.from({ length: 60 }, () => rawConnection(run.url, head)));
-      // written, not awaited: a sidecar that stops reading (as it should past --max-body-reading) never drains them
-      for (const socket of sockets) socket.write(chunk);
-      await sleep(BODY_TIMEOUT_MS + 2000);
-      const ended = await Promise.all(sockets.map((socket) => endsWithin(socket, 1000)));
-      for (const end of ended) {
-        await run.probe('unfinished body', async () => String(end), (answer) =>
-          answer === 'true' ? undefined : `still open ${BODY_TIMEOUT_MS + 2000} ms after the body stopped (must be cut after --body-timeout)`,
-        );
-      }
-    }),
+    underLoad(
+      env,
+      {
+        id: 'unfinished-bodies',
+        command: fixtureCommand('fault-tools'),
+        args: ['--body-timeout', `${BODY_TIMEOUT_MS}ms`],
+      },
+      async (run) => {
+        const { host } = new URL(run.url);
+        const head = `POST /mcp HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: 4000000\r\n\r\n`;
+        const chunk = Buffer.alloc(3_900_000, 'x');
+        const sockets = await Promise.all(Array.from({ length: 60 }, () => rawConnection(run.url, head)));
+        // written, not awaited: a sidecar that stops reading (as it should past --max-body-reading) never drains them
+        for (const socket of sockets) socket.write(chunk);
+        await sleep(BODY_TIMEOUT_MS + 2000);
+        const ended = await Promise.all(sockets.map((socket) => endsWithin(socket, 1000)));
+        for (const end of ended) {
+          await run.probe(
+            'unfinished body',
+            async () => String(end),
+            (answer) =>
+              answer === 'true'
+                ? undefined
+                : `still open ${BODY_TIMEOUT_MS + 2000} ms after the body stopped (must be cut after --body-timeout)`,
+          );
+        }
+      },
+    ),
 };

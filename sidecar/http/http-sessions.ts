@@ -1,0 +1,103 @@
+/**
+ * The HTTP sessions of the legacy era: opened by `initialize` (the id goes out in Mcp-Session-Id), found by that
+ * header on every later request, and adopted when another instance of the service opened them (shared mode).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ErrorCode, errorResponse, toJson, type JsonRpcRequest } from '../mcp/jsonrpc.js';
+import { NotReadyError } from '../mcp/pool.js';
+import { SUPPORTED_PROTOCOL_VERSIONS } from '../mcp/protocol-versions.js';
+import type { Router } from '../mcp/router.js';
+import type { EventStoreLimits } from './event-store.js';
+import { HttpSession } from './http-session.js';
+import { sendJson, sendJsonText, sendRpcError, sendTransportError } from './reply.js';
+import type { StreamableHttp } from './streamable-http.js';
+
+export class HttpSessions {
+  private readonly byId = new Map<string, HttpSession>();
+  private readonly adopting = new Map<string, Promise<HttpSession>>();
+
+  constructor(
+    private readonly router: Router,
+    private readonly transport: StreamableHttp,
+    private readonly eventStore: EventStoreLimits,
+  ) {}
+
+  delete(id: string): void {
+    this.byId.delete(id);
+  }
+
+  /** `initialize`: a new session, its id in the answer's header; 503 with Retry-After when no server is up. */
+  async open(request: JsonRpcRequest, res: ServerResponse, bigIds: boolean): Promise<void> {
+    const http = new HttpSession(this.transport, this.eventStore);
+    try {
+      const { session, response } = await this.router.openSession(request, http);
+      http.session = session;
+      this.byId.set(session.id, http);
+      sendJsonText(res, 200, toJson(response, bigIds), { 'mcp-session-id': session.id });
+    } catch (err) {
+      if (!(err instanceof NotReadyError)) throw err;
+      sendJson(res, 503, errorResponse(request.id, ErrorCode.ServerUnavailable, err.message), {
+        'retry-after': String(err.retryAfterSeconds),
+      });
+    }
+  }
+
+  /** The session a request names (or adopts), or undefined when the client was answered with why not. */
+  async find(req: IncomingMessage, res: ServerResponse): Promise<HttpSession | undefined> {
+    // Node joins repeated headers into "a, b": two session ids must not become a third, new one.
+    if ((req.headersDistinct['mcp-session-id']?.length ?? 0) > 1) {
+      sendTransportError(res, 400, 'Bad Request: more than one Mcp-Session-Id header; send exactly one');
+      return undefined;
+    }
+    const id = req.headers['mcp-session-id'];
+    if (typeof id !== 'string' || id === '') {
+      sendTransportError(res, 400, 'Bad Request: Mcp-Session-Id header is required (send initialize first to get one)');
+      return undefined;
+    }
+    const version = req.headers['mcp-protocol-version'];
+    if (version !== undefined && (typeof version !== 'string' || !SUPPORTED_PROTOCOL_VERSIONS.includes(version))) {
+      sendTransportError(
+        res,
+        400,
+        `Bad Request: unsupported MCP-Protocol-Version "${version}" (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`,
+      );
+      return undefined;
+    }
+    const http =
+      this.byId.get(id) ??
+      (this.router.sessions.canAdopt(id) ? await this.adopt(id, version ?? '2025-03-26', res) : undefined);
+    if (!http) {
+      sendRpcError(
+        res,
+        404,
+        ErrorCode.SessionNotFound,
+        'Session not found: it expired or was closed; initialize a new session',
+      );
+      return undefined;
+    }
+    http.session.lastActivity = Date.now();
+    return http;
+  }
+
+  /** A session another instance opened (see Router.adoptSession); concurrent first requests share one adoption. */
+  private adopt(id: string, protocolVersion: string, res: ServerResponse): Promise<HttpSession | undefined> {
+    let pending = this.adopting.get(id);
+    if (!pending) {
+      const http = new HttpSession(this.transport, this.eventStore);
+      pending = this.router.adoptSession(id, protocolVersion, http).then((session) => {
+        http.session = session;
+        this.byId.set(id, http);
+        return http;
+      });
+      pending.finally(() => this.adopting.delete(id)).catch(() => {});
+      this.adopting.set(id, pending);
+    }
+    return pending.catch((err: Error) => {
+      if (!(err instanceof NotReadyError)) throw err;
+      sendRpcError(res, 503, ErrorCode.ServerUnavailable, err.message, {
+        'retry-after': String(err.retryAfterSeconds),
+      });
+      return undefined;
+    });
+  }
+}
