@@ -4,7 +4,6 @@
  * cancelled), so metrics, timers and the per-session tables cannot disagree. A call of a readOnly/idempotent
  * tool whose server died is sent once more from here.
  */
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Metrics } from '../metrics.js';
 import { Call, type Outcome } from './call.js';
 import type { Channel } from './channel.js';
@@ -18,6 +17,7 @@ import {
   type RequestId,
 } from './jsonrpc.js';
 import type { WorkerSource } from './pool.js';
+import { toolNamed } from './profile.js';
 import type { ReadyWait } from './ready-wait.js';
 import type { Session } from './session.js';
 import type { Worker } from './worker.js';
@@ -42,7 +42,7 @@ export class InFlight {
 
   /** Relays `request` to `worker` for `client`. Undefined when the worker is gone (the client was answered so). */
   dispatch(worker: Worker, client: Channel, session: Session | undefined, request: JsonRpcRequest): Call | undefined {
-    const tool = request.method === 'tools/call' ? toolOf(worker, request.params?.name) : undefined;
+    const tool = request.method === 'tools/call' ? toolNamed(worker.profile, request.params?.name) : undefined;
     // Only known tool names become metric labels: a client must not be able to grow the label set at will.
     const label = tool ? tool.name : request.method === 'tools/call' ? '(unknown)' : '';
     const call = new Call(
@@ -165,8 +165,4 @@ export class InFlight {
       retryAfterSeconds,
     });
   }
-}
-
-function toolOf(worker: Worker, name: unknown): Tool | undefined {
-  return typeof name === 'string' ? worker.profile.tools.find((t) => t.name === name) : undefined;
 }
