@@ -28,7 +28,8 @@ type Built =
   | 'checkTtlMs'
   | 'tags'
   | 'kongAdminUrl'
-  | 'kongRoutePath';
+  | 'kongRoutePath'
+  | 'stateKeyFile';
 
 /** Every other option of the table is a field of the same name and type. */
 export interface Config extends Without<Parsed, Built> {
@@ -39,6 +40,8 @@ export interface Config extends Without<Parsed, Built> {
   /** The publishers' own options, less what only the running sidecar knows. */
   consul?: Omit<ConsulPublisherOptions, 'readyzUrl'>;
   kong?: KongPublisherOptions;
+  /** The key that signs MRTR requestState (--state-key-file); undefined: a random one per process. */
+  stateKey?: Buffer;
 }
 
 const USAGE = {
@@ -92,7 +95,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, readFile: (p
     tags,
     ...rest
   } = values;
-  const { kongAdminUrl, kongRoutePath, ...plain } = rest;
+  const { kongAdminUrl, kongRoutePath, stateKeyFile, ...plain } = rest;
   const full = command.length > 0 ? command : defaultCommand();
   return {
     ...plain,
@@ -110,6 +113,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, readFile: (p
           tags,
         }
       : undefined,
+    stateKey: stateKeyFile ? readStateKey(stateKeyFile, readFile) : undefined,
     kong: kongAdminUrl
       ? { adminUrl: parseHttpUrl(kongAdminUrl, '--kong-admin', 'http://127.0.0.1:8001'), routePath: kongRoutePath }
       : undefined,
@@ -128,6 +132,16 @@ function readCa(caFile: string, readFile: (path: string) => string): string {
     throw new ConfigError(`--consul-ca-file ${caFile}: not a PEM certificate (no "BEGIN CERTIFICATE" line)`);
   }
   return ca;
+}
+
+/** A shared secret: at least 32 bytes, so that nobody guesses it (trailing newlines are not part of it). */
+function readStateKey(file: string, readFile: (path: string) => string): Buffer {
+  const key = Buffer.from(readOptionFile(file, '--state-key-file', readFile).trimEnd());
+  if (key.length < 32)
+    throw new ConfigError(
+      `--state-key-file ${file}: ${key.length} bytes is too short a key; write 32 or more, e.g. openssl rand -hex 32 > ${file}`,
+    );
+  return key;
 }
 
 function atLeastOneMinute(deregisterAfterMs: number): number {

@@ -13,6 +13,8 @@ export interface MetricsSources {
   /** Requests waiting (--ready-wait) for a server that is starting or restarting. */
   waitingForReady(): number;
   publisherStates(): { publisher: string; state: string }[];
+  /** 2026-07-28 calls waiting for their client's retry with inputResponses (MRTR). */
+  inputPending(): number;
 }
 
 export class Metrics {
@@ -60,7 +62,7 @@ export class Metrics {
   });
   readonly overloaded = new client.Counter({
     name: 'mcp_sidecar_overload_refusals_total',
-    help: 'Requests refused at once because too many were in flight, by limit (session: --max-session-inflight, server: --max-inflight)',
+    help: 'Requests refused at once because too many were in flight, by limit (session: --max-session-inflight, server: --max-inflight, input: --max-pending-input)',
     labelNames: ['limit'] as const,
     registers: [this.registry],
   });
@@ -117,6 +119,14 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set(sources.waitingForReady());
+      },
+    });
+    new client.Gauge({
+      name: 'mcp_sidecar_input_pending',
+      help: 'MCP 2026-07-28 calls waiting for their client to retry with inputResponses (at most --max-pending-input)',
+      registers: [this.registry],
+      collect() {
+        this.set(sources.inputPending());
       },
     });
     new client.Gauge({

@@ -61,6 +61,7 @@ export class Sidecar {
       queueDepth: () => this.pool.allWorkers().reduce((n, w) => n + w.inflight, this.router.waiting),
       waitingForReady: () => this.router.waiting,
       publisherStates: () => this.publishers.map((p) => p.status()),
+      inputPending: () => this.router.inputRequired.size,
     });
     const serverLog = log.child({ server: config.name });
     this.orphanGuard = new OrphanGuard(log.child({ part: 'orphans' }));
@@ -139,6 +140,8 @@ export class Sidecar {
     const port = await listen(this.server, this.config.port, this.config.host);
     this.url = `http://${this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host}:${port}`;
     this.instance = instanceFor(this.config, port);
+    // requestState names the instance that holds a waiting call: the ID Consul lists it under.
+    this.router.inputRequired.owner = this.instance.serviceId;
     this.publishers = await this.makePublishers(this.instance);
     if (this.config.allowedHosts.length === 0 && !['127.0.0.1', 'localhost', '::1'].includes(this.config.host)) {
       this.log.warn(

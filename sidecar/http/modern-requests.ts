@@ -100,7 +100,7 @@ export class ModernRequests {
       (response) => modernResponse(message, response, profile, this.opts.listTtlMs),
       bigIds,
     );
-    const call = this.router.stateless.call(message, exchange);
+    const call = this.router.stateless.call(message, exchange, 'modern', callerIdentity(req));
     if (call) exchange.onabandon = () => this.router.stateless.cancel(call);
   }
 
@@ -116,4 +116,16 @@ export class ModernRequests {
       return reply(subscription.error?.code === ErrorCode.InvalidParams ? 200 : 503, subscription);
     stream.open(subscription.filter, () => this.router.stateless.unlisten(subscription));
   }
+}
+
+/**
+ * Who is calling, when the request says: the consumer Kong authenticated (its auth plugins set X-Consumer-ID and
+ * drop one a client sent), else the credential itself. A requestState is bound to it, so that another caller
+ * cannot answer a call that asked someone else for input.
+ */
+function callerIdentity(req: IncomingMessage): string | undefined {
+  const consumer = req.headers['x-consumer-id'];
+  if (typeof consumer === 'string' && consumer) return `kong-consumer:${consumer}`;
+  const authorization = req.headers.authorization;
+  return authorization ? `authorization:${authorization}` : undefined;
 }

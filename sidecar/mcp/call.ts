@@ -24,21 +24,28 @@ export class Call implements PendingCall {
    * sends log lines only to requests that ask for them, at or above their level).
    */
   modern: { capabilities: Record<string, unknown>; logLevel: LogLevel | undefined } | undefined;
+  /**
+   * A modern call whose server asked for input (elicitation, sampling, roots): its Multi Round-Trip state. While
+   * it is parked the client has its InputRequiredResult and the call waits for the retry, which takes it over.
+   */
+  input: { parked: boolean } | undefined;
+  /** Told when the call stops being in flight, however it ends. */
+  onfinish: (() => void) | undefined;
 
   constructor(
     private readonly book: InFlight,
-    /** Where the answer and the request's related messages go. */
-    readonly client: Channel,
+    /** Where the answer and the request's related messages go (an MRTR retry takes the call over). */
+    public client: Channel,
     /** The MCP session of the call; undefined for REST calls. */
     readonly session: Session | undefined,
     /** The worker the call is at (it changes once if the call is retried on a restarted server). */
     public worker: Worker,
-    readonly originalId: RequestId,
-    readonly key: string | number,
+    public originalId: RequestId,
+    public key: string | number,
     readonly method: string,
     /** Metric label: the tool's name when the server lists it, else "(unknown)"; empty for other methods. */
     readonly tool: string,
-    readonly progressToken: unknown,
+    public progressToken: unknown,
   ) {}
 
   /** Whether a server log line at `level` goes to this call's client. */

@@ -72,11 +72,22 @@ export class InFlight {
     if (childId === undefined) return false;
     call.worker = worker;
     call.childId = childId;
-    call.timer = setTimeout(() => this.timedOut(call), this.opts.requestTimeoutMs);
+    this.resume(call);
     let calls = this.byWorker.get(worker);
     if (!calls) this.byWorker.set(worker, (calls = new Set()));
     calls.add(call);
     return true;
+  }
+
+  /** The call waits for its client (MRTR input), not for its server: --request-timeout stops counting. */
+  pause(call: Call): void {
+    clearTimeout(call.timer);
+  }
+
+  /** The call is at its server again: a fresh --request-timeout. */
+  resume(call: Call): void {
+    clearTimeout(call.timer);
+    call.timer = setTimeout(() => this.timedOut(call), this.opts.requestTimeoutMs);
   }
 
   /** The single place where a call stops being in flight. */
@@ -87,6 +98,7 @@ export class InFlight {
     this.byWorker.get(call.worker)?.delete(call);
     call.session?.inflight.delete(call.key);
     this.metrics.countCall(call.method, outcome);
+    call.onfinish?.();
     if (outcome === 'ok' || outcome === 'error')
       this.metrics.observeCall(call.method, call.tool, (performance.now() - call.startedAt) / 1000);
   }
@@ -141,10 +153,15 @@ export class InFlight {
     else resend(false);
   }
 
-  /** The callers (sessions; undefined = REST) with requests in flight on a worker, each with one of its calls. */
-  callersOf(worker: Worker): Map<Session | undefined, Call> {
-    const callers = new Map<Session | undefined, Call>();
-    for (const call of this.byWorker.get(worker) ?? []) callers.set(call.session, call);
+  /**
+   * The callers with requests in flight on a worker, each with one of its calls: a session, or a session-less
+   * call (modern or REST: each its own caller). A modern call parked for its client's input is left out: its
+   * server is waiting for the answers it asked for, so what the server says now comes from another call.
+   */
+  callersOf(worker: Worker): Map<Session | Call, Call> {
+    const callers = new Map<Session | Call, Call>();
+    for (const call of this.byWorker.get(worker) ?? [])
+      if (!call.input?.parked) callers.set(call.session ?? call, call);
     return callers;
   }
 
@@ -154,7 +171,7 @@ export class InFlight {
   }
 
   /** The answer to a request past --max-inflight or --max-session-inflight (counted by limit). */
-  overloaded(id: RequestId, limit: 'session' | 'server', message: string): JsonRpcResponse {
+  overloaded(id: RequestId, limit: 'session' | 'server' | 'input', message: string): JsonRpcResponse {
     this.metrics.overloaded.labels(limit).inc();
     return errorResponse(id, ErrorCode.Overloaded, `mcp-sidecar is overloaded: ${message}`, { retryAfterSeconds: 1 });
   }

@@ -9,9 +9,11 @@ import type { Metrics } from '../metrics.js';
 import type { ClientChannel } from './channel.js';
 import { ClientMessages } from './client-messages.js';
 import { InFlight } from './in-flight.js';
+import { InputRequired, type InputRequiredOptions } from './input-required.js';
 import { idKey, resultResponse, type JsonRpcRequest, type JsonRpcResponse, type RequestId } from './jsonrpc.js';
 import type { WorkerSource } from './pool.js';
 import { ReadyWait } from './ready-wait.js';
+import { RequestStateSeal } from './request-state.js';
 import { ServerMessages } from './server-messages.js';
 import type { Session } from './session.js';
 import { watchers } from './session-state.js';
@@ -20,7 +22,7 @@ import { Stateless } from './stateless.js';
 import { Subscriptions } from './subscriptions.js';
 import type { Worker } from './worker.js';
 
-export interface RouterOptions {
+export interface RouterOptions extends InputRequiredOptions {
   requestTimeoutMs: number;
   sessionIdleMs: number;
   maxSessions: number;
@@ -37,6 +39,8 @@ export class Router {
   readonly sessions: SessionTable;
   /** Modern (2026-07-28) requests: stateless calls and subscriptions/listen streams. */
   readonly stateless: Stateless;
+  /** Modern calls waiting for their client's input (Multi Round-Trip Requests). */
+  readonly inputRequired: InputRequired;
   private readonly subscriptions = new Subscriptions();
   private readonly inFlight: InFlight;
   private readonly serverMessages: ServerMessages;
@@ -53,7 +57,14 @@ export class Router {
     this.readyWait = new ReadyWait(opts.readyWaitMs, () => !source.failed());
     this.inFlight = new InFlight(source, this.readyWait, metrics, opts);
     this.sessions = new SessionTable(source, this.readyWait, opts, log);
-    this.serverMessages = new ServerMessages(this.sessions.all, this.subscriptions, this.inFlight, log);
+    this.inputRequired = new InputRequired(this.inFlight, new RequestStateSeal(opts.stateKey), opts, log);
+    this.serverMessages = new ServerMessages(
+      this.sessions.all,
+      this.subscriptions,
+      this.inFlight,
+      this.inputRequired,
+      log,
+    );
     this.clientMessages = new ClientMessages(
       source,
       this.sessions,
@@ -70,6 +81,7 @@ export class Router {
       this.subscriptions,
       opts,
       (worker, uri) => watchers(this.sessions.all, worker, uri).length > 0,
+      this.inputRequired,
     );
     const sweep = Math.max(1000, Math.min(30_000, opts.sessionIdleMs / 4));
     this.reaper = setInterval(() => this.reapIdle(), sweep);

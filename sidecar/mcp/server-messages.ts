@@ -6,6 +6,7 @@
  */
 import type { Logger } from '../log.js';
 import type { InFlight } from './in-flight.js';
+import type { InputRequired } from './input-required.js';
 import {
   ErrorCode,
   errorResponse,
@@ -55,6 +56,8 @@ export class ServerMessages {
     /** Modern clients' subscriptions/listen streams. */
     private readonly subscriptions: Subscriptions,
     private readonly inFlight: InFlight,
+    /** Modern callers: the server's requests become InputRequiredResults (MRTR). */
+    private readonly input: InputRequired,
     private readonly log: Logger,
   ) {}
 
@@ -99,7 +102,8 @@ export class ServerMessages {
         call.key,
       );
     } else if (call?.modern) {
-      refusal = `the client whose request is in flight speaks MCP 2026-07-28, where servers cannot send requests on their own (Multi Round-Trip Requests are not bridged yet); ${request.method} cannot reach it`;
+      if (capability && this.input.ask(worker, call, request)) return;
+      refusal = `the client whose request is in flight speaks MCP 2026-07-28, where only tools/call, prompts/get and resources/read may ask for input (elicitation, sampling, roots), and its request is ${call.method}; ${request.method} cannot reach it`;
     } else if (!session) refusal = `no client request is in flight to relay ${request.method} to`;
     else if (capability && !session.clientCapabilities[capability])
       refusal = `the client whose request is in flight did not declare the "${capability}" capability`;
@@ -140,6 +144,7 @@ export class ServerMessages {
       }
       case 'notifications/cancelled': {
         // The server gave up on one of its own requests to a client.
+        this.input.serverCancelled(worker, notification.params?.requestId);
         for (const [outward, pending] of this.relayed) {
           if (pending.worker === worker && pending.childId === notification.params?.requestId) {
             this.relayed.delete(outward);

@@ -7,6 +7,7 @@
 import type { Call } from './call.js';
 import type { Channel } from './channel.js';
 import type { InFlight } from './in-flight.js';
+import { MRTR_METHODS, type InputRequired } from './input-required.js';
 import { ErrorCode, errorResponse, kindOf, type JsonRpcRequest, type JsonRpcResponse } from './jsonrpc.js';
 import { META } from './modern.js';
 import type { WorkerSource } from './pool.js';
@@ -25,6 +26,8 @@ export class Stateless {
     private readonly opts: { maxInflight: number; requestTimeoutMs: number },
     /** Whether a legacy session watches `uri` (then the server's subscription is theirs too). */
     private readonly sessionsWatch: (worker: Worker, uri: string) => boolean,
+    /** Server→client requests of legacy servers bridged as Multi Round-Trip Requests. */
+    private readonly input: InputRequired,
   ) {}
 
   /** The profile of a server that is up now (the hot path: no waiting, no promise). */
@@ -44,9 +47,23 @@ export class Stateless {
 
   /**
    * Forwards a session-less request to a ready server; its answer and related messages go to `client`. A modern
-   * request carries its client's capabilities and log level; a REST call has neither.
+   * request carries its client's capabilities and log level; a REST call has neither. A modern request that may
+   * take input (tools/call, prompts/get, resources/read) may be the retry of a call waiting for it: then it takes
+   * that call over instead. `identity` is the caller's, when the HTTP request named one.
    */
-  call(request: JsonRpcRequest, client: Channel, era: 'modern' | 'rest' = 'modern'): Call | undefined {
+  call(
+    request: JsonRpcRequest,
+    client: Channel,
+    era: 'modern' | 'rest' = 'modern',
+    identity?: string,
+  ): Call | undefined {
+    const taken =
+      era === 'modern' && MRTR_METHODS.has(request.method) ? this.input.take(request, client, identity) : undefined;
+    if (taken && 'error' in taken) {
+      client.send(taken.error, request.id);
+      return undefined;
+    }
+    if (taken && 'resumed' in taken) return taken.resumed;
     const worker = this.source.anyWorker();
     if (!worker) {
       client.send(this.inFlight.unavailable(request.id), request.id);
@@ -71,6 +88,7 @@ export class Stateless {
     };
     const call = this.inFlight.dispatch(worker, client, undefined, request);
     if (call && era === 'modern') call.modern = modern;
+    if (call && taken) this.input.track(call, request, taken.fresh);
     return call;
   }
 

@@ -152,6 +152,28 @@ export const SESSIONS = {
       'retry once, on the restarted server, a call in flight when the server died ' +
       'if the tool is annotated readOnlyHint or idempotentHint',
   }),
+  inputWaitMs: duration({
+    flag: 'input-wait',
+    default: '5m',
+    arg: 'dur',
+    help:
+      'a 2026-07-28 call that asked its client for input (InputRequiredResult) waits this long for the retry ' +
+      'with inputResponses; then it is cancelled at the server',
+  }),
+  maxPendingInput: int({
+    flag: 'max-pending-input',
+    min: 1,
+    default: '1000',
+    arg: 'n',
+    help: "calls waiting for their client's inputResponses at once (past it: 503)",
+  }),
+  stateKeyFile: text({
+    flag: 'state-key-file',
+    arg: 'path',
+    help:
+      'HMAC-SHA256 key (32+ bytes) that signs the requestState of InputRequiredResults; ' +
+      'replicas of one service share it (default: a random key per process)',
+  }),
   requestTimeoutMs: duration({
     flag: 'request-timeout',
     default: '60s',

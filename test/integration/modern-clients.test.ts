@@ -8,56 +8,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { callTool, launch, session, textOf } from '../support/harness.js';
+import { meta, modern, MODERN } from '../support/modern-post.js';
 import { everythingCommand, fixtureCommand, readMessages, type JsonRpcMessage } from '../support/sidecar-process.js';
-
-const MODERN = '2026-07-28';
-const meta = (extra: Record<string, unknown> = {}) => ({
-  'io.modelcontextprotocol/protocolVersion': MODERN,
-  'io.modelcontextprotocol/clientCapabilities': {},
-  'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
-  ...extra,
-});
-
-/** A modern POST with the headers the transport page requires (overridable), read to its messages. */
-async function modern(
-  url: string,
-  method: string,
-  params: Record<string, unknown> = {},
-  headers: Record<string, string> = {},
-  id: number | string = 1,
-) {
-  const named =
-    method === 'tools/call' || method === 'prompts/get'
-      ? params.name
-      : method === 'resources/read'
-        ? params.uri
-        : undefined;
-  const res = await fetch(`${url}/mcp`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': MODERN,
-      'mcp-method': method,
-      ...(named !== undefined ? { 'mcp-name': String(named) } : {}),
-      ...headers,
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id,
-      method,
-      params: { ...params, _meta: meta(params._meta as Record<string, unknown>) },
-    }),
-  });
-  const messages: JsonRpcMessage[] = [];
-  await readMessages(res, (m) => messages.push(m));
-  return {
-    status: res.status,
-    headers: res.headers,
-    messages,
-    response: messages.find((m) => m.id === id && !('method' in m)),
-  };
-}
 
 test('the official client pinned to 2026-07-28 and in auto mode lists and calls tools through the sidecar (server-everything, stdio)', async (t) => {
   const sidecar = await launch(t, ['--', ...everythingCommand()]);

@@ -198,6 +198,7 @@ export async function startCore(
     queueDepth: () => 0,
     waitingForReady: () => 0,
     publisherStates: () => [],
+    inputPending: () => 0,
   });
   const router = new Router(
     pool,
@@ -209,6 +210,8 @@ export async function startCore(
       maxSessionInflight: 10,
       readyWaitMs: 2000,
       retryIdempotent: true,
+      inputWaitMs: 60_000,
+      maxPendingInput: 10,
       ...options,
     },
     metrics,

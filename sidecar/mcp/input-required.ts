@@ -1,0 +1,286 @@
+/**
+ * Multi Round-Trip Requests (MCP 2026-07-28) in front of a legacy stdio server. A legacy server asks for input
+ * mid-call with a request of its own (elicitation/create, sampling/createMessage, roots/list); a modern client
+ * cannot take requests, so the sidecar answers the client's call with an InputRequiredResult carrying the
+ * server's request(s) and a signed requestState, and keeps the server's call waiting ("parked"). The client's
+ * retry (same request plus inputResponses and the state) takes the call over: each response goes to the server as
+ * the answer to its request, and the call goes on to its result, or to another round. A call nobody retries is
+ * cancelled at the server after --input-wait.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from '../log.js';
+import type { Call } from './call.js';
+import type { Channel } from './channel.js';
+import type { InFlight } from './in-flight.js';
+import { ErrorCode, errorResponse, idKey, type JsonRpcRequest, type JsonRpcResponse } from './jsonrpc.js';
+import { callerDigest, paramsDigest, type RequestStateSeal } from './request-state.js';
+import type { Worker } from './worker.js';
+
+/** Requests of the revision that may answer with an InputRequiredResult. */
+export const MRTR_METHODS: ReadonlySet<string> = new Set(['tools/call', 'prompts/get', 'resources/read']);
+
+/**
+ * A legacy server may name the key of its request in the InputRequiredResult with this `_meta` field; without it
+ * the key is `<kind>-<n>` (elicitation-1, sampling-1, roots-1, …), stable for a given server, so a client may
+ * send the responses with its first request.
+ */
+export const INPUT_KEY_META = 'mcp-sidecar/inputKey';
+
+/**
+ * How long requests that a server sends one after another (Promise.all over several asks) are gathered into one
+ * InputRequiredResult. Short next to a human answering, long next to a process writing three lines.
+ */
+const GATHER_MS = 20;
+
+const KIND: Record<string, string> = {
+  'elicitation/create': 'elicitation',
+  'sampling/createMessage': 'sampling',
+  'roots/list': 'roots',
+};
+
+export interface InputRequiredOptions {
+  inputWaitMs: number;
+  maxPendingInput: number;
+  stateKey?: Buffer;
+}
+
+/** What the server asked and is waiting for, under the key the client sees. */
+interface Ask {
+  childId: string | number;
+  method: string;
+  params: Record<string, unknown> | undefined;
+}
+
+/** The Multi Round-Trip state of one call (Call.input). */
+class PendingInput {
+  parked = false;
+  /** Names the call in requestState; made when it first parks (most calls never ask for input). */
+  handle = '';
+  round = 0;
+  readonly asks = new Map<string, Ask>();
+  gather: NodeJS.Timeout | undefined;
+  wait: NodeJS.Timeout | undefined;
+  private readonly counts = new Map<string, number>();
+
+  constructor(
+    readonly call: Call,
+    readonly method: string,
+    readonly digest: string,
+    readonly caller: string | undefined,
+    /** Responses the client sent that no request of the server has taken yet (this leg of the call). */
+    public offered: Record<string, unknown>,
+  ) {}
+
+  keyFor(request: JsonRpcRequest): string {
+    const named = request.params?._meta?.[INPUT_KEY_META];
+    if (typeof named === 'string' && named && !this.asks.has(named)) return named;
+    const kind = KIND[request.method] ?? 'input';
+    const n = (this.counts.get(kind) ?? 0) + 1;
+    this.counts.set(kind, n);
+    return `${kind}-${n}`;
+  }
+}
+
+/** What a modern request's MRTR params come to: an error, a parked call taken over, or a fresh call. */
+export type Taken =
+  | { error: JsonRpcResponse }
+  | { resumed: Call }
+  | { fresh: { offered: Record<string, unknown>; identity: string | undefined } };
+
+export class InputRequired {
+  /** The instance named in requestState: the sidecar's service ID once it listens. */
+  owner = `${hostname()}:${process.pid}`;
+  private readonly parked = new Map<string, PendingInput>();
+
+  constructor(
+    private readonly inFlight: InFlight,
+    private readonly seal: RequestStateSeal,
+    private readonly opts: InputRequiredOptions,
+    private readonly log: Logger,
+  ) {}
+
+  /** Calls waiting for their client's inputResponses (a gauge in /metrics). */
+  get size(): number {
+    return this.parked.size;
+  }
+
+  /**
+   * Reads (and removes: the legacy server knows neither) `inputResponses` and `requestState` of a modern
+   * tools/call, prompts/get or resources/read. A verified state resumes its parked call; anything wrong with it is
+   * an error and the parked call stays as it was.
+   */
+  take(request: JsonRpcRequest, client: Channel, identity: string | undefined): Taken {
+    const params = request.params!;
+    const { inputResponses: responses, requestState: state } = params;
+    delete params.inputResponses;
+    delete params.requestState;
+    const invalid = (why: string, data?: unknown): Taken => ({
+      error: errorResponse(request.id, ErrorCode.InvalidParams, `Invalid params: ${why}`, data),
+    });
+    if (responses !== undefined) {
+      if (typeof responses !== 'object' || responses === null || Array.isArray(responses))
+        return invalid('inputResponses must be an object mapping each inputRequests key to its result');
+      for (const [key, value] of Object.entries(responses))
+        if (typeof value !== 'object' || value === null || Array.isArray(value))
+          return invalid(`inputResponses["${key}"] must be the result object of that input request`);
+    }
+    const offered = { ...(responses as Record<string, unknown> | undefined) };
+    if (state === undefined) return { fresh: { offered, identity } };
+    if (typeof state !== 'string') return invalid('requestState must be the string of the InputRequiredResult');
+    const claims = this.seal.open(state);
+    if (!claims)
+      return invalid(
+        'requestState failed its integrity check (changed, or signed by a sidecar with another --state-key-file); send it back exactly as received',
+      );
+    if (claims.owner !== this.owner)
+      return invalid(
+        `requestState belongs to a call waiting at mcp-sidecar instance "${claims.owner}", not at this one ("${this.owner}"); the retry must reach that instance`,
+        { owner: claims.owner },
+      );
+    if (Date.now() > claims.expires)
+      return invalid('requestState expired (--input-wait); send the request again without requestState');
+    if (claims.method !== request.method || claims.digest !== paramsDigest(request))
+      return invalid(
+        'requestState was issued for another request: a retry repeats the method, name or uri, and arguments of the request that got the InputRequiredResult',
+      );
+    if (claims.caller !== callerDigest(identity)) return invalid('requestState was issued to another caller');
+    const pending = this.parked.get(claims.handle);
+    if (!pending)
+      return invalid(
+        'the call this requestState points at is no longer waiting (it went on with an earlier retry, was cancelled after --input-wait, or its server restarted); send the request again without requestState',
+      );
+    if (claims.round !== pending.round)
+      return invalid('requestState of an earlier round: send the one of the latest InputRequiredResult');
+    return { resumed: this.resume(pending, request, client, offered) };
+  }
+
+  /** A fresh modern call of an MRTR method: ready to bridge what its server may ask. */
+  track(call: Call, request: JsonRpcRequest, fresh: { offered: Record<string, unknown>; identity?: string }): void {
+    const pending = new PendingInput(
+      call,
+      request.method,
+      paramsDigest(request),
+      callerDigest(fresh.identity),
+      fresh.offered,
+    );
+    call.input = pending;
+    call.onfinish = () => this.forget(pending);
+  }
+
+  /**
+   * The server asked `call`'s client for input (the capability is declared: server-messages.ts checked). False
+   * when the call's method cannot carry input requests in this revision.
+   */
+  ask(worker: Worker, call: Call, request: JsonRpcRequest): boolean {
+    const pending = call.input;
+    if (!(pending instanceof PendingInput)) return false;
+    const key = pending.keyFor(request);
+    if (key in pending.offered) {
+      // The client already sent this answer (with its first request, or a retry sent more than was asked).
+      const result = pending.offered[key];
+      delete pending.offered[key];
+      worker.send({ jsonrpc: '2.0', id: request.id, result: result as Record<string, unknown> });
+      return true;
+    }
+    pending.asks.set(key, { childId: request.id, method: request.method, params: request.params });
+    pending.gather ??= setTimeout(() => {
+      pending.gather = undefined;
+      this.askClient(pending);
+    }, GATHER_MS);
+    return true;
+  }
+
+  /** The server withdrew one of its requests (notifications/cancelled): it is not asked for any more. */
+  serverCancelled(worker: Worker, childId: unknown): void {
+    for (const pending of this.parked.values()) {
+      if (pending.call.worker !== worker) continue;
+      for (const [key, ask] of pending.asks) if (ask.childId === childId) pending.asks.delete(key);
+    }
+  }
+
+  /** Answers the call's client with an InputRequiredResult: what the server is waiting for, and a fresh state. */
+  private askClient(pending: PendingInput): void {
+    const call = pending.call;
+    if (call.done || pending.asks.size === 0) return;
+    if (!pending.parked) {
+      if (this.parked.size >= this.opts.maxPendingInput) return this.refuse(pending);
+      pending.parked = true;
+      pending.handle ||= randomBytes(16).toString('base64url');
+      this.parked.set(pending.handle, pending);
+      this.inFlight.pause(call);
+    }
+    clearTimeout(pending.wait);
+    pending.wait = setTimeout(() => this.expire(pending), this.opts.inputWaitMs);
+    const inputRequests: Record<string, unknown> = {};
+    for (const [key, ask] of pending.asks) inputRequests[key] = { method: ask.method, params: ask.params ?? {} };
+    const requestState = this.seal.seal({
+      owner: this.owner,
+      handle: pending.handle,
+      round: pending.round,
+      method: pending.method,
+      digest: pending.digest,
+      expires: Date.now() + this.opts.inputWaitMs,
+      caller: pending.caller,
+    });
+    const result = { resultType: 'input_required', inputRequests, requestState };
+    call.client.send({ jsonrpc: '2.0', id: call.originalId, result }, call.key);
+  }
+
+  /** A retry with a verified state: it takes the call over and answers what it can of the server's requests. */
+  private resume(pending: PendingInput, request: JsonRpcRequest, client: Channel, offered: Record<string, unknown>) {
+    const call = pending.call;
+    call.client = client;
+    call.originalId = request.id;
+    call.key = idKey(request.id);
+    call.progressToken = request.params?._meta?.progressToken;
+    pending.round++;
+    pending.offered = offered;
+    for (const [key, ask] of pending.asks) {
+      if (!(key in offered)) continue;
+      call.worker.send({ jsonrpc: '2.0', id: ask.childId, result: offered[key] as Record<string, unknown> });
+      delete offered[key];
+      pending.asks.delete(key);
+    }
+    if (pending.asks.size > 0) {
+      // Some answers are missing: the pattern asks again for exactly those.
+      this.askClient(pending);
+      return call;
+    }
+    clearTimeout(pending.wait);
+    pending.parked = false;
+    this.parked.delete(pending.handle);
+    this.inFlight.resume(call);
+    return call;
+  }
+
+  /** No retry within --input-wait: the server's requests fail, then its call is cancelled. */
+  private expire(pending: PendingInput): void {
+    const seconds = this.opts.inputWaitMs / 1000;
+    this.log.info({ method: pending.method, asks: pending.asks.size }, 'MRTR call cancelled after --input-wait');
+    this.failAsks(pending, `the client did not retry with inputResponses within --input-wait (${seconds}s)`);
+    this.inFlight.cancel(pending.call, `no retry with inputResponses within --input-wait (${seconds}s)`);
+  }
+
+  /** Past --max-pending-input: the client gets 503 and the server's call ends. */
+  private refuse(pending: PendingInput): void {
+    const call = pending.call;
+    const why = `${this.parked.size} calls are waiting for their clients' input (--max-pending-input ${this.opts.maxPendingInput})`;
+    this.failAsks(pending, `mcp-sidecar refused to hold the call: ${why}`);
+    this.inFlight.cancel(call, why, 'error');
+    call.client.send(this.inFlight.overloaded(call.originalId, 'input', `${why}; retry shortly`), call.key);
+  }
+
+  private failAsks(pending: PendingInput, message: string): void {
+    for (const ask of pending.asks.values())
+      pending.call.worker.send(errorResponse(ask.childId, ErrorCode.NoClientForRequest, `mcp-sidecar: ${message}`));
+    pending.asks.clear();
+  }
+
+  /** The call stopped being in flight, however: nothing of it is kept. */
+  private forget(pending: PendingInput): void {
+    clearTimeout(pending.gather);
+    clearTimeout(pending.wait);
+    this.parked.delete(pending.handle);
+  }
+}

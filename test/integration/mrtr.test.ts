@@ -1,0 +1,142 @@
+/**
+ * Multi Round-Trip Requests (MCP 2026-07-28) bridged to a legacy stdio server: the server asks mid-call with
+ * elicitation/create, the modern client gets an InputRequiredResult and retries with inputResponses. The official
+ * client does it on its own; the raw tests check the requestState (tampered, replayed, another request or caller,
+ * another replica), the cap on waiting calls, and the cancellation of a call whose client never retries.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { launch, metric, textOf } from '../support/harness.js';
+import { MODERN, modern } from '../support/modern-post.js';
+import { fixtureCommand, waitFor } from '../support/sidecar-process.js';
+
+const ELICIT = 'test_input_required_result_elicitation';
+const CAN_ELICIT = { _meta: { 'io.modelcontextprotocol/clientCapabilities': { elicitation: {} } } };
+const ALICE = { action: 'accept', content: { name: 'Alice' } };
+
+/** The first leg of the elicitation tool: its InputRequiredResult. */
+async function ask(url: string, headers: Record<string, string> = {}, args: Record<string, unknown> = {}) {
+  const first = await modern(url, 'tools/call', { name: ELICIT, arguments: args, ...CAN_ELICIT }, headers);
+  const result = first.response!.result;
+  assert.equal(result?.resultType, 'input_required', JSON.stringify(first.response));
+  return result as { inputRequests: Record<string, any>; requestState: string };
+}
+
+function retry(url: string, requestState: string, headers: Record<string, string> = {}, args = {}, id = 2) {
+  const params = { name: ELICIT, arguments: args, inputResponses: { user_name: ALICE }, requestState, ...CAN_ELICIT };
+  return modern(url, 'tools/call', params, headers, id);
+}
+
+test('the official client pinned to 2026-07-28 with an elicitation handler completes tool calls that ask for input, one round and two', async (t) => {
+  const sidecar = await launch(t, ['--', ...fixtureCommand('conformance-server')]);
+  const client = new Client(
+    { name: 'mrtr-test', version: '1.0.0' },
+    { capabilities: { elicitation: { form: {} } }, versionNegotiation: { mode: { pin: MODERN } } },
+  );
+  const asked: string[] = [];
+  client.setRequestHandler('elicitation/create', async (request) => {
+    asked.push(request.params.message);
+    const content: Record<string, string> = /color/.test(request.params.message)
+      ? { color: 'blue' }
+      : { name: 'Alice' };
+    return { action: 'accept', content };
+  });
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${sidecar.url}/mcp`)));
+  t.after(() => client.close());
+  assert.equal(client.getNegotiatedProtocolVersion(), MODERN);
+
+  const one = await client.callTool({ name: ELICIT, arguments: {} });
+  assert.equal((one.content as Array<{ text: string }>)[0].text, 'Hello, Alice!');
+  const two = await client.callTool({ name: 'test_input_required_result_multi_round', arguments: {} });
+  assert.equal((two.content as Array<{ text: string }>)[0].text, 'Alice likes blue');
+  assert.deepEqual(asked, ['What is your name?', 'Step 1: What is your name?', 'Step 2: What is your favorite color?']);
+  assert.equal(await metric(sidecar.url, 'mcp_sidecar_input_pending'), 0);
+});
+
+test('a client that never retries: after --input-wait the server request gets an error and the call is cancelled, and nothing is left pending', async (t) => {
+  const sidecar = await launch(t, ['--input-wait', '1s', '--', ...fixtureCommand('conformance-server')]);
+  const { inputRequests } = await ask(sidecar.url);
+  assert.deepEqual(Object.keys(inputRequests), ['user_name']);
+  assert.equal(inputRequests.user_name.method, 'elicitation/create');
+  assert.equal(await metric(sidecar.url, 'mcp_sidecar_input_pending'), 1);
+
+  await waitFor(
+    () => /the call was cancelled/.test(sidecar.logs()) || undefined,
+    5_000,
+    'the server call to be cancelled',
+  );
+  // The sidecar sends the error, then notifications/cancelled; the fixture (one stdin read) reports both.
+  const logs = sidecar.logs();
+  assert.match(logs, /fixture: the elicitation failed: MCP error -32004: mcp-sidecar: the client did not retry/);
+  assert.match(logs, /did not retry with inputResponses within --input-wait/);
+  assert.equal(await metric(sidecar.url, 'mcp_sidecar_input_pending'), 0);
+  assert.equal(await metric(sidecar.url, 'mcp_sidecar_rpc_calls_total', { outcome: 'cancelled' }), 1);
+  assert.equal(await metric(sidecar.url, 'mcp_sidecar_rpc_inflight'), 0);
+});
+
+test('requestState: tampered, another request, another caller or a replayed round is -32602 and leaves the waiting call as it was', async (t) => {
+  const sidecar = await launch(t, ['--', ...fixtureCommand('conformance-server')]);
+  const caller = { authorization: 'Bearer one' };
+  const { requestState } = await ask(sidecar.url, caller);
+  const refusals = [
+    [await retry(sidecar.url, `${requestState}-TAMPERED`, caller), /integrity check/],
+    [await retry(sidecar.url, requestState, caller, { extra: 1 }), /issued for another request/],
+    [await retry(sidecar.url, requestState, { authorization: 'Bearer two' }), /issued to another caller/],
+    [await retry(sidecar.url, requestState, {}), /issued to another caller/],
+  ] as const;
+  for (const [answer, why] of refusals) {
+    assert.equal(answer.response!.error?.code, -32602, JSON.stringify(answer.response));
+    assert.match(answer.response!.error.message, why);
+  }
+  assert.equal(await metric(sidecar.url, 'mcp_sidecar_input_pending'), 1, 'the waiting call is untouched');
+  const done = await retry(sidecar.url, requestState, caller);
+  assert.equal(textOf(done.response!), 'Hello, Alice!');
+  const replay = await retry(sidecar.url, requestState, caller);
+  assert.equal(replay.response!.error?.code, -32602);
+  assert.match(replay.response!.error.message, /no longer waiting/);
+
+  // Missing responses: the same question again, under the same key; extra ones are ignored.
+  const again = await ask(sidecar.url);
+  const params = { name: ELICIT, arguments: {}, inputResponses: { other: ALICE }, requestState: again.requestState };
+  const asked = await modern(sidecar.url, 'tools/call', { ...params, ...CAN_ELICIT }, {}, 3);
+  assert.equal(asked.response!.result.resultType, 'input_required');
+  assert.deepEqual(Object.keys(asked.response!.result.inputRequests), ['user_name']);
+  assert.equal(textOf((await retry(sidecar.url, asked.response!.result.requestState)).response!), 'Hello, Alice!');
+  const stale = await retry(sidecar.url, again.requestState);
+  assert.match(stale.response!.error.message, /no longer waiting|earlier round/);
+
+  const invalid = await modern(sidecar.url, 'tools/call', { name: ELICIT, inputResponses: { user_name: 5 } });
+  assert.equal(invalid.response!.error.code, -32602);
+  assert.match(invalid.response!.error.message, /inputResponses\["user_name"\] must be the result object/);
+});
+
+test('replicas sharing --state-key-file: a retry at the replica that does not hold the call names the owner; past --max-pending-input, 503', async (t) => {
+  const keyFile = join(tmpdir(), `mrtr-key-${process.pid}`);
+  writeFileSync(keyFile, 'k'.repeat(40));
+  const common = [
+    '--state-key-file',
+    keyFile,
+    '--max-pending-input',
+    '1',
+    '--',
+    ...fixtureCommand('conformance-server'),
+  ];
+  const [a, b] = [await launch(t, common), await launch(t, common)];
+  const { requestState } = await ask(a.url);
+  const elsewhere = await retry(b.url, requestState);
+  assert.equal(elsewhere.response!.error.code, -32602);
+  assert.match(
+    elsewhere.response!.error.message,
+    /belongs to a call waiting at mcp-sidecar instance "[^"]+", not at this one/,
+  );
+  assert.ok(elsewhere.response!.error.data.owner, 'the owner is named in data');
+
+  const full = await modern(a.url, 'tools/call', { name: ELICIT, arguments: {}, ...CAN_ELICIT }, {}, 7);
+  assert.equal(full.status, 503);
+  assert.match(full.response!.error.message, /--max-pending-input 1/);
+  assert.equal(textOf((await retry(a.url, requestState)).response!), 'Hello, Alice!');
+});
