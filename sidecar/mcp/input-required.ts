@@ -33,6 +33,9 @@ export const INPUT_KEY_META = 'mcp-sidecar/inputKey';
  */
 const GATHER_MS = 20;
 
+/** A call that came with no inputResponses (never written to: only keys present are taken out). */
+const NONE_OFFERED: Record<string, unknown> = Object.freeze({});
+
 const KIND: Record<string, string> = {
   'elicitation/create': 'elicitation',
   'sampling/createMessage': 'sampling',
@@ -65,9 +68,9 @@ class PendingInput {
 
   constructor(
     readonly call: Call,
-    readonly method: string,
-    readonly digest: string,
-    readonly caller: string | undefined,
+    /** The client's request (its name/uri and arguments stay as sent; only the id changes on the way). */
+    readonly request: JsonRpcRequest,
+    readonly identity: string | undefined,
     /** Responses the client sent that no request of the server has taken yet (this leg of the call). */
     public offered: Record<string, unknown>,
   ) {}
@@ -113,8 +116,8 @@ export class InputRequired {
   take(request: JsonRpcRequest, client: Channel, identity: string | undefined): Taken {
     const params = request.params!;
     const { inputResponses: responses, requestState: state } = params;
-    delete params.inputResponses;
-    delete params.requestState;
+    if (responses !== undefined) delete params.inputResponses;
+    if (state !== undefined) delete params.requestState;
     const invalid = (why: string, data?: unknown): Taken => ({
       error: errorResponse(request.id, ErrorCode.InvalidParams, `Invalid params: ${why}`, data),
     });
@@ -125,7 +128,7 @@ export class InputRequired {
         if (typeof value !== 'object' || value === null || Array.isArray(value))
           return invalid(`inputResponses["${key}"] must be the result object of that input request`);
     }
-    const offered = { ...(responses as Record<string, unknown> | undefined) };
+    const offered = responses === undefined ? NONE_OFFERED : { ...(responses as Record<string, unknown>) };
     if (state === undefined) return { fresh: { offered, identity } };
     if (typeof state !== 'string') return invalid('requestState must be the string of the InputRequiredResult');
     const claims = this.seal.open(state);
@@ -157,13 +160,8 @@ export class InputRequired {
 
   /** A fresh modern call of an MRTR method: ready to bridge what its server may ask. */
   track(call: Call, request: JsonRpcRequest, fresh: { offered: Record<string, unknown>; identity?: string }): void {
-    const pending = new PendingInput(
-      call,
-      request.method,
-      paramsDigest(request),
-      callerDigest(fresh.identity),
-      fresh.offered,
-    );
+    // Digests wait for the first InputRequiredResult: most calls never ask for input.
+    const pending = new PendingInput(call, request, fresh.identity, fresh.offered);
     call.input = pending;
     call.onfinish = () => this.forget(pending);
   }
@@ -218,10 +216,10 @@ export class InputRequired {
       owner: this.owner,
       handle: pending.handle,
       round: pending.round,
-      method: pending.method,
-      digest: pending.digest,
+      method: pending.request.method,
+      digest: paramsDigest(pending.request),
       expires: Date.now() + this.opts.inputWaitMs,
-      caller: pending.caller,
+      caller: callerDigest(pending.identity),
     });
     const result = { resultType: 'input_required', inputRequests, requestState };
     call.client.send({ jsonrpc: '2.0', id: call.originalId, result }, call.key);
@@ -257,7 +255,10 @@ export class InputRequired {
   /** No retry within --input-wait: the server's requests fail, then its call is cancelled. */
   private expire(pending: PendingInput): void {
     const seconds = this.opts.inputWaitMs / 1000;
-    this.log.info({ method: pending.method, asks: pending.asks.size }, 'MRTR call cancelled after --input-wait');
+    this.log.info(
+      { method: pending.request.method, asks: pending.asks.size },
+      'MRTR call cancelled after --input-wait',
+    );
     this.failAsks(pending, `the client did not retry with inputResponses within --input-wait (${seconds}s)`);
     this.inFlight.cancel(pending.call, `no retry with inputResponses within --input-wait (${seconds}s)`);
   }

@@ -104,6 +104,7 @@ test('mistakes get a message that says what to change', () => {
     ],
     [['--kong-admin', 'http://kong:8001', '--kong-route-path', '/a b'], /--kong-route-path "\/a b": use a URL path/],
     [['--name', '--port', '1'], /--name needs a value/],
+    [['--state-key-file', '/nowhere/key'], /--state-key-file \/nowhere\/key: cannot read it/],
   ];
   for (const [argv, message] of bad)
     assert.throws(
@@ -171,4 +172,18 @@ test('the CLI: a bad flag exits 2 with the message, --help lists every option wi
   const short = spawnSync(process.execPath, [sidecarMain, '-h'], { encoding: 'utf8', timeout: 15_000 });
   assert.equal(short.status, 0);
   assert.equal(short.stdout, help.stdout);
+});
+
+test('--state-key-file: the key as written (a trailing newline is not part of it), and at least 32 bytes', () => {
+  const files: Record<string, string> = { '/run/key': `${'k'.repeat(32)}\n`, '/run/short': 'secret\n' };
+  const readFile = (path: string) => files[path] ?? noFile(path);
+  assert.deepEqual(
+    parseConfig(['--state-key-file', '/run/key', '--', 'x'], {}, readFile).stateKey,
+    Buffer.from('k'.repeat(32)),
+  );
+  assert.equal(parseConfig(['--', 'x'], {}, readFile).stateKey, undefined, 'none given: a random key per process');
+  assert.throws(
+    () => parseConfig(['--state-key-file', '/run/short', '--', 'x'], {}, readFile),
+    /--state-key-file \/run\/short: 6 bytes is too short a key; write 32 or more/,
+  );
 });
