@@ -11,7 +11,8 @@ import { helpText, parseConfig } from './config.js';
 import { createLogger } from './log.js';
 import { publishersFor } from './mesh/publishers.js';
 import { ConfigError } from './options/validate.js';
-import { Sidecar, SIDECAR_VERSION } from './sidecar.js';
+import { SIDECAR_VERSION } from './instance.js';
+import { Sidecar } from './sidecar.js';
 
 async function main(argv: string[]): Promise<void> {
   if (argv[0] === 'kong-config') {

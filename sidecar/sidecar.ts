@@ -8,12 +8,11 @@
  *   HTTP ──▶ transport (sessions are client channels) ──▶ router ──▶ worker channels
  */
 import type { Server } from 'node:http';
-import { hostname } from 'node:os';
-import { childEnvironment } from './child/child-env.js';
 import { OrphanGuard } from './child/orphan-guard.js';
 import type { Config } from './config.js';
 import { GarbageLog } from './garbage-log.js';
 import { Health } from './health.js';
+import { instanceFor, ownHostNames, workerOptions } from './instance.js';
 import { createHandler } from './http/app.js';
 import { BodyReader } from './http/body.js';
 import { closeServer, createHttpServer, listen } from './http/http-server.js';
@@ -25,13 +24,8 @@ import { IsolatedPool } from './mcp/isolated-pool.js';
 import type { WorkerPool } from './mcp/pool.js';
 import { Router } from './mcp/router.js';
 import { SharedPool } from './mcp/shared-pool.js';
-import type { WorkerOptions } from './mcp/worker.js';
-import { kongEntityName } from './mesh/kong-state.js';
 import type { Instance, Publisher } from './mesh/publisher.js';
 import { Metrics } from './metrics.js';
-import { defaultServiceId } from './options/service-id.js';
-
-export const SIDECAR_VERSION = '0.1.0';
 
 export type PublisherFactory = (instance: Instance) => Promise<Publisher[]>;
 
@@ -178,45 +172,4 @@ export class Sidecar {
   forceStop(): void {
     for (const worker of this.pool.allWorkers()) worker.kill('forced stop (second signal)');
   }
-}
-
-function workerOptions(config: Config, guard: OrphanGuard): WorkerOptions {
-  return {
-    child: {
-      command: config.command,
-      args: config.args,
-      env: childEnvironment(process.env, config.passEnv, config.env),
-      cwd: config.cwd,
-      maxMessageBytes: config.maxMessageBytes,
-      guard,
-    },
-    handshakeTimeoutMs: config.handshakeTimeoutMs,
-    pingIntervalMs: config.pingIntervalMs,
-    pingTimeoutMs: config.pingTimeoutMs,
-    pingMisses: config.pingMisses,
-    clientInfo: { name: 'mcp-sidecar', version: SIDECAR_VERSION },
-  };
-}
-
-/** Who this sidecar is in the mesh: its service id and the address others reach it at. */
-function instanceFor(config: Config, port: number): Instance {
-  const advertiseHost =
-    config.advertise?.host ?? (config.host === '0.0.0.0' || config.host === '::' ? hostname() : config.host);
-  const advertisePort = config.advertise?.port ?? port;
-  return {
-    name: config.name,
-    serviceId: config.serviceId ?? defaultServiceId(config.name, advertiseHost, advertisePort),
-    advertiseHost,
-    advertisePort,
-    sessionMode: config.sessionMode,
-    sidecarVersion: SIDECAR_VERSION,
-  };
-}
-
-/** Host names the mesh reaches this sidecar by: the advertised host, and Kong's upstream when Kong is in use. */
-function ownHostNames(config: Config): string[] {
-  const names: string[] = [];
-  if (config.advertise) names.push(config.advertise.host);
-  if (config.kong) names.push(kongEntityName(config.name));
-  return names;
 }

@@ -116,9 +116,10 @@ export class BodyReader {
       req.once('end', () => settle(undefined));
       req.once('error', (err) => settle(err));
       // A connection that drops (or that --body-timeout closes) before the end: 'close' without 'end'.
-      req.once('close', () =>
-        settle(new BodyError(400, 'the client closed the connection before the request body ended')),
-      );
+      // (An Error captures a stack: built only when it is the answer, not on every request's normal close.)
+      req.once('close', () => {
+        if (!settled) settle(new BodyError(400, 'the client closed the connection before the request body ended'));
+      });
     });
   }
 }

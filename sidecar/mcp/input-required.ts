@@ -248,7 +248,7 @@ export class InputRequired {
     clearTimeout(pending.wait);
     pending.parked = false;
     this.parked.delete(pending.handle);
-    this.inFlight.resume(call);
+    this.inFlight.refresh(call);
     return call;
   }
 
