@@ -140,3 +140,11 @@ test('replicas sharing --state-key-file: a retry at the replica that does not ho
   assert.match(full.response!.error.message, /--max-pending-input 1/);
   assert.equal(textOf((await retry(a.url, requestState)).response!), 'Hello, Alice!');
 });
+
+test('a call parked for input is not timed out by --request-timeout: that counts at the server, --input-wait at the client', async (t) => {
+  const sidecar = await launch(t, ['--request-timeout', '1s', '--', ...fixtureCommand('conformance-server')]);
+  const { requestState } = await ask(sidecar.url);
+  await new Promise((resolve) => setTimeout(resolve, 2_500)); // past --request-timeout and the sweep after it
+  assert.equal(textOf((await retry(sidecar.url, requestState)).response!), 'Hello, Alice!');
+  assert.equal(await metric(sidecar.url, 'mcp_sidecar_rpc_calls_total', { outcome: 'timeout' }), Number.NaN);
+});
