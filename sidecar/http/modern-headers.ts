@@ -39,7 +39,9 @@ export function headerMismatch(
   if (field) {
     const raw = header(req, 'mcp-name');
     if (raw === undefined) return `the Mcp-Name header is required for ${request.method}`;
-    const name = decodeHeaderValue(raw);
+    // The common case, a plain name equal to the body's, needs no decoding (node's parser already refused
+    // control characters in header values).
+    const name = raw === request.params?.[field] ? raw : decodeHeaderValue(raw);
     if (name === undefined) return 'the Mcp-Name header holds characters a header may not; use the =?base64?…?= form';
     if (name !== request.params?.[field])
       return `Mcp-Name header "${name}" does not match body params.${field} ${JSON.stringify(request.params?.[field])}`;
