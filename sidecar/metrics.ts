@@ -76,6 +76,7 @@ export class Metrics {
   });
   private readonly durationChildren = new Map<string, client.Histogram.Internal<'method' | 'tool'>>();
   private readonly callChildren = new Map<string, client.Counter.Internal>();
+  private readonly httpChildren = new Map<string, client.Counter.Internal>();
 
   constructor(sources: MetricsSources) {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'mcp_sidecar_' });
@@ -140,6 +141,17 @@ export class Metrics {
       this.durationChildren.set(key, child);
     }
     child.observe(seconds);
+  }
+
+  /** One HTTP request answered, by route and status (children cached: label hashing per request is measurable). */
+  countHttp(route: string, status: number): void {
+    const key = `${route} ${status}`;
+    let child = this.httpChildren.get(key);
+    if (!child) {
+      child = this.httpRequests.labels(route, String(status));
+      this.httpChildren.set(key, child);
+    }
+    child.inc();
   }
 
   countCall(method: string, outcome: 'ok' | 'error' | 'timeout' | 'cancelled' | 'unavailable'): void {

@@ -79,7 +79,7 @@ export function createHandler(parts: AppParts): RequestListener {
 
 function serveHot(parts: AppParts, route: Route, req: IncomingMessage, res: ServerResponse): void {
   res.once('finish', () => {
-    parts.metrics.httpRequests.labels(route.path, String(res.statusCode)).inc();
+    parts.metrics.countHttp(route.path, res.statusCode);
     noteAnswered(req);
   });
   const refusal = originRefusal(parts.originPolicy, req);
@@ -103,7 +103,7 @@ function createApp(parts: AppParts, routes: Route[]): express.Express {
   // Counting by route (not by URL) keeps the label set bounded whatever clients send.
   app.use((req: Request, res: Response, next: NextFunction) => {
     res.once('finish', () => {
-      parts.metrics.httpRequests.labels(String(req.route?.path ?? 'unmatched'), String(res.statusCode)).inc();
+      parts.metrics.countHttp(String(req.route?.path ?? 'unmatched'), res.statusCode);
       noteAnswered(req);
     });
     next();

@@ -44,14 +44,15 @@ export class HttpSessions {
 
   /** The session a request names (or adopts), or undefined when the client was answered with why not. */
   async find(req: IncomingMessage, res: ServerResponse): Promise<HttpSession | undefined> {
-    // Node joins repeated headers into "a, b": two session ids must not become a third, new one.
-    if ((req.headersDistinct['mcp-session-id']?.length ?? 0) > 1) {
-      sendTransportError(res, 400, 'Bad Request: more than one Mcp-Session-Id header; send exactly one');
-      return undefined;
-    }
     const id = req.headers['mcp-session-id'];
     if (typeof id !== 'string' || id === '') {
       sendTransportError(res, 400, 'Bad Request: Mcp-Session-Id header is required (send initialize first to get one)');
+      return undefined;
+    }
+    // Node joins repeated headers into "a, b": two session ids must not become a third, new one. (Session ids
+    // never hold a comma, so the joined form is found without building every header's list per request.)
+    if (id.includes(',')) {
+      sendTransportError(res, 400, 'Bad Request: more than one Mcp-Session-Id header; send exactly one');
       return undefined;
     }
     const version = req.headers['mcp-protocol-version'];

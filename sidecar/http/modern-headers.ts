@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { JsonRpcRequest } from '../mcp/jsonrpc.js';
 import { NAMED } from '../mcp/modern.js';
+import { toolNamed, type ServerProfile } from '../mcp/profile.js';
 
 /** Visible ASCII, space and tab: what a header value may hold (RFC 9110). */
 const SAFE_VALUE = /^[\x20-\x7e\t]*$/;
@@ -29,7 +30,7 @@ function header(req: IncomingMessage, name: string): string | undefined {
 export function headerMismatch(
   req: IncomingMessage,
   request: { method: string; params?: JsonRpcRequest['params'] },
-  tools: readonly Tool[],
+  profile: ServerProfile,
 ): string | undefined {
   const method = header(req, 'mcp-method');
   if (method === undefined) return 'the Mcp-Method header is required';
@@ -44,7 +45,7 @@ export function headerMismatch(
       return `Mcp-Name header "${name}" does not match body params.${field} ${JSON.stringify(request.params?.[field])}`;
   }
   if (request.method === 'tools/call') {
-    const tool = tools.find((t) => t.name === request.params?.name);
+    const tool = toolNamed(profile, request.params?.name);
     if (tool) return paramMismatch(req, tool, (request.params?.arguments ?? {}) as Record<string, unknown>);
   }
   return undefined;

@@ -87,7 +87,7 @@ export class ModernRequests {
     }
     const profile = this.router.stateless.currentProfile() ?? (await this.router.stateless.profile());
     if (!profile) return reply(503, this.router.stateless.unavailable(id), { 'retry-after': '1' });
-    const mismatch = headerMismatch(req, message, profile.tools);
+    const mismatch = headerMismatch(req, message, profile);
     if (mismatch) return reply(400, errorResponse(id, ModernError.HeaderMismatch, `Header mismatch: ${mismatch}`));
     const problem = paramsProblem(message);
     if (problem) return reply(200, errorResponse(id, ErrorCode.InvalidParams, `Invalid params: ${problem}`));

@@ -135,7 +135,8 @@ export class StreamableHttp {
     // MCP-Protocol-Version, is served statelessly whatever session header it carries (and `initialize` is then an
     // unknown method). A legacy `initialize` selects the legacy era, as a dual-era server does.
     if (
-      messages.some((m) => declaredVersion(m) !== undefined || isModernVersion(req.headers['mcp-protocol-version']))
+      isModernVersion(req.headers['mcp-protocol-version']) ||
+      messages.some((m) => declaredVersion(m) !== undefined)
     ) {
       const [first] = messages;
       if (Array.isArray(body)) {

@@ -14,7 +14,8 @@ export type Outcome = 'ok' | 'error' | 'timeout' | 'cancelled' | 'unavailable';
 
 export class Call implements PendingCall {
   childId = 0;
-  timer: NodeJS.Timeout | undefined;
+  /** When the call times out (performance.now() ms); the in-flight book's sweep checks it. */
+  deadline = 0;
   readonly startedAt = performance.now();
   done = false;
   /** Kept only for calls of readOnly/idempotent tools: sent once more if the server dies under them. */
@@ -60,7 +61,7 @@ export class Call implements PendingCall {
     notification.params!.progressToken = this.progressToken as string | number;
     this.client.send(notification, this.key);
     // Long work that reports progress is alive: give it a fresh timeout, as the SDK's resetTimeoutOnProgress does.
-    this.timer?.refresh();
+    this.book.refresh(this);
   }
 
   fail(error: JsonRpcErrorObject): void {

@@ -4,7 +4,6 @@
  * cancelled), so metrics, timers and the per-session tables cannot disagree. A call of a readOnly/idempotent
  * tool whose server died is sent once more from here.
  */
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Metrics } from '../metrics.js';
 import { Call, type Outcome } from './call.js';
 import type { Channel } from './channel.js';
@@ -18,6 +17,7 @@ import {
   type RequestId,
 } from './jsonrpc.js';
 import type { WorkerSource } from './pool.js';
+import { toolNamed } from './profile.js';
 import type { ReadyWait } from './ready-wait.js';
 import type { Session } from './session.js';
 import type { Worker } from './worker.js';
@@ -33,16 +33,21 @@ export class InFlight {
   count = 0;
   private readonly byWorker = new Map<Worker, Set<Call>>();
 
+  private readonly sweeper: NodeJS.Timeout;
+
   constructor(
     private readonly source: WorkerSource,
     private readonly readyWait: ReadyWait,
     private readonly metrics: Metrics,
     private readonly opts: InFlightOptions,
-  ) {}
+  ) {
+    this.sweeper = setInterval(() => this.sweep(), Math.max(10, Math.min(1000, opts.requestTimeoutMs / 4)));
+    this.sweeper.unref();
+  }
 
   /** Relays `request` to `worker` for `client`. Undefined when the worker is gone (the client was answered so). */
   dispatch(worker: Worker, client: Channel, session: Session | undefined, request: JsonRpcRequest): Call | undefined {
-    const tool = request.method === 'tools/call' ? toolOf(worker, request.params?.name) : undefined;
+    const tool = request.method === 'tools/call' ? toolNamed(worker.profile, request.params?.name) : undefined;
     // Only known tool names become metric labels: a client must not be able to grow the label set at will.
     const label = tool ? tool.name : request.method === 'tools/call' ? '(unknown)' : '';
     const call = new Call(
@@ -66,13 +71,33 @@ export class InFlight {
     return call;
   }
 
+  /** The call's timeout starts (again) now. */
+  refresh(call: Call): void {
+    call.deadline = performance.now() + this.opts.requestTimeoutMs;
+  }
+
+  /**
+   * Timeouts without a timer per call: one sweep over the calls in flight, a few times per timeout. A timer per
+   * call (set, cleared, allocated) was a measurable share of the hot path; a timeout may now fire up to a
+   * quarter of --request-timeout late, which no client can tell from the server's own slowness.
+   */
+  private sweep(): void {
+    const now = performance.now();
+    for (const calls of this.byWorker.values()) for (const call of calls) if (call.deadline <= now) this.timedOut(call);
+  }
+
+  /** Stops the sweep (shutdown). */
+  close(): void {
+    clearInterval(this.sweeper);
+  }
+
   /** Puts a call on a worker: child id, timeout, and the worker's list of callers. */
   private send(worker: Worker, call: Call, request: JsonRpcRequest): boolean {
     const childId = worker.dispatch(request, call);
     if (childId === undefined) return false;
     call.worker = worker;
     call.childId = childId;
-    call.timer = setTimeout(() => this.timedOut(call), this.opts.requestTimeoutMs);
+    this.refresh(call);
     let calls = this.byWorker.get(worker);
     if (!calls) this.byWorker.set(worker, (calls = new Set()));
     calls.add(call);
@@ -83,7 +108,6 @@ export class InFlight {
   finished(call: Call, outcome: Outcome): void {
     call.done = true;
     this.count--;
-    clearTimeout(call.timer);
     this.byWorker.get(call.worker)?.delete(call);
     call.session?.inflight.delete(call.key);
     this.metrics.countCall(call.method, outcome);
@@ -120,7 +144,6 @@ export class InFlight {
   retry(call: Call, error: JsonRpcErrorObject): void {
     const request = call.retryRequest!;
     call.retryRequest = undefined;
-    clearTimeout(call.timer);
     this.byWorker.get(call.worker)?.delete(call);
     request.id = call.originalId;
     const meta = request.params?._meta;
@@ -165,8 +188,4 @@ export class InFlight {
       retryAfterSeconds,
     });
   }
-}
-
-function toolOf(worker: Worker, name: unknown): Tool | undefined {
-  return typeof name === 'string' ? worker.profile.tools.find((t) => t.name === name) : undefined;
 }

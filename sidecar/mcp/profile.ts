@@ -33,3 +33,13 @@ export function initializeResult(profile: ServerProfile, protocolVersion: string
   if (profile.instructions !== undefined) result.instructions = profile.instructions;
   return result;
 }
+
+const toolIndexes = new WeakMap<ServerProfile, Map<string, Tool>>();
+
+/** A tool of the profile by name, through an index built once per profile (every tools/call looks one up). */
+export function toolNamed(profile: ServerProfile, name: unknown): Tool | undefined {
+  if (typeof name !== 'string') return undefined;
+  let index = toolIndexes.get(profile);
+  if (!index) toolIndexes.set(profile, (index = new Map(profile.tools.map((t) => [t.name, t]))));
+  return index.get(name);
+}

@@ -162,6 +162,7 @@ export class Router {
   closeAll(reason: string): void {
     this.readyWait.stop();
     clearInterval(this.reaper);
+    this.inFlight.close();
     for (const session of [...this.sessions.all.values()]) this.closeSession(session, reason);
   }
 

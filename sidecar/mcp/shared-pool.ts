@@ -59,7 +59,10 @@ export class SharedPool extends EventEmitter<PoolEvents> implements WorkerPool {
   /** Least calls in flight wins; an unhealthy worker (missed a ping) only when no healthy one is left. */
   private pick(): Worker | undefined {
     let best: Worker | undefined;
-    for (const w of this.workers()) {
+    for (const s of this.supervisors) {
+      // Every REST and modern request picks: no array per call, just the supervisors' current workers.
+      const w = s.current;
+      if (!w || w.state === 'exited') continue;
       if (
         !best ||
         (w.state === 'ready' && best.state !== 'ready') ||
