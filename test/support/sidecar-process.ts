@@ -1,8 +1,10 @@
 /**
  * Running the real sidecar in tests: spawn `dist/sidecar/main.js` as its own process (exactly what operators
- * run), wait for the line that says where it listens, and talk to it over real HTTP.
+ * run, with the Node flags of its bin line), wait for the line that says where it listens, and talk to it over
+ * real HTTP.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +14,16 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** dist/ root (this file compiles to dist/test/support/). */
 export const distRoot = join(here, '..', '..');
 export const sidecarMain = join(distRoot, 'sidecar', 'main.js');
+/**
+ * The Node flags of main.js's bin line (`#!/usr/bin/env -S node --max-semi-space-size=1`), which the image and
+ * `npm start` run it with too: the tests run the sidecar with them on the Node under test (process.execPath),
+ * so that memory bounds are measured as operators run it (V8's default semi-spaces add tens of MB of RSS).
+ */
+export const sidecarNodeArgs: string[] = (
+  /^#!.*\bnode((?: -\S+)*)\s*$/.exec(readFileSync(sidecarMain, 'utf8').split('\n', 1)[0])?.[1] ?? ''
+)
+  .split(' ')
+  .filter(Boolean);
 const require = createRequire(import.meta.url);
 
 export function everythingCommand(): string[] {
@@ -47,10 +59,14 @@ export function startSidecar(
   opts: { env?: Record<string, string>; readyTimeoutMs?: number } = {},
 ): Promise<RunningSidecar> {
   const hasPort = args.some((a) => a === '--port' || a.startsWith('--port='));
-  const proc = spawn(process.execPath, [sidecarMain, ...(hasPort ? [] : ['--port', '0']), ...args], {
-    env: { ...process.env, MCP_SIDECAR_LOG_LEVEL: process.env.MCP_SIDECAR_LOG_LEVEL ?? 'info', ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    process.execPath,
+    [...sidecarNodeArgs, sidecarMain, ...(hasPort ? [] : ['--port', '0']), ...args],
+    {
+      env: { ...process.env, MCP_SIDECAR_LOG_LEVEL: process.env.MCP_SIDECAR_LOG_LEVEL ?? 'info', ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   let stdout = '';
   proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
