@@ -29,7 +29,7 @@ export class Call implements PendingCall {
    * A modern call whose server asked for input (elicitation, sampling, roots): its Multi Round-Trip state. While
    * it is parked the client has its InputRequiredResult and the call waits for the retry, which takes it over.
    */
-  input: { parked: boolean } | undefined;
+  input: { parked: boolean; hold(response: JsonRpcResponse): void } | undefined;
   /** Told when the call stops being in flight, however it ends. */
   onfinish: (() => void) | undefined;
 
@@ -58,6 +58,8 @@ export class Call implements PendingCall {
 
   answer(response: JsonRpcResponse): void {
     if (this.done) return;
+    // A call waiting for its client's retry (MRTR) whose server answered anyway: the answer waits for the retry.
+    if (this.input?.parked) return this.input.hold(response);
     this.book.finished(this, response.error ? 'error' : 'ok');
     response.id = this.originalId;
     this.client.send(response, this.key);

@@ -14,7 +14,7 @@ import type { Call } from './call.js';
 import type { Channel } from './channel.js';
 import type { InFlight } from './in-flight.js';
 import { ErrorCode, errorResponse, idKey, type JsonRpcRequest, type JsonRpcResponse } from './jsonrpc.js';
-import { callerDigest, paramsDigest, type RequestStateSeal } from './request-state.js';
+import { callerDigest, claimsProblem, paramsDigest, type RequestStateSeal } from './request-state.js';
 import type { Worker } from './worker.js';
 
 /** Requests of the revision that may answer with an InputRequiredResult. */
@@ -64,6 +64,8 @@ class PendingInput {
   readonly asks = new Map<string, Ask>();
   gather: NodeJS.Timeout | undefined;
   wait: NodeJS.Timeout | undefined;
+  /** The server's answer to the call, when it came while the call waited for the client's retry. */
+  final: JsonRpcResponse | undefined;
   private readonly counts = new Map<string, number>();
 
   constructor(
@@ -74,6 +76,12 @@ class PendingInput {
     /** Responses the client sent that no request of the server has taken yet (this leg of the call). */
     public offered: Record<string, unknown>,
   ) {}
+
+  /** The server answered without waiting for the input it asked: the retry gets that answer. */
+  hold(response: JsonRpcResponse): void {
+    this.final = response;
+    this.asks.clear();
+  }
 
   keyFor(request: JsonRpcRequest): string {
     const named = request.params?._meta?.[INPUT_KEY_META];
@@ -136,18 +144,8 @@ export class InputRequired {
       return invalid(
         'requestState failed its integrity check (changed, or signed by a sidecar with another --state-key-file); send it back exactly as received',
       );
-    if (claims.owner !== this.owner)
-      return invalid(
-        `requestState belongs to a call waiting at mcp-sidecar instance "${claims.owner}", not at this one ("${this.owner}"); the retry must reach that instance`,
-        { owner: claims.owner },
-      );
-    if (Date.now() > claims.expires)
-      return invalid('requestState expired (--input-wait); send the request again without requestState');
-    if (claims.method !== request.method || claims.digest !== paramsDigest(request))
-      return invalid(
-        'requestState was issued for another request: a retry repeats the method, name or uri, and arguments of the request that got the InputRequiredResult',
-      );
-    if (claims.caller !== callerDigest(identity)) return invalid('requestState was issued to another caller');
+    const mismatch = claimsProblem(claims, request, this.owner, identity);
+    if (mismatch) return invalid(mismatch.why, mismatch.data);
     const pending = this.parked.get(claims.handle);
     if (!pending)
       return invalid(
@@ -234,6 +232,14 @@ export class InputRequired {
     call.progressToken = request.params?._meta?.progressToken;
     pending.round++;
     pending.offered = offered;
+    if (pending.final) {
+      // The server answered while the call waited: that answer is the retry's (its inputResponses had no taker).
+      const final = pending.final;
+      pending.final = undefined;
+      this.unpark(pending);
+      call.answer(final);
+      return call;
+    }
     for (const [key, ask] of pending.asks) {
       if (!(key in offered)) continue;
       call.worker.send({ jsonrpc: '2.0', id: ask.childId, result: offered[key] as Record<string, unknown> });
@@ -245,11 +251,15 @@ export class InputRequired {
       this.askClient(pending);
       return call;
     }
+    this.unpark(pending);
+    this.inFlight.refresh(call);
+    return call;
+  }
+
+  private unpark(pending: PendingInput): void {
     clearTimeout(pending.wait);
     pending.parked = false;
     this.parked.delete(pending.handle);
-    this.inFlight.refresh(call);
-    return call;
   }
 
   /** No retry within --input-wait: the server's requests fail, then its call is cancelled. */

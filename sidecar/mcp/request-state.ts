@@ -86,3 +86,27 @@ function canonical(value: unknown): string {
   }
   return JSON.stringify(value) ?? 'null';
 }
+
+/** Why verified claims do not fit this retry (another instance, expired, another request or caller), if they do not. */
+export function claimsProblem(
+  claims: StateClaims,
+  request: JsonRpcRequest,
+  owner: string,
+  identity: string | undefined,
+): { why: string; data?: unknown } | undefined {
+  if (claims.owner !== owner) {
+    return {
+      why: `requestState belongs to a call waiting at mcp-sidecar instance "${claims.owner}", not at this one ("${owner}"); the retry must reach that instance`,
+      data: { owner: claims.owner },
+    };
+  }
+  if (Date.now() > claims.expires)
+    return { why: 'requestState expired (--input-wait); send the request again without requestState' };
+  if (claims.method !== request.method || claims.digest !== paramsDigest(request)) {
+    return {
+      why: 'requestState was issued for another request: a retry repeats the method, name or uri, and arguments of the request that got the InputRequiredResult',
+    };
+  }
+  if (claims.caller !== callerDigest(identity)) return { why: 'requestState was issued to another caller' };
+  return undefined;
+}

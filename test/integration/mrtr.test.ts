@@ -148,3 +148,25 @@ test('a call parked for input is not timed out by --request-timeout: that counts
   assert.equal(textOf((await retry(sidecar.url, requestState)).response!), 'Hello, Alice!');
   assert.equal(await metric(sidecar.url, 'mcp_sidecar_rpc_calls_total', { outcome: 'timeout' }), Number.NaN);
 });
+
+test('a server that answers while its call waits for the retry: the retry gets that answer', async (t) => {
+  const sidecar = await launch(t, ['--', ...fixtureCommand('fault-tools')]);
+  const params = { name: 'impatient', arguments: { ms: 200 }, ...CAN_ELICIT };
+  const first = await modern(sidecar.url, 'tools/call', params);
+  const result = first.response!.result;
+  assert.equal(result?.resultType, 'input_required', JSON.stringify(first.response));
+  await waitFor(async () => (await metric(sidecar.url, 'mcp_sidecar_input_pending')) === 1, 3000, 'the call parked');
+  await new Promise((resolve) => setTimeout(resolve, 500)); // the server answers meanwhile (after 200 ms)
+  const [key] = Object.keys(result.inputRequests);
+  const second = await modern(
+    sidecar.url,
+    'tools/call',
+    { ...params, inputResponses: { [key]: ALICE }, requestState: result.requestState },
+    {},
+    2,
+  );
+  assert.equal(second.response?.id, 2);
+  assert.equal(textOf(second.response!), 'answered without the input');
+  assert.equal(await metric(sidecar.url, 'mcp_sidecar_input_pending'), 0);
+  assert.equal(await metric(sidecar.url, 'mcp_sidecar_rpc_inflight'), 0);
+});
