@@ -134,6 +134,12 @@ export class Sidecar {
     this.url = `http://${this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host}:${port}`;
     this.instance = instanceFor(this.config, port);
     this.publishers = await this.makePublishers(this.instance);
+    if (this.config.auth.mode === 'none' && this.config.auth.explicit) {
+      this.log.warn(
+        { host: this.config.host },
+        '--auth none: anyone who reaches this port may call every tool; keep it behind a gateway or on a private network, or use --auth bearer',
+      );
+    }
     if (this.config.allowedHosts.length === 0 && !['127.0.0.1', 'localhost', '::1'].includes(this.config.host)) {
       this.log.warn(
         { host: this.config.host },

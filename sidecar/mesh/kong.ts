@@ -26,6 +26,11 @@ export interface KongPublisherOptions {
   adminUrl: string;
   /** Route path (default /<name>). */
   routePath?: string;
+  /**
+   * The token Kong sends to every sidecar of the service (`Authorization: Bearer`, by a request-transformer
+   * plugin), so callers authenticate at Kong and only Kong can call the sidecars. Never logged.
+   */
+  upstreamToken?: string;
   /** How often a converged publisher checks that its route and target still exist (default 30 s). */
   verifyIntervalMs?: number;
   /** Longest wait between retries while Kong is down (default 30 s). */
