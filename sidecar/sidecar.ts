@@ -14,6 +14,8 @@ import { GarbageLog } from './garbage-log.js';
 import { Health } from './health.js';
 import { instanceFor, ownHostNames, workerOptions } from './instance.js';
 import { createHandler } from './http/app.js';
+import { bearerAuthenticator, type Authenticator } from './http/auth-guard.js';
+import { BearerTokens } from './http/bearer-tokens.js';
 import { BodyReader } from './http/body.js';
 import { closeServer, createHttpServer, listen } from './http/http-server.js';
 import { buildOriginPolicy } from './http/origin-guard.js';
@@ -37,6 +39,7 @@ export class Sidecar {
   private readonly transport: StreamableHttp;
   private readonly server: Server;
   private readonly orphanGuard: OrphanGuard;
+  private readonly auth: Authenticator | undefined;
   private publishers: Publisher[] = [];
   private readonly startedAt = Date.now();
   instance!: Instance;
@@ -103,6 +106,10 @@ export class Sidecar {
     });
     const eventStore = { maxEvents: config.eventStoreEvents, maxBytes: config.eventStoreBytes };
     const httpLog = log.child({ part: 'http' });
+    this.auth =
+      config.auth.mode === 'bearer'
+        ? bearerAuthenticator(new BearerTokens(config.auth.tokenFile, log.child({ part: 'auth' })))
+        : undefined;
     this.transport = new StreamableHttp(
       this.router,
       { ...config, body, eventStore, onSlowStreamClosed: () => this.metrics.slowStreamsClosed.inc() },
@@ -122,6 +129,7 @@ export class Sidecar {
           }),
         liveness: () => ({ status: 'ok', uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000) }),
         originPolicy: buildOriginPolicy(config.host, ownHostNames(config), config.allowedHosts, config.allowedOrigins),
+        auth: this.auth,
         log,
       }),
       config,
@@ -167,6 +175,7 @@ export class Sidecar {
     this.transport.close();
     await this.pool.stop({ stdinGraceMs: this.config.stopTimeoutMs, termGraceMs: this.config.stopTimeoutMs });
     this.orphanGuard.close();
+    this.auth?.close();
     await closeServer(this.server);
     this.log.info('stopped');
   }

@@ -9,8 +9,9 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Readiness } from '../health.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { unauthorized, type Authenticator } from './auth-guard.js';
 import { noteAnswered } from './http-server.js';
-import { forbidden, originGuard, originRefusal, type OriginPolicy } from './origin-guard.js';
+import { forbidden, originRefusal, type OriginPolicy } from './origin-guard.js';
 import { sendJson, sendTransportError } from './reply.js';
 import type { RestTools } from './rest-tools.js';
 import type { StreamableHttp } from './streamable-http.js';
@@ -22,13 +23,15 @@ export interface AppParts {
   readiness(): Readiness;
   liveness(): Record<string, unknown>;
   originPolicy: OriginPolicy;
+  /** Who may call (--auth bearer); undefined = anyone who passes the Host/Origin check. */
+  auth?: Authenticator;
   log: Logger;
 }
 
 interface Route {
   method: 'GET' | 'POST' | 'DELETE';
   path: string;
-  /** Host/Origin checked (DNS rebinding, cross-site): everything that reaches the MCP server. */
+  /** Host/Origin and the caller checked (DNS rebinding, cross-site, --auth): everything that reaches the MCP server. */
   guarded: boolean;
   handle(req: Request, res: Response): unknown;
 }
@@ -82,11 +85,22 @@ function serveHot(parts: AppParts, route: Route, req: IncomingMessage, res: Serv
     parts.metrics.countHttp(route.path, res.statusCode);
     noteAnswered(req);
   });
-  const refusal = originRefusal(parts.originPolicy, req);
-  if (refusal) return forbidden(res, refusal);
+  if (refused(parts, req, res)) return;
   Promise.resolve(route.handle(req as Request, res as Response)).catch((err: Error) =>
     internalError(parts, err, route.path, res),
   );
+}
+
+/** Answers (403 or 401) and says true when a request may not reach the MCP server. */
+function refused(parts: AppParts, req: IncomingMessage, res: ServerResponse): boolean {
+  const origin = originRefusal(parts.originPolicy, req);
+  if (origin) {
+    forbidden(res, origin);
+    return true;
+  }
+  const auth = parts.auth?.refusal(req);
+  if (auth) unauthorized(res, auth);
+  return auth !== undefined;
 }
 
 function internalError(parts: AppParts, err: Error, path: string, res: ServerResponse): void {
@@ -109,7 +123,9 @@ function createApp(parts: AppParts, routes: Route[]): express.Express {
     next();
   });
 
-  const guard = originGuard(parts.originPolicy);
+  const guard = (req: Request, res: Response, next: NextFunction): void => {
+    if (!refused(parts, req, res)) next();
+  };
   for (const route of routes) {
     const verb = route.method === 'GET' ? 'get' : route.method === 'POST' ? 'post' : 'delete';
     if (route.guarded) app[verb](route.path, guard, route.handle);
