@@ -72,7 +72,12 @@ export class Sidecar {
       config.sessionMode === 'isolated'
         ? new IsolatedPool(config.warm, options, policy, serverLog)
         : new SharedPool(config.workers, options, policy, serverLog);
-    this.router = new Router(this.pool, config, this.metrics, log.child({ part: 'router' }));
+    this.router = new Router(
+      this.pool,
+      { ...config, tools: options.tools! },
+      this.metrics,
+      log.child({ part: 'router' }),
+    );
     this.health = new Health(this.pool, this.metrics, log, {
       restarts: config.crashLoopRestarts,
       windowMs: config.crashLoopWindowMs,

@@ -52,6 +52,7 @@ export class Call implements PendingCall {
   answer(response: JsonRpcResponse): void {
     if (this.done) return;
     this.book.finished(this, response.error ? 'error' : 'ok');
+    if (this.method === 'tools/list') this.book.listed(response.result);
     response.id = this.originalId;
     this.client.send(response, this.key);
   }

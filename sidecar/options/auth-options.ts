@@ -3,7 +3,7 @@
  * (table.ts puts it together with the rest; config.ts checks that the choice fits the bind address.)
  */
 import { isLoopback } from '../http/origin-guard.js';
-import { choice, text } from './option.js';
+import { choice, list, text } from './option.js';
 import { ConfigError, readOptionFile } from './validate.js';
 
 export const AUTH = {
@@ -19,6 +19,18 @@ export const AUTH = {
     flag: 'auth-token-file',
     arg: 'path',
     help: 'with --auth bearer: the accepted tokens, one per line (# comments), re-read when the file changes',
+  }),
+  toolsAllow: list({
+    flag: 'tools-allow',
+    split: true,
+    arg: 'name,name',
+    help: 'only these tools exist for callers (names, * globs); others are absent from lists, the registries and calls',
+  }),
+  toolsDeny: list({
+    flag: 'tools-deny',
+    split: true,
+    arg: 'name,name',
+    help: 'these tools do not exist for callers (names, * globs; wins over --tools-allow)',
   }),
 };
 
