@@ -7,34 +7,35 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { launch, rest, textOf } from '../support/harness.js';
 import { fixtureCommand, McpHttpClient, waitFor } from '../support/sidecar-process.js';
 
 const TOKEN = 'first-token-5f1c9a0e7b2d4c6f';
 const ROTATED = 'second-token-9d8e7f6a5b4c3d2e';
 
-function tokenFile(t: { after(fn: () => void): void }, text: string): string {
+/** A sidecar with --auth bearer in front of fault-tools, its token file holding `text`. */
+async function withTokens(t: TestContext, text: string) {
   const dir = mkdtempSync(join(tmpdir(), 'bearer-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'tokens');
   writeFileSync(file, text);
-  return file;
+  const sidecar = await launch(t, [
+    '--auth',
+    'bearer',
+    '--auth-token-file',
+    file,
+    '--',
+    ...fixtureCommand('fault-tools'),
+  ]);
+  return { sidecar, file };
 }
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 describe('--auth bearer', () => {
   test('401 with WWW-Authenticate: Bearer on /mcp and /tools; probes stay open; a listed token passes', async (t) => {
-    const file = tokenFile(t, `# tokens of the mesh\n${TOKEN}\n`);
-    const sidecar = await launch(t, [
-      '--auth',
-      'bearer',
-      '--auth-token-file',
-      file,
-      '--',
-      ...fixtureCommand('fault-tools'),
-    ]);
+    const { sidecar } = await withTokens(t, `# tokens of the mesh\n${TOKEN}\n`);
     const initialize = {
       jsonrpc: '2.0',
       id: 0,
@@ -104,15 +105,7 @@ describe('--auth bearer', () => {
   });
 
   test('the token file is re-read when it changes: a new token works, a removed one stops working', async (t) => {
-    const file = tokenFile(t, `${TOKEN}\n`);
-    const sidecar = await launch(t, [
-      '--auth',
-      'bearer',
-      '--auth-token-file',
-      file,
-      '--',
-      ...fixtureCommand('fault-tools'),
-    ]);
+    const { sidecar, file } = await withTokens(t, `${TOKEN}\n`);
     const status = async (token: string) => (await fetch(`${sidecar.url}/tools`, { headers: bearer(token) })).status;
     assert.equal(await status(TOKEN), 200);
     assert.equal(await status(ROTATED), 401);

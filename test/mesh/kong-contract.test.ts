@@ -45,6 +45,13 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
     return { p, ...captured, requests };
   }
 
+  /** Publishes a profile with `tools` and a passing report, and waits for the publisher to converge. */
+  async function publishPassing(p: ReturnType<typeof kongPublisher>, tools: string[]): Promise<void> {
+    p.publish(profile(tools));
+    p.report({ status: 'passing', latencyMs: 3, toolCount: tools.length });
+    await waitFor(() => p.status().state === 'published', 5000, 'state published');
+  }
+
   function assertNoViolations(): void {
     assert.deepEqual(kong.violations, [], "every request must satisfy the OpenAPI document and Kong's rules");
   }
@@ -54,9 +61,7 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
     const inst = instance(name, 18081);
     const { p, requests, infoOrAbove } = publisher(t, inst);
     assert.equal(p.status().state, 'idle');
-    p.publish(profile(['echo', 'add']));
-    p.report({ status: 'passing', latencyMs: 3, toolCount: 2 });
-    await waitFor(() => p.status().state === 'published', 5000, 'state published');
+    await publishPassing(p, ['echo', 'add']);
 
     assert.deepEqual(
       requests().map((r) => `${r.method} ${r.path} ${r.status}`),
@@ -407,9 +412,7 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
     const inst = instance(name, 18090);
     const token = 'kong-to-sidecar-0123456789abcdef';
     const { p, requests, raw } = publisher(t, inst, { upstreamToken: token });
-    p.publish(profile(['echo']));
-    p.report({ status: 'passing', latencyMs: 3, toolCount: 1 });
-    await waitFor(() => p.status().state === 'published', 5000, 'state published');
+    await publishPassing(p, ['echo']);
     assert.deepEqual(
       requests().map((r) => `${r.method} ${r.path} ${r.status}`),
       [
@@ -434,9 +437,7 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
 
     // A second instance of the server upserts the same plugin (one per service), not another one.
     const second = publisher(t, instance(name, 18091), { upstreamToken: token });
-    second.p.publish(profile(['echo']));
-    second.p.report({ status: 'passing', latencyMs: 3, toolCount: 1 });
-    await waitFor(() => second.p.status().state === 'published', 5000, 'second instance published');
+    await publishPassing(second.p, ['echo']);
     assert.equal([...kong.plugins.values()].filter((e) => e.instance_name === plugin.instance_name).length, 1);
     assert.equal(kong.plugins.get(plugin.instance_name)!.id, plugin.id);
   });
