@@ -32,7 +32,11 @@ type Built =
   | 'kongRoutePath'
   | 'kongUpstreamTokenFile'
   | 'auth'
-  | 'authTokenFile';
+  | 'authTokenFile'
+  | 'authIssuer'
+  | 'authJwksUrl'
+  | 'authResource'
+  | 'authScopes';
 
 /** Every other option of the table is a field of the same name and type. */
 export interface Config extends Without<Parsed, Built> {
@@ -98,7 +102,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, readFile: (p
     tags,
     ...rest
   } = values;
-  const { kongAdminUrl, kongRoutePath, kongUpstreamTokenFile, auth, authTokenFile, ...plain } = rest;
+  const { kongAdminUrl, kongRoutePath, kongUpstreamTokenFile, ...withAuth } = rest;
+  const { auth, authTokenFile, authIssuer, authJwksUrl, authResource, authScopes, ...plain } = withAuth;
   const full = command.length > 0 ? command : defaultCommand();
   if (kongUpstreamTokenFile && !kongAdminUrl) {
     throw new ConfigError('--kong-upstream-token-file is for the Kong publisher; add --kong-admin <url>');
@@ -109,7 +114,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, readFile: (p
     command: full[0],
     args: full.slice(1),
     env: Object.fromEntries(envPairs),
-    auth: authConfig(auth, authTokenFile, plain.host, readFile),
+    auth: authConfig({ auth, authTokenFile, authIssuer, authJwksUrl, authResource, authScopes }, plain.host, readFile),
     consul: consulUrl
       ? {
           url: parseHttpUrl(consulUrl, '--consul', 'http://127.0.0.1:8500'),

@@ -16,6 +16,7 @@ import { instanceFor, ownHostNames, workerOptions } from './instance.js';
 import { createHandler } from './http/app.js';
 import { bearerAuthenticator, type Authenticator } from './http/auth-guard.js';
 import { BearerTokens } from './http/bearer-tokens.js';
+import { jwtAuthenticator, resourceMetadata } from './http/jwt-auth.js';
 import { BodyReader } from './http/body.js';
 import { closeServer, createHttpServer, listen } from './http/http-server.js';
 import { buildOriginPolicy } from './http/origin-guard.js';
@@ -111,10 +112,10 @@ export class Sidecar {
     });
     const eventStore = { maxEvents: config.eventStoreEvents, maxBytes: config.eventStoreBytes };
     const httpLog = log.child({ part: 'http' });
-    this.auth =
-      config.auth.mode === 'bearer'
-        ? bearerAuthenticator(new BearerTokens(config.auth.tokenFile, log.child({ part: 'auth' })))
-        : undefined;
+    const auth = config.auth;
+    const authLog = log.child({ part: 'auth' });
+    if (auth.mode === 'bearer') this.auth = bearerAuthenticator(new BearerTokens(auth.tokenFile, authLog));
+    if (auth.mode === 'jwt') this.auth = jwtAuthenticator(auth, authLog);
     this.transport = new StreamableHttp(
       this.router,
       { ...config, body, eventStore, onSlowStreamClosed: () => this.metrics.slowStreamsClosed.inc() },
@@ -135,6 +136,7 @@ export class Sidecar {
         liveness: () => ({ status: 'ok', uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000) }),
         originPolicy: buildOriginPolicy(config.host, ownHostNames(config), config.allowedHosts, config.allowedOrigins),
         auth: this.auth,
+        resourceMetadata: auth.mode === 'jwt' ? resourceMetadata(auth) : undefined,
         log,
       }),
       config,

@@ -10,6 +10,7 @@ import type { Readiness } from '../health.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { unauthorized, type Authenticator } from './auth-guard.js';
+import { RESOURCE_METADATA_PATH } from './jwt-auth.js';
 import { noteAnswered } from './http-server.js';
 import { forbidden, originRefusal, type OriginPolicy } from './origin-guard.js';
 import { sendJson, sendTransportError } from './reply.js';
@@ -25,6 +26,8 @@ export interface AppParts {
   originPolicy: OriginPolicy;
   /** Who may call (--auth bearer); undefined = anyone who passes the Host/Origin check. */
   auth?: Authenticator;
+  /** --auth jwt: the protected resource metadata served at RESOURCE_METADATA_PATH (RFC 9728). */
+  resourceMetadata?: Record<string, unknown>;
   log: Logger;
 }
 
@@ -38,6 +41,17 @@ interface Route {
 
 /** Every route the sidecar serves; the first is the hot path. */
 function routeTable(parts: AppParts): Route[] {
+  const metadata = parts.resourceMetadata;
+  const oauth: Route[] = metadata
+    ? [
+        {
+          method: 'GET',
+          path: RESOURCE_METADATA_PATH,
+          guarded: false,
+          handle: (_req, res) => sendJson(res, 200, metadata),
+        },
+      ]
+    : [];
   return [
     { method: 'POST', path: '/mcp', guarded: true, handle: parts.mcp.post },
     { method: 'GET', path: '/mcp', guarded: true, handle: parts.mcp.get },
@@ -67,6 +81,7 @@ function routeTable(parts: AppParts): Route[] {
         res.end(text);
       },
     },
+    ...oauth,
   ];
 }
 
@@ -85,22 +100,27 @@ function serveHot(parts: AppParts, route: Route, req: IncomingMessage, res: Serv
     parts.metrics.countHttp(route.path, res.statusCode);
     noteAnswered(req);
   });
-  if (refused(parts, req, res)) return;
-  Promise.resolve(route.handle(req as Request, res as Response)).catch((err: Error) =>
-    internalError(parts, err, route.path, res),
+  admit(parts, req, res, () =>
+    Promise.resolve(route.handle(req as Request, res as Response)).catch((err: Error) =>
+      internalError(parts, err, route.path, res),
+    ),
   );
 }
 
-/** Answers (403 or 401) and says true when a request may not reach the MCP server. */
-function refused(parts: AppParts, req: IncomingMessage, res: ServerResponse): boolean {
+/**
+ * Calls `next` when a request may reach the MCP server; else answers 403 (Host/Origin) or 401/403 (--auth). A
+ * bearer token is checked at once; a JWT may wait for its issuer's keys.
+ */
+function admit(parts: AppParts, req: IncomingMessage, res: ServerResponse, next: () => unknown): void {
   const origin = originRefusal(parts.originPolicy, req);
-  if (origin) {
-    forbidden(res, origin);
-    return true;
-  }
+  if (origin) return forbidden(res, origin);
   const auth = parts.auth?.refusal(req);
-  if (auth) unauthorized(res, auth);
-  return auth !== undefined;
+  if (auth === undefined) return void next();
+  if (!(auth instanceof Promise)) return unauthorized(res, auth);
+  auth.then(
+    (refusal) => (refusal ? unauthorized(res, refusal) : next()),
+    (err: Error) => internalError(parts, err, req.url ?? '', res),
+  );
 }
 
 function internalError(parts: AppParts, err: Error, path: string, res: ServerResponse): void {
@@ -123,9 +143,7 @@ function createApp(parts: AppParts, routes: Route[]): express.Express {
     next();
   });
 
-  const guard = (req: Request, res: Response, next: NextFunction): void => {
-    if (!refused(parts, req, res)) next();
-  };
+  const guard = (req: Request, res: Response, next: NextFunction): void => admit(parts, req, res, next);
   for (const route of routes) {
     const verb = route.method === 'GET' ? 'get' : route.method === 'POST' ? 'post' : 'delete';
     if (route.guarded) app[verb](route.path, guard, route.handle);

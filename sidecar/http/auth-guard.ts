@@ -8,15 +8,33 @@ import type { BearerTokens } from './bearer-tokens.js';
 import { sendTransportError } from './reply.js';
 
 export interface AuthRefusal {
+  /** 401 (no or a bad credential; the default) or 403 (a good one without the rights). */
+  status?: 401 | 403;
   message: string;
   /** The value of WWW-Authenticate. */
   challenge: string;
 }
 
-/** Decides whether a request may reach the MCP server. */
+/** Decides whether a request may reach the MCP server (at once, or after e.g. fetching a key set). */
 export interface Authenticator {
-  refusal(req: IncomingMessage): AuthRefusal | undefined;
+  refusal(req: IncomingMessage): AuthRefusal | undefined | Promise<AuthRefusal | undefined>;
   close(): void;
+}
+
+/** The token of an `Authorization: Bearer <token>` header, or the refusal that says what is wrong with it. */
+export function bearerToken(req: IncomingMessage, challenge: string): string | AuthRefusal {
+  const header = req.headers.authorization;
+  if (header === undefined) {
+    return { message: 'this sidecar needs Authorization: Bearer <token>', challenge };
+  }
+  const m = /^Bearer +([^\s]+) *$/i.exec(header);
+  if (!m) {
+    return {
+      message: 'the Authorization header must be "Bearer <token>" (other schemes are not accepted)',
+      challenge: `${challenge}, error="invalid_request"`,
+    };
+  }
+  return m[1];
 }
 
 const REALM = 'realm="mcp-sidecar"';
@@ -24,21 +42,9 @@ const REALM = 'realm="mcp-sidecar"';
 export function bearerAuthenticator(tokens: BearerTokens): Authenticator {
   return {
     refusal(req) {
-      const header = req.headers.authorization;
-      if (header === undefined) {
-        return {
-          message: 'this sidecar needs Authorization: Bearer <token> (it runs with --auth bearer)',
-          challenge: `Bearer ${REALM}`,
-        };
-      }
-      const m = /^Bearer +([^\s]+) *$/i.exec(header);
-      if (!m) {
-        return {
-          message: 'the Authorization header must be "Bearer <token>" (other schemes are not accepted)',
-          challenge: `Bearer ${REALM}, error="invalid_request"`,
-        };
-      }
-      if (tokens.accepts(m[1])) return undefined;
+      const token = bearerToken(req, `Bearer ${REALM}`);
+      if (typeof token !== 'string') return token;
+      if (tokens.accepts(token)) return undefined;
       return {
         message: 'the bearer token is not accepted (not in the --auth-token-file of this sidecar)',
         challenge: `Bearer ${REALM}, error="invalid_token"`,
@@ -49,5 +55,8 @@ export function bearerAuthenticator(tokens: BearerTokens): Authenticator {
 }
 
 export function unauthorized(res: ServerResponse, refusal: AuthRefusal): void {
-  sendTransportError(res, 401, `Unauthorized: ${refusal.message}`, { 'www-authenticate': refusal.challenge });
+  const status = refusal.status ?? 401;
+  sendTransportError(res, status, `${status === 403 ? 'Forbidden' : 'Unauthorized'}: ${refusal.message}`, {
+    'www-authenticate': refusal.challenge,
+  });
 }

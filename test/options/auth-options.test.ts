@@ -48,13 +48,40 @@ test('--auth bearer: a readable token file with at least one token; mistakes nam
       /^--auth-token-file \/t line 2: not a bearer token/,
     ],
     [['--auth-token-file', '/t'], { '/t': 'x' }, /only read with --auth bearer; add --auth bearer/],
-    [['--auth', 'basic'], {}, /--auth: "basic" is not one of none, bearer/],
+    [['--auth', 'basic'], {}, /--auth: "basic" is not one of none, bearer, jwt/],
     [['--kong-upstream-token-file', '/t'], { '/t': 'x' }, /for the Kong publisher; add --kong-admin/],
   ];
   for (const [argv, contents, message] of cases) {
     assert.throws(
       () => parse(argv, contents),
       (err: Error) => err instanceof ConfigError && message.test(err.message) && !err.message.includes('secret'),
+      argv.join(' '),
+    );
+  }
+});
+
+test('--auth jwt: issuer, JWKS and resource URLs are required; its flags without it are a mistake', () => {
+  const jwt = ['--host', '0.0.0.0', '--auth', 'jwt', '--auth-issuer', 'https://as.example'];
+  const urls = ['--auth-jwks-url', 'https://as.example/jwks', '--auth-resource', 'https://gw.example/m/mcp'];
+  assert.deepEqual(parse([...jwt, ...urls, '--auth-scopes', 'mcp:tools,mcp:read']).auth, {
+    mode: 'jwt',
+    issuer: 'https://as.example',
+    jwksUrl: 'https://as.example/jwks',
+    resource: 'https://gw.example/m/mcp',
+    scopes: ['mcp:tools', 'mcp:read'],
+  });
+  const cases: Array<[string[], RegExp]> = [
+    [['--auth', 'jwt'], /^--auth jwt needs --auth-issuer <url>$/],
+    [[...jwt, '--auth-resource', 'https://gw.example/mcp'], /^--auth jwt needs --auth-jwks-url <url>$/],
+    [[...jwt, ...urls.slice(0, 2)], /^--auth jwt needs --auth-resource <url>$/],
+    [[...jwt, '--auth-jwks-url', 'ftp://as.example/jwks', ...urls.slice(2)], /--auth-jwks-url "ftp:.*use an http/],
+    [['--auth-scopes', 'a'], /^--auth-scopes is only read with --auth jwt; add --auth jwt$/],
+    [['--auth', 'bearer', '--auth-issuer', 'https://as.example'], /^--auth-issuer is only read with --auth jwt/],
+  ];
+  for (const [argv, message] of cases) {
+    assert.throws(
+      () => parse(argv),
+      (err: Error) => err instanceof ConfigError && message.test(err.message),
       argv.join(' '),
     );
   }
