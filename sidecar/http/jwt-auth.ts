@@ -11,7 +11,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
+import type * as Jose from 'jose';
+import type { JWTPayload } from 'jose';
 import type { Logger } from '../log.js';
 import { bearerToken, type Authenticator, type AuthRefusal } from './auth-guard.js';
 
@@ -52,10 +53,20 @@ export function resourceMetadata(opts: JwtOptions): Record<string, unknown> {
 }
 
 export function jwtAuthenticator(opts: JwtOptions, log: Logger): Authenticator {
-  const keys = createRemoteJWKSet(new URL(opts.jwksUrl), { cooldownDuration: JWKS_COOLDOWN_MS, timeoutDuration: 5000 });
+  // Loaded with the first token: a sidecar without --auth jwt never loads jose.
+  let loaded: Promise<{ jose: typeof Jose; keys: ReturnType<typeof Jose.createRemoteJWKSet> }> | undefined;
+  const load = () =>
+    (loaded ??= import('jose').then((jose) => ({
+      jose,
+      keys: jose.createRemoteJWKSet(new URL(opts.jwksUrl), {
+        cooldownDuration: JWKS_COOLDOWN_MS,
+        timeoutDuration: 5000,
+      }),
+    })));
   const verify = async (token: string): Promise<JWTPayload> => {
+    const { jose, keys } = await load();
     const check = () =>
-      jwtVerify(token, keys, {
+      jose.jwtVerify(token, keys, {
         issuer: opts.issuer,
         audience: opts.resource,
         algorithms: ALGORITHMS,
@@ -67,7 +78,7 @@ export function jwtAuthenticator(opts: JwtOptions, log: Logger): Authenticator {
     } catch (err) {
       // A key id unknown while the last fetch is fresh (the issuer rotated just now): once the cooldown is over,
       // jose fetches the set again; without this wait the first tokens of a rotation would be refused.
-      if (!(err instanceof errors.JWKSNoMatchingKey) || !keys.coolingDown) throw err;
+      if (!(err instanceof jose.errors.JWKSNoMatchingKey) || !keys.coolingDown) throw err;
       await sleep(JWKS_COOLDOWN_MS);
       return (await check()).payload;
     }
@@ -82,7 +93,7 @@ export function jwtAuthenticator(opts: JwtOptions, log: Logger): Authenticator {
       try {
         payload = await verify(token);
       } catch (err) {
-        return invalid(whyInvalid(err, opts));
+        return invalid(whyInvalid(err, (await load()).jose.errors, opts));
       }
       const granted = new Set(String(payload.scope ?? '').split(' '));
       const missing = opts.scopes.filter((s) => !granted.has(s));
@@ -101,7 +112,7 @@ export function jwtAuthenticator(opts: JwtOptions, log: Logger): Authenticator {
 }
 
 /** What was wrong with a token, in words that name the claim and never repeat the token. */
-function whyInvalid(err: unknown, opts: JwtOptions): string {
+function whyInvalid(err: unknown, errors: typeof Jose.errors, opts: JwtOptions): string {
   if (err instanceof errors.JWTExpired) return 'the access token has expired; get a new one';
   if (err instanceof errors.JWTClaimValidationFailed) {
     if (err.claim === 'iss') return `the access token was not issued by ${opts.issuer}`;
