@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { basename } from 'node:path';
 import type { ConsulPublisherOptions } from './mesh/consul.js';
 import type { KongPublisherOptions } from './mesh/kong.js';
+import { authConfig, readTokens, type AuthConfig } from './options/auth-options.js';
 import { optionHelp } from './options/help.js';
 import type { Values } from './options/option.js';
 import { parseOptions } from './options/parse.js';
@@ -29,7 +30,14 @@ type Built =
   | 'tags'
   | 'kongAdminUrl'
   | 'kongRoutePath'
-  | 'stateKeyFile';
+  | 'stateKeyFile'
+  | 'kongUpstreamTokenFile'
+  | 'auth'
+  | 'authTokenFile'
+  | 'authIssuer'
+  | 'authJwksUrl'
+  | 'authResource'
+  | 'authScopes';
 
 /** Every other option of the table is a field of the same name and type. */
 export interface Config extends Without<Parsed, Built> {
@@ -37,6 +45,8 @@ export interface Config extends Without<Parsed, Built> {
   command: string;
   args: string[];
   env: Record<string, string>;
+  /** Who may call /mcp and /tools. */
+  auth: AuthConfig;
   /** The publishers' own options, less what only the running sidecar knows. */
   consul?: Omit<ConsulPublisherOptions, 'readyzUrl'>;
   kong?: KongPublisherOptions;
@@ -95,14 +105,19 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, readFile: (p
     tags,
     ...rest
   } = values;
-  const { kongAdminUrl, kongRoutePath, stateKeyFile, ...plain } = rest;
+  const { kongAdminUrl, kongRoutePath, kongUpstreamTokenFile, stateKeyFile, ...withAuth } = rest;
+  const { auth, authTokenFile, authIssuer, authJwksUrl, authResource, authScopes, ...plain } = withAuth;
   const full = command.length > 0 ? command : defaultCommand();
+  if (kongUpstreamTokenFile && !kongAdminUrl) {
+    throw new ConfigError('--kong-upstream-token-file is for the Kong publisher; add --kong-admin <url>');
+  }
   return {
     ...plain,
     name: name ?? deriveName(command.length > 0 ? command : ['@modelcontextprotocol/server-everything']),
     command: full[0],
     args: full.slice(1),
     env: Object.fromEntries(envPairs),
+    auth: authConfig({ auth, authTokenFile, authIssuer, authJwksUrl, authResource, authScopes }, plain.host, readFile),
     consul: consulUrl
       ? {
           url: parseHttpUrl(consulUrl, '--consul', 'http://127.0.0.1:8500'),
@@ -115,7 +130,13 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, readFile: (p
       : undefined,
     stateKey: stateKeyFile ? readStateKey(stateKeyFile, readFile) : undefined,
     kong: kongAdminUrl
-      ? { adminUrl: parseHttpUrl(kongAdminUrl, '--kong-admin', 'http://127.0.0.1:8001'), routePath: kongRoutePath }
+      ? {
+          adminUrl: parseHttpUrl(kongAdminUrl, '--kong-admin', 'http://127.0.0.1:8001'),
+          routePath: kongRoutePath,
+          ...(kongUpstreamTokenFile && {
+            upstreamToken: readTokens(kongUpstreamTokenFile, '--kong-upstream-token-file', readFile)[0],
+          }),
+        }
       : undefined,
   };
 }
@@ -165,7 +186,8 @@ export function helpText(): string {
     'Endpoints: POST/GET/DELETE /mcp, GET /tools, POST /tools/:name, GET /healthz, GET /readyz, GET /metrics',
     'Examples:',
     '  mcp-sidecar --port 8080 -- npx -y @modelcontextprotocol/server-memory',
-    '  mcp-sidecar --name memory --host 0.0.0.0 --advertise 10.0.0.5:8080 \\',
+    '  mcp-sidecar --name memory --host 0.0.0.0 --auth bearer --auth-token-file /run/secrets/token \\',
+    '    --advertise 10.0.0.5:8080 --kong-upstream-token-file /run/secrets/token \\',
     '    --consul http://127.0.0.1:8500 --kong-admin http://127.0.0.1:8001 -- npx -y @modelcontextprotocol/server-memory',
   ].join('\n');
 }

@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { childEnvironment } from './child/child-env.js';
 import type { OrphanGuard } from './child/orphan-guard.js';
 import type { Config } from './config.js';
+import { ToolPolicy } from './mcp/tool-policy.js';
 import type { WorkerOptions } from './mcp/worker.js';
 import { kongEntityName } from './mesh/kong-state.js';
 import type { Instance } from './mesh/publisher.js';
@@ -28,6 +29,7 @@ export function workerOptions(config: Config, guard: OrphanGuard): WorkerOptions
     pingTimeoutMs: config.pingTimeoutMs,
     pingMisses: config.pingMisses,
     clientInfo: { name: 'mcp-sidecar', version: SIDECAR_VERSION },
+    tools: new ToolPolicy(config.toolsAllow, config.toolsDeny),
   };
 }
 

@@ -6,7 +6,7 @@
 import { stringify } from 'yaml';
 import { deckState, routePathFor, type DeclaredServer } from './mesh/kong-state.js';
 import { optionHelp } from './options/help.js';
-import { list, toggle } from './options/option.js';
+import { list, text, toggle } from './options/option.js';
 import { parseOptions } from './options/parse.js';
 import { defaultServiceId } from './options/service-id.js';
 import { checkName, checkRoutePath, ConfigError, parseHostPort, type HostPort } from './options/validate.js';
@@ -42,11 +42,18 @@ const OPTIONS = {
     arg: '/path',
     help: 'route path of the matching --name (pairs like --advertise; default /<name>)',
   }),
+  upstreamTokenEnv: text({
+    flag: 'upstream-token-env',
+    arg: 'DECK_NAME',
+    help:
+      'Kong sends the sidecars (--auth bearer) the token in this environment variable of decK: a request-transformer ' +
+      'plugin per service, the file holds only the ${{ env "DECK_NAME" }} reference',
+  }),
   help: toggle({ flag: 'help', short: 'h', help: 'show this help' }),
 };
 
 const USAGE = {
-  unknownHint: 'kong-config takes --name, --advertise, --route-path and --help',
+  unknownHint: 'kong-config takes --name, --advertise, --route-path, --upstream-token-env and --help',
   strayHint: 'every value follows a flag, e.g. --name memory',
   takesCommand: false,
 };
@@ -62,7 +69,9 @@ export function kongConfigHelp(): string {
     ...optionHelp([['Options', OPTIONS]], { withEnv: false }),
     '',
     'Example:',
-    '  mcp-sidecar kong-config --name everything,memory --advertise everything:8080,memory:8080 > kong.yaml',
+    '  mcp-sidecar kong-config --name everything,memory --advertise everything:8080,memory:8080 \\',
+    '    --upstream-token-env DECK_MCP_UPSTREAM_TOKEN > kong.yaml',
+    "  export DECK_MCP_UPSTREAM_TOKEN=$(cat token)   # the token of the sidecars' --auth-token-file",
     '  deck file validate kong.yaml && deck gateway sync kong.yaml',
   ].join('\n');
 }
@@ -118,6 +127,13 @@ export function kongConfigCommand(argv: string[]): KongConfigResult {
     const { values } = parseOptions(OPTIONS, argv, {}, USAGE);
     if (values.help) return { exitCode: 0, output: kongConfigHelp() };
     const servers = declaredServers(values.names, values.advertise, values.routePaths);
+    const tokenEnv = values.upstreamTokenEnv;
+    if (tokenEnv !== undefined) {
+      // decK substitutes only variables named DECK_*: any other name would reach Kong as literal text.
+      if (!/^DECK_[A-Z0-9_]+$/.test(tokenEnv))
+        throw new ConfigError(`--upstream-token-env "${tokenEnv}": decK reads only variables named DECK_<NAME>`);
+      for (const server of servers) server.upstreamToken = `\${{ env "${tokenEnv}" }}`;
+    }
     const summary = servers.map(
       (s) => `${s.name} (${s.routePath}, ${s.instances.length} instance${s.instances.length === 1 ? '' : 's'})`,
     );

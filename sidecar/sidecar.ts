@@ -14,6 +14,9 @@ import { GarbageLog } from './garbage-log.js';
 import { Health } from './health.js';
 import { instanceFor, ownHostNames, workerOptions } from './instance.js';
 import { createHandler } from './http/app.js';
+import { bearerAuthenticator, type Authenticator } from './http/auth-guard.js';
+import { BearerTokens } from './http/bearer-tokens.js';
+import { jwtAuthenticator, resourceMetadata } from './http/jwt-auth.js';
 import { BodyReader } from './http/body.js';
 import { closeServer, createHttpServer, listen } from './http/http-server.js';
 import { buildOriginPolicy } from './http/origin-guard.js';
@@ -37,6 +40,7 @@ export class Sidecar {
   private readonly transport: StreamableHttp;
   private readonly server: Server;
   private readonly orphanGuard: OrphanGuard;
+  private readonly auth: Authenticator | undefined;
   private publishers: Publisher[] = [];
   private readonly startedAt = Date.now();
   instance!: Instance;
@@ -70,7 +74,12 @@ export class Sidecar {
       config.sessionMode === 'isolated'
         ? new IsolatedPool(config.warm, options, policy, serverLog)
         : new SharedPool(config.workers, options, policy, serverLog);
-    this.router = new Router(this.pool, config, this.metrics, log.child({ part: 'router' }));
+    this.router = new Router(
+      this.pool,
+      { ...config, tools: options.tools! },
+      this.metrics,
+      log.child({ part: 'router' }),
+    );
     this.health = new Health(this.pool, this.metrics, log, {
       restarts: config.crashLoopRestarts,
       windowMs: config.crashLoopWindowMs,
@@ -104,6 +113,10 @@ export class Sidecar {
     });
     const eventStore = { maxEvents: config.eventStoreEvents, maxBytes: config.eventStoreBytes };
     const httpLog = log.child({ part: 'http' });
+    const auth = config.auth;
+    const authLog = log.child({ part: 'auth' });
+    if (auth.mode === 'bearer') this.auth = bearerAuthenticator(new BearerTokens(auth.tokenFile, authLog));
+    if (auth.mode === 'jwt') this.auth = jwtAuthenticator(auth, authLog);
     this.transport = new StreamableHttp(
       this.router,
       { ...config, body, eventStore, onSlowStreamClosed: () => this.metrics.slowStreamsClosed.inc() },
@@ -123,6 +136,8 @@ export class Sidecar {
           }),
         liveness: () => ({ status: 'ok', uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000) }),
         originPolicy: buildOriginPolicy(config.host, ownHostNames(config), config.allowedHosts, config.allowedOrigins),
+        auth: this.auth,
+        resourceMetadata: auth.mode === 'jwt' ? resourceMetadata(auth) : undefined,
         log,
       }),
       config,
@@ -137,6 +152,12 @@ export class Sidecar {
     // requestState names the instance that holds a waiting call: the ID Consul lists it under.
     this.router.inputRequired.owner = this.instance.serviceId;
     this.publishers = await this.makePublishers(this.instance);
+    if (this.config.auth.mode === 'none' && this.config.auth.explicit) {
+      this.log.warn(
+        { host: this.config.host },
+        '--auth none: anyone who reaches this port may call every tool; keep it behind a gateway or on a private network, or use --auth bearer',
+      );
+    }
     if (this.config.allowedHosts.length === 0 && !['127.0.0.1', 'localhost', '::1'].includes(this.config.host)) {
       this.log.warn(
         { host: this.config.host },
@@ -164,6 +185,7 @@ export class Sidecar {
     this.transport.close();
     await this.pool.stop({ stdinGraceMs: this.config.stopTimeoutMs, termGraceMs: this.config.stopTimeoutMs });
     this.orphanGuard.close();
+    this.auth?.close();
     await closeServer(this.server);
     this.log.info('stopped');
   }

@@ -9,8 +9,10 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Readiness } from '../health.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { unauthorized, type Authenticator } from './auth-guard.js';
+import { RESOURCE_METADATA_PATH } from './jwt-auth.js';
 import { noteAnswered } from './http-server.js';
-import { forbidden, originGuard, originRefusal, type OriginPolicy } from './origin-guard.js';
+import { forbidden, originRefusal, type OriginPolicy } from './origin-guard.js';
 import { sendJson, sendTransportError } from './reply.js';
 import type { RestTools } from './rest-tools.js';
 import type { StreamableHttp } from './streamable-http.js';
@@ -22,19 +24,34 @@ export interface AppParts {
   readiness(): Readiness;
   liveness(): Record<string, unknown>;
   originPolicy: OriginPolicy;
+  /** Who may call (--auth bearer); undefined = anyone who passes the Host/Origin check. */
+  auth?: Authenticator;
+  /** --auth jwt: the protected resource metadata served at RESOURCE_METADATA_PATH (RFC 9728). */
+  resourceMetadata?: Record<string, unknown>;
   log: Logger;
 }
 
 interface Route {
   method: 'GET' | 'POST' | 'DELETE';
   path: string;
-  /** Host/Origin checked (DNS rebinding, cross-site): everything that reaches the MCP server. */
+  /** Host/Origin and the caller checked (DNS rebinding, cross-site, --auth): everything that reaches the MCP server. */
   guarded: boolean;
   handle(req: Request, res: Response): unknown;
 }
 
 /** Every route the sidecar serves; the first is the hot path. */
 function routeTable(parts: AppParts): Route[] {
+  const metadata = parts.resourceMetadata;
+  const oauth: Route[] = metadata
+    ? [
+        {
+          method: 'GET',
+          path: RESOURCE_METADATA_PATH,
+          guarded: false,
+          handle: (_req, res) => sendJson(res, 200, metadata),
+        },
+      ]
+    : [];
   return [
     { method: 'POST', path: '/mcp', guarded: true, handle: parts.mcp.post },
     { method: 'GET', path: '/mcp', guarded: true, handle: parts.mcp.get },
@@ -64,6 +81,7 @@ function routeTable(parts: AppParts): Route[] {
         res.end(text);
       },
     },
+    ...oauth,
   ];
 }
 
@@ -82,10 +100,26 @@ function serveHot(parts: AppParts, route: Route, req: IncomingMessage, res: Serv
     parts.metrics.countHttp(route.path, res.statusCode);
     noteAnswered(req);
   });
-  const refusal = originRefusal(parts.originPolicy, req);
-  if (refusal) return forbidden(res, refusal);
-  Promise.resolve(route.handle(req as Request, res as Response)).catch((err: Error) =>
-    internalError(parts, err, route.path, res),
+  admit(parts, req, res, () =>
+    Promise.resolve(route.handle(req as Request, res as Response)).catch((err: Error) =>
+      internalError(parts, err, route.path, res),
+    ),
+  );
+}
+
+/**
+ * Calls `next` when a request may reach the MCP server; else answers 403 (Host/Origin) or 401/403 (--auth). A
+ * bearer token is checked at once; a JWT may wait for its issuer's keys.
+ */
+function admit(parts: AppParts, req: IncomingMessage, res: ServerResponse, next: () => unknown): void {
+  const origin = originRefusal(parts.originPolicy, req);
+  if (origin) return forbidden(res, origin);
+  const auth = parts.auth?.refusal(req);
+  if (auth === undefined) return void next();
+  if (!(auth instanceof Promise)) return unauthorized(res, auth);
+  auth.then(
+    (refusal) => (refusal ? unauthorized(res, refusal) : next()),
+    (err: Error) => internalError(parts, err, req.url ?? '', res),
   );
 }
 
@@ -109,7 +143,7 @@ function createApp(parts: AppParts, routes: Route[]): express.Express {
     next();
   });
 
-  const guard = originGuard(parts.originPolicy);
+  const guard = (req: Request, res: Response, next: NextFunction): void => admit(parts, req, res, next);
   for (const route of routes) {
     const verb = route.method === 'GET' ? 'get' : route.method === 'POST' ? 'post' : 'delete';
     if (route.guarded) app[verb](route.path, guard, route.handle);

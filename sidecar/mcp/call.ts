@@ -61,6 +61,7 @@ export class Call implements PendingCall {
     // A call waiting for its client's retry (MRTR) whose server answered anyway: the answer waits for the retry.
     if (this.input?.parked) return this.input.hold(response);
     this.book.finished(this, response.error ? 'error' : 'ok');
+    if (this.method === 'tools/list') this.book.listed(response.result);
     response.id = this.originalId;
     this.client.send(response, this.key);
   }

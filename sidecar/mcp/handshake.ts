@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import type { JsonRpcNotification } from './jsonrpc.js';
 import { toolsHash, type ServerProfile } from './profile.js';
 import { LATEST_PROTOCOL_VERSION } from './protocol-versions.js';
+import type { ToolPolicy } from './tool-policy.js';
 
 /** What the handshake needs of the process: the sidecar's own requests to it, and one-way messages. */
 export interface HandshakePeer {
@@ -44,6 +45,8 @@ export async function handshake(
     timeoutMs: number;
     clientInfo: { name: string; version: string };
     clientInitialize?: Record<string, unknown>;
+    /** The tools callers may see (--tools-allow/--tools-deny); the profile holds only those. */
+    tools?: ToolPolicy;
   },
   log: Logger,
 ): Promise<HandshakeResult> {
@@ -60,7 +63,8 @@ export async function handshake(
   }
   peer.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
   const capabilities = (init.capabilities ?? {}) as Record<string, unknown>;
-  const tools = capabilities.tools ? await listAll<Tool>(peer, 'tools/list', 'tools', remaining) : [];
+  const listed = capabilities.tools ? await listAll<Tool>(peer, 'tools/list', 'tools', remaining) : [];
+  const tools = opts.tools ? opts.tools.filter(listed) : listed;
   const optional = async <T>(method: string, key: string, enabled: unknown): Promise<T[]> => {
     if (!enabled) return [];
     try {
@@ -118,9 +122,11 @@ export async function rereadTools(
   profile: ServerProfile,
   timeoutMs: number,
   log: Logger,
+  policy?: ToolPolicy,
 ): Promise<ServerProfile | undefined> {
   try {
-    const tools = await listAll<Tool>(peer, 'tools/list', 'tools', () => timeoutMs);
+    const listed = await listAll<Tool>(peer, 'tools/list', 'tools', () => timeoutMs);
+    const tools = policy ? policy.filter(listed) : listed;
     return { ...profile, tools, toolsHash: toolsHash(tools) };
   } catch (err) {
     log.warn({ err: (err as Error).message }, 'could not re-read tools after tools/list_changed; keeping the old list');

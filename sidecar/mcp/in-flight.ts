@@ -20,12 +20,15 @@ import type { WorkerSource } from './pool.js';
 import { toolNamed } from './profile.js';
 import type { ReadyWait } from './ready-wait.js';
 import type { Session } from './session.js';
+import { unknownTool, type ToolPolicy } from './tool-policy.js';
 import type { Worker } from './worker.js';
 
 export interface InFlightOptions {
   requestTimeoutMs: number;
   /** Send calls of readOnly/idempotent tools again once when the server died under them. */
   retryIdempotent: boolean;
+  /** The tools that exist for callers (--tools-allow/--tools-deny). */
+  tools: ToolPolicy;
 }
 
 export class InFlight {
@@ -47,6 +50,11 @@ export class InFlight {
 
   /** Relays `request` to `worker` for `client`. Undefined when the worker is gone (the client was answered so). */
   dispatch(worker: Worker, client: Channel, session: Session | undefined, request: JsonRpcRequest): Call | undefined {
+    // A tool the policy hides does not exist: the server never sees the call, the client gets a server's answer.
+    if (request.method === 'tools/call' && !this.opts.tools.allows(request.params?.name)) {
+      client.send(unknownTool(request.id, request.params?.name), idKey(request.id));
+      return undefined;
+    }
     const tool = request.method === 'tools/call' ? toolNamed(worker.profile, request.params?.name) : undefined;
     // Only known tool names become metric labels: a client must not be able to grow the label set at will.
     const label = tool ? tool.name : request.method === 'tools/call' ? '(unknown)' : '';
@@ -69,6 +77,11 @@ export class InFlight {
     }
     this.count++;
     return call;
+  }
+
+  /** A tools/list page from the server, with the tools the policy hides taken out (both protocol eras). */
+  listed(result: Record<string, unknown> | undefined): void {
+    this.opts.tools.filterResult(result);
   }
 
   /** The call's timeout starts (again) now. */

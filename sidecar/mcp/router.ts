@@ -20,6 +20,7 @@ import { watchers } from './session-state.js';
 import { SessionTable } from './sessions.js';
 import { Stateless } from './stateless.js';
 import { Subscriptions } from './subscriptions.js';
+import type { ToolPolicy } from './tool-policy.js';
 import type { Worker } from './worker.js';
 
 export interface RouterOptions extends InputRequiredOptions {
@@ -33,6 +34,8 @@ export interface RouterOptions extends InputRequiredOptions {
   readyWaitMs: number;
   /** Send calls of readOnly/idempotent tools again once when the server died under them. */
   retryIdempotent: boolean;
+  /** The tools that exist for callers (--tools-allow/--tools-deny). */
+  tools: ToolPolicy;
 }
 
 export class Router {

@@ -32,6 +32,7 @@ import {
 import { Liveness, type LivenessOptions, type PingResult } from './liveness.js';
 import { ownRequest } from './own-request.js';
 import type { ServerProfile } from './profile.js';
+import type { ToolPolicy } from './tool-policy.js';
 
 /** A call in flight at the child, keyed by the child-side id the worker gave it. */
 export interface PendingCall {
@@ -47,6 +48,8 @@ export interface WorkerOptions extends LivenessOptions {
   clientInfo: { name: string; version: string };
   /** The client's own initialize params (isolated mode); otherwise the sidecar introduces itself. */
   clientInitialize?: Record<string, unknown>;
+  /** The tools that exist for callers: the profile holds only those. */
+  tools?: ToolPolicy;
   /** Starts the server process; default: `child` over stdio. (Unit tests start an in-memory server.) */
   start?: (events: ChildEvents) => ServerProcess;
 }
@@ -118,6 +121,7 @@ export class Worker extends EventEmitter<WorkerEvents> implements Channel {
             timeoutMs: this.opts.handshakeTimeoutMs,
             clientInfo: this.opts.clientInfo,
             clientInitialize: this.opts.clientInitialize,
+            tools: this.opts.tools,
           },
           this.log,
         ),
@@ -210,7 +214,7 @@ export class Worker extends EventEmitter<WorkerEvents> implements Channel {
       return;
     }
     if (this.state === 'exited') return;
-    const profile = await rereadTools(this, this.profile, this.opts.handshakeTimeoutMs, this.log);
+    const profile = await rereadTools(this, this.profile, this.opts.handshakeTimeoutMs, this.log, this.opts.tools);
     if (profile) this.emit('profile', (this.profile = profile));
   }
 

@@ -8,6 +8,8 @@
  *                          passive checks as a circuit breaker
  *   service  `mcp-<name>`  host = the upstream, long timeouts for SSE
  *   route    `mcp-<name>`  paths [/<name>], strip_path, no request/response buffering (SSE must flow)
+ *   plugin   `mcp-<name>-upstream-auth` (with an upstream token) request-transformer on the service: Kong adds
+ *                          `Authorization: Bearer <token>`, so the sidecars (--auth bearer) take calls from Kong only
  * Per instance:
  *   target `<advertiseHost>:<advertisePort>` in the upstream.
  *
@@ -83,10 +85,21 @@ export interface KongTarget {
   tags: string[];
 }
 
+/** Kong's request-transformer plugin, as much of it as the sidecar uses. */
+export interface KongPlugin {
+  name: 'request-transformer';
+  instance_name: string;
+  enabled: boolean;
+  config: { remove: { headers: string[] }; add: { headers: string[] } };
+  tags: string[];
+}
+
 export interface KongServerState {
   upstream: KongUpstream;
   service: KongService;
   route: KongRoute;
+  /** Present when Kong authenticates to the sidecars (--kong-upstream-token-file). */
+  plugin?: KongPlugin;
 }
 
 /** The parts of an instance the Kong state depends on. */
@@ -132,10 +145,15 @@ export function targetAddress(host: string, port: number): string {
  * upserted them (they are shared, so "owner" means "last writer"); clean-ups select by `mcp-server:` instead.
  * A declarative file names no instance (instanceId undefined).
  */
-export function serverState(name: string, instanceId: string | undefined, routePath?: string): KongServerState {
+export function serverState(
+  name: string,
+  instanceId: string | undefined,
+  routePath?: string,
+  upstreamToken?: string,
+): KongServerState {
   const entity = kongEntityName(name);
   const tags = kongTags(name, instanceId);
-  return {
+  const state: KongServerState = {
     upstream: {
       name: entity,
       // Affinity: a legacy session's requests hash to one instance. `initialize` has no session id yet and lands
@@ -209,6 +227,23 @@ export function serverState(name: string, instanceId: string | undefined, routeP
       tags,
     },
   };
+  if (upstreamToken !== undefined) state.plugin = upstreamAuthPlugin(entity, tags, upstreamToken);
+  return state;
+}
+
+/**
+ * What makes Kong authenticate to the sidecars: on every request of the service, the client's own Authorization
+ * header (meant for Kong, or for nobody) is removed and the sidecars' bearer token added. Kong's request-
+ * transformer runs remove before add, so the upstream sees exactly one Authorization header, ours.
+ */
+export function upstreamAuthPlugin(entity: string, tags: string[], token: string): KongPlugin {
+  return {
+    name: 'request-transformer',
+    instance_name: `${entity}-upstream-auth`,
+    enabled: true,
+    config: { remove: { headers: ['Authorization'] }, add: { headers: [`Authorization:Bearer ${token}`] } },
+    tags,
+  };
 }
 
 /**
@@ -225,6 +260,8 @@ export function targetState(instance: KongInstance, profile?: ServerProfile): Ko
 export interface DeclaredServer {
   name: string;
   routePath?: string;
+  /** What the request-transformer adds as the token: a decK template such as `${{ env "DECK_X" }}`. */
+  upstreamToken?: string;
   instances: { serviceId: string; host: string; port: number }[];
 }
 
@@ -238,8 +275,13 @@ export function deckState(servers: DeclaredServer[]): Record<string, unknown> {
   const services: unknown[] = [];
   const upstreams: unknown[] = [];
   for (const server of servers) {
-    const { upstream, service, route } = serverState(server.name, undefined, server.routePath);
-    services.push({ ...service, routes: [route] });
+    const { upstream, service, route, plugin } = serverState(
+      server.name,
+      undefined,
+      server.routePath,
+      server.upstreamToken,
+    );
+    services.push({ ...service, routes: [route], ...(plugin && { plugins: [plugin] }) });
     upstreams.push({
       ...upstream,
       targets: server.instances.map((i) =>

@@ -3,6 +3,7 @@
  * server's shared upstream, service and route, and this instance's own target in the upstream:
  *
  *   shared entities not upserted yet (first time, Kong was down, verify found them gone) → PUT upstream, service, route
+ *                                                                                         (and the upstream-auth plugin)
  *   target wanted (published, child not critical) but not there or with old tags        → POST (409: PATCH it)
  *   target not wanted (child critical, or withdraw)                                      → DELETE it (404 is fine)
  *   converged for verifyInterval                                                         → GET route and target: still there?
@@ -26,6 +27,11 @@ export interface KongPublisherOptions {
   adminUrl: string;
   /** Route path (default /<name>). */
   routePath?: string;
+  /**
+   * The token Kong sends to every sidecar of the service (`Authorization: Bearer`, by a request-transformer
+   * plugin), so callers authenticate at Kong and only Kong can call the sidecars. Never logged.
+   */
+  upstreamToken?: string;
   /** How often a converged publisher checks that its route and target still exist (default 30 s). */
   verifyIntervalMs?: number;
   /** Longest wait between retries while Kong is down (default 30 s). */
@@ -88,7 +94,12 @@ export class KongAdapter implements RegistryAdapter {
   }
 
   async apply({ profile, health, state, now }: Wanted): Promise<Step> {
-    const shared = serverState(this.instance.name, this.instance.serviceId, this.opts.routePath);
+    const shared = serverState(
+      this.instance.name,
+      this.instance.serviceId,
+      this.opts.routePath,
+      this.opts.upstreamToken,
+    );
     const sharedShape = JSON.stringify(shared);
     if (this.sharedApplied !== sharedShape) {
       await this.upsertShared(shared);
@@ -140,6 +151,20 @@ export class KongAdapter implements RegistryAdapter {
     await this.client.request('PUT', `/upstreams/${name}`, shared.upstream);
     await this.client.request('PUT', `/services/${name}`, shared.service);
     await this.client.request('PUT', `/services/${name}/routes/${name}`, shared.route);
+    if (shared.plugin) {
+      // Keyed by instance_name (Kong 3.2+), so every instance of the server upserts the one plugin.
+      const path = `/services/${name}/plugins/${encodeURIComponent(shared.plugin.instance_name)}`;
+      try {
+        await this.client.request('PUT', path, shared.plugin);
+      } catch (err) {
+        // Kong's answer may quote the config it refused, token and all: the error keeps only the status.
+        if (!(err instanceof RegistryError) || err.statusCode === undefined) throw err;
+        throw new RegistryError(
+          `PUT ${path}: HTTP ${err.statusCode} (Kong's answer is not shown: it may contain the upstream token)${hintFor(err.statusCode, 'PUT')}`,
+          err.statusCode,
+        );
+      }
+    }
     this.log.debug(
       { upstream: this.entity, route: shared.route.paths[0] },
       'Kong upstream, service and route upserted',

@@ -71,11 +71,15 @@ export const duration = scalar(parseDuration);
 export const bytes = scalar(parseBytes);
 export const hostPort = scalar<HostPort>(parseHostPort);
 
-export function choice<const V extends string>(spec: Spec & { values: readonly V[]; default: V }): Option<V> {
+/** One of a few words; without a default it may be undefined (the sidecar then decides, e.g. --auth). */
+export function choice<const V extends string>(spec: Spec & { values: readonly V[]; default: V }): Option<V>;
+export function choice<const V extends string>(spec: Spec & { values: readonly V[] }): Option<V | undefined>;
+export function choice<const V extends string>(spec: Spec & { values: readonly V[]; default?: V }): Option<unknown> {
   return {
     ...spec,
     takes: 'value',
-    read: (texts, source) => parseChoice(texts[texts.length - 1], source, spec.values),
+    read: (texts, source) =>
+      texts.length === 0 ? undefined : parseChoice(texts[texts.length - 1], source, spec.values),
   };
 }
 

@@ -3,6 +3,7 @@
  * (config.ts), each entry says how the option is written and parsed; --help and the environment names
  * come from here too, so none of them can drift from the others.
  */
+import { AUTH } from './auth-options.js';
 import type { Section } from './help.js';
 import { bytes, choice, duration, hostPort, int, list, routePath, text, toggle } from './option.js';
 import { SERVING, SESSIONS } from './serving-options.js';
@@ -127,6 +128,11 @@ const CONSUL = {
 const KONG = {
   kongAdminUrl: text({ flag: 'kong-admin', arg: 'url', help: 'Kong Admin API (enables route and target publishing)' }),
   kongRoutePath: routePath({ flag: 'kong-route-path', arg: 'path', help: 'route path (default /<name>)' }),
+  kongUpstreamTokenFile: text({
+    flag: 'kong-upstream-token-file',
+    arg: 'path',
+    help: "file whose first line is the token Kong sends to the sidecars (Authorization: Bearer, Kong's request-transformer plugin on the service)",
+  }),
 };
 
 const OTHER = {
@@ -144,10 +150,11 @@ const OTHER = {
 export const SECTIONS: Section[] = [
   ['Serving', SERVING],
   ['Sessions', SESSIONS],
+  ['Authentication and policy', AUTH],
   ['MCP server process', PROCESS],
   ['Consul', CONSUL],
   ['Kong', KONG],
   ['Other', OTHER],
 ];
 
-export const OPTIONS = { ...SERVING, ...SESSIONS, ...PROCESS, ...CONSUL, ...KONG, ...OTHER };
+export const OPTIONS = { ...SERVING, ...SESSIONS, ...AUTH, ...PROCESS, ...CONSUL, ...KONG, ...OTHER };

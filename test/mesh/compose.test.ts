@@ -20,7 +20,9 @@ const compose = parse(read('docker-compose.yml'), { merge: true }) as {
 };
 const services = compose.services;
 const SIDECARS = ['everything', 'filesystem', 'memory'];
-const INFRA = ['consul', 'postgres', 'kong-migrations', 'kong'];
+const INFRA = ['consul', 'postgres', 'kong-migrations', 'kong', 'mesh-token'];
+/** One-shot services: they run to completion, so they have no healthcheck. */
+const ONE_SHOT = ['kong-migrations', 'mesh-token'];
 
 /** The sidecar's options (before `--`) of a compose service, as a map flag → values, and the server command. */
 function sidecarArgs(service: string): { flags: Map<string, string[]>; server: string[]; argv: string[] } {
@@ -54,7 +56,7 @@ describe('docker-compose.yml', () => {
   });
 
   test('every long-running service has a healthcheck; the sidecars check /readyz', () => {
-    for (const name of [...INFRA.filter((n) => n !== 'kong-migrations'), ...SIDECARS]) {
+    for (const name of [...INFRA.filter((n) => !ONE_SHOT.includes(n)), ...SIDECARS]) {
       const test = services[name].healthcheck?.test;
       assert.ok(
         Array.isArray(test) && test.length > 1 && ['CMD', 'CMD-SHELL'].includes(test[0]),
@@ -76,7 +78,12 @@ describe('docker-compose.yml', () => {
       postgres: 'service_healthy',
       'kong-migrations': 'service_completed_successfully',
     });
-    for (const name of SIDECARS) assert.deepEqual(cond(name), { consul: 'service_healthy', kong: 'service_healthy' });
+    for (const name of SIDECARS)
+      assert.deepEqual(cond(name), {
+        consul: 'service_healthy',
+        kong: 'service_healthy',
+        'mesh-token': 'service_completed_successfully',
+      });
     // Every dependency exists and the graph has no cycle (a topological order exists).
     const order: string[] = [];
     const pending = new Set(Object.keys(services));
@@ -134,10 +141,30 @@ describe('docker-compose.yml', () => {
       assert.ok(compose.volumes && volume in compose.volumes, `volume ${volume} declared`);
   });
 
+  test('the sidecars listen on the network only with bearer auth; Kong sends the token that mesh-token makes', () => {
+    const maker = services['mesh-token'];
+    assert.match(maker.command.join(' '), /\/dev\/urandom/, 'a random token');
+    assert.match(maker.command.join(' '), /test -s \/run\/mesh\/token \|\|/, 'made once, kept on restarts');
+    assert.ok(maker.volumes.includes('mesh-token:/run/mesh'));
+    for (const name of SIDECARS) {
+      const { flags } = sidecarArgs(name);
+      assert.deepEqual(flags.get('auth'), ['bearer'], `${name}: --auth bearer`);
+      assert.deepEqual(flags.get('auth-token-file'), ['/run/mesh/token']);
+      assert.deepEqual(flags.get('kong-upstream-token-file'), ['/run/mesh/token'], 'Kong sends the accepted token');
+      assert.ok(services[name].volumes.includes('mesh-token:/run/mesh:ro'), `${name} mounts the token read-only`);
+    }
+    assert.ok(compose.volumes && 'mesh-token' in compose.volumes);
+  });
+
   test("each sidecar's command line is accepted by the sidecar's own parser", () => {
+    const token = 'a'.repeat(64);
     for (const name of SIDECARS) {
       const { argv } = sidecarArgs(name);
-      const config = parseConfig(argv, {}, () => '');
+      const files: string[] = [];
+      const config = parseConfig(argv, {}, (path) => (files.push(path), `${token}\n`));
+      assert.deepEqual(config.auth, { mode: 'bearer', tokenFile: '/run/mesh/token' });
+      assert.equal(config.kong?.upstreamToken, token);
+      assert.deepEqual(files, ['/run/mesh/token', '/run/mesh/token']);
       assert.equal(config.name, name);
       assert.equal(config.kong?.adminUrl, 'http://kong:8001');
       assert.equal(config.consul?.url, 'http://consul:8500');
@@ -164,6 +191,15 @@ describe('deploy/Dockerfile', () => {
     assert.ok(user && !/^USER (root|0)(:|$)/i.test(user), `runs as a non-root user (${user})`);
     assert.match(instructions.find((l) => /^HEALTHCHECK /i.test(l)) ?? '', /\/readyz/);
     assert.match(instructions.find((l) => /^ENTRYPOINT /i.test(l)) ?? '', /^ENTRYPOINT \["mcp-sidecar"\]$/);
+  });
+
+  test('the default command serves on all interfaces with bearer auth, and the sidecar accepts it', () => {
+    const cmd = instructions.find((l) => /^CMD /i.test(l));
+    assert.ok(cmd, 'a CMD');
+    const argv = JSON.parse(cmd.slice(4)) as string[];
+    const config = parseConfig(argv, {}, () => 'secret-token\n');
+    assert.equal(config.host, '0.0.0.0');
+    assert.deepEqual(config.auth, { mode: 'bearer', tokenFile: '/run/secrets/mcp-sidecar-token' });
   });
 
   test('installs packages only from the npm registry: npm ci with lockfiles, nothing fetched any other way', () => {

@@ -47,7 +47,14 @@ async function deckBinary(): Promise<string> {
   }
 }
 
-async function deckValidate(deck: string, yamlText: string): Promise<{ code: number; output: string }> {
+/** The decK variable the docker-compose mesh's export names for the sidecars' token (kong/kong.yaml). */
+const TOKEN_ENV = 'DECK_MCP_UPSTREAM_TOKEN';
+
+async function deckValidate(
+  deck: string,
+  yamlText: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number; output: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'kong-config-'));
   try {
     const file = join(dir, 'kong.yaml');
@@ -55,7 +62,7 @@ async function deckValidate(deck: string, yamlText: string): Promise<{ code: num
     try {
       const { stdout, stderr } = await run(deck, ['file', 'validate', '--analytics=false', file], {
         timeout: 60_000,
-        env: { ...process.env, DECK_ANALYTICS: 'off' },
+        env: { ...process.env, DECK_ANALYTICS: 'off', ...env },
       });
       return { code: 0, output: stdout + stderr };
     } catch (err) {
@@ -88,14 +95,31 @@ describe('mcp-sidecar kong-config', () => {
       'everything,filesystem,memory',
       '--advertise',
       'everything:8080,filesystem:8080,memory:8080',
+      '--upstream-token-env',
+      TOKEN_ENV,
     ]);
     assert.equal(
       example.trim(),
       output.trim(),
-      'regenerate it: node dist/sidecar/main.js kong-config --name everything,filesystem,memory --advertise everything:8080,filesystem:8080,memory:8080 > kong/kong.yaml',
+      `regenerate it: node dist/sidecar/main.js kong-config --name everything,filesystem,memory --advertise everything:8080,filesystem:8080,memory:8080 --upstream-token-env ${TOKEN_ENV} > kong/kong.yaml`,
     );
-    const result = await deckValidate(deck, example);
+    const result = await deckValidate(deck, example, { [TOKEN_ENV]: 'a-token-0123' });
     assert.equal(result.code, 0, result.output);
+  });
+
+  test('--upstream-token-env: each service gets the upstream-auth plugin with a decK reference, never a token', async () => {
+    const { exitCode, output } = kongConfigCommand([...MESH, '--upstream-token-env', TOKEN_ENV]);
+    assert.equal(exitCode, 0, output);
+    const doc = parse(output);
+    for (const service of doc.services) {
+      const name = String(service.name).replace(/^mcp-/, '');
+      assert.deepEqual(service.plugins, [serverState(name, undefined, undefined, `\${{ env "${TOKEN_ENV}" }}`).plugin]);
+      assert.deepEqual(service.plugins[0].config.add.headers, [`Authorization:Bearer \${{ env "${TOKEN_ENV}" }}`]);
+    }
+    assert.equal(kongConfigCommand(MESH).output.includes('plugins'), false, 'no plugin without the option');
+    const bad = kongConfigCommand([...MESH, '--upstream-token-env', 'TOKEN']);
+    assert.equal(bad.exitCode, 2);
+    assert.match(bad.output, /--upstream-token-env "TOKEN": decK reads only variables named DECK_<NAME>/);
   });
 
   test('deck file validate is a real check: a broken export is rejected', async () => {

@@ -45,6 +45,13 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
     return { p, ...captured, requests };
   }
 
+  /** Publishes a profile with `tools` and a passing report, and waits for the publisher to converge. */
+  async function publishPassing(p: ReturnType<typeof kongPublisher>, tools: string[]): Promise<void> {
+    p.publish(profile(tools));
+    p.report({ status: 'passing', latencyMs: 3, toolCount: tools.length });
+    await waitFor(() => p.status().state === 'published', 5000, 'state published');
+  }
+
   function assertNoViolations(): void {
     assert.deepEqual(kong.violations, [], "every request must satisfy the OpenAPI document and Kong's rules");
   }
@@ -54,9 +61,7 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
     const inst = instance(name, 18081);
     const { p, requests, infoOrAbove } = publisher(t, inst);
     assert.equal(p.status().state, 'idle');
-    p.publish(profile(['echo', 'add']));
-    p.report({ status: 'passing', latencyMs: 3, toolCount: 2 });
-    await waitFor(() => p.status().state === 'published', 5000, 'state published');
+    await publishPassing(p, ['echo', 'add']);
 
     assert.deepEqual(
       requests().map((r) => `${r.method} ${r.path} ${r.status}`),
@@ -402,6 +407,58 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
     assertNoViolations();
   });
 
+  test('with an upstream token: a tagged request-transformer plugin on the service makes Kong send it; the token is never logged', async (t) => {
+    const name = uniqueName();
+    const inst = instance(name, 18090);
+    const token = 'kong-to-sidecar-0123456789abcdef';
+    const { p, requests, raw } = publisher(t, inst, { upstreamToken: token });
+    await publishPassing(p, ['echo']);
+    assert.deepEqual(
+      requests().map((r) => `${r.method} ${r.path} ${r.status}`),
+      [
+        `PUT /upstreams/mcp-${name} 200`,
+        `PUT /services/mcp-${name} 200`,
+        `PUT /services/mcp-${name}/routes/mcp-${name} 200`,
+        `PUT /services/mcp-${name}/plugins/mcp-${name}-upstream-auth 200`,
+        `POST /upstreams/mcp-${name}/targets 201`,
+      ],
+    );
+    const plugin = kong.plugins.get(`mcp-${name}-upstream-auth`)!;
+    assert.equal(plugin.name, 'request-transformer');
+    assert.deepEqual(plugin.service, { id: kong.services.get(`mcp-${name}`)!.id });
+    assert.deepEqual(plugin.config, {
+      remove: { headers: ['Authorization'] },
+      add: { headers: [`Authorization:Bearer ${token}`] },
+    });
+    assert.ok(plugin.tags.includes(MANAGED_BY_TAG) && plugin.tags.includes(`mcp-server:${name}`));
+    assert.ok(plugin.tags.includes(`instance:${inst.serviceId}`));
+    assertNoViolations();
+    assert.ok(!raw.some((line) => line.includes(token)), 'the token is in no log line');
+
+    // A second instance of the server upserts the same plugin (one per service), not another one.
+    const second = publisher(t, instance(name, 18091), { upstreamToken: token });
+    await publishPassing(second.p, ['echo']);
+    assert.equal([...kong.plugins.values()].filter((e) => e.instance_name === plugin.instance_name).length, 1);
+    assert.equal(kong.plugins.get(plugin.instance_name)!.id, plugin.id);
+  });
+
+  test('a plugin Kong refuses is reported without its body: the token stays out of the error and the log', async (t) => {
+    const name = uniqueName();
+    // A header value Kong's rule refuses (a newline in it); its text is marked so that any echo is found.
+    const { p, raw } = publisher(t, instance(name, 18092), { upstreamToken: 'SECRET\nvalue' });
+    p.publish(profile(['echo']));
+    p.report({ status: 'passing', latencyMs: 3, toolCount: 1 });
+    await waitFor(() => p.status().state === 'unreachable', 5000, 'state unreachable (Kong refused the plugin)');
+    const error = JSON.stringify(p.status());
+    assert.match(error, /plugins\/mcp-[^ ]+-upstream-auth: HTTP 400 \(Kong's answer is not shown/);
+    assert.ok(!error.includes('SECRET'), error);
+    assert.ok(!raw.some((line) => line.includes('SECRET')), 'the token is in no log line');
+    await p.withdraw(2000);
+    // The refusal was this test's point, not a contract violation of the publisher: its records go.
+    for (let i = kong.requests.length - 1; i >= 0; i--)
+      if (kong.requests[i].path.includes(`mcp-${name}/plugins`)) kong.requests.splice(i, 1);
+  });
+
   test('route path option and IPv6 advertise address are published as Kong expects them', async (t) => {
     const name = uniqueName();
     const inst = { ...instance(name, 18091), advertiseHost: '::1' };
@@ -428,6 +485,21 @@ describe('the contract double itself', () => {
     assert.deepEqual(kong.validate('PUT', '/upstreams/mcp-demo', good.upstream), []);
     assert.deepEqual(kong.validate('PUT', '/services/mcp-demo', good.service), []);
     assert.deepEqual(kong.validate('PUT', '/services/mcp-demo/routes/mcp-demo', good.route), []);
+    const { plugin } = serverState('demo', 'demo-127.0.0.1-8080', undefined, 'tok');
+    assert.deepEqual(kong.validate('PUT', `/services/mcp-demo/plugins/${plugin!.instance_name}`, plugin), []);
+    assert.ok(
+      kong
+        .validate('PUT', '/services/mcp-demo/plugins/other-name', plugin)
+        .some((e) => /instance_name: must match/.test(e)),
+    );
+    assert.ok(
+      kong
+        .validate('PUT', `/services/mcp-demo/plugins/${plugin!.instance_name}`, {
+          ...plugin,
+          config: { add: { headers: ['Authorization'] } },
+        })
+        .some((e) => /expected "name:value"/.test(e)),
+    );
     assert.deepEqual(
       kong.validate(
         'POST',

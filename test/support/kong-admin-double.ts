@@ -35,6 +35,9 @@
  *     ("unknown field"); and route-request lists two example headers (`x-my-header`, `x-another-header`) as
  *     the properties of `headers`. The unknown-field check walks the documented properties and treats free-form
  *     maps (`headers`) as open.
+ *  Q11 `plugin-request` documents `config` with the properties of its rate-limiting example (`hour`, `minute`);
+ *     a plugin's config is the plugin's own schema. `config` is free-form for the unknown-field check, and the
+ *     request-transformer config the publisher sends is checked by requestTransformerChecks below instead.
  *  Responses are not validated against the document: real Kong returns nulls (e.g. `client_certificate: null`)
  *  the document's response schemas do not allow, so such a check would test the document, not the publisher.
  */
@@ -95,8 +98,33 @@ function loadDocument(): Document {
   return doc as Document;
 }
 
-/** Free-form maps inside request bodies (Q10): any key is allowed. */
-const FREE_FORM = new Set(['headers']);
+/** Free-form maps inside request bodies (Q10, Q11): any key is allowed. */
+const FREE_FORM = new Set(['headers', 'config']);
+
+/**
+ * Kong's request-transformer config schema (kong/plugins/request-transformer/schema.lua): remove/rename/replace/
+ * add/append, each of body/headers/querystring string arrays; a header to add is `name:value`.
+ */
+function requestTransformerChecks(config: unknown): string[] {
+  const out: string[] = [];
+  if (typeof config !== 'object' || config === null) return ['config: expected a record'];
+  for (const [action, fields] of Object.entries(config)) {
+    if (!['http_method', 'remove', 'rename', 'replace', 'add', 'append'].includes(action)) {
+      out.push(`config.${action}: unknown field`);
+      continue;
+    }
+    if (action === 'http_method') continue;
+    for (const [field, list] of Object.entries(fields as Record<string, unknown>)) {
+      if (!['body', 'headers', 'querystring', ...(action === 'replace' ? ['uri'] : [])].includes(field))
+        out.push(`config.${action}.${field}: unknown field`);
+      else if (!Array.isArray(list) || list.some((v) => typeof v !== 'string'))
+        out.push(`config.${action}.${field}: expected an array of strings`);
+      else if (field === 'headers' && action !== 'remove' && list.some((v) => !/^[^:]+:.+$/.test(v)))
+        out.push(`config.${action}.headers: invalid value: expected "name:value"`);
+    }
+  }
+  return out;
+}
 
 function unknownFields(value: unknown, schema: any, at: string, out: string[]): void {
   if (!schema || typeof value !== 'object' || value === null) return;
@@ -169,6 +197,13 @@ function kongSideChecks(operation: Operation, params: Record<string, string>, bo
       out.push('name: must match the name in the path');
     if (!NAME.test(body?.name ?? key)) out.push(`name: invalid value ${JSON.stringify(body?.name ?? key)}`);
   }
+  if (op === 'upsert-plugin-for-a-service') {
+    if (body?.instance_name !== undefined && !UUID.test(params.plugin_id) && body.instance_name !== params.plugin_id)
+      out.push('instance_name: must match the instance name in the path');
+    if (typeof body?.name !== 'string') out.push('name: required field missing');
+    if (body?.service !== undefined) out.push('service: given by the path, must not be in the body');
+    if (body?.name === 'request-transformer') out.push(...requestTransformerChecks(body.config ?? {}));
+  }
   if (op === 'upsert-route-for-service' && body?.service !== undefined)
     out.push('service: given by the path, must not be in the body');
   if (
@@ -186,6 +221,8 @@ export class KongAdminDouble {
   readonly upstreams = new Map<string, Entity>();
   readonly services = new Map<string, Entity>();
   readonly routes = new Map<string, Entity>();
+  /** Plugins by instance_name. */
+  readonly plugins = new Map<string, Entity>();
   /** Targets per upstream id, keyed by `host:port`. */
   readonly targets = new Map<string, Map<string, Entity>>();
 
@@ -287,6 +324,7 @@ export class KongAdminDouble {
     this.upstreams.clear();
     this.services.clear();
     this.routes.clear();
+    this.plugins.clear();
     this.targets.clear();
   }
 
@@ -416,6 +454,27 @@ export class KongAdminDouble {
         const route = this.find(this.routes, p.route_id_or_name);
         return this.found(service && route?.service?.id === service.id ? route : undefined);
       }
+      case 'upsert-plugin-for-a-service': {
+        const service = this.find(this.services, p.service_id_or_name);
+        if (!service) return notFound;
+        const key = p.plugin_id;
+        const existing = [...this.plugins.values()].find((e) => e.id === key || e.instance_name === key);
+        const now = Math.floor(Date.now() / 1000);
+        const plugin: Entity = {
+          ...body,
+          instance_name: body.instance_name ?? (UUID.test(key) ? existing?.instance_name : key),
+          service: { id: service.id },
+          id: existing?.id ?? (UUID.test(key) ? key : randomUUID()),
+          created_at: existing?.created_at ?? now,
+          updated_at: now,
+        };
+        this.plugins.set(plugin.instance_name ?? plugin.id, plugin);
+        return [200, plugin];
+      }
+      case 'fetch-plugin-with-a-service':
+        return this.found(
+          [...this.plugins.values()].find((e) => e.id === p.plugin_id || e.instance_name === p.plugin_id),
+        );
       case 'list-targets-for-upstream': {
         const upstream = this.find(this.upstreams, p.upstream_id_or_name);
         if (!upstream) return notFound;

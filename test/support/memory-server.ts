@@ -10,6 +10,7 @@ import type { JsonRpcMessage } from '../../sidecar/mcp/jsonrpc.js';
 import type { WorkerPool } from '../../sidecar/mcp/pool.js';
 import { Router, type RouterOptions } from '../../sidecar/mcp/router.js';
 import { SharedPool } from '../../sidecar/mcp/shared-pool.js';
+import { ToolPolicy } from '../../sidecar/mcp/tool-policy.js';
 import { IsolatedPool } from '../../sidecar/mcp/isolated-pool.js';
 import type { WorkerOptions } from '../../sidecar/mcp/worker.js';
 import { Metrics } from '../../sidecar/metrics.js';
@@ -212,6 +213,7 @@ export async function startCore(
       retryIdempotent: true,
       inputWaitMs: 60_000,
       maxPendingInput: 10,
+      tools: new ToolPolicy([], []),
       ...options,
     },
     metrics,

@@ -268,12 +268,17 @@ export class McpHttpClient {
   protocolVersion = '2025-11-25';
   private nextId = 1;
 
-  constructor(readonly url: string) {}
+  constructor(
+    readonly url: string,
+    /** Sent with every request (e.g. Authorization for a sidecar with --auth bearer). */
+    private readonly always: Record<string, string> = {},
+  ) {}
 
   headers(extra: Record<string, string> = {}): Record<string, string> {
     const h: Record<string, string> = {
       'content-type': 'application/json',
       accept: 'application/json, text/event-stream',
+      ...this.always,
       ...extra,
     };
     if (this.sessionId) {

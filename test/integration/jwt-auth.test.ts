@@ -1,0 +1,163 @@
+/**
+ * --auth jwt against a real authorization server: oidc-provider (a certified OpenID Connect provider) started
+ * here, issuing client-credentials JWT access tokens for a resource (RFC 8707). Expired, wrong-audience,
+ * wrong-issuer, unsigned (alg none), wrong-key and rotated-key tokens, scopes, and the protected resource
+ * metadata (RFC 9728) the 401 points at.
+ */
+import assert from 'node:assert/strict';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+import Provider from 'oidc-provider';
+import { launch } from '../support/harness.js';
+import { fixtureCommand, McpHttpClient, type RunningSidecar } from '../support/sidecar-process.js';
+
+const RESOURCE = 'https://gw.example/fault/mcp';
+const CLIENT = { client_id: 'mcp-test', client_secret: 'mcp-test-secret' };
+
+async function signingKey(kid: string): Promise<{ jwk: JWK; privateKey: CryptoKey }> {
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  return { jwk: { ...(await exportJWK(privateKey)), kid, alg: 'RS256', use: 'sig' }, privateKey };
+}
+
+/** An oidc-provider that issues JWT access tokens for any resource indicator, signed with `keys[0]`. */
+function provider(issuer: string, keys: JWK[]): RequestListener {
+  const oidc = new Provider(issuer, {
+    clients: [
+      {
+        ...CLIENT,
+        grant_types: ['client_credentials'],
+        redirect_uris: [],
+        response_types: [],
+        token_endpoint_auth_method: 'client_secret_post',
+        scope: 'mcp:tools mcp:admin',
+      },
+    ],
+    jwks: { keys },
+    scopes: ['mcp:tools', 'mcp:admin'],
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => RESOURCE,
+        useGrantedResource: () => true,
+        getResourceServerInfo: (_ctx: unknown, indicator: string) => ({
+          scope: 'mcp:tools mcp:admin',
+          audience: indicator,
+          accessTokenTTL: 300,
+          accessTokenFormat: 'jwt',
+          jwt: { sign: { alg: 'RS256' } },
+        }),
+      },
+    },
+  });
+  return oidc.callback();
+}
+
+describe('--auth jwt against oidc-provider', () => {
+  let server: Server;
+  let issuer: string;
+  let first: Awaited<ReturnType<typeof signingKey>>;
+  let sidecar: RunningSidecar;
+
+  /** A client-credentials access token from the provider. */
+  async function token(scope: string, resource = RESOURCE): Promise<string> {
+    const res = await fetch(`${issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', ...CLIENT, scope, resource }),
+    });
+    const body = (await res.json()) as { access_token?: string };
+    assert.equal(res.status, 200, JSON.stringify(body));
+    return body.access_token!;
+  }
+
+  const tools = (accessToken?: string) =>
+    fetch(`${sidecar.url}/tools`, accessToken ? { headers: { authorization: `Bearer ${accessToken}` } } : {});
+
+  async function refused(accessToken: string, message: RegExp, status = 401): Promise<Response> {
+    const res = await tools(accessToken);
+    assert.equal(res.status, status);
+    const body = (await res.json()) as { error: { message: string } };
+    assert.match(body.error.message, message);
+    return res;
+  }
+
+  before(async () => {
+    first = await signingKey('key-1');
+    server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server.on('request', provider(issuer, [first.jwk]));
+  });
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  test('tokens, refusals, metadata and key rotation', async (t) => {
+    sidecar = await launch(t, [
+      ...['--auth', 'jwt', '--auth-issuer', issuer, '--auth-jwks-url', `${issuer}/jwks`],
+      ...['--auth-resource', RESOURCE, '--auth-scopes', 'mcp:tools'],
+      '--',
+      ...fixtureCommand('fault-tools'),
+    ]);
+
+    // No token: 401 pointing at the metadata, which names the authorization server.
+    const bare = await tools();
+    assert.equal(bare.status, 401);
+    const metadataUrl = 'https://gw.example/fault/.well-known/oauth-protected-resource';
+    assert.equal(bare.headers.get('www-authenticate'), `Bearer resource_metadata="${metadataUrl}"`);
+    const metadata = await (await fetch(`${sidecar.url}/.well-known/oauth-protected-resource`)).json();
+    assert.deepEqual(metadata, {
+      resource: RESOURCE,
+      authorization_servers: [issuer],
+      bearer_methods_supported: ['header'],
+      scopes_supported: ['mcp:tools'],
+    });
+
+    // A real token with the scope: REST and an MCP session.
+    const good = await token('mcp:tools');
+    assert.equal((await tools(good)).status, 200);
+    const client = new McpHttpClient(sidecar.url, { authorization: `Bearer ${good}` });
+    await client.initialize();
+    t.after(() => client.close().catch(() => 0));
+    assert.ok((await client.request('tools/list')).result.tools.length > 0);
+
+    // Without the required scope: 403 insufficient_scope naming it.
+    const narrow = await refused(await token('mcp:admin'), /lacks the scope mcp:tools/, 403);
+    assert.match(narrow.headers.get('www-authenticate')!, /error="insufficient_scope", scope="mcp:tools"/);
+
+    // For another resource (RFC 8707 audience), from another issuer, expired, unsigned, signed by another key.
+    await refused(await token('mcp:tools', 'https://other.example/mcp'), /not for this resource/);
+    const claims = { scope: 'mcp:tools', client_id: CLIENT.client_id };
+    const signed = (key: CryptoKey, kid: string, iss: string, exp: number) =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: 'RS256', kid, typ: 'at+jwt' })
+        .setIssuer(iss)
+        .setAudience(RESOURCE)
+        .setIssuedAt()
+        .setExpirationTime(exp)
+        .sign(key);
+    const inAMinute = Math.floor(Date.now() / 1000) + 60;
+    assert.equal((await tools(await signed(first.privateKey, 'key-1', issuer, inAMinute))).status, 200, 'control');
+    await refused(await signed(first.privateKey, 'key-1', 'https://evil.example', inAMinute), /not issued by/);
+    await refused(await signed(first.privateKey, 'key-1', issuer, inAMinute - 180), /has expired/);
+    const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const unsigned = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ ...claims, iss: issuer, aud: RESOURCE, exp: inAMinute })}.`;
+    await refused(unsigned, /asymmetric algorithm|not a valid JWT/);
+    const stranger = await signingKey('key-1');
+    await refused(await signed(stranger.privateKey, 'key-1', issuer, inAMinute), /signature does not verify/);
+
+    // The provider rotates to a new key (the old one still published): new tokens carry a kid the sidecar has
+    // not seen, it fetches the JWKS again and accepts them; tokens signed by the old key still pass.
+    const second = await signingKey('key-2');
+    server.removeAllListeners('request');
+    server.on('request', provider(issuer, [second.jwk, first.jwk]));
+    const rotated = await token('mcp:tools');
+    assert.equal(JSON.parse(Buffer.from(rotated.split('.')[0], 'base64url').toString()).kid, 'key-2');
+    assert.equal((await tools(rotated)).status, 200, 'a token of the new key');
+    assert.equal((await tools(good)).status, 200, 'a token of the old key');
+
+    for (const secret of [good, rotated]) assert.ok(!sidecar.logs().includes(secret), 'no token in the log');
+  });
+});

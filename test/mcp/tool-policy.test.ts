@@ -1,0 +1,37 @@
+/** The tool policy's rules: globs, deny over allow, and what a hidden tool's call and list look like. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ToolPolicy, unknownTool } from '../../sidecar/mcp/tool-policy.js';
+
+const names = ['echo', 'add', 'slow', 'slow-readonly', 'slow-write', 'get.file', 'getXfile'];
+const visible = (allow: string[], deny: string[]) =>
+  new ToolPolicy(allow, deny).filter(names.map((name) => ({ name }))).map((t) => t.name);
+
+test('no lists: every tool exists; allow: only those; deny: all but those; deny wins', () => {
+  assert.deepEqual(visible([], []), names);
+  assert.equal(new ToolPolicy([], []).open, true);
+  assert.deepEqual(visible(['echo', 'slow*'], []), ['echo', 'slow', 'slow-readonly', 'slow-write']);
+  assert.deepEqual(visible([], ['slow-*']), ['echo', 'add', 'slow', 'get.file', 'getXfile']);
+  assert.deepEqual(visible(['slow*'], ['*-write']), ['slow', 'slow-readonly']);
+  assert.deepEqual(visible(['*'], ['*']), []);
+});
+
+test('a glob is * and literal text: regex characters mean themselves, the whole name must match', () => {
+  assert.deepEqual(visible(['get.file'], []), ['get.file'], '"." is a dot, not any character');
+  assert.deepEqual(visible(['slo'], []), [], 'no prefix match');
+  assert.deepEqual(visible(['*read*'], []), ['slow-readonly']);
+  const policy = new ToolPolicy(['echo'], []);
+  assert.equal(policy.allows(undefined), false, 'a call without a name is no allowed tool');
+  assert.equal(policy.allows('(echo)'), false);
+});
+
+test('a tools/list page loses the hidden tools; a hidden call gets what a server says for an unknown tool', () => {
+  const result: Record<string, unknown> = { tools: [{ name: 'echo' }, { name: 'add' }], nextCursor: 'c2' };
+  new ToolPolicy([], ['add']).filterResult(result);
+  assert.deepEqual(result, { tools: [{ name: 'echo' }], nextCursor: 'c2' });
+  assert.deepEqual(unknownTool(7, 'add'), {
+    jsonrpc: '2.0',
+    id: 7,
+    error: { code: -32602, message: 'Tool add not found' },
+  });
+});
