@@ -50,22 +50,14 @@ export class ClientMessages {
 
   private request(session: Session, request: JsonRpcRequest): void {
     const problem = paramsProblem(request);
-    if (problem)
-      return this.answer(
-        session,
-        request,
-        errorResponse(request.id, ErrorCode.InvalidParams, `Invalid params: ${problem}`),
-      );
+    if (problem) return this.refuse(session, request, ErrorCode.InvalidParams, `Invalid params: ${problem}`);
     switch (request.method) {
       case 'initialize':
-        return this.answer(
+        return this.refuse(
           session,
           request,
-          errorResponse(
-            request.id,
-            ErrorCode.InvalidRequest,
-            'this session is already initialized; send initialize without an Mcp-Session-Id to start a new one',
-          ),
+          ErrorCode.InvalidRequest,
+          'this session is already initialized; send initialize without an Mcp-Session-Id to start a new one',
         );
       case 'logging/setLevel': {
         const refusal = applyLogLevel(session, request, this.sessions.all);
@@ -122,14 +114,11 @@ export class ClientMessages {
     session.worker = worker;
     const key = idKey(request.id);
     if (session.inflight.has(key)) {
-      return this.answer(
+      return this.refuse(
         session,
         request,
-        errorResponse(
-          request.id,
-          ErrorCode.InvalidRequest,
-          `request id ${JSON.stringify(request.id)} is already in flight in this session; ids must be unique`,
-        ),
+        ErrorCode.InvalidRequest,
+        `request id ${JSON.stringify(request.id)} is already in flight in this session; ids must be unique`,
       );
     }
     // Caps answered at once, never queued: one client's burst must not make everyone else's requests wait.
@@ -157,6 +146,10 @@ export class ClientMessages {
     }
     const call = this.inFlight.dispatch(worker, session.client, session, request);
     if (call) session.inflight.set(key, call);
+  }
+
+  private refuse(session: Session, request: JsonRpcRequest, code: number, message: string): void {
+    this.answer(session, request, errorResponse(request.id, code, message));
   }
 
   private answer(session: Session, request: JsonRpcRequest, response: JsonRpcResponse): void {
