@@ -184,7 +184,7 @@ export class Sidecar {
     this.router.closeAll('the sidecar is shutting down');
     this.transport.close();
     await this.pool.stop({ stdinGraceMs: this.config.stopTimeoutMs, termGraceMs: this.config.stopTimeoutMs });
-    this.orphanGuard.close();
+    await this.orphanGuard.close();
     this.auth?.close();
     await closeServer(this.server);
     this.log.info('stopped');

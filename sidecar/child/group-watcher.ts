@@ -81,10 +81,23 @@ export class GroupWatcher {
     if (this.groups.delete(pgid)) this.write(`del ${pgid}`);
   }
 
-  /** Graceful end: the watcher reads EOF and exits (after ending any group still listed, which should be none). */
-  close(): void {
+  /**
+   * Graceful end: the watcher reads EOF and exits (after ending any group still listed, which should be none).
+   * Resolves once it has exited (at most a second), so a sidecar that stops cleanly leaves no process behind.
+   */
+  close(): Promise<void> {
     this.closing = true;
-    this.proc?.stdin!.end();
+    const proc = this.proc;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+    const exited = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 1000);
+      proc.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    proc.stdin!.end();
+    return exited;
   }
 
   private write(line: string): void {

@@ -99,9 +99,9 @@ export class OrphanGuard {
   }
 
   /** Graceful stop, after every server has stopped. */
-  close(): void {
-    this.watcher?.close();
+  async close(): Promise<void> {
     this.records?.close();
+    await this.watcher?.close();
   }
 }
 
