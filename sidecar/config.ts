@@ -117,7 +117,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, readFile: (p
     command: full[0],
     args: full.slice(1),
     env: Object.fromEntries(envPairs),
-    auth: authConfig({ auth, authTokenFile, authIssuer, authJwksUrl, authResource, authScopes }, plain.host, readFile),
+    auth: authConfig(
+      { auth, authTokenFile, authIssuer, authJwksUrl, authResource, authScopes, toolScopes: plain.toolScopes },
+      plain.host,
+      readFile,
+    ),
     consul: consulUrl
       ? {
           url: parseHttpUrl(consulUrl, '--consul', 'http://127.0.0.1:8500'),

@@ -70,6 +70,11 @@ test('--auth jwt: issuer, JWKS and resource URLs are required; its flags without
     resource: 'https://gw.example/m/mcp',
     scopes: ['mcp:tools', 'mcp:read'],
   });
+  const scoped = parse([...jwt, ...urls, '--tool-scope', 'delete_*=mcp:admin', '--tool-scope', 'a=b=c']);
+  assert.deepEqual(scoped.toolScopes, [
+    ['delete_*', 'mcp:admin'],
+    ['a', 'b=c'],
+  ]);
   const cases: Array<[string[], RegExp]> = [
     [['--auth', 'jwt'], /^--auth jwt needs --auth-issuer <url>$/],
     [[...jwt, '--auth-resource', 'https://gw.example/mcp'], /^--auth jwt needs --auth-jwks-url <url>$/],
@@ -77,6 +82,10 @@ test('--auth jwt: issuer, JWKS and resource URLs are required; its flags without
     [[...jwt, '--auth-jwks-url', 'ftp://as.example/jwks', ...urls.slice(2)], /--auth-jwks-url "ftp:.*use an http/],
     [['--auth-scopes', 'a'], /^--auth-scopes is only read with --auth jwt; add --auth jwt$/],
     [['--auth', 'bearer', '--auth-issuer', 'https://as.example'], /^--auth-issuer is only read with --auth jwt/],
+    [['--tool-scope', 'x=mcp:x'], /^--tool-scope is only read with --auth jwt; add --auth jwt$/],
+    [[...jwt, ...urls, '--tool-scope', 'x'], /--tool-scope "x": use KEY=VALUE/],
+    [[...jwt, ...urls, '--tool-scope', 'x=two words'], /--tool-scope "x=two words": the scope must be one OAuth scope/],
+    [[...jwt, ...urls, '--tool-scope', 'x='], /the scope must be one OAuth scope/],
   ];
   for (const [argv, message] of cases) {
     assert.throws(
