@@ -4,6 +4,7 @@
  * what the publisher does is checked against the real agent's API.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer } from 'node:net';
@@ -182,4 +183,36 @@ export async function startConsulAgent(
       await launch();
     },
   };
+}
+
+/** The management token of startAclAgent's agents (a test-only agent on loopback; never a real secret). */
+export const ACL_ROOT_TOKEN = 'root-token-for-the-acl-tests-only';
+
+/**
+ * A dev agent that enforces ACLs as production does (`default_policy = "deny"`), bootstrapped with a
+ * management token that the helper's own get/put calls send. Resolves once the ACL system answers.
+ */
+export async function startAclAgent(): Promise<ConsulAgent> {
+  const consul = await startConsulAgent({
+    hcl: `acl { enabled = true\ndefault_policy = "deny"\ntokens { initial_management = "${ACL_ROOT_TOKEN}"\nagent = "${ACL_ROOT_TOKEN}" } }`,
+    token: ACL_ROOT_TOKEN,
+  });
+  // ACLs are bootstrapped by the leader shortly after the election.
+  await waitFor(async () => (await consul.get('/v1/acl/policies')).status === 200, 15_000, 'the ACL system to answer');
+  return consul;
+}
+
+/** consul/sidecar-policy.hcl, as an operator adapts it: for the service `name`. */
+export function sidecarPolicyRules(name: string): string {
+  const rules = readFileSync(join(distRoot, '..', 'consul', 'sidecar-policy.hcl'), 'utf8');
+  return rules.replace(/service "[^"]+"/, `service "${name}"`);
+}
+
+/** A policy with `rules` and a token of it, made with the management token; resolves with the token's SecretID. */
+export async function aclToken(consul: ConsulAgent, policyName: string, rules: string): Promise<string> {
+  const policy = await consul.put('/v1/acl/policy', { Name: policyName, Rules: rules });
+  if (policy.status !== 200) throw new Error(`creating ACL policy ${policyName}: ${JSON.stringify(policy.body)}`);
+  const token = await consul.put('/v1/acl/token', { Description: policyName, Policies: [{ Name: policyName }] });
+  if (token.status !== 200) throw new Error(`creating a token of ${policyName}: ${JSON.stringify(token.body)}`);
+  return token.body.SecretID as string;
 }
