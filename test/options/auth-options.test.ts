@@ -103,6 +103,32 @@ test('--kong-upstream-token-file: the first token of the file goes to the Kong p
   assert.equal(config.kong?.upstreamToken, 'first');
 });
 
+test('Kong Admin API credentials: token and CA files are read, checked, and need --kong-admin', () => {
+  const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+  const kong = ['--kong-admin', 'https://kong:8444', '--kong-admin-token-file', '/a', '--kong-ca-file', '/ca'];
+  const config = parse(kong, { '/a': ' rbac-token \n', '/ca': pem });
+  assert.equal(config.kong?.adminToken, 'rbac-token');
+  assert.equal(config.kong?.ca, pem);
+  const cases: Array<[string[], Record<string, string>, RegExp]> = [
+    [
+      ['--kong-admin-token-file', '/a'],
+      { '/a': 'x' },
+      /^--kong-admin-token-file is for the Kong publisher; add --kong-admin/,
+    ],
+    [['--kong-ca-file', '/ca'], { '/ca': pem }, /^--kong-ca-file is for the Kong publisher; add --kong-admin/],
+    [kong, { '/a': '\n', '/ca': pem }, /^--kong-admin-token-file \/a: write the token alone in the file/],
+    [kong, { '/a': 'secret words', '/ca': pem }, /^--kong-admin-token-file \/a: write the token alone/],
+    [kong, { '/a': 'x', '/ca': 'not a cert' }, /^--kong-ca-file \/ca: not a PEM certificate/],
+  ];
+  for (const [argv, contents, message] of cases) {
+    assert.throws(
+      () => parse(argv, contents),
+      (err: Error) => err instanceof ConfigError && message.test(err.message) && !err.message.includes('secret'),
+      argv.join(' '),
+    );
+  }
+});
+
 test('the CLI on 0.0.0.0 without --auth exits 2 and names the flags to add', () => {
   const run = spawnSync(process.execPath, [sidecarMain, '--host', '0.0.0.0', '--port', '0'], {
     encoding: 'utf8',

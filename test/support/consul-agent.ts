@@ -4,8 +4,9 @@
  * what the publisher does is checked against the real agent's API.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -215,4 +216,31 @@ export async function aclToken(consul: ConsulAgent, policyName: string, rules: s
   const token = await consul.put('/v1/acl/token', { Description: policyName, Policies: [{ Name: policyName }] });
   if (token.status !== 200) throw new Error(`creating a token of ${policyName}: ${JSON.stringify(token.body)}`);
   return token.body.SecretID as string;
+}
+
+export interface PrivateCa {
+  dir: string;
+  /** PEM of the CA, what --consul-ca-file / --kong-ca-file name. */
+  ca: string;
+  /** A server certificate and key it signed, valid for 127.0.0.1 and localhost. */
+  cert: string;
+  key: string;
+  remove(): Promise<void>;
+}
+
+/** A private CA and a server certificate for loopback, made by the Consul binary (`consul tls ca|cert create`). */
+export async function privateCa(): Promise<PrivateCa> {
+  const bin = await consulBinary();
+  const dir = await mkdtemp(join(tmpdir(), 'mcp-sidecar-ca-'));
+  const run = promisify(execFile);
+  await run(bin, ['tls', 'ca', 'create'], { cwd: dir });
+  await run(bin, ['tls', 'cert', 'create', '-server', '-dc', 'dc1'], { cwd: dir }); // SANs include 127.0.0.1
+  const read = (file: string) => readFile(join(dir, file), 'utf8');
+  return {
+    dir,
+    ca: await read('consul-agent-ca.pem'),
+    cert: await read('dc1-server-consul-0.pem'),
+    key: await read('dc1-server-consul-0-key.pem'),
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
 }
