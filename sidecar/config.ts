@@ -32,6 +32,8 @@ type Built =
   | 'kongRoutePath'
   | 'stateKeyFile'
   | 'kongUpstreamTokenFile'
+  | 'kongAdminTokenFile'
+  | 'kongCaFile'
   | 'auth'
   | 'authTokenFile'
   | 'authIssuer'
@@ -105,11 +107,16 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, readFile: (p
     tags,
     ...rest
   } = values;
-  const { kongAdminUrl, kongRoutePath, kongUpstreamTokenFile, stateKeyFile, ...withAuth } = rest;
+  const { kongAdminUrl, kongRoutePath, kongUpstreamTokenFile, kongAdminTokenFile, kongCaFile, ...kongless } = rest;
+  const { stateKeyFile, ...withAuth } = kongless;
   const { auth, authTokenFile, authIssuer, authJwksUrl, authResource, authScopes, ...plain } = withAuth;
   const full = command.length > 0 ? command : defaultCommand();
-  if (kongUpstreamTokenFile && !kongAdminUrl) {
-    throw new ConfigError('--kong-upstream-token-file is for the Kong publisher; add --kong-admin <url>');
+  for (const [file, flag] of [
+    [kongUpstreamTokenFile, '--kong-upstream-token-file'],
+    [kongAdminTokenFile, '--kong-admin-token-file'],
+    [kongCaFile, '--kong-ca-file'],
+  ]) {
+    if (file && !kongAdminUrl) throw new ConfigError(`${flag} is for the Kong publisher; add --kong-admin <url>`);
   }
   return {
     ...plain,
@@ -117,12 +124,16 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, readFile: (p
     command: full[0],
     args: full.slice(1),
     env: Object.fromEntries(envPairs),
-    auth: authConfig({ auth, authTokenFile, authIssuer, authJwksUrl, authResource, authScopes }, plain.host, readFile),
+    auth: authConfig(
+      { auth, authTokenFile, authIssuer, authJwksUrl, authResource, authScopes, toolScopes: plain.toolScopes },
+      plain.host,
+      readFile,
+    ),
     consul: consulUrl
       ? {
           url: parseHttpUrl(consulUrl, '--consul', 'http://127.0.0.1:8500'),
           token: consulToken(consulTokenFile, env, readFile),
-          ca: consulCaFile ? readCa(consulCaFile, readFile) : undefined,
+          ca: consulCaFile ? readCa(consulCaFile, '--consul-ca-file', readFile) : undefined,
           deregisterAfterMs: atLeastOneMinute(deregisterAfterMs),
           checkTtlMs: checkTtlMs ?? Math.max(3 * plain.pingIntervalMs, 1000),
           tags,
@@ -133,6 +144,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, readFile: (p
       ? {
           adminUrl: parseHttpUrl(kongAdminUrl, '--kong-admin', 'http://127.0.0.1:8001'),
           routePath: kongRoutePath,
+          ...(kongAdminTokenFile && {
+            adminToken: readSecret(kongAdminTokenFile, '--kong-admin-token-file', readFile),
+          }),
+          ...(kongCaFile && { ca: readCa(kongCaFile, '--kong-ca-file', readFile) }),
           ...(kongUpstreamTokenFile && {
             upstreamToken: readTokens(kongUpstreamTokenFile, '--kong-upstream-token-file', readFile)[0],
           }),
@@ -142,17 +157,23 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, readFile: (p
 }
 
 function consulToken(tokenFile: string | undefined, env: NodeJS.ProcessEnv, readFile: (path: string) => string) {
-  return tokenFile
-    ? readOptionFile(tokenFile, '--consul-token-file', readFile).trim()
-    : env.CONSUL_HTTP_TOKEN || undefined;
+  return tokenFile ? readSecret(tokenFile, '--consul-token-file', readFile) : env.CONSUL_HTTP_TOKEN || undefined;
 }
 
-function readCa(caFile: string, readFile: (path: string) => string): string {
-  const ca = readOptionFile(caFile, '--consul-ca-file', readFile);
+function readCa(caFile: string, flag: string, readFile: (path: string) => string): string {
+  const ca = readOptionFile(caFile, flag, readFile);
   if (!ca.includes('-----BEGIN CERTIFICATE-----')) {
-    throw new ConfigError(`--consul-ca-file ${caFile}: not a PEM certificate (no "BEGIN CERTIFICATE" line)`);
+    throw new ConfigError(`${flag} ${caFile}: not a PEM certificate (no "BEGIN CERTIFICATE" line)`);
   }
   return ca;
+}
+
+/** A credential in a file of its own: the whole file, less surrounding whitespace; the message never shows it. */
+function readSecret(file: string, flag: string, readFile: (path: string) => string): string {
+  const secret = readOptionFile(file, flag, readFile).trim();
+  if (secret === '' || /\s/.test(secret))
+    throw new ConfigError(`${flag} ${file}: write the token alone in the file (one line, no spaces)`);
+  return secret;
 }
 
 /** A shared secret: at least 32 bytes, so that nobody guesses it (trailing newlines are not part of it). */

@@ -29,7 +29,7 @@ export function workerOptions(config: Config, guard: OrphanGuard): WorkerOptions
     pingTimeoutMs: config.pingTimeoutMs,
     pingMisses: config.pingMisses,
     clientInfo: { name: 'mcp-sidecar', version: SIDECAR_VERSION },
-    tools: new ToolPolicy(config.toolsAllow, config.toolsDeny),
+    tools: new ToolPolicy(config.toolsAllow, config.toolsDeny, config.toolScopes),
   };
 }
 

@@ -125,7 +125,7 @@ export class Sidecar {
     this.server = createHttpServer(
       createHandler({
         mcp: this.transport,
-        rest: new RestTools(this.router, this.pool, body, config.listTtlMs),
+        rest: new RestTools(this.router, this.pool, body, config.listTtlMs, options.tools!),
         metrics: this.metrics,
         readiness: () =>
           this.health.readiness({

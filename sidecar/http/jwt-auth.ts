@@ -3,7 +3,8 @@
  * token is a JWT signed by a key of the issuer's JWKS (fetched by `jose`, cached, fetched again for a key id it
  * does not hold, at most once a second), with `iss` the issuer, `aud` naming this server's resource URL
  * (RFC 8707), `exp`/`nbf` within a small leeway, and every required scope. The token is never logged and never
- * forwarded (only the JSON-RPC body reaches the server); the caller's subject is logged at debug level.
+ * forwarded (only the JSON-RPC body reaches the server); the caller (subject and granted scopes) is tagged on the
+ * request, so --tool-scope can decide per request which tools exist for it and its calls are logged with `sub`.
  *
  * Refusals follow RFC 6750 and RFC 9728: 401 with `WWW-Authenticate: Bearer resource_metadata="…"` pointing at
  * this server's protected resource metadata (`GET /.well-known/oauth-protected-resource`), so a client finds the
@@ -14,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type * as Jose from 'jose';
 import type { JWTPayload } from 'jose';
 import type { Logger } from '../log.js';
+import { tagCaller } from '../mcp/caller.js';
 import { bearerToken, type Authenticator, type AuthRefusal } from './auth-guard.js';
 
 export interface JwtOptions {
@@ -105,6 +107,7 @@ export function jwtAuthenticator(opts: JwtOptions, log: Logger): Authenticator {
         };
       }
       log.debug({ sub: payload.sub, client: payload.client_id }, 'caller authenticated');
+      tagCaller(req, { sub: typeof payload.sub === 'string' ? payload.sub : undefined, scopes: granted });
       return undefined;
     },
     close: () => {},

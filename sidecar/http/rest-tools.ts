@@ -6,9 +6,11 @@
 import type { Request, Response } from 'express';
 import type { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { callerOf } from '../mcp/caller.js';
 import { ErrorCode } from '../mcp/jsonrpc.js';
 import type { WorkerSource } from '../mcp/pool.js';
 import type { Router } from '../mcp/router.js';
+import type { ToolPolicy } from '../mcp/tool-policy.js';
 import { BodyError, isJsonContentType, type BodyReader } from './body.js';
 import { sendJson } from './reply.js';
 
@@ -42,6 +44,8 @@ export class RestTools {
     private readonly body: BodyReader,
     /** How long clients and gateways may cache GET /tools (--list-ttl), as for modern list results. */
     private readonly listTtlMs: number,
+    /** Which tools exist for the caller of a request (--tool-scope; the profile already left out the rest). */
+    private readonly policy: ToolPolicy,
   ) {}
 
   private notReady(res: Response): void {
@@ -54,15 +58,17 @@ export class RestTools {
     );
   }
 
-  list = async (_req: Request, res: Response): Promise<void> => {
+  list = async (req: Request, res: Response): Promise<void> => {
     await this.router.stateless.available();
     const worker = this.workers.anyWorker();
     if (!worker) return this.notReady(res);
+    // A list that depends on the caller's token must not be kept by a shared cache (a gateway) for others.
+    const scope = this.policy.scoped ? 'private' : 'public';
     sendJson(
       res,
       200,
-      { tools: worker.profile.tools },
-      { 'cache-control': `public, max-age=${Math.floor(this.listTtlMs / 1000)}` },
+      { tools: this.policy.filterFor(worker.profile.tools, callerOf(req)) },
+      { 'cache-control': `${scope}, max-age=${Math.floor(this.listTtlMs / 1000)}` },
     );
   };
 
@@ -87,11 +93,13 @@ export class RestTools {
     await this.router.stateless.available();
     const worker = this.workers.anyWorker();
     if (!worker) return this.notReady(res);
-    const tool = worker.profile.tools.find((t) => t.name === name);
+    const caller = callerOf(req);
+    const tools = this.policy.filterFor(worker.profile.tools, caller);
+    const tool = tools.find((t) => t.name === name);
     if (!tool) {
       return sendJson(res, 404, {
         error: `unknown tool "${name}"; GET /tools lists the tools`,
-        tools: worker.profile.tools.map((t) => t.name),
+        tools: tools.map((t) => t.name),
       });
     }
     const check = (await this.validator(worker.profile.toolsHash, tool))(args);
@@ -100,7 +108,7 @@ export class RestTools {
         error: `arguments do not match the inputSchema of "${name}": ${check.errorMessage}`,
       });
     }
-    const response = await this.router.stateless.restCall('tools/call', { name, arguments: args });
+    const response = await this.router.stateless.restCall('tools/call', { name, arguments: args }, caller);
     if (response.error) {
       const headers: Record<string, string> = {};
       const retry = (response.error.data as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;

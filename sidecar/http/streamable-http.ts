@@ -9,6 +9,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
+import { callerOf, tagCaller } from '../mcp/caller.js';
 import {
   ErrorCode,
   errorResponse,
@@ -130,7 +131,11 @@ export class StreamableHttp {
       return;
     }
     const bigIds = keepBigIds(messages, text);
-    for (const message of messages) carryTraceContext(req, message);
+    const caller = callerOf(req);
+    for (const message of messages) {
+      carryTraceContext(req, message);
+      tagCaller(message, caller);
+    }
     // Revision 2026-07-28 (modern): a request declaring its version in _meta, or sent with a modern
     // MCP-Protocol-Version, is served statelessly whatever session header it carries (and `initialize` is then an
     // unknown method). A legacy `initialize` selects the legacy era, as a dual-era server does.

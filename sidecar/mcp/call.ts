@@ -4,6 +4,7 @@
  * be sent again after a crash. The worker holds it by child id and reports what happens to it; the in-flight
  * book does the bookkeeping; the client channel gets the messages.
  */
+import type { Caller } from './caller.js';
 import type { Channel } from './channel.js';
 import type { InFlight } from './in-flight.js';
 import type { JsonRpcErrorObject, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, RequestId } from './jsonrpc.js';
@@ -47,6 +48,8 @@ export class Call implements PendingCall {
     /** Metric label: the tool's name when the server lists it, else "(unknown)"; empty for other methods. */
     readonly tool: string,
     public progressToken: unknown,
+    /** Who sent it (--auth jwt): a tools/list answer holds only the tools that exist for this caller. */
+    readonly caller: Caller | undefined,
   ) {}
 
   /** Whether a server log line at `level` goes to this call's client. */
@@ -61,7 +64,7 @@ export class Call implements PendingCall {
     // A call waiting for its client's retry (MRTR) whose server answered anyway: the answer waits for the retry.
     if (this.input?.parked) return this.input.hold(response);
     this.book.finished(this, response.error ? 'error' : 'ok');
-    if (this.method === 'tools/list') this.book.listed(response.result);
+    if (this.method === 'tools/list') this.book.listed(response.result, this);
     response.id = this.originalId;
     this.client.send(response, this.key);
   }

@@ -4,8 +4,10 @@
  * cancelled), so metrics, timers and the per-session tables cannot disagree. A call of a readOnly/idempotent
  * tool whose server died is sent once more from here.
  */
+import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { Call, type Outcome } from './call.js';
+import { callerOf } from './caller.js';
 import type { Channel } from './channel.js';
 import {
   ErrorCode,
@@ -27,7 +29,7 @@ export interface InFlightOptions {
   requestTimeoutMs: number;
   /** Send calls of readOnly/idempotent tools again once when the server died under them. */
   retryIdempotent: boolean;
-  /** The tools that exist for callers (--tools-allow/--tools-deny). */
+  /** The tools that exist for callers (--tools-allow/--tools-deny, and per caller --tool-scope). */
   tools: ToolPolicy;
 }
 
@@ -43,6 +45,7 @@ export class InFlight {
     private readonly readyWait: ReadyWait,
     private readonly metrics: Metrics,
     private readonly opts: InFlightOptions,
+    private readonly log: Logger,
   ) {
     this.sweeper = setInterval(() => this.sweep(), Math.max(10, Math.min(1000, opts.requestTimeoutMs / 4)));
     this.sweeper.unref();
@@ -50,8 +53,18 @@ export class InFlight {
 
   /** Relays `request` to `worker` for `client`. Undefined when the worker is gone (the client was answered so). */
   dispatch(worker: Worker, client: Channel, session: Session | undefined, request: JsonRpcRequest): Call | undefined {
-    // A tool the policy hides does not exist: the server never sees the call, the client gets a server's answer.
-    if (request.method === 'tools/call' && !this.opts.tools.allows(request.params?.name)) {
+    // An authenticated caller's subject is kept with its calls (never its token): the log says who called what.
+    const caller = callerOf(request);
+    if (caller?.sub !== undefined) {
+      const name = request.params?.name;
+      this.log.info(
+        { sub: caller.sub, method: request.method, tool: typeof name === 'string' ? name : undefined },
+        'call',
+      );
+    }
+    // A tool the policy hides from this caller does not exist: the server never sees the call, the client gets a
+    // server's answer.
+    if (request.method === 'tools/call' && !this.opts.tools.allowsFor(request.params?.name, caller)) {
       client.send(unknownTool(request.id, request.params?.name), idKey(request.id));
       return undefined;
     }
@@ -68,6 +81,7 @@ export class InFlight {
       request.method,
       label,
       request.params?._meta?.progressToken,
+      caller,
     );
     if (tool && this.opts.retryIdempotent && (tool.annotations?.readOnlyHint || tool.annotations?.idempotentHint))
       call.retryRequest = request;
@@ -79,9 +93,11 @@ export class InFlight {
     return call;
   }
 
-  /** A tools/list page from the server, with the tools the policy hides taken out (both protocol eras). */
-  listed(result: Record<string, unknown> | undefined): void {
-    this.opts.tools.filterResult(result);
+  /** A tools/list page from the server, with the tools hidden from this caller taken out (both protocol eras). */
+  listed(result: Record<string, unknown> | undefined, call: Call): void {
+    this.opts.tools.filterResult(result, call.caller);
+    // A list that depends on the caller's token must not be kept by a shared cache (a gateway) for others.
+    if (result && call.modern && this.opts.tools.scoped) result.cacheScope = 'private';
   }
 
   /** The call's timeout starts (again) now. */

@@ -34,7 +34,7 @@ export interface RouterOptions extends InputRequiredOptions {
   readyWaitMs: number;
   /** Send calls of readOnly/idempotent tools again once when the server died under them. */
   retryIdempotent: boolean;
-  /** The tools that exist for callers (--tools-allow/--tools-deny). */
+  /** The tools that exist for callers (--tools-allow/--tools-deny, and per caller --tool-scope). */
   tools: ToolPolicy;
 }
 
@@ -58,7 +58,7 @@ export class Router {
     private readonly log: Logger,
   ) {
     this.readyWait = new ReadyWait(opts.readyWaitMs, () => !source.failed());
-    this.inFlight = new InFlight(source, this.readyWait, metrics, opts);
+    this.inFlight = new InFlight(source, this.readyWait, metrics, opts, log);
     this.sessions = new SessionTable(source, this.readyWait, opts, log);
     this.inputRequired = new InputRequired(this.inFlight, new RequestStateSeal(opts.stateKey), opts, log);
     this.serverMessages = new ServerMessages(

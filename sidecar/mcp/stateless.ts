@@ -5,6 +5,7 @@
  * the only long-lived thing, and the sidecar holds the server's resource subscriptions for them.
  */
 import type { Call } from './call.js';
+import { tagCaller, type Caller } from './caller.js';
 import type { Channel } from './channel.js';
 import type { InFlight } from './in-flight.js';
 import { MRTR_METHODS, type InputRequired } from './input-required.js';
@@ -98,7 +99,7 @@ export class Stateless {
   }
 
   /** A REST call: its client is a one-shot channel that takes the response. */
-  async restCall(method: string, params: Record<string, unknown>): Promise<JsonRpcResponse> {
+  async restCall(method: string, params: Record<string, unknown>, caller?: Caller): Promise<JsonRpcResponse> {
     await this.available();
     return new Promise((resolve) => {
       const client: Channel = {
@@ -107,7 +108,9 @@ export class Stateless {
         },
         close: () => {},
       };
-      this.call({ jsonrpc: '2.0', id: 0, method, params }, client, 'rest');
+      const request: JsonRpcRequest = { jsonrpc: '2.0', id: 0, method, params };
+      tagCaller(request, caller);
+      this.call(request, client, 'rest');
     });
   }
 

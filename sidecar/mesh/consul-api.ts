@@ -16,16 +16,20 @@ export interface ConsulApiOptions {
   url: URL;
   /** ACL token, sent as X-Consul-Token and never logged. */
   token?: string;
+  /** The service name registered (the one rule a refusal names). */
+  service: string;
   /** PEM CA for an https:// agent whose certificate the system CAs do not vouch for. */
   ca?: string;
   timeoutMs: number;
 }
 
-/** What the operator should check when the agent refuses a request. */
-function hint(status: number): string {
-  return status === 403
-    ? ': the ACL token lacks permission (needs service:write on this service name; see consul/sidecar-policy.hcl) or is missing (CONSUL_HTTP_TOKEN or --consul-token-file)'
-    : '';
+/** What the operator should check when the agent refuses a request: the exact rule the sidecar's token needs. */
+function hintFor(service: string): (status: number) => string {
+  return (status) =>
+    status === 403
+      ? `: the ACL token lacks service:write on "${service}" or is missing; give it a policy with the rule ` +
+        `service "${service}" { policy = "write" } (consul/sidecar-policy.hcl) and pass it with --consul-token-file or CONSUL_HTTP_TOKEN`
+      : '';
 }
 
 /** dns.lookup for a host name that may be an IPv6 literal in brackets ("[::1]"), as papi passes it on. */
@@ -43,11 +47,13 @@ export class ConsulApi {
   /** Calls the package has no method for: register with replace-existing-checks, and reading one service. */
   private readonly direct: RegistryClient;
   private readonly base: string;
+  private readonly hint: (status: number) => string;
   /** papi cancels a request when its ctx emits 'cancel'. */
   private inflight: EventEmitter | undefined;
 
   constructor(opts: ConsulApiOptions) {
     const { url, token, ca, timeoutMs } = opts;
+    this.hint = hintFor(opts.service);
     const secure = url.protocol === 'https:';
     this.base = `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
     this.agent = secure ? new HttpsAgent({ keepAlive: true, ca }) : new HttpAgent({ keepAlive: true });
@@ -62,7 +68,13 @@ export class ConsulApi {
       defaults: token ? { token } : {},
     };
     this.consul = new Consul(options);
-    this.direct = new RegistryClient({ url, timeoutMs, ca, headers: token ? { 'x-consul-token': token } : {}, hint });
+    this.direct = new RegistryClient({
+      url,
+      timeoutMs,
+      ca,
+      headers: token ? { 'x-consul-token': token } : {},
+      hint: this.hint,
+    });
   }
 
   /**
@@ -128,7 +140,7 @@ export class ConsulApi {
           : response.body === undefined
             ? ''
             : JSON.stringify(response.body);
-      throw refused(method, path, response.statusCode, body, hint);
+      throw refused(method, path, response.statusCode, body, this.hint);
     } finally {
       if (this.inflight === ctx) this.inflight = undefined;
     }

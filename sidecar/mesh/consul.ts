@@ -65,7 +65,13 @@ export class ConsulAdapter implements RegistryAdapter {
     } catch {
       throw new Error(`--consul "${opts.url}" is not a URL: use the agent's HTTP address, e.g. http://127.0.0.1:8500`);
     }
-    this.api = new ConsulApi({ url, token: opts.token, ca: opts.ca, timeoutMs: REQUEST_TIMEOUT_MS });
+    this.api = new ConsulApi({
+      url,
+      token: opts.token,
+      ca: opts.ca,
+      service: instance.name,
+      timeoutMs: REQUEST_TIMEOUT_MS,
+    });
     this.backoffMaxMs = Math.min(30_000, Math.max(1000, opts.checkTtlMs / 3));
     this.text = {
       name: 'Consul',

@@ -20,11 +20,11 @@ import { kongEntityName, serverState, targetState, type KongServerState, type Ko
 import type { Instance, PublisherState } from './publisher.js';
 import { ReconcilingPublisher } from './reconciling-publisher.js';
 import type { RegistryAdapter, RegistryText, Step, Wanted } from './registry-adapter.js';
-import { isNotFound, RegistryClient, RegistryError, type RegistryMethod } from './registry-client.js';
+import { adminHint, kongAdminClient, type KongAdminOptions } from './kong-admin.js';
+import { isNotFound, RegistryError, type RegistryClient } from './registry-client.js';
 
-export interface KongPublisherOptions {
-  /** Kong Admin API, e.g. http://127.0.0.1:8001 (a path prefix is kept, for an Admin API behind a proxy). */
-  adminUrl: string;
+/** Where the Admin API is and how to reach it (kong-admin.ts), and what to publish there. */
+export interface KongPublisherOptions extends KongAdminOptions {
   /** Route path (default /<name>). */
   routePath?: string;
   /**
@@ -36,8 +36,6 @@ export interface KongPublisherOptions {
   verifyIntervalMs?: number;
   /** Longest wait between retries while Kong is down (default 30 s). */
   backoffMaxMs?: number;
-  /** Longest any one Admin API call may take (default 5 s). */
-  requestTimeoutMs?: number;
 }
 
 /** What Kong is believed to hold for our target: nothing, something unknown, or exactly this body (as JSON). */
@@ -69,17 +67,7 @@ export class KongAdapter implements RegistryAdapter {
     private readonly instance: Instance,
     private readonly log: Logger,
   ) {
-    let url: URL;
-    try {
-      url = new URL(opts.adminUrl);
-    } catch {
-      throw new Error(
-        `--kong-admin "${opts.adminUrl}" is not a URL: use Kong's Admin API address, e.g. http://127.0.0.1:8001`,
-      );
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:')
-      throw new Error(`--kong-admin "${opts.adminUrl}": use an http:// or https:// URL, e.g. http://127.0.0.1:8001`);
-    this.client = new RegistryClient({ url, timeoutMs: opts.requestTimeoutMs ?? 5000, hint: hintFor });
+    this.client = kongAdminClient(opts);
     this.entity = kongEntityName(instance.name);
     this.verifyIntervalMs = opts.verifyIntervalMs ?? 30_000;
     this.backoffMaxMs = opts.backoffMaxMs ?? 30_000;
@@ -160,7 +148,7 @@ export class KongAdapter implements RegistryAdapter {
         // Kong's answer may quote the config it refused, token and all: the error keeps only the status.
         if (!(err instanceof RegistryError) || err.statusCode === undefined) throw err;
         throw new RegistryError(
-          `PUT ${path}: HTTP ${err.statusCode} (Kong's answer is not shown: it may contain the upstream token)${hintFor(err.statusCode, 'PUT')}`,
+          `PUT ${path}: HTTP ${err.statusCode} (Kong's answer is not shown: it may contain the upstream token)${adminHint(err.statusCode, 'PUT', this.opts.adminToken !== undefined)}`,
           err.statusCode,
         );
       }
@@ -283,17 +271,4 @@ export class KongAdapter implements RegistryAdapter {
       `published to Kong: route ${route} → upstream ${this.entity}, target ${this.targetAddress()}${critical === undefined ? '' : ' (not routed while the MCP server is down)'}`,
     );
   }
-}
-
-/** What to check when the Admin API refuses a request. */
-function hintFor(status: number, method: RegistryMethod): string {
-  if (status === 401 || status === 403) {
-    return ': this Admin API wants credentials (Kong Enterprise RBAC or an auth plugin in front of it); mcp-sidecar expects the open OSS Admin API on a private network or loopback';
-  }
-  if (status === 404 && method === 'PUT')
-    return ': is --kong-admin the Admin API (port 8001) and not the proxy (port 8000)?';
-  if (status === 400) return ': Kong rejected the entity (mcp-sidecar targets Kong Gateway 3.x in DB mode)';
-  if (status === 405)
-    return ': this Kong refuses writes (DB-less mode?); use `mcp-sidecar kong-config` to export a decK file instead';
-  return '';
 }

@@ -4,7 +4,7 @@
  */
 import { isLoopback } from '../http/origin-guard.js';
 import { choice, list, text } from './option.js';
-import { ConfigError, parseHttpUrl, readOptionFile } from './validate.js';
+import { ConfigError, parseHttpUrl, parseKeyValue, readOptionFile } from './validate.js';
 
 export const AUTH = {
   auth: choice({
@@ -56,7 +56,24 @@ export const AUTH = {
     arg: 'name,name',
     help: 'these tools do not exist for callers (names, * globs; wins over --tools-allow)',
   }),
+  toolScopes: list({
+    flag: 'tool-scope',
+    item: parseToolScope,
+    arg: 'tool=scope',
+    help: 'with --auth jwt: the tool (name or * glob) exists only for callers whose token grants the scope (repeatable)',
+  }),
 };
+
+/** One --tool-scope: a tool name or glob, and one OAuth scope (a scope has no spaces, RFC 6749 3.3). */
+function parseToolScope(text: string, source: string): [string, string] {
+  const [tool, scope] = parseKeyValue(text, source);
+  if (!/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(scope)) {
+    throw new ConfigError(
+      `${source} "${text}": the scope must be one OAuth scope (printable, no spaces or quotes), e.g. --tool-scope delete_*=mcp:admin`,
+    );
+  }
+  return [tool, scope];
+}
 
 /** How the sidecar authenticates callers, decided from --auth, the bind address and the token file. */
 export type AuthConfig =
@@ -73,6 +90,7 @@ interface AuthValues {
   authJwksUrl: string | undefined;
   authResource: string | undefined;
   authScopes: string[];
+  toolScopes: Array<[string, string]>;
 }
 
 /** RFC 6750's b64token: what may follow `Bearer ` in an Authorization header. */
@@ -121,7 +139,11 @@ export function authConfig(values: AuthValues, host: string, readFile: (path: st
   }
   const jwtFlags = { authIssuer: '--auth-issuer', authJwksUrl: '--auth-jwks-url', authResource: '--auth-resource' };
   if (mode !== 'jwt') {
-    for (const [key, flag] of Object.entries({ ...jwtFlags, authScopes: '--auth-scopes' })) {
+    for (const [key, flag] of Object.entries({
+      ...jwtFlags,
+      authScopes: '--auth-scopes',
+      toolScopes: '--tool-scope',
+    })) {
       const value = values[key as keyof AuthValues];
       if (value !== undefined && value.length > 0)
         throw new ConfigError(`${flag} is only read with --auth jwt; add --auth jwt`);

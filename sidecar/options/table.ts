@@ -133,6 +133,16 @@ const KONG = {
     arg: 'path',
     help: "file whose first line is the token Kong sends to the sidecars (Authorization: Bearer, Kong's request-transformer plugin on the service)",
   }),
+  kongAdminTokenFile: text({
+    flag: 'kong-admin-token-file',
+    arg: 'path',
+    help: 'file with the token sent to the Admin API as Kong-Admin-Token (Kong Enterprise RBAC); never logged',
+  }),
+  kongCaFile: text({
+    flag: 'kong-ca-file',
+    arg: 'path',
+    help: "PEM file of the CA that signed an https:// Admin API's certificate (default: the system CAs)",
+  }),
 };
 
 const OTHER = {

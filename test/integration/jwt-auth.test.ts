@@ -2,7 +2,7 @@
  * --auth jwt against a real authorization server: oidc-provider (a certified OpenID Connect provider) started
  * here, issuing client-credentials JWT access tokens for a resource (RFC 8707). Expired, wrong-audience,
  * wrong-issuer, unsigned (alg none), wrong-key and rotated-key tokens, scopes, and the protected resource
- * metadata (RFC 9728) the 401 points at.
+ * metadata (RFC 9728) the 401 points at. --tool-scope: per-caller tool lists in both eras and on REST.
  */
 import assert from 'node:assert/strict';
 import { createServer, type RequestListener, type Server } from 'node:http';
@@ -10,7 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import Provider from 'oidc-provider';
-import { launch } from '../support/harness.js';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { callTool, launch, rest } from '../support/harness.js';
 import { fixtureCommand, McpHttpClient, type RunningSidecar } from '../support/sidecar-process.js';
 
 const RESOURCE = 'https://gw.example/fault/mcp';
@@ -159,5 +160,90 @@ describe('--auth jwt against oidc-provider', () => {
     assert.equal((await tools(good)).status, 200, 'a token of the old key');
 
     for (const secret of [good, rotated]) assert.ok(!sidecar.logs().includes(secret), 'no token in the log');
+  });
+  test('--tool-scope: a tool exists only for callers granted its scope, per request, never across sessions', async (t) => {
+    const scoped = await launch(t, [
+      ...['--auth', 'jwt', '--auth-issuer', issuer, '--auth-jwks-url', `${issuer}/jwks`],
+      ...['--auth-resource', RESOURCE, '--auth-scopes', 'mcp:tools'],
+      ...['--tool-scope', 'slow*=mcp:admin', '--tool-scope', 'pid=mcp:admin', '--tools-deny', 'slow-write'],
+      '--',
+      ...fixtureCommand('fault-tools'),
+    ]);
+    const inAMinute = Math.floor(Date.now() / 1000) + 60;
+    const tokenFor = (sub: string, scope: string) =>
+      new SignJWT({ scope })
+        .setProtectedHeader({ alg: 'RS256', kid: 'key-1', typ: 'at+jwt' })
+        .setIssuer(issuer)
+        .setAudience(RESOURCE)
+        .setSubject(sub)
+        .setExpirationTime(inAMinute)
+        .sign(first.privateKey);
+    const narrow = await tokenFor('alice', 'mcp:tools');
+    const wide = await tokenFor('bob', 'mcp:tools mcp:admin');
+    const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+    const names = (tools: Array<{ name: string }>) => tools.map((x) => x.name).sort();
+    const admin = ['pid', 'slow', 'slow-readonly'];
+
+    // REST: GET /tools per caller (never cached for others), a hidden tool is a 404 naming only what exists.
+    const restList = async (token: string) => {
+      const res = await fetch(`${scoped.url}/tools`, { headers: bearer(token) });
+      assert.match(res.headers.get('cache-control')!, /^private/);
+      return names(((await res.json()) as { tools: Array<{ name: string }> }).tools);
+    };
+    const everyone = await restList(narrow);
+    for (const name of [...admin, 'slow-write']) assert.ok(!everyone.includes(name), name);
+    assert.deepEqual(await restList(wide), [...everyone, ...admin].sort());
+    const hidden = await rest(scoped.url, 'pid', {}, bearer(narrow));
+    assert.equal(hidden.status, 404);
+    assert.deepEqual([...hidden.body.tools].sort(), everyone);
+    assert.equal((await rest(scoped.url, 'pid', {}, bearer(wide))).status, 200);
+
+    // Two legacy sessions on the one shared server process, asking at the same time: each gets its own list.
+    const alice = new McpHttpClient(scoped.url, bearer(narrow));
+    const bob = new McpHttpClient(scoped.url, bearer(wide));
+    await Promise.all([alice.initialize(), bob.initialize()]);
+    t.after(() => Promise.all([alice.close(), bob.close()]).catch(() => 0));
+    for (let round = 0; round < 5; round++) {
+      const [a, b] = await Promise.all([alice.request('tools/list'), bob.request('tools/list')]);
+      assert.deepEqual(names(a.result.tools), everyone, `alice, round ${round}`);
+      assert.deepEqual(names(b.result.tools), [...everyone, ...admin].sort(), `bob, round ${round}`);
+    }
+    const refused = await callTool(alice, 'pid');
+    assert.deepEqual(refused.error, { code: -32602, message: 'Tool pid not found' });
+    assert.ok((await callTool(bob, 'pid')).result, 'bob may call pid');
+    // Per request, not per session: the same session with the wide token sees the wide list.
+    const upgraded = await alice.request('tools/list', undefined, { headers: bearer(wide) });
+    assert.deepEqual(names(upgraded.result.tools), [...everyone, ...admin].sort());
+
+    // 2026-07-28 (the official client, pinned): the same per-caller list, marked private for caches.
+    for (const [token, expected] of [
+      [narrow, everyone],
+      [wide, [...everyone, ...admin].sort()],
+    ] as const) {
+      const client = new Client(
+        { name: 'scoped', version: '1.0.0' },
+        { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+      );
+      const transport = new StreamableHTTPClientTransport(new URL(`${scoped.url}/mcp`), {
+        requestInit: { headers: bearer(token) },
+      });
+      await client.connect(transport);
+      t.after(() => client.close());
+      const listed = await client.listTools();
+      assert.deepEqual(names(listed.tools), expected);
+      assert.equal((listed as { cacheScope?: string }).cacheScope, 'private');
+    }
+
+    // Each call is logged with its caller's subject, method and tool; no token is.
+    const lines = scoped
+      .logs()
+      .split('\n')
+      .filter((l) => l.includes('"msg":"call"'));
+    assert.ok(
+      lines.some((l) => l.includes('"sub":"alice"') && l.includes('"tool":"pid"')),
+      'alice calling pid',
+    );
+    assert.ok(lines.some((l) => l.includes('"sub":"bob"') && l.includes('"method":"tools/list"')));
+    for (const secret of [narrow, wide]) assert.ok(!scoped.logs().includes(secret), 'no token in the log');
   });
 });

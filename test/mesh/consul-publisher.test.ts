@@ -4,8 +4,6 @@
  */
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ReconcilingPublisher } from '../../sidecar/mesh/reconciling-publisher.js';
 import { consulPublisher, type ConsulPublisherOptions } from '../../sidecar/mesh/consul.js';
@@ -26,8 +24,15 @@ import {
 import type { Instance } from '../../sidecar/mesh/publisher.js';
 import type { ServerProfile } from '../../sidecar/mcp/profile.js';
 import { capturedLogger, testInstance, testProfile } from '../support/mesh-fixtures.js';
-import { startConsulAgent, startReadyzStub, type ConsulAgent } from '../support/consul-agent.js';
-import { distRoot, waitFor } from '../support/sidecar-process.js';
+import {
+  aclToken,
+  sidecarPolicyRules,
+  startAclAgent,
+  startConsulAgent,
+  startReadyzStub,
+  type ConsulAgent,
+} from '../support/consul-agent.js';
+import { waitFor } from '../support/sidecar-process.js';
 
 const TOKEN = 'token-that-must-never-be-logged-5f1c';
 
@@ -384,36 +389,16 @@ describe('ConsulPublisher against a real Consul agent', () => {
 });
 
 describe('ConsulPublisher with ACLs enforced (default deny)', () => {
-  const ROOT = 'root-token-for-the-acl-test-only';
   let consul: ConsulAgent;
 
   before(async () => {
-    consul = await startConsulAgent({
-      hcl: `acl { enabled = true\ndefault_policy = "deny"\ntokens { initial_management = "${ROOT}"\nagent = "${ROOT}" } }`,
-      token: ROOT,
-    });
-    // ACLs are bootstrapped by the leader shortly after the election.
-    await waitFor(
-      async () => (await consul.get('/v1/acl/policies')).status === 200,
-      15_000,
-      'the ACL system to answer',
-    );
+    consul = await startAclAgent();
   });
   after(() => consul?.stop());
 
   test('the token from consul/sidecar-policy.hcl is enough; no token is a clear, logged-once failure', async (t) => {
     const inst = instance(1);
-    const rules = readFileSync(join(distRoot, '..', 'consul', 'sidecar-policy.hcl'), 'utf8').replace(
-      /service "[^"]+"/,
-      `service "${inst.name}"`,
-    );
-    const policy = await consul.put('/v1/acl/policy', { Name: `sidecar-${inst.name}`, Rules: rules });
-    assert.equal(policy.status, 200, JSON.stringify(policy.body));
-    const token = await consul.put('/v1/acl/token', {
-      Description: 'acl test',
-      Policies: [{ Name: `sidecar-${inst.name}` }],
-    });
-    assert.equal(token.status, 200, JSON.stringify(token.body));
+    const secret = await aclToken(consul, `sidecar-${inst.name}`, sidecarPolicyRules(inst.name));
 
     const opts = {
       url: consul.url,
@@ -434,7 +419,7 @@ describe('ConsulPublisher with ACLs enforced (default deny)', () => {
     await anonymous.withdraw(1000);
 
     const allowed = capturedLogger();
-    const publisher = consulPublisher({ ...opts, token: token.body.SecretID }, inst, allowed.log);
+    const publisher = consulPublisher({ ...opts, token: secret }, inst, allowed.log);
     t.after(() => publisher.withdraw(1000));
     publisher.publish(profile(['echo']));
     publisher.report({ status: 'passing', latencyMs: 1, toolCount: 1 });
@@ -444,7 +429,7 @@ describe('ConsulPublisher with ACLs enforced (default deny)', () => {
       'registered and passing with the policy token',
     );
     await waitFor(() => publisher.status().state === 'published', 2000, 'state published');
-    for (const line of allowed.raw) assert.ok(!line.includes(token.body.SecretID), 'the token is never logged');
+    for (const line of allowed.raw) assert.ok(!line.includes(secret), 'the token is never logged');
     await publisher.withdraw(2000);
     assert.equal(
       (await consul.get(`/v1/agent/service/${inst.serviceId}`)).status,

@@ -5,32 +5,27 @@
  * the TLS error and registers nothing.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import type { Server } from 'node:http';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import type { ReconcilingPublisher } from '../../sidecar/mesh/reconciling-publisher.js';
 import { consulPublisher } from '../../sidecar/mesh/consul.js';
 import {
-  consulBinary,
   freePort,
+  privateCa,
   startConsulAgent,
   startReadyzStub,
   type ConsulAgent,
+  type PrivateCa,
 } from '../support/consul-agent.js';
 import { capturedLogger, testInstance, testProfile } from '../support/mesh-fixtures.js';
 import { waitFor } from '../support/sidecar-process.js';
-
-const run = promisify(execFile);
 
 const PROFILE = testProfile(['echo']);
 
 describe('ConsulPublisher against an agent with TLS (private CA)', () => {
   let consul: ConsulAgent;
-  let certDir: string;
+  let certs: PrivateCa | undefined;
   let httpsUrl: string;
   let ca: string;
   let readyz: Server;
@@ -38,11 +33,9 @@ describe('ConsulPublisher against an agent with TLS (private CA)', () => {
   const publishers: ReconcilingPublisher[] = [];
 
   before(async () => {
-    const bin = await consulBinary();
-    certDir = await mkdtemp(join(tmpdir(), 'mcp-sidecar-consul-tls-'));
-    await run(bin, ['tls', 'ca', 'create'], { cwd: certDir });
-    await run(bin, ['tls', 'cert', 'create', '-server', '-dc', 'dc1'], { cwd: certDir }); // SANs include 127.0.0.1
-    ca = await readFile(join(certDir, 'consul-agent-ca.pem'), 'utf8');
+    certs = await privateCa();
+    const certDir = certs.dir;
+    ca = certs.ca;
     const httpsPort = await freePort();
     consul = await startConsulAgent({
       hcl: `ports { https = ${httpsPort} }
@@ -63,7 +56,7 @@ tls {
     await Promise.all(publishers.map((p) => p.withdraw(2000)));
     readyz?.close();
     await consul?.stop();
-    if (certDir) await rm(certDir, { recursive: true, force: true });
+    await certs?.remove();
   });
 
   function make(name: string, caPem: string | undefined) {

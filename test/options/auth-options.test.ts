@@ -70,6 +70,11 @@ test('--auth jwt: issuer, JWKS and resource URLs are required; its flags without
     resource: 'https://gw.example/m/mcp',
     scopes: ['mcp:tools', 'mcp:read'],
   });
+  const scoped = parse([...jwt, ...urls, '--tool-scope', 'delete_*=mcp:admin', '--tool-scope', 'a=b=c']);
+  assert.deepEqual(scoped.toolScopes, [
+    ['delete_*', 'mcp:admin'],
+    ['a', 'b=c'],
+  ]);
   const cases: Array<[string[], RegExp]> = [
     [['--auth', 'jwt'], /^--auth jwt needs --auth-issuer <url>$/],
     [[...jwt, '--auth-resource', 'https://gw.example/mcp'], /^--auth jwt needs --auth-jwks-url <url>$/],
@@ -77,6 +82,10 @@ test('--auth jwt: issuer, JWKS and resource URLs are required; its flags without
     [[...jwt, '--auth-jwks-url', 'ftp://as.example/jwks', ...urls.slice(2)], /--auth-jwks-url "ftp:.*use an http/],
     [['--auth-scopes', 'a'], /^--auth-scopes is only read with --auth jwt; add --auth jwt$/],
     [['--auth', 'bearer', '--auth-issuer', 'https://as.example'], /^--auth-issuer is only read with --auth jwt/],
+    [['--tool-scope', 'x=mcp:x'], /^--tool-scope is only read with --auth jwt; add --auth jwt$/],
+    [[...jwt, ...urls, '--tool-scope', 'x'], /--tool-scope "x": use KEY=VALUE/],
+    [[...jwt, ...urls, '--tool-scope', 'x=two words'], /--tool-scope "x=two words": the scope must be one OAuth scope/],
+    [[...jwt, ...urls, '--tool-scope', 'x='], /the scope must be one OAuth scope/],
   ];
   for (const [argv, message] of cases) {
     assert.throws(
@@ -92,6 +101,32 @@ test('--kong-upstream-token-file: the first token of the file goes to the Kong p
     '/k': '# for Kong\nfirst\nsecond\n',
   });
   assert.equal(config.kong?.upstreamToken, 'first');
+});
+
+test('Kong Admin API credentials: token and CA files are read, checked, and need --kong-admin', () => {
+  const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+  const kong = ['--kong-admin', 'https://kong:8444', '--kong-admin-token-file', '/a', '--kong-ca-file', '/ca'];
+  const config = parse(kong, { '/a': ' rbac-token \n', '/ca': pem });
+  assert.equal(config.kong?.adminToken, 'rbac-token');
+  assert.equal(config.kong?.ca, pem);
+  const cases: Array<[string[], Record<string, string>, RegExp]> = [
+    [
+      ['--kong-admin-token-file', '/a'],
+      { '/a': 'x' },
+      /^--kong-admin-token-file is for the Kong publisher; add --kong-admin/,
+    ],
+    [['--kong-ca-file', '/ca'], { '/ca': pem }, /^--kong-ca-file is for the Kong publisher; add --kong-admin/],
+    [kong, { '/a': '\n', '/ca': pem }, /^--kong-admin-token-file \/a: write the token alone in the file/],
+    [kong, { '/a': 'secret words', '/ca': pem }, /^--kong-admin-token-file \/a: write the token alone/],
+    [kong, { '/a': 'x', '/ca': 'not a cert' }, /^--kong-ca-file \/ca: not a PEM certificate/],
+  ];
+  for (const [argv, contents, message] of cases) {
+    assert.throws(
+      () => parse(argv, contents),
+      (err: Error) => err instanceof ConfigError && message.test(err.message) && !err.message.includes('secret'),
+      argv.join(' '),
+    );
+  }
 });
 
 test('the CLI on 0.0.0.0 without --auth exits 2 and names the flags to add', () => {

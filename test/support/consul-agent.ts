@@ -4,7 +4,9 @@
  * what the publisher does is checked against the real agent's API.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -181,5 +183,64 @@ export async function startConsulAgent(
       await stop();
       await launch();
     },
+  };
+}
+
+/** The management token of startAclAgent's agents (a test-only agent on loopback; never a real secret). */
+export const ACL_ROOT_TOKEN = 'root-token-for-the-acl-tests-only';
+
+/**
+ * A dev agent that enforces ACLs as production does (`default_policy = "deny"`), bootstrapped with a
+ * management token that the helper's own get/put calls send. Resolves once the ACL system answers.
+ */
+export async function startAclAgent(): Promise<ConsulAgent> {
+  const consul = await startConsulAgent({
+    hcl: `acl { enabled = true\ndefault_policy = "deny"\ntokens { initial_management = "${ACL_ROOT_TOKEN}"\nagent = "${ACL_ROOT_TOKEN}" } }`,
+    token: ACL_ROOT_TOKEN,
+  });
+  // ACLs are bootstrapped by the leader shortly after the election.
+  await waitFor(async () => (await consul.get('/v1/acl/policies')).status === 200, 15_000, 'the ACL system to answer');
+  return consul;
+}
+
+/** consul/sidecar-policy.hcl, as an operator adapts it: for the service `name`. */
+export function sidecarPolicyRules(name: string): string {
+  const rules = readFileSync(join(distRoot, '..', 'consul', 'sidecar-policy.hcl'), 'utf8');
+  return rules.replace(/service "[^"]+"/, `service "${name}"`);
+}
+
+/** A policy with `rules` and a token of it, made with the management token; resolves with the token's SecretID. */
+export async function aclToken(consul: ConsulAgent, policyName: string, rules: string): Promise<string> {
+  const policy = await consul.put('/v1/acl/policy', { Name: policyName, Rules: rules });
+  if (policy.status !== 200) throw new Error(`creating ACL policy ${policyName}: ${JSON.stringify(policy.body)}`);
+  const token = await consul.put('/v1/acl/token', { Description: policyName, Policies: [{ Name: policyName }] });
+  if (token.status !== 200) throw new Error(`creating a token of ${policyName}: ${JSON.stringify(token.body)}`);
+  return token.body.SecretID as string;
+}
+
+export interface PrivateCa {
+  dir: string;
+  /** PEM of the CA, what --consul-ca-file / --kong-ca-file name. */
+  ca: string;
+  /** A server certificate and key it signed, valid for 127.0.0.1 and localhost. */
+  cert: string;
+  key: string;
+  remove(): Promise<void>;
+}
+
+/** A private CA and a server certificate for loopback, made by the Consul binary (`consul tls ca|cert create`). */
+export async function privateCa(): Promise<PrivateCa> {
+  const bin = await consulBinary();
+  const dir = await mkdtemp(join(tmpdir(), 'mcp-sidecar-ca-'));
+  const run = promisify(execFile);
+  await run(bin, ['tls', 'ca', 'create'], { cwd: dir });
+  await run(bin, ['tls', 'cert', 'create', '-server', '-dc', 'dc1'], { cwd: dir }); // SANs include 127.0.0.1
+  const read = (file: string) => readFile(join(dir, file), 'utf8');
+  return {
+    dir,
+    ca: await read('consul-agent-ca.pem'),
+    cert: await read('dc1-server-consul-0.pem'),
+    key: await read('dc1-server-consul-0-key.pem'),
+    remove: () => rm(dir, { recursive: true, force: true }),
   };
 }

@@ -3,7 +3,10 @@
  * whatever happens, raw HTTP for headers fetch will not send (Host), an SSE reader that keeps event ids, and
  * small readers for tool results and metrics.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import {
   McpHttpClient,
@@ -14,6 +17,15 @@ import {
   type RunningSidecar,
   type SseEvent,
 } from './sidecar-process.js';
+
+/** A file holding `text` (a token, a CA) in a temp dir removed after the test: what --*-file options read. */
+export function secretFile(t: TestContext, text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mcp-sidecar-secret-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'secret');
+  writeFileSync(file, text, { mode: 0o600 });
+  return file;
+}
 
 /** Starts a sidecar, stops it after the test (even on failure), and waits until it is READY unless told not to. */
 export async function launch(

@@ -44,6 +44,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,6 +57,15 @@ export interface RecordedRequest {
   body?: unknown;
   status: number;
   violations: string[];
+  /** The Kong-Admin-Token header it carried, if any (to check that credentials go with every request). */
+  adminToken?: string;
+}
+
+export interface KongAdminDoubleOptions {
+  /** Kong Enterprise RBAC: every request must carry this Kong-Admin-Token, else 401 as Kong answers. */
+  adminToken?: string;
+  /** Serve the Admin API over https with this certificate (PEM), as an Admin API on a TLS listener. */
+  tls?: { key: string; cert: string };
 }
 
 type Entity = Record<string, any> & { id: string; created_at: number; updated_at: number };
@@ -230,9 +240,12 @@ export class KongAdminDouble {
   private readonly sockets = new Set<Socket>();
   private port = 0;
 
-  private constructor(private readonly api: OpenAPIBackend) {}
+  private constructor(
+    private readonly api: OpenAPIBackend,
+    private readonly opts: KongAdminDoubleOptions,
+  ) {}
 
-  static async start(): Promise<KongAdminDouble> {
+  static async start(opts: KongAdminDoubleOptions = {}): Promise<KongAdminDouble> {
     const api = new OpenAPIBackend({
       definition: loadDocument(),
       strict: false,
@@ -248,13 +261,13 @@ export class KongAdminDouble {
       },
     });
     await api.init();
-    const double = new KongAdminDouble(api);
+    const double = new KongAdminDouble(api, opts);
     await double.up();
     return double;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.opts.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
   }
 
   /** Every contract violation seen so far, with the request it came from. */
@@ -306,7 +319,8 @@ export class KongAdminDouble {
   /** Kong is back on the same port, with the entities it had (its database survived). */
   async up(): Promise<void> {
     if (this.server) return;
-    const server = createServer((req, res) => void this.handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
+    const server: Server = this.opts.tls ? createHttpsServer(this.opts.tls, handler) : createServer(handler);
     server.on('connection', (socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
@@ -352,7 +366,13 @@ export class KongAdminDouble {
     const method = (req.method ?? 'GET').toUpperCase();
     const path = req.url ?? '/';
     const record: RecordedRequest = { method, path, status: 0, violations: [] };
+    const token = req.headers['kong-admin-token'];
+    if (typeof token === 'string') record.adminToken = token;
     this.requests.push(record);
+    if (this.opts.adminToken !== undefined && token !== this.opts.adminToken) {
+      // Kong Enterprise's answer to a missing or unknown RBAC token.
+      return this.answer(res, record, 401, { message: 'Invalid credentials. Token or User credentials required' });
+    }
     let body: unknown;
     if (text !== '') {
       const type = String(req.headers['content-type'] ?? '');
