@@ -102,6 +102,8 @@ export class HttpSession implements ClientChannel {
       return;
     }
     res.writeHead(200, { ...SSE_HEADERS, 'mcp-session-id': this.sessionId });
+    // Sent now: with nothing to replay, the client would otherwise wait for the first event or keep-alive.
+    res.flushHeaders();
     this.transport.streams.add(res);
     for (const e of found.events) res.write(`id: ${e.stream}_${e.seq}\nevent: message\ndata: ${e.data}\n\n`);
     if (found.gap)
