@@ -18,6 +18,7 @@ import {
   modernResponse,
   ModernError,
 } from '../mcp/modern.js';
+import { callerOf } from '../mcp/caller.js';
 import type { Router } from '../mcp/router.js';
 import { ListenStream } from './listen-stream.js';
 import { headerMismatch } from './modern-headers.js';
@@ -119,11 +120,14 @@ export class ModernRequests {
 }
 
 /**
- * Who is calling, when the request says: the consumer Kong authenticated (its auth plugins set X-Consumer-ID and
- * drop one a client sent), else the credential itself. A requestState is bound to it, so that another caller
- * cannot answer a call that asked someone else for input.
+ * Who is calling, when the request says: the subject --auth jwt verified (so a refreshed token is still the same
+ * caller), else the consumer Kong authenticated (its auth plugins set X-Consumer-ID and drop one a client sent),
+ * else the credential itself. A requestState is bound to it, so that another caller cannot answer a call that
+ * asked someone else for input.
  */
 function callerIdentity(req: IncomingMessage): string | undefined {
+  const sub = callerOf(req)?.sub;
+  if (sub) return `sub:${sub}`;
   const consumer = req.headers['x-consumer-id'];
   if (typeof consumer === 'string' && consumer) return `kong-consumer:${consumer}`;
   const authorization = req.headers.authorization;
