@@ -16,6 +16,7 @@ import {
   idKey,
   keepBigIds,
   kindOf,
+  type JsonRpcMessage,
   type JsonRpcRequest,
   type JsonRpcResponse,
 } from '../mcp/jsonrpc.js';
@@ -156,6 +157,8 @@ export class StreamableHttp {
       return this.modern.handle(req, res, first as JsonRpcRequest, bigIds);
     }
     const requests: JsonRpcRequest[] = [];
+    /** Notifications and answers to server requests: each message's kind is found once, here. */
+    const others: JsonRpcMessage[] = [];
     let initialize: JsonRpcRequest | undefined;
     for (let i = 0; i < messages.length; i++) {
       const kind = kindOf(messages[i]);
@@ -172,7 +175,7 @@ export class StreamableHttp {
       if (kind === 'request') {
         requests.push(messages[i]);
         if (messages[i].method === 'initialize') initialize = messages[i];
-      }
+      } else others.push(messages[i]);
     }
     if (initialize) {
       if (messages.length > 1) {
@@ -189,7 +192,7 @@ export class StreamableHttp {
     const http = await this.sessions.find(req, res);
     if (!http) return;
     const session = http.session;
-    for (const message of messages) if (kindOf(message) !== 'request') http.receive(message);
+    for (const message of others) http.receive(message);
     if (requests.length === 0) {
       res.writeHead(202);
       res.end();

@@ -32,7 +32,7 @@ export class ClientMessages {
     private readonly serverMessages: ServerMessages,
     private readonly readyWait: ReadyWait,
     private readonly subscriptions: Subscriptions,
-    private readonly opts: { maxInflight: number; maxSessionInflight: number },
+    private readonly opts: { maxSessionInflight: number },
   ) {}
 
   /** Everything a session's client sends. */
@@ -121,7 +121,8 @@ export class ClientMessages {
         `request id ${JSON.stringify(request.id)} is already in flight in this session; ids must be unique`,
       );
     }
-    // Caps answered at once, never queued: one client's burst must not make everyone else's requests wait.
+    // Caps answered at once, never queued: one client's burst must not make everyone else's requests wait (the
+    // per-process cap is InFlight.dispatch's, for every caller).
     if (session.inflight.size >= this.opts.maxSessionInflight) {
       return this.answer(
         session,
@@ -130,17 +131,6 @@ export class ClientMessages {
           request.id,
           'session',
           `this session has ${session.inflight.size} requests in flight (--max-session-inflight ${this.opts.maxSessionInflight}); wait for answers before sending more`,
-        ),
-      );
-    }
-    if (worker.inflight >= this.opts.maxInflight) {
-      return this.answer(
-        session,
-        request,
-        this.inFlight.overloaded(
-          request.id,
-          'server',
-          `the MCP server process has ${worker.inflight} requests in flight (--max-inflight ${this.opts.maxInflight}); retry shortly`,
         ),
       );
     }

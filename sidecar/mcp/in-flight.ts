@@ -27,6 +27,8 @@ import type { Worker } from './worker.js';
 
 export interface InFlightOptions {
   requestTimeoutMs: number;
+  /** Requests in flight at one server process: past it, a call is answered at once, never queued. */
+  maxInflight: number;
   /** Send calls of readOnly/idempotent tools again once when the server died under them. */
   retryIdempotent: boolean;
   /** The tools that exist for callers (--tools-allow/--tools-deny, and per caller --tool-scope). */
@@ -53,6 +55,13 @@ export class InFlight {
 
   /** Relays `request` to `worker` for `client`. Undefined when the worker is gone (the client was answered so). */
   dispatch(worker: Worker, client: Channel, session: Session | undefined, request: JsonRpcRequest): Call | undefined {
+    // The per-process cap, for every caller alike (sessions, REST, modern requests): one burst must not make
+    // everyone else's requests wait behind it.
+    if (worker.inflight >= this.opts.maxInflight) {
+      const why = `the MCP server process has ${worker.inflight} requests in flight (--max-inflight ${this.opts.maxInflight}); retry shortly`;
+      client.send(this.overloaded(request.id, 'server', why), idKey(request.id));
+      return undefined;
+    }
     // An authenticated caller's subject is kept with its calls (never its token): the log says who called what.
     const caller = callerOf(request);
     if (caller?.sub !== undefined) {

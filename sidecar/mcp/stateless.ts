@@ -24,7 +24,7 @@ export class Stateless {
     private readonly inFlight: InFlight,
     private readonly readyWait: ReadyWait,
     private readonly subscriptions: Subscriptions,
-    private readonly opts: { maxInflight: number; requestTimeoutMs: number },
+    private readonly opts: { requestTimeoutMs: number },
     /** Whether a legacy session watches `uri` (then the server's subscription is theirs too). */
     private readonly sessionsWatch: (worker: Worker, uri: string) => boolean,
     /** Server→client requests of legacy servers bridged as Multi Round-Trip Requests. */
@@ -38,7 +38,7 @@ export class Stateless {
 
   /** The server's profile, waiting for a restarting server within --ready-wait; undefined when none is up. */
   async profile(): Promise<ServerProfile | undefined> {
-    if (!this.source.anyWorker() && this.readyWait.possible()) await this.readyWait.ready();
+    await this.available();
     return this.source.anyWorker()?.profile;
   }
 
@@ -70,25 +70,8 @@ export class Stateless {
       client.send(this.inFlight.unavailable(request.id), request.id);
       return undefined;
     }
-    if (worker.inflight >= this.opts.maxInflight) {
-      client.send(
-        this.inFlight.overloaded(
-          request.id,
-          'server',
-          `the MCP server process has ${worker.inflight} requests in flight (--max-inflight ${this.opts.maxInflight}); retry shortly`,
-        ),
-        request.id,
-      );
-      return undefined;
-    }
-    const meta = (request.params?._meta ?? {}) as Record<string, unknown>;
-    const level = meta[META.logLevel];
-    const modern = {
-      capabilities: (meta[META.clientCapabilities] ?? {}) as Record<string, unknown>,
-      logLevel: LOG_LEVELS.includes(level as LogLevel) ? (level as LogLevel) : undefined,
-    };
     const call = this.inFlight.dispatch(worker, client, undefined, request);
-    if (call && era === 'modern') call.modern = modern;
+    if (call && era === 'modern') call.modern = modernContext(request);
     if (call && taken) this.input.track(call, request, taken.fresh);
     return call;
   }
@@ -161,4 +144,14 @@ export class Stateless {
         void worker.request('resources/unsubscribe', { uri }, this.opts.requestTimeoutMs).catch(() => {});
     }
   }
+}
+
+/** What a modern request's `_meta` says of its client for the call's life: its capabilities and log level. */
+function modernContext(request: JsonRpcRequest): NonNullable<Call['modern']> {
+  const meta = (request.params?._meta ?? {}) as Record<string, unknown>;
+  const level = meta[META.logLevel];
+  return {
+    capabilities: (meta[META.clientCapabilities] ?? {}) as Record<string, unknown>,
+    logLevel: LOG_LEVELS.includes(level as LogLevel) ? (level as LogLevel) : undefined,
+  };
 }
