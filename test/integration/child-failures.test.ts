@@ -15,6 +15,18 @@ import {
   waitForReady,
 } from '../support/sidecar-process.js';
 
+/** /readyz once it says the supervisor gave up (crash loop), within 10 s. */
+function untilFailed(url: string) {
+  return waitFor(
+    async () => {
+      const r = await readyz(url);
+      return r.body.status === 'failed' ? r : undefined;
+    },
+    10_000,
+    '/readyz to say failed',
+  );
+}
+
 test('kill -9 of the server: in-flight calls fail within 1 s, /readyz turns 503, then 200 with a new process', async (t) => {
   // --restart-min 1s keeps the sidecar in backoff long enough to see what clients get meanwhile; --ready-wait 0
   // makes them get it at once instead of waiting for the restart (restart-wait.test.ts covers the waiting).
@@ -165,14 +177,7 @@ test('a server that never answers initialize is killed after --handshake-timeout
     ],
     { ready: false },
   );
-  const failed = await waitFor(
-    async () => {
-      const r = await readyz(sidecar.url);
-      return r.body.status === 'failed' ? r : undefined;
-    },
-    10_000,
-    '/readyz to say failed',
-  );
+  const failed = await untilFailed(sidecar.url);
   assert.equal(failed.status, 503);
   assert.match(failed.body.worker.lastFailure.reason, /initialize got no answer within \d+ ms/);
   assert.deepEqual(await serverProcesses(sidecar), [], 'the silent servers were killed, not left running');
@@ -193,14 +198,7 @@ test('a server that exits during initialize crash-loops: restarts stop, /readyz 
     ],
     { ready: false },
   );
-  const failed = await waitFor(
-    async () => {
-      const r = await readyz(sidecar.url);
-      return r.body.status === 'failed' ? r : undefined;
-    },
-    10_000,
-    '/readyz to say failed',
-  );
+  const failed = await untilFailed(sidecar.url);
   assert.equal(failed.status, 503);
   assert.equal(failed.body.worker.state, 'failed');
   assert.match(failed.body.reason, /crash-looped \(3 failures in the window\) and is no longer restarted/);
@@ -246,14 +244,7 @@ test('a command that does not exist: the log, /readyz and the crash loop say "co
   const sidecar = await launch(t, ['--crash-loop-restarts', '2', '--restart-min', '50ms', '--', missing], {
     ready: false,
   });
-  const failed = await waitFor(
-    async () => {
-      const r = await readyz(sidecar.url);
-      return r.body.status === 'failed' ? r : undefined;
-    },
-    10_000,
-    '/readyz to say failed',
-  );
+  const failed = await untilFailed(sidecar.url);
   assert.match(
     failed.body.worker.lastFailure.reason,
     /command not found: "\/nonexistent\/mcp-server-that-is-not-there"\. Check the command after "--" and the PATH/,
