@@ -52,6 +52,14 @@ export async function startReadyzStub(): Promise<{ server: Server; port: number 
   return { server, port: (server.address() as { port: number }).port };
 }
 
+/** Four distinct free loopback ports for one agent (the kernel may hand out the same free port twice in a row). */
+async function agentPorts(): Promise<{ http: number; serfLan: number; serfWan: number; server: number }> {
+  const picked = new Set<number>();
+  while (picked.size < 4) picked.add(await freePort());
+  const [http, serfLan, serfWan, server] = [...picked];
+  return { http, serfLan, serfWan, server };
+}
+
 export interface ConsulAgent {
   url: string;
   httpPort: number;
@@ -99,13 +107,8 @@ export async function startConsulAgent(
   opts: { readyTimeoutMs?: number; hcl?: string; token?: string } = {},
 ): Promise<ConsulAgent> {
   const bin = await consulBinary();
-  const ports = {
-    http: await freePort(),
-    serfLan: await freePort(),
-    serfWan: await freePort(),
-    server: await freePort(),
-  };
-  const url = `http://127.0.0.1:${ports.http}`;
+  let ports = await agentPorts();
+  let url = `http://127.0.0.1:${ports.http}`;
   let proc: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
   let dataDir: string | undefined;
@@ -170,7 +173,20 @@ export async function startConsulAgent(
     dataDir = undefined;
   };
 
-  await launch();
+  // A port found free can be taken by another process (a sidecar, another test file's agent) before the agent
+  // binds it: the agent then exits at once ("address already in use"). An agent that exits before its election
+  // is started again on new ports, twice at most; restart() keeps its ports, as a real agent restart does.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await launch();
+      break;
+    } catch (err) {
+      if (attempt === 3 || !/exited before it elected a leader/.test((err as Error).message)) throw err;
+      output = '';
+      ports = await agentPorts();
+      url = `http://127.0.0.1:${ports.http}`;
+    }
+  }
   return {
     url,
     httpPort: ports.http,
