@@ -25,6 +25,12 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
 
+  if (argv[0] === 'doctor') {
+    const { doctorCommand } = await import('./doctor/doctor.js');
+    process.exitCode = await doctorCommand(argv.slice(1), (line) => process.stdout.write(`${line}\n`));
+    return;
+  }
+
   let config;
   try {
     config = parseConfig(argv, process.env, (path) => readFileSync(path, 'utf8'));
