@@ -25,7 +25,7 @@ import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trac
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
 import type { Call, Outcome } from '../mcp/call.js';
-import type { JsonRpcRequest, JsonRpcResponse } from '../mcp/jsonrpc.js';
+import type { JsonRpcResponse } from '../mcp/jsonrpc.js';
 import { declaredVersion } from '../mcp/modern.js';
 import type { CallTrace, Tracing } from './tracing.js';
 
