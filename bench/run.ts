@@ -3,7 +3,7 @@
  * over stdio: the bridges all start first, then at each C each target runs in turn. Prints the markdown report on stdout (progress goes to stderr) and writes
  * it to bench/results/latest.md (with the raw numbers in latest.json; partial.md/.json for a narrowed run).
  *
- * Knobs (environment): BENCH_TARGETS=stdio,sidecar,sidecar-modern,supergateway,mcp-proxy,node-http-floor,sidecar-isolated
+ * Knobs (environment): BENCH_TARGETS=stdio,sidecar,sidecar-modern,sidecar-traced,supergateway,mcp-proxy,node-http-floor,sidecar-isolated
  * (a subset), BENCH_CONCURRENCY=1,32, BENCH_ROUNDS=3, BENCH_WARMUP_MS=1000, BENCH_REWARM_MS=300, BENCH_MEASURE_MS=1300
  * (per round), BENCH_MAX_CALLS=200000 (per round), BENCH_OPENS=50.
  */
@@ -20,6 +20,7 @@ import {
   nodeHttpFloorTarget,
   repoRoot,
   sidecarTarget,
+  sidecarTracedTarget,
   stdioTarget,
   supergatewayTarget,
   type StartedTarget,
@@ -72,6 +73,8 @@ function plan(opens: number): PlanEntry[] {
     // a sidecar of its own, started like the one above, so each era's row has its own CPU and memory
     { target: sidecarTarget('sidecar-modern', 'mcp-sidecar, stateless 2026-07-28', [], true), cells: true },
     // every supergateway session boots a server child (~0.3 s), so fewer opens at a slower pace
+    // the same sidecar with every call traced and exported: the cost per call of tracing
+    { target: sidecarTracedTarget, cells: true },
     { target: supergatewayTarget, cells: true, opens: { count: Math.min(opens, 10), intervalMs: 500 } },
     { target: mcpProxyTarget, cells: true, opens: { count: opens, intervalMs: 50 } },
     { target: nodeHttpFloorTarget, cells: true },

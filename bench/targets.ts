@@ -7,6 +7,8 @@
  * root of its tree (for CPU and memory).
  */
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -92,6 +94,7 @@ export function sidecarTarget(
   label = 'mcp-sidecar',
   extraArgs: string[] = [],
   stateless = false,
+  env: () => Promise<NodeJS.ProcessEnv> = async () => process.env,
 ): Target {
   return {
     id,
@@ -102,17 +105,11 @@ export function sidecarTarget(
       // BENCH_SIDECAR_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the sidecar under the benchmark's load
       // (the profile is written when it exits; summarize it with dist/bench/profile-summary.js).
       const nodeArgs = [SIDECAR_V8_FLAG, ...(process.env.BENCH_SIDECAR_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
-      const proc = new BridgeProcess(process.execPath, [
-        ...nodeArgs,
-        main,
-        '--port',
-        '0',
-        '--log-level',
-        'warn',
-        ...extraArgs,
-        '--',
-        ...everythingCommand(),
-      ]);
+      const proc = new BridgeProcess(
+        process.execPath,
+        [...nodeArgs, main, '--port', '0', '--log-level', 'warn', ...extraArgs, '--', ...everythingCommand()],
+        { env: await env() },
+      );
       return started(proc, async () => {
         const match = await proc.waitForStdout(/mcp-sidecar: serving \S+ at (http:\/\/[^ ]+)/, START_TIMEOUT_MS);
         const base = match[1];
@@ -122,6 +119,31 @@ export function sidecarTarget(
     },
   };
 }
+
+/**
+ * The sidecar with tracing on, every call sampled, exporting to an OTLP/HTTP sink in the benchmark's own process
+ * (it reads each body and answers 200, so the sidecar pays for its spans and their export, never for a collector).
+ */
+export const sidecarTracedTarget = sidecarTarget(
+  'sidecar-traced',
+  'mcp-sidecar, tracing on (OTLP)',
+  [],
+  false,
+  async () => {
+    const sink = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+    });
+    await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+    sink.unref();
+    const { port } = sink.address() as AddressInfo;
+    return {
+      ...process.env,
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+      OTEL_TRACES_SAMPLER: 'always_on',
+    };
+  },
+);
 
 export const supergatewayTarget: Target = {
   id: 'supergateway',

@@ -21,6 +21,10 @@ step "Consul agent for the integration tests"
 consul_bin="$(bash consul/install.sh | tail -n 1)"
 echo "consul: $consul_bin"
 
+step "OpenTelemetry Collector for the tracing test"
+otelcol_bin="$(bash otelcol/install.sh | tail -n 1)"
+echo "otelcol: $otelcol_bin"
+
 step "decK for the Kong export tests"
 deck_bin="$(bash kong/install-deck.sh | tail -n 1)"
 echo "deck: $deck_bin"

@@ -199,6 +199,7 @@ export function helpText(): string {
     'Usage:',
     '  mcp-sidecar [options] -- <command> [args...]',
     '  mcp-sidecar kong-config --name <name> --advertise <host:port> [...]   print a decK file',
+    '  mcp-sidecar doctor [options] -- <command> [args...]                    check a set-up before running it',
     '',
     'With no command it serves @modelcontextprotocol/server-everything.',
     '',

@@ -14,7 +14,7 @@ import { defaultServiceId } from './options/service-id.js';
 
 export const SIDECAR_VERSION = '0.1.0';
 
-export function workerOptions(config: Config, guard: OrphanGuard): WorkerOptions {
+export function workerOptions(config: Config, guard?: OrphanGuard): WorkerOptions {
   return {
     child: {
       command: config.command,

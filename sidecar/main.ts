@@ -13,6 +13,7 @@ import { publishersFor } from './mesh/publishers.js';
 import { ConfigError } from './options/validate.js';
 import { SIDECAR_VERSION } from './instance.js';
 import { Sidecar } from './sidecar.js';
+import { startTracing, stopTracing, wantsTracing } from './tracing/tracing.js';
 
 async function main(argv: string[]): Promise<void> {
   if (argv[0] === 'kong-config') {
@@ -21,6 +22,12 @@ async function main(argv: string[]): Promise<void> {
     const { exitCode, output } = kongConfigCommand(argv.slice(1));
     (exitCode === 0 ? process.stdout : process.stderr).write(output.endsWith('\n') ? output : `${output}\n`);
     process.exitCode = exitCode;
+    return;
+  }
+
+  if (argv[0] === 'doctor') {
+    const { doctorCommand } = await import('./doctor/doctor.js');
+    process.exitCode = await doctorCommand(argv.slice(1), (line) => process.stdout.write(`${line}\n`));
     return;
   }
 
@@ -37,6 +44,9 @@ async function main(argv: string[]): Promise<void> {
   if (config.version) return void process.stdout.write(`${SIDECAR_VERSION}\n`);
 
   const log = createLogger(config.logLevel);
+  // The OpenTelemetry SDK is loaded only when the OTEL_* environment asks for traces.
+  if (wantsTracing(process.env))
+    await startTracing(process.env, { name: config.name, version: SIDECAR_VERSION }, log.child({ part: 'tracing' }));
   const sidecar = new Sidecar(
     config,
     log,
@@ -56,7 +66,7 @@ async function main(argv: string[]): Promise<void> {
       `${signal} received: withdrawing from registries, draining, then stopping the MCP server (send again to force)`,
     );
     sidecar.shutdown(signal).then(
-      () => process.exit(0),
+      () => stopTracing().then(() => process.exit(0)),
       (err: Error) => {
         log.error({ err: err.message }, 'shutdown failed');
         sidecar.forceStop();

@@ -16,6 +16,7 @@ import { forbidden, originRefusal, type OriginPolicy } from './origin-guard.js';
 import { sendJson, sendTransportError } from './reply.js';
 import type { RestTools } from './rest-tools.js';
 import type { StreamableHttp } from './streamable-http.js';
+import { tracing } from '../tracing/tracing.js';
 
 export interface AppParts {
   mcp: StreamableHttp;
@@ -89,8 +90,11 @@ export function createHandler(parts: AppParts): RequestListener {
   const [hot, ...rest] = routeTable(parts);
   const app = createApp(parts, rest);
   return (req: IncomingMessage, res: ServerResponse) => {
-    if (req.method === hot.method && (req.url === hot.path || req.url?.startsWith(`${hot.path}?`)))
+    if (req.method === hot.method && (req.url === hot.path || req.url?.startsWith(`${hot.path}?`))) {
+      if (tracing) tracing.http(req, res, hot.path);
       return serveHot(parts, hot, req, res);
+    }
+    if (tracing) tracing.http(req, res, 'unmatched');
     app(req, res);
   };
 }

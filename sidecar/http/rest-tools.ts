@@ -6,6 +6,7 @@
 import type { Request, Response } from 'express';
 import type { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { carryTraceContext } from './trace-context.js';
 import { callerOf } from '../mcp/caller.js';
 import { ErrorCode } from '../mcp/jsonrpc.js';
 import type { WorkerSource } from '../mcp/pool.js';
@@ -108,7 +109,9 @@ export class RestTools {
         error: `arguments do not match the inputSchema of "${name}": ${check.errorMessage}`,
       });
     }
-    const response = await this.router.stateless.restCall('tools/call', { name, arguments: args }, caller);
+    const message = { method: 'tools/call', params: { name, arguments: args } };
+    carryTraceContext(req, message);
+    const response = await this.router.stateless.restCall(message.method, message.params, caller);
     if (response.error) {
       const headers: Record<string, string> = {};
       const retry = (response.error.data as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;

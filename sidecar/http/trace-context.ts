@@ -1,12 +1,14 @@
 /**
  * W3C trace context: a gateway's tracing (Kong's OpenTelemetry plugin) sets a `traceparent` header; MCP carries
  * trace context in `_meta` (`traceparent`, `tracestate`), which reaches the server untouched. A request whose
- * body has none gets the header's, so the server's spans join the gateway's trace.
+ * body has none gets the header's, so the server's spans join the gateway's trace. With tracing on (OTEL_*) it
+ * gets the context of the sidecar's own HTTP span instead, a child of the header's.
  */
 import type { IncomingMessage } from 'node:http';
+import { tracing } from '../tracing/tracing.js';
 
 export function carryTraceContext(req: IncomingMessage, message: unknown): void {
-  const traceparent = req.headers.traceparent;
+  const traceparent = tracing ? tracing.traceparentOf(req) : req.headers.traceparent;
   if (typeof traceparent !== 'string') return;
   const m = message as { method?: unknown; params?: unknown };
   if (typeof m?.method !== 'string') return;

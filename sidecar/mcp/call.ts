@@ -9,6 +9,7 @@ import type { Channel } from './channel.js';
 import type { InFlight } from './in-flight.js';
 import type { JsonRpcErrorObject, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, RequestId } from './jsonrpc.js';
 import { LOG_LEVELS, type LogLevel, type Session } from './session.js';
+import type { CallTrace } from '../tracing/tracing.js';
 import type { PendingCall, Worker } from './worker.js';
 
 export type Outcome = 'ok' | 'error' | 'timeout' | 'cancelled' | 'unavailable';
@@ -31,6 +32,8 @@ export class Call implements PendingCall {
    * it is parked the client has its InputRequiredResult and the call waits for the retry, which takes it over.
    */
   input: { parked: boolean; hold(response: JsonRpcResponse): void } | undefined;
+  /** Its spans, when tracing is on (OTEL_*). */
+  trace: CallTrace | undefined;
   /** Told when the call stops being in flight, however it ends. */
   onfinish: (() => void) | undefined;
 
@@ -63,6 +66,7 @@ export class Call implements PendingCall {
     if (this.done) return;
     // A call waiting for its client's retry (MRTR) whose server answered anyway: the answer waits for the retry.
     if (this.input?.parked) return this.input.hold(response);
+    if (this.trace) this.trace.answered(response);
     this.book.finished(this, response.error ? 'error' : 'ok');
     if (this.method === 'tools/list') this.book.listed(response.result, this);
     response.id = this.originalId;

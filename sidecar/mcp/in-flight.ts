@@ -24,6 +24,7 @@ import type { ReadyWait } from './ready-wait.js';
 import type { Session } from './session.js';
 import { unknownTool, type ToolPolicy } from './tool-policy.js';
 import type { Worker } from './worker.js';
+import { tracing } from '../tracing/tracing.js';
 
 export interface InFlightOptions {
   requestTimeoutMs: number;
@@ -94,7 +95,9 @@ export class InFlight {
     );
     if (tool && this.opts.retryIdempotent && (tool.annotations?.readOnlyHint || tool.annotations?.idempotentHint))
       call.retryRequest = request;
+    if (tracing) call.trace = tracing.call(call, request, this.source.mode);
     if (!this.send(worker, call, request)) {
+      call.trace?.end('unavailable');
       client.send(this.unavailable(call.originalId), call.key);
       return undefined;
     }
@@ -158,6 +161,7 @@ export class InFlight {
     call.session?.inflight.delete(call.key);
     this.metrics.countCall(call.method, outcome);
     call.onfinish?.();
+    if (call.trace) call.trace.end(outcome);
     if (outcome === 'ok' || outcome === 'error')
       this.metrics.observeCall(call.method, call.tool, (performance.now() - call.startedAt) / 1000);
   }

@@ -51,6 +51,9 @@ import { fileURLToPath } from 'node:url';
 import { OpenAPIBackend, type Document, type Operation, type Request } from 'openapi-backend';
 import { parse } from 'yaml';
 
+/** The Kong version the double answers GET / with: the release its OpenAPI document describes. */
+export const KONG_VERSION = '3.9.1';
+
 export interface RecordedRequest {
   method: string;
   path: string;
@@ -460,6 +463,18 @@ export class KongAdminDouble {
         return [200, this.upsert(this.upstreams, p.upstream_id_or_name, body)];
       case 'get-upstream':
         return this.found(this.find(this.upstreams, p.upstream_id_or_name));
+      case 'delete-upstream': {
+        // Kong deletes an upstream's targets with it, and answers 204 for one that does not exist.
+        const upstream = this.find(this.upstreams, p.upstream_id_or_name);
+        if (upstream) {
+          this.upstreams.delete(upstream.name);
+          this.targets.delete(upstream.id);
+        }
+        return [204];
+      }
+      case 'geInfo':
+        // GET /: the fields mcp-sidecar doctor reads (Kong's answer has many more).
+        return [200, { version: KONG_VERSION, tagline: 'Welcome to kong', configuration: { database: 'postgres' } }];
       case 'upsert-service':
         return [200, this.upsert(this.services, p.service_id_or_name, body)];
       case 'get-service':
