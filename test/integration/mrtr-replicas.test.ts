@@ -1,0 +1,141 @@
+/**
+ * Multi Round-Trip Requests across replicas (issue 12 §1, "replicas"): two sidecars of one service, registered in
+ * one real Consul agent, sharing --state-key-file and a bearer token, behind a round-robin gateway on loopback.
+ * The retry that lands on the replica which does not hold the call is forwarded to the owner Consul lists; what
+ * cannot be forwarded (a tampered state, a request already forwarded, an owner gone) is refused with the reason.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startConsulAgent, type ConsulAgent } from '../support/consul-agent.js';
+import { sidecarWithConsul, uniqueName } from '../support/consul-sidecar.js';
+import { metric, secretFile, textOf } from '../support/harness.js';
+import { ask, ELICIT, elicitingClient, retry } from '../support/mrtr-calls.js';
+import { roundRobinProxy } from '../support/round-robin-proxy.js';
+import { fixtureCommand, waitFor, waitForReady } from '../support/sidecar-process.js';
+
+const ALICE_AUTH = { authorization: 'Bearer alice-token' };
+const BOB_AUTH = { authorization: 'Bearer bob-token' };
+
+/** A counter of /metrics, 0 when it has no sample yet. */
+async function count(url: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const value = await metric(url, name, labels);
+  return Number.isNaN(value) ? 0 : value;
+}
+
+const forwards = (url: string, outcome: string) => count(url, 'mcp_sidecar_mrtr_forwards_total', { outcome });
+
+describe('MRTR across replicas registered in one Consul agent', () => {
+  let consul: ConsulAgent;
+
+  before(async () => {
+    consul = await startConsulAgent();
+  });
+  after(async () => {
+    await consul?.stop();
+  });
+
+  test('two replicas behind a round-robin gateway', async (t) => {
+    const name = uniqueName('replicas');
+    const args = [
+      '--state-key-file',
+      secretFile(t, 'a shared key of the replicas, 32 bytes or more'),
+      '--auth',
+      'bearer',
+      '--auth-token-file',
+      secretFile(t, 'alice-token\nbob-token\n'),
+      '--shutdown-grace',
+      '2s',
+    ];
+    const replica = async () => {
+      const sidecar = await sidecarWithConsul(t, consul, name, fixtureCommand('conformance-server'), args);
+      await waitForReady(sidecar.url);
+      return sidecar;
+    };
+    const passing = async (n: number) =>
+      waitFor(
+        async () => ((await consul.get(`/v1/health/service/${name}?passing`)).body?.length === n ? true : undefined),
+        20_000,
+        `${n} passing instances of ${name} in Consul`,
+        100,
+      );
+    const [a, b] = await Promise.all([replica(), replica()]);
+    await passing(2);
+
+    await t.test(
+      'the official client pinned to 2026-07-28 completes a call that asks for input; its retry lands on the other replica and is forwarded to the owner',
+      async (t) => {
+        const proxy = await roundRobinProxy(t, [a.url, b.url]);
+        const { client, asked } = await elicitingClient(t, proxy.url, ALICE_AUTH);
+
+        const result = await client.callTool({ name: ELICIT, arguments: {} });
+        assert.equal((result.content as Array<{ text: string }>)[0].text, 'Hello, Alice!');
+        assert.deepEqual(asked, ['What is your name?']);
+
+        const calls = proxy.routed.filter((r) => r.method === 'tools/call');
+        assert.deepEqual(
+          calls.map((c) => c.retry),
+          [false, true],
+          'one first request, then one retry with requestState',
+        );
+        assert.notEqual(calls[0].target, calls[1].target, 'the retry went to the other replica');
+        const [owner, other] = calls[0].target === a.url ? [a, b] : [b, a];
+        assert.equal(await forwards(other.url, 'forwarded'), 1, 'the replica that got the retry forwarded it');
+        assert.equal(await count(owner.url, 'mcp_sidecar_mrtr_forwards_total'), 0, 'the owner forwarded nothing');
+        // The owner's server ran the one call, to its end; the other replica's server never saw it.
+        const ok = { method: 'tools/call', outcome: 'ok' };
+        assert.equal(await count(owner.url, 'mcp_sidecar_rpc_calls_total', ok), 1);
+        assert.equal(await count(other.url, 'mcp_sidecar_rpc_calls_total', { method: 'tools/call' }), 0);
+        assert.equal(await metric(owner.url, 'mcp_sidecar_input_pending'), 0);
+      },
+    );
+
+    await t.test(
+      'a tampered state, or one of another caller, is refused where it arrives and forwarded nowhere; a forwarded request is not forwarded again; the waiting call is untouched',
+      async () => {
+        const { requestState } = await ask(a.url, ALICE_AUTH);
+        const before = await forwards(b.url, 'forwarded');
+        const refusals = [
+          [await retry(b.url, `${requestState}x`, ALICE_AUTH), /integrity check/],
+          [await retry(b.url, requestState, BOB_AUTH), /issued to another caller/],
+          [
+            await retry(b.url, requestState, { ...ALICE_AUTH, 'mcp-sidecar-forwarded-by': 'some-replica' }),
+            /not at this one .* already forwarded once \(by "some-replica"\): a forwarded request is not forwarded again/,
+          ],
+        ] as const;
+        for (const [answer, why] of refusals) {
+          assert.equal(answer.response!.error?.code, -32602, JSON.stringify(answer.response));
+          assert.match(answer.response!.error.message, why);
+        }
+        assert.equal(await forwards(b.url, 'forwarded'), before, 'nothing was forwarded');
+        assert.equal(await forwards(b.url, 'not_again'), 1);
+        assert.equal(await metric(a.url, 'mcp_sidecar_input_pending'), 1, 'the call still waits at its owner');
+
+        const done = await retry(b.url, requestState, ALICE_AUTH, {}, 3);
+        assert.equal(done.response!.id, 3);
+        assert.equal(textOf(done.response!), 'Hello, Alice!');
+        assert.equal(await forwards(b.url, 'forwarded'), before + 1);
+        assert.equal(await metric(a.url, 'mcp_sidecar_input_pending'), 0);
+      },
+    );
+
+    await t.test(
+      'a state whose owner is no longer a passing instance in Consul: the call is lost, and the answer says to start it again without requestState',
+      async () => {
+        const c = await replica();
+        await passing(3);
+        const { requestState } = await ask(c.url, ALICE_AUTH);
+        await c.stop('SIGTERM'); // deregisters, then stops
+        const lost = await retry(b.url, requestState, ALICE_AUTH);
+        assert.equal(lost.response!.error?.code, -32602, JSON.stringify(lost.response));
+        assert.match(
+          lost.response!.error.message,
+          new RegExp(
+            `which Consul does not list as a passing instance of service "${name}" .*; the call waiting for this input is lost: send the request again without requestState`,
+          ),
+        );
+        assert.ok(lost.response!.error.data.owner.startsWith(`${name}-127.0.0.1-`), 'the owner is named in data');
+        assert.equal(await forwards(b.url, 'owner_gone'), 1);
+      },
+    );
+  });
+});
