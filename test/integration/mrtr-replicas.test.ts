@@ -6,13 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startConsulAgent, type ConsulAgent } from '../support/consul-agent.js';
-import { sidecarWithConsul, uniqueName } from '../support/consul-sidecar.js';
-import { metric, secretFile, textOf } from '../support/harness.js';
+import { freePort, startConsulAgent, type ConsulAgent } from '../support/consul-agent.js';
+import { serviceIdOf, sidecarWithConsul, uniqueName } from '../support/consul-sidecar.js';
+import { callerDigest, paramsDigest, RequestStateSeal } from '../../sidecar/mcp/request-state.js';
+import { metric, secretFile, sleep, textOf } from '../support/harness.js';
 import { ask, ELICIT, elicitingClient, retry } from '../support/mrtr-calls.js';
 import { roundRobinProxy } from '../support/round-robin-proxy.js';
 import { fixtureCommand, waitFor, waitForReady } from '../support/sidecar-process.js';
 
+const KEY = 'a shared key of the replicas, 32 bytes or more';
 const ALICE_AUTH = { authorization: 'Bearer alice-token' };
 const BOB_AUTH = { authorization: 'Bearer bob-token' };
 
@@ -38,7 +40,7 @@ describe('MRTR across replicas registered in one Consul agent', () => {
     const name = uniqueName('replicas');
     const args = [
       '--state-key-file',
-      secretFile(t, 'a shared key of the replicas, 32 bytes or more'),
+      secretFile(t, KEY),
       '--auth',
       'bearer',
       '--auth-token-file',
@@ -135,6 +137,69 @@ describe('MRTR across replicas registered in one Consul agent', () => {
         );
         assert.ok(lost.response!.error.data.owner.startsWith(`${name}-127.0.0.1-`), 'the owner is named in data');
         assert.equal(await forwards(b.url, 'owner_gone'), 1);
+      },
+    );
+    await t.test(
+      'an owner Consul lists as passing but that does not answer: the call is lost; an owner whose address now serves another replica: that one does not forward it again',
+      async (t) => {
+        // States as the replicas sign them (the test holds the shared key), for instances that hold no call.
+        const seal = new RequestStateSeal(Buffer.from(KEY));
+        const original = {
+          jsonrpc: '2.0' as const,
+          id: 1,
+          method: 'tools/call',
+          params: { name: ELICIT, arguments: {} },
+        };
+        const stateOf = (owner: string) =>
+          seal.seal({
+            owner,
+            handle: 'a-call-of-that-instance',
+            round: 0,
+            method: 'tools/call',
+            digest: paramsDigest(original),
+            expires: Date.now() + 60_000,
+            caller: callerDigest(`authorization:${ALICE_AUTH.authorization}`),
+          });
+        // Real registrations in the real agent, passing: one where nothing listens, one at replica a's address.
+        const register = async (id: string, port: number) => {
+          const check = { CheckID: `${id}:ttl`, TTL: '60s', Status: 'passing' };
+          const r = await consul.put('/v1/agent/service/register', {
+            ID: id,
+            Name: name,
+            Address: '127.0.0.1',
+            Port: port,
+            Check: check,
+          });
+          assert.equal(r.status, 200, JSON.stringify(r.body));
+          t.after(() => consul.put(`/v1/agent/service/deregister/${id}`));
+        };
+        await register(`${name}-silent`, await freePort());
+        await register(`${name}-moved`, Number(new URL(a.url).port));
+        await passing(4);
+        await sleep(1100); // past b's cache of Consul's answer, which the previous test filled
+
+        const silent = await retry(b.url, stateOf(`${name}-silent`), ALICE_AUTH);
+        assert.equal(silent.response!.error?.code, -32602, JSON.stringify(silent.response));
+        assert.match(
+          silent.response!.error.message,
+          /which did not answer \(ECONNREFUSED.*\); the call waiting for this input is lost: send the request again without requestState/,
+        );
+        assert.equal(await forwards(b.url, 'owner_unreachable'), 1);
+
+        const [forwardedBefore, notAgainBefore] = [
+          await forwards(b.url, 'forwarded'),
+          await forwards(a.url, 'not_again'),
+        ];
+        const moved = await retry(b.url, stateOf(`${name}-moved`), ALICE_AUTH);
+        assert.equal(moved.response!.error?.code, -32602, JSON.stringify(moved.response));
+        assert.match(
+          moved.response!.error.message,
+          new RegExp(
+            `already forwarded once \\(by "${serviceIdOf(name, b.url)}"\\): a forwarded request is not forwarded again`,
+          ),
+        );
+        assert.equal(await forwards(b.url, 'forwarded'), forwardedBefore + 1, 'b forwarded it, to a');
+        assert.equal(await forwards(a.url, 'not_again'), notAgainBefore + 1, 'a refused to forward it again');
       },
     );
   });
