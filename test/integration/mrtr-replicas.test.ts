@@ -10,7 +10,8 @@ import { freePort, startConsulAgent, type ConsulAgent } from '../support/consul-
 import { serviceIdOf, sidecarWithConsul, uniqueName } from '../support/consul-sidecar.js';
 import { callerDigest, paramsDigest, RequestStateSeal } from '../../sidecar/mcp/request-state.js';
 import { metric, secretFile, sleep, textOf } from '../support/harness.js';
-import { ask, ELICIT, elicitingClient, retry } from '../support/mrtr-calls.js';
+import { modern } from '../support/modern-post.js';
+import { ALICE, ask, CAN_ELICIT, ELICIT, elicitingClient, retry } from '../support/mrtr-calls.js';
 import { roundRobinProxy } from '../support/round-robin-proxy.js';
 import { fixtureCommand, waitFor, waitForReady } from '../support/sidecar-process.js';
 
@@ -202,5 +203,63 @@ describe('MRTR across replicas registered in one Consul agent', () => {
         assert.equal(await forwards(a.url, 'not_again'), notAgainBefore + 1, 'a refused to forward it again');
       },
     );
+  });
+  test('a forwarded retry answered with progress streams back as SSE, and closing that stream cancels the call at the owner', async (t) => {
+    const name = uniqueName('replicas-sse');
+    const args = ['--state-key-file', secretFile(t, KEY), '--shutdown-grace', '2s'];
+    const replica = async () => {
+      const sidecar = await sidecarWithConsul(t, consul, name, fixtureCommand('fault-tools'), args);
+      await waitForReady(sidecar.url);
+      return sidecar;
+    };
+    const [owner, other] = await Promise.all([replica(), replica()]);
+    await waitFor(
+      async () => ((await consul.get(`/v1/health/service/${name}?passing`)).body?.length === 2 ? true : undefined),
+      20_000,
+      `2 passing instances of ${name} in Consul`,
+      100,
+    );
+    const call = (steps: number, progressToken: string) => ({
+      name: 'ask-then-progress',
+      arguments: { steps },
+      _meta: { ...CAN_ELICIT._meta, progressToken },
+    });
+    const first = async (steps: number, id: number) => {
+      const { response } = await modern(owner.url, 'tools/call', call(steps, `first-${id}`), {}, id);
+      assert.equal(response!.result?.resultType, 'input_required', JSON.stringify(response));
+      assert.deepEqual(Object.keys(response!.result.inputRequests), ['user_name']);
+      return { inputResponses: { user_name: ALICE }, requestState: response!.result.requestState as string };
+    };
+
+    const answers = await first(2, 1);
+    const retried = await modern(other.url, 'tools/call', { ...call(2, 'retry'), ...answers }, {}, 2);
+    assert.equal(retried.headers.get('content-type'), 'text/event-stream');
+    const progress = retried.messages.filter((m) => m.method === 'notifications/progress');
+    assert.deepEqual(
+      progress.map((m) => [m.params.progressToken, m.params.progress]),
+      [
+        ['retry', 1],
+        ['retry', 2],
+      ],
+    );
+    assert.equal(retried.response!.id, 2);
+    assert.equal(textOf(retried.response!), 'Hello, Alice!');
+    assert.equal(await forwards(other.url, 'forwarded'), 1);
+
+    // 100 steps of 50 ms: the client goes after the first progress event, long before the call could end.
+    const long = await first(100, 3);
+    const abort = new AbortController();
+    const onMessage = (m: { method?: string }) => m.method === 'notifications/progress' && abort.abort();
+    await assert.rejects(
+      modern(other.url, 'tools/call', { ...call(100, 'going'), ...long }, {}, 4, { signal: abort.signal, onMessage }),
+      { name: 'AbortError' },
+    );
+    await waitFor(
+      async () => (await count(owner.url, 'mcp_sidecar_rpc_calls_total', { outcome: 'cancelled' })) === 1 || undefined,
+      3_000,
+      'the call cancelled at the owner',
+    );
+    assert.equal(await count(owner.url, 'mcp_sidecar_rpc_calls_total', { method: 'tools/call', outcome: 'ok' }), 1);
+    assert.equal(await forwards(other.url, 'forwarded'), 2);
   });
 });
