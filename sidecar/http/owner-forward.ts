@@ -52,6 +52,9 @@ const PASSED_ON = new Set([
 /** Answer headers the client needs; the body's framing (JSON or SSE) is the owner's. */
 const PASSED_BACK = ['content-type', 'content-length', 'cache-control', 'retry-after', 'www-authenticate'];
 
+/** Answers the retry with a JSON-RPC error (data: the owner, unless told otherwise). */
+type Fail = (why: string, code?: number, status?: number, data?: unknown) => void;
+
 export interface OwnerForwardOptions {
   seal: RequestStateSeal;
   /** This instance's service ID: the owner named in the states it issues. */
@@ -99,8 +102,7 @@ export class OwnerForward {
     const claims = this.opts.seal.open(state);
     const self = this.opts.self();
     if (!claims || claims.owner === self) return undefined;
-    const fail = (why: string, code: number = ErrorCode.InvalidParams, status = 200) => {
-      const data = { owner: claims.owner };
+    const fail: Fail = (why, code = ErrorCode.InvalidParams, status = 200, data = { owner: claims.owner }) => {
       const headers: Record<string, string> = status === 503 ? { 'retry-after': '1' } : {};
       sendJsonText(res, status, toJson(errorResponse(message.id, code, why, data), bigIds), headers);
     };
@@ -115,14 +117,7 @@ export class OwnerForward {
     // Everything the owner would check but the owner itself: a bad retry is answered here, not carried over.
     const problem = claimsProblem(claims, message, claims.owner, this.opts.identity(req));
     if (problem) {
-      sendJsonText(
-        res,
-        200,
-        toJson(
-          errorResponse(message.id, ErrorCode.InvalidParams, `Invalid params: ${problem.why}`, problem.data),
-          bigIds,
-        ),
-      );
+      fail(`Invalid params: ${problem.why}`, ErrorCode.InvalidParams, 200, problem.data);
       return Promise.resolve();
     }
     return this.forward(req, res, claims, body, fail);
@@ -138,7 +133,7 @@ export class OwnerForward {
     res: ServerResponse,
     claims: StateClaims,
     body: string,
-    fail: (why: string, code?: number, status?: number) => void,
+    fail: Fail,
   ): Promise<void> {
     const { instances, service } = this.opts;
     const lost = `the call waiting for this input is lost: send the request again without requestState (and without inputResponses) to start it over`;
