@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { freePort, startConsulAgent, type ConsulAgent } from '../support/consul-agent.js';
 import { serviceIdOf, sidecarWithConsul, uniqueName } from '../support/consul-sidecar.js';
 import { callerDigest, paramsDigest, RequestStateSeal } from '../../sidecar/mcp/request-state.js';
-import { metric, secretFile, sleep, textOf } from '../support/harness.js';
+import { launch, metric, secretFile, sleep, textOf } from '../support/harness.js';
 import { modern } from '../support/modern-post.js';
 import { ALICE, ask, CAN_ELICIT, ELICIT, elicitingClient, retry } from '../support/mrtr-calls.js';
 import { roundRobinProxy } from '../support/round-robin-proxy.js';
@@ -26,6 +26,23 @@ async function count(url: string, name: string, labels: Record<string, string> =
 }
 
 const forwards = (url: string, outcome: string) => count(url, 'mcp_sidecar_mrtr_forwards_total', { outcome });
+
+/**
+ * A state as the replicas sign it (the test holds the shared key) for the elicitation call of Alice, naming
+ * `owner`, an instance that holds no such call.
+ */
+function stateOf(owner: string): string {
+  const original = { jsonrpc: '2.0' as const, id: 1, method: 'tools/call', params: { name: ELICIT, arguments: {} } };
+  return new RequestStateSeal(Buffer.from(KEY)).seal({
+    owner,
+    handle: 'a-call-of-that-instance',
+    round: 0,
+    method: 'tools/call',
+    digest: paramsDigest(original),
+    expires: Date.now() + 60_000,
+    caller: callerDigest(`authorization:${ALICE_AUTH.authorization}`),
+  });
+}
 
 describe('MRTR across replicas registered in one Consul agent', () => {
   let consul: ConsulAgent;
@@ -143,24 +160,6 @@ describe('MRTR across replicas registered in one Consul agent', () => {
     await t.test(
       'an owner Consul lists as passing but that does not answer: the call is lost; an owner whose address now serves another replica: that one does not forward it again',
       async (t) => {
-        // States as the replicas sign them (the test holds the shared key), for instances that hold no call.
-        const seal = new RequestStateSeal(Buffer.from(KEY));
-        const original = {
-          jsonrpc: '2.0' as const,
-          id: 1,
-          method: 'tools/call',
-          params: { name: ELICIT, arguments: {} },
-        };
-        const stateOf = (owner: string) =>
-          seal.seal({
-            owner,
-            handle: 'a-call-of-that-instance',
-            round: 0,
-            method: 'tools/call',
-            digest: paramsDigest(original),
-            expires: Date.now() + 60_000,
-            caller: callerDigest(`authorization:${ALICE_AUTH.authorization}`),
-          });
         // Real registrations in the real agent, passing: one where nothing listens, one at replica a's address.
         const register = async (id: string, port: number) => {
           const check = { CheckID: `${id}:ttl`, TTL: '60s', Status: 'passing' };
@@ -262,4 +261,19 @@ describe('MRTR across replicas registered in one Consul agent', () => {
     assert.equal(await count(owner.url, 'mcp_sidecar_rpc_calls_total', { method: 'tools/call', outcome: 'ok' }), 1);
     assert.equal(await forwards(other.url, 'forwarded'), 2);
   });
+});
+
+test('Consul not answering: the retry is refused with 503 and -32002, to be sent again in a moment', async (t) => {
+  const deadAgent = `http://127.0.0.1:${await freePort()}`;
+  const args = ['--consul', deadAgent, '--state-key-file', secretFile(t, KEY), '--forward-timeout', '1s'];
+  const sidecar = await launch(t, [...args, '--', ...fixtureCommand('conformance-server')]);
+  const answer = await retry(sidecar.url, stateOf('another-replica'), ALICE_AUTH);
+  assert.equal(answer.status, 503);
+  assert.equal(answer.headers.get('retry-after'), '1');
+  assert.equal(answer.response!.error?.code, -32002, JSON.stringify(answer.response));
+  assert.match(
+    answer.response!.error.message,
+    /waiting at mcp-sidecar instance "another-replica", and Consul could not be asked where it is \(GET .*ECONNREFUSED.*\); retry shortly/,
+  );
+  assert.equal(await forwards(sidecar.url, 'consul_unreachable'), 1);
 });
