@@ -76,6 +76,12 @@ export class Metrics {
     help: 'SSE connections closed because the client stopped reading and --stream-buffer filled up',
     registers: [this.registry],
   });
+  readonly mrtrForwards = new client.Counter({
+    name: 'mcp_sidecar_mrtr_forwards_total',
+    help: 'MCP 2026-07-28 retries (requestState) whose call waits at another replica, by outcome (forwarded: the owner answered; not_again: a forwarded request was not forwarded again; no_consul, consul_unreachable, owner_gone, owner_unreachable: refused with the reason)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
   private readonly durationChildren = new Map<string, client.Histogram.Internal<'method' | 'tool'>>();
   private readonly callChildren = new Map<string, client.Counter.Internal>();
   private readonly httpChildren = new Map<string, client.Counter.Internal>();

@@ -19,7 +19,9 @@ import { BearerTokens } from './http/bearer-tokens.js';
 import { jwtAuthenticator, resourceMetadata } from './http/jwt-auth.js';
 import { BodyReader } from './http/body.js';
 import { closeServer, createHttpServer, listen } from './http/http-server.js';
+import { callerIdentity } from './http/modern-requests.js';
 import { buildOriginPolicy } from './http/origin-guard.js';
+import { OwnerForward } from './http/owner-forward.js';
 import { RestTools } from './http/rest-tools.js';
 import { StreamableHttp } from './http/streamable-http.js';
 import type { Logger } from './log.js';
@@ -27,6 +29,7 @@ import { IsolatedPool } from './mcp/isolated-pool.js';
 import type { WorkerPool } from './mcp/pool.js';
 import { Router } from './mcp/router.js';
 import { SharedPool } from './mcp/shared-pool.js';
+import { ConsulInstances } from './mesh/consul-instances.js';
 import type { Instance, Publisher } from './mesh/publisher.js';
 import { Metrics } from './metrics.js';
 
@@ -41,6 +44,7 @@ export class Sidecar {
   private readonly server: Server;
   private readonly orphanGuard: OrphanGuard;
   private readonly auth: Authenticator | undefined;
+  private readonly ownerForward: OwnerForward;
   private publishers: Publisher[] = [];
   private readonly startedAt = Date.now();
   instance!: Instance;
@@ -117,9 +121,29 @@ export class Sidecar {
     const authLog = log.child({ part: 'auth' });
     if (auth.mode === 'bearer') this.auth = bearerAuthenticator(new BearerTokens(auth.tokenFile, authLog));
     if (auth.mode === 'jwt') this.auth = jwtAuthenticator(auth, authLog);
+    // MRTR retries that reach a replica which does not hold their call: on to the owner, found in Consul.
+    this.ownerForward = new OwnerForward({
+      seal: this.router.inputRequired.seal,
+      self: () => this.router.inputRequired.owner,
+      instances: config.consul
+        ? new ConsulInstances({ ...config.consul, service: config.name, timeoutMs: config.forwardTimeoutMs })
+        : undefined,
+      service: config.name,
+      connectTimeoutMs: config.forwardTimeoutMs,
+      requestTimeoutMs: config.requestTimeoutMs,
+      count: (outcome) => this.metrics.mrtrForwards.inc({ outcome }),
+      identity: callerIdentity,
+      log: httpLog,
+    });
     this.transport = new StreamableHttp(
       this.router,
-      { ...config, body, eventStore, onSlowStreamClosed: () => this.metrics.slowStreamsClosed.inc() },
+      {
+        ...config,
+        body,
+        eventStore,
+        onSlowStreamClosed: () => this.metrics.slowStreamsClosed.inc(),
+        ownerForward: this.ownerForward,
+      },
       httpLog,
     );
     this.server = createHttpServer(
@@ -186,6 +210,7 @@ export class Sidecar {
     await this.pool.stop({ stdinGraceMs: this.config.stopTimeoutMs, termGraceMs: this.config.stopTimeoutMs });
     await this.orphanGuard.close();
     this.auth?.close();
+    this.ownerForward.close();
     await closeServer(this.server);
     this.log.info('stopped');
   }

@@ -22,6 +22,7 @@ import { callerOf } from '../mcp/caller.js';
 import type { Router } from '../mcp/router.js';
 import { ListenStream } from './listen-stream.js';
 import { headerMismatch } from './modern-headers.js';
+import type { OwnerForward } from './owner-forward.js';
 import { sendJsonText } from './reply.js';
 import { StatelessExchange } from './stateless-exchange.js';
 import type { StreamableHttp } from './streamable-http.js';
@@ -30,10 +31,17 @@ export class ModernRequests {
   constructor(
     private readonly router: Router,
     private readonly transport: StreamableHttp,
-    private readonly opts: { listTtlMs: number },
+    private readonly opts: { listTtlMs: number; ownerForward?: OwnerForward },
   ) {}
 
-  async handle(req: IncomingMessage, res: ServerResponse, message: JsonRpcRequest, bigIds: boolean): Promise<void> {
+  /** `body`: the request as it came, passed on unchanged when its call waits at another replica. */
+  async handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    message: JsonRpcRequest,
+    bigIds: boolean,
+    body: string,
+  ): Promise<void> {
     const reply = (status: number, response: JsonRpcResponse, headers: Record<string, string> = {}) =>
       sendJsonText(res, status, toJson(response, bigIds), headers);
     if (kindOf(message) !== 'request') {
@@ -86,6 +94,9 @@ export class ModernRequests {
         errorResponse(id, ErrorCode.MethodNotFound, `Method not found: ${method} is not a method of MCP ${version}`),
       );
     }
+    // Before the server's profile: a retry whose call waits at another replica needs nothing of this one's server.
+    const forwarded = this.opts.ownerForward?.take(req, res, message, body, bigIds);
+    if (forwarded) return forwarded;
     const profile = this.router.stateless.currentProfile() ?? (await this.router.stateless.profile());
     if (!profile) return reply(503, this.router.stateless.unavailable(id), { 'retry-after': '1' });
     const mismatch = headerMismatch(req, message, profile);
@@ -125,7 +136,7 @@ export class ModernRequests {
  * else the credential itself. A requestState is bound to it, so that another caller cannot answer a call that
  * asked someone else for input.
  */
-function callerIdentity(req: IncomingMessage): string | undefined {
+export function callerIdentity(req: IncomingMessage): string | undefined {
   const sub = callerOf(req)?.sub;
   if (sub) return `sub:${sub}`;
   const consumer = req.headers['x-consumer-id'];

@@ -27,6 +27,7 @@ import type { EventStoreLimits } from './event-store.js';
 import { HttpSessions } from './http-sessions.js';
 import type { ListenStream } from './listen-stream.js';
 import { ModernRequests } from './modern-requests.js';
+import type { OwnerForward } from './owner-forward.js';
 import { carryTraceContext } from './trace-context.js';
 import { PostExchange } from './post-exchange.js';
 import { accepts, sendJson, sendRpcError, sendTransportError } from './reply.js';
@@ -43,6 +44,8 @@ export interface StreamableHttpOptions {
   listTtlMs: number;
   /** Counts a stream closed for not reading (metrics). */
   onSlowStreamClosed(): void;
+  /** Passes MRTR retries on to the replica that holds their call. */
+  ownerForward?: OwnerForward;
 }
 
 export class StreamableHttp {
@@ -154,7 +157,7 @@ export class StreamableHttp {
         );
         return;
       }
-      return this.modern.handle(req, res, first as JsonRpcRequest, bigIds);
+      return this.modern.handle(req, res, first as JsonRpcRequest, bigIds, text);
     }
     const requests: JsonRpcRequest[] = [];
     /** Notifications and answers to server requests: each message's kind is found once, here. */

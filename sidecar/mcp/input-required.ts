@@ -106,7 +106,7 @@ export class InputRequired {
 
   constructor(
     private readonly inFlight: InFlight,
-    private readonly seal: RequestStateSeal,
+    readonly seal: RequestStateSeal,
     private readonly opts: InputRequiredOptions,
     private readonly log: Logger,
   ) {}

@@ -174,6 +174,14 @@ export const SESSIONS = {
       'HMAC-SHA256 key (32+ bytes) that signs the requestState of InputRequiredResults; ' +
       'replicas of one service share it (default: a random key per process)',
   }),
+  forwardTimeoutMs: duration({
+    flag: 'forward-timeout',
+    default: '5s',
+    arg: 'dur',
+    help:
+      'a retry whose call waits at another replica is forwarded to it (found in Consul): ' +
+      'time to connect to it, and to ask Consul where it is',
+  }),
   requestTimeoutMs: duration({
     flag: 'request-timeout',
     default: '60s',

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
+import { ConsulInstances } from '../../sidecar/mesh/consul-instances.js';
 import { aclToken, sidecarPolicyRules, startAclAgent, type ConsulAgent } from '../support/consul-agent.js';
 import {
   agentService,
@@ -46,6 +47,11 @@ describe('Consul least privilege (ACLs enforced, default deny)', () => {
     await sleep(CHECK_TTL_MS + 1000);
     assert.equal((await checkStatuses(consul, id))['mcp-ping']?.Status, 'passing', 'TTL updates are allowed');
     assert.ok(await agentService(consul, id));
+    // The lookup a replica makes to forward an MRTR retry to the instance holding its call (node:read included).
+    const instances = new ConsulInstances({ url: consul.url, token, service: name, timeoutMs: 5000 });
+    t.after(() => instances.close());
+    const found = await waitFor(() => instances.passing(id), 10_000, 'the instance in the replicas lookup', 200);
+    assert.deepEqual(found, { address: '127.0.0.1', port: Number(new URL(sidecar.url).port) });
     assert.ok(!(await everythingShown(sidecar)).includes(token), 'the token shows nowhere');
 
     const { code } = await sidecar.stop('SIGTERM');

@@ -5,48 +5,15 @@
  * another replica), the cap on waiting calls, and the cancellation of a call whose client never retries.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { launch, metric, textOf } from '../support/harness.js';
+import { launch, metric, secretFile, textOf } from '../support/harness.js';
 import { MODERN, modern } from '../support/modern-post.js';
+import { ALICE, ask, CAN_ELICIT, ELICIT, elicitingClient, retry } from '../support/mrtr-calls.js';
 import { fixtureCommand, waitFor } from '../support/sidecar-process.js';
-
-const ELICIT = 'test_input_required_result_elicitation';
-const CAN_ELICIT = { _meta: { 'io.modelcontextprotocol/clientCapabilities': { elicitation: {} } } };
-const ALICE = { action: 'accept', content: { name: 'Alice' } };
-
-/** The first leg of the elicitation tool: its InputRequiredResult. */
-async function ask(url: string, headers: Record<string, string> = {}, args: Record<string, unknown> = {}) {
-  const first = await modern(url, 'tools/call', { name: ELICIT, arguments: args, ...CAN_ELICIT }, headers);
-  const result = first.response!.result;
-  assert.equal(result?.resultType, 'input_required', JSON.stringify(first.response));
-  return result as { inputRequests: Record<string, any>; requestState: string };
-}
-
-function retry(url: string, requestState: string, headers: Record<string, string> = {}, args = {}, id = 2) {
-  const params = { name: ELICIT, arguments: args, inputResponses: { user_name: ALICE }, requestState, ...CAN_ELICIT };
-  return modern(url, 'tools/call', params, headers, id);
-}
 
 test('the official client pinned to 2026-07-28 with an elicitation handler completes tool calls that ask for input, one round and two', async (t) => {
   const sidecar = await launch(t, ['--', ...fixtureCommand('conformance-server')]);
-  const client = new Client(
-    { name: 'mrtr-test', version: '1.0.0' },
-    { capabilities: { elicitation: { form: {} } }, versionNegotiation: { mode: { pin: MODERN } } },
-  );
-  const asked: string[] = [];
-  client.setRequestHandler('elicitation/create', async (request) => {
-    asked.push(request.params.message);
-    const content: Record<string, string> = /color/.test(request.params.message)
-      ? { color: 'blue' }
-      : { name: 'Alice' };
-    return { action: 'accept', content };
-  });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${sidecar.url}/mcp`)));
-  t.after(() => client.close());
+  const { client, asked } = await elicitingClient(t, sidecar.url);
   assert.equal(client.getNegotiatedProtocolVersion(), MODERN);
 
   const one = await client.callTool({ name: ELICIT, arguments: {} });
@@ -114,12 +81,10 @@ test('requestState: tampered, another request, another caller or a replayed roun
   assert.match(invalid.response!.error.message, /inputResponses\["user_name"\] must be the result object/);
 });
 
-test('replicas sharing --state-key-file: a retry at the replica that does not hold the call names the owner; past --max-pending-input, 503', async (t) => {
-  const keyFile = join(tmpdir(), `mrtr-key-${process.pid}`);
-  writeFileSync(keyFile, 'k'.repeat(40));
+test('replicas sharing --state-key-file without Consul: a retry at the replica that does not hold the call names the owner and says the call is lost there; past --max-pending-input, 503', async (t) => {
   const common = [
     '--state-key-file',
-    keyFile,
+    secretFile(t, 'k'.repeat(40)),
     '--max-pending-input',
     '1',
     '--',
@@ -131,9 +96,10 @@ test('replicas sharing --state-key-file: a retry at the replica that does not ho
   assert.equal(elsewhere.response!.error.code, -32602);
   assert.match(
     elsewhere.response!.error.message,
-    /belongs to a call waiting at mcp-sidecar instance "[^"]+", not at this one/,
+    /belongs to a call waiting at mcp-sidecar instance "[^"]+", and this instance cannot reach it: .* no --consul; the call waiting for this input is lost: send the request again without requestState/,
   );
   assert.ok(elsewhere.response!.error.data.owner, 'the owner is named in data');
+  assert.equal(await metric(b.url, 'mcp_sidecar_mrtr_forwards_total', { outcome: 'no_consul' }), 1);
 
   const full = await modern(a.url, 'tools/call', { name: ELICIT, arguments: {}, ...CAN_ELICIT }, {}, 7);
   assert.equal(full.status, 503);

@@ -19,6 +19,8 @@ export async function modern(
   params: Record<string, unknown> = {},
   headers: Record<string, string> = {},
   id: number | string = 1,
+  /** `signal` aborts the request; `onMessage` sees each message as it arrives (an SSE stream's, one by one). */
+  opts: { signal?: AbortSignal; onMessage?(message: JsonRpcMessage): void } = {},
 ) {
   const named =
     method === 'tools/call' || method === 'prompts/get'
@@ -28,6 +30,7 @@ export async function modern(
         : undefined;
   const res = await fetch(`${url}/mcp`, {
     method: 'POST',
+    signal: opts.signal,
     headers: {
       'content-type': 'application/json',
       accept: 'application/json, text/event-stream',
@@ -44,7 +47,10 @@ export async function modern(
     }),
   });
   const messages: JsonRpcMessage[] = [];
-  await readMessages(res, (m) => messages.push(m));
+  await readMessages(res, (m) => {
+    messages.push(m);
+    opts.onMessage?.(m);
+  });
   return {
     status: res.status,
     headers: res.headers,
