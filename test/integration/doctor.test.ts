@@ -174,6 +174,30 @@ test('names a Consul token without rights on the service, and leaves no probe', 
   assert.deepEqual(Object.keys(services), []);
 });
 
+test('names a Consul token that may register but not see the passing instances, and leaves no probe', async (t) => {
+  const acl = await startAclAgent();
+  t.after(() => acl.stop());
+  // service:write alone: registration works, but Consul hides instances on nodes the token may not read.
+  const token = await aclToken(acl, 'everything-no-node-read', 'service "everything" { policy = "write" }');
+  const run = await doctor([
+    '--name',
+    'everything',
+    '--port',
+    String(await freePort()),
+    '--consul',
+    acl.url,
+    '--consul-token-file',
+    secretFile(t, token),
+    '--',
+    ...everythingCommand(),
+  ]);
+  assert.equal(run.code, 1, run.stdout);
+  assert.match(run.check('Consul token'), /^✘ .*is registered and passing, but GET \/v1\/health\/service\/everything/);
+  assert.match(run.fix('Consul token'), /node_prefix "" \{ policy = "read" \}/);
+  const services = (await acl.get('/v1/agent/services')).body as Record<string, unknown>;
+  assert.deepEqual(Object.keys(services), [], 'the probe was deregistered after the failed step');
+});
+
 test('names Kong down, and skips the entity check', async () => {
   const run = await doctor([
     '--port',
