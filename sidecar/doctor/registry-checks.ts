@@ -7,12 +7,15 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config.js';
 import { ConsulApi } from '../mesh/consul-api.js';
+import { ConsulInstances } from '../mesh/consul-instances.js';
 import { kongAdminClient } from '../mesh/kong-admin.js';
 import { kongTags } from '../mesh/kong-state.js';
 import { RegistryClient, RegistryError } from '../mesh/registry-client.js';
 import { CheckFailure } from './report.js';
 
 const TIMEOUT_MS = 5000;
+/** How long a registration may take to reach the catalog (an agent syncs at once; a loaded one takes a moment). */
+const CATALOG_SYNC_MS = 3000;
 
 /** An id no sidecar uses: real ids are <name>-<host>-<port> or --service-id. */
 export function probeId(name: string): string {
@@ -52,6 +55,8 @@ export async function checkConsulToken(config: Config): Promise<string> {
     await api.register({
       ID: id,
       Name: config.name,
+      // With a port, as the sidecar registers: the replicas' lookup ignores instances that have none.
+      Port: config.port || 1,
       Tags: ['mcp-sidecar-doctor'],
       Meta: { 'mcp-sidecar-doctor': 'probe' },
       Checks: [
@@ -60,11 +65,14 @@ export async function checkConsulToken(config: Config): Promise<string> {
     });
     step = 'pass the TTL check of';
     await api.updateTtl(checkId, 'passing', 'mcp-sidecar doctor probe');
+    step = 'find among the passing instances';
+    await findPassing(config, id);
     step = 'deregister';
     await api.deregister(id);
     step = '';
-    return `the token registered probe ${id} of service "${config.name}", passed its TTL check and deregistered it`;
+    return `the token registered probe ${id} of service "${config.name}", passed its TTL check, found it among the passing instances and deregistered it`;
   } catch (err) {
+    if (err instanceof CheckFailure) throw err;
     const status = err instanceof RegistryError ? err.statusCode : undefined;
     throw new CheckFailure(
       `could not ${step} probe ${id}: ${(err as Error).message}`,
@@ -76,6 +84,28 @@ export async function checkConsulToken(config: Config): Promise<string> {
     // Even after a failed step: the probe must not stay registered (DeregisterCriticalServiceAfter is the backstop).
     if (step !== '') await api.deregister(id).catch(() => {});
     api.close();
+  }
+}
+
+/**
+ * The lookup replicas make to forward an MCP 2026-07-28 retry to the one holding its call. Consul answers it with
+ * 200 and no instances when the token may not read the nodes, so "registered but invisible" is its own failure.
+ */
+async function findPassing(config: Config, id: string): Promise<void> {
+  const consul = config.consul!;
+  const instances = new ConsulInstances({ ...consul, service: config.name, timeoutMs: TIMEOUT_MS });
+  try {
+    // The health endpoint reads the catalog, which the agent updates a moment after the register and the TTL pass.
+    for (const deadline = Date.now() + CATALOG_SYNC_MS; Date.now() < deadline;) {
+      if (await instances.passing(id)) return;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    throw new CheckFailure(
+      `probe ${id} is registered and passing, but GET /v1/health/service/${config.name}?passing did not list it within ${CATALOG_SYNC_MS / 1000} s`,
+      'give the token the rule node_prefix "" { policy = "read" } (consul/sidecar-policy.hcl): without it replicas cannot find each other and every MCP 2026-07-28 retry that reaches another replica fails',
+    );
+  } finally {
+    instances.close();
   }
 }
 

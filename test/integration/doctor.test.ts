@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
-import { after, before, test } from 'node:test';
+import { after, before, test, type TestContext } from 'node:test';
 import { aclToken, freePort, startAclAgent, startConsulAgent, type ConsulAgent } from '../support/consul-agent.js';
 import { secretFile } from '../support/harness.js';
 import { KONG_VERSION, KongAdminDouble } from '../support/kong-admin-double.js';
@@ -147,10 +147,11 @@ test('names Consul down, and skips the token check', async () => {
   assert.match(run.check('Consul token'), /^- .*skipped: "Consul agent" failed/);
 });
 
-test('names a Consul token without rights on the service, and leaves no probe', async (t) => {
+/** Doctor for "everything" against an ACL-enforcing agent, with a token of these rules; asserts no probe is left. */
+async function doctorWithRules(t: TestContext, policyName: string, rules: string) {
   const acl = await startAclAgent();
   t.after(() => acl.stop());
-  const token = await aclToken(acl, 'other-service-only', 'service "other" { policy = "write" }');
+  const token = await aclToken(acl, policyName, rules);
   const run = await doctor([
     '--name',
     'everything',
@@ -163,15 +164,27 @@ test('names a Consul token without rights on the service, and leaves no probe', 
     '--',
     ...everythingCommand(),
   ]);
-  assert.equal(run.code, 1);
+  assert.equal(run.code, 1, run.stdout);
   assert.match(run.check('Consul agent'), /^✔ /);
+  const services = (await acl.get('/v1/agent/services')).body as Record<string, unknown>;
+  assert.deepEqual(Object.keys(services), [], 'the probe was deregistered, even after a failed step');
+  return run;
+}
+
+test('names a Consul token without rights on the service, and leaves no probe', async (t) => {
+  const run = await doctorWithRules(t, 'other-service-only', 'service "other" { policy = "write" }');
   assert.match(
     run.check('Consul token'),
     /^✘ .*could not register probe everything-mcp-sidecar-doctor-[0-9a-f]+: .*403/,
   );
   assert.match(run.fix('Consul token'), /service "everything" \{ policy = "write" \}/);
-  const services = (await acl.get('/v1/agent/services')).body as Record<string, unknown>;
-  assert.deepEqual(Object.keys(services), []);
+});
+
+test('names a Consul token that may register but not see the passing instances, and leaves no probe', async (t) => {
+  // service:write alone: registration works, but Consul hides instances on nodes the token may not read.
+  const run = await doctorWithRules(t, 'everything-no-node-read', 'service "everything" { policy = "write" }');
+  assert.match(run.check('Consul token'), /^✘ .*is registered and passing, but GET \/v1\/health\/service\/everything/);
+  assert.match(run.fix('Consul token'), /node_prefix "" \{ policy = "read" \}/);
 });
 
 test('names Kong down, and skips the entity check', async () => {
