@@ -35,6 +35,25 @@ async function waitForCheck(page: Page, url: string, state: string, timeoutMs: n
   );
 }
 
+/**
+ * Asks the agent for its services every 10 ms until it stops answering; resolves with the mesh services it listed
+ * in its last answer. Bounded: 3000 rounds at most.
+ */
+async function lastServicesBeforeConsulStops(consulUrl: string): Promise<string[]> {
+  let last: string[] | undefined;
+  for (let round = 0; round < 3000; round++) {
+    try {
+      const res = await fetch(`${consulUrl}/v1/agent/services`, { signal: AbortSignal.timeout(1000) });
+      const services = Object.values((await res.json()) as Record<string, { Service: string }>);
+      last = services.map((s) => s.Service).filter((name) => SERVICES.includes(name));
+    } catch {
+      return last ?? ['(the agent never answered)'];
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return ['(the agent never stopped answering)'];
+}
+
 describe('npm run mesh, seen in the Consul UI', { skip: browserUnavailable(), timeout: 300_000 }, () => {
   let mesh: LocalMesh;
   let browser: Browser;
@@ -61,6 +80,18 @@ describe('npm run mesh, seen in the Consul UI', { skip: browserUnavailable(), ti
       await page.goto(`${mesh.consulUrl}/ui/dc1/services/${name}/instances`);
       await page.getByText('All service checks passing').waitFor();
     }
+  });
+
+  test("a sidecar's status page links to its service in the Consul UI", async (t) => {
+    const { page } = await newPage(t, browser);
+    await page.goto(`${mesh.sidecars.memory}/`);
+    const link = page.locator('#publishers a', { hasText: 'consul' });
+    await page.locator('#publishers td', { hasText: 'published' }).waitFor();
+    assert.equal(await link.getAttribute('href'), `${mesh.consulUrl}/ui/dc1/services/memory/instances`);
+    t.diagnostic(`screenshot: ${await screenshot(page, 'status-page-memory-in-mesh')}`);
+    await link.click();
+    await page.getByText('All service checks passing').waitFor();
+    assert.match(page.url(), /\/ui\/dc1\/services\/memory\/instances$/);
   });
 
   test('kill -9 of the MCP server: its "MCP ping" check goes critical, then passes after the restart', async (t) => {
@@ -90,6 +121,7 @@ describe('npm run mesh, seen in the Consul UI', { skip: browserUnavailable(), ti
   test('SIGINT stops the sidecars, then Consul, and leaves no process behind', async () => {
     const processes = [...mesh.seen.keys()].filter(isRunning);
     assert.ok(processes.length >= 7, `Consul, 3 sidecars and 3 servers at least: ${processes.length} live`);
+    const lastAnswer = lastServicesBeforeConsulStops(mesh.consulUrl);
     mesh.proc.kill('SIGINT');
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise((resolve) => (timer = setTimeout(() => resolve('no exit within 60 s'), 60_000)));
@@ -102,6 +134,7 @@ describe('npm run mesh, seen in the Consul UI', { skip: browserUnavailable(), ti
       [false, false, false, true],
       'the three sidecars stopped before Consul',
     );
+    assert.deepEqual(await lastAnswer, [], 'the last the agent said before it stopped: every sidecar had deregistered');
     await waitFor(() => processes.every((pid) => !isRunning(pid)), 5_000, 'every process of the mesh to end');
     await assert.rejects(fetch(`${mesh.consulUrl}/v1/status/leader`), 'Consul no longer listens');
   });
