@@ -8,7 +8,7 @@
  * first sidecar's port, the others the next ones; 0 = free ports), --ping-interval (MCP_MESH_PING_INTERVAL, 2s).
  * CONSUL_BIN names a consul binary to use instead of consul/install.sh's search and build.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -114,9 +114,11 @@ class LocalMesh {
 
   /** A mesh process that ends while the mesh runs takes the mesh down: half a mesh would mislead. */
   private watch(proc: MeshProcess): void {
-    void proc.exited.then((exit) => {
+    void proc.exited.then(async (exit) => {
       if (this.stopping) return;
-      say(`${proc.label} ${describeExit(exit)} unexpectedly (log: ${proc.logFile}); stopping the mesh`);
+      const tail = (await readFile(proc.logFile, 'utf8').catch(() => '')).trimEnd().split('\n').slice(-5);
+      say(`${proc.label} ${describeExit(exit)} unexpectedly; the end of its log (${proc.logFile}):`);
+      for (const line of tail) process.stdout.write(`  ${line}\n`);
       void this.stop('a process of the mesh ended', 1);
     });
   }
