@@ -3,7 +3,7 @@
  * server-everything, -filesystem and -memory), read through the real Consul UI at /ui/ in chromium. The services
  * are listed passing; a `kill -9` of one MCP server (the child, not its sidecar) turns that instance's "MCP ping"
  * check critical, and the restart makes it pass again; SIGINT stops the mesh and leaves no process behind.
- * The sidecars restart a server after 3-6 s here (MCP_SIDECAR_RESTART_MIN=6s, with jitter), so the critical
+ * The sidecars restart a server after 5-10 s here (MCP_SIDECAR_RESTART_MIN=10s, with jitter), so the critical
  * state lasts long enough to be seen in a page, not only in the API.
  */
 import assert from 'node:assert/strict';
@@ -59,7 +59,7 @@ describe('npm run mesh, seen in the Consul UI', { skip: browserUnavailable(), ti
   let browser: Browser;
 
   before(async () => {
-    mesh = await startLocalMesh({ MCP_SIDECAR_RESTART_MIN: '6s' });
+    mesh = await startLocalMesh({ MCP_SIDECAR_RESTART_MIN: '10s' });
     browser = await startBrowser();
   });
   after(async () => {
@@ -107,11 +107,11 @@ describe('npm run mesh, seen in the Consul UI', { skip: browserUnavailable(), ti
     assert.equal(await mcpPingState(page, checks), 'passing');
 
     process.kill(serverPid, 'SIGKILL');
-    await waitForCheck(page, checks, 'critical', 5_000);
+    await waitForCheck(page, checks, 'critical', 10_000);
     t.diagnostic(`screenshot: ${await screenshot(page, 'consul-ui-mcp-ping-critical')}`);
     assert.ok(isRunning(sidecarPid), 'the sidecar itself still runs');
 
-    await waitForCheck(page, checks, 'passing', 30_000);
+    await waitForCheck(page, checks, 'passing', 40_000);
     await screenshot(page, 'consul-ui-mcp-ping-passing-again');
     const afterRestart = await statusOf();
     assert.notEqual(afterRestart.worker.pid, serverPid, 'a new server process');
