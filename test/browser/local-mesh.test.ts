@@ -116,6 +116,14 @@ describe('npm run mesh, seen in the Consul UI', { skip: browserUnavailable(), ti
     const afterRestart = await statusOf();
     assert.notEqual(afterRestart.worker.pid, serverPid, 'a new server process');
     assert.equal(afterRestart.worker.restarts, 1);
+
+    // The status page tells the same story: one restart, and why.
+    await page.goto(`${sidecar}/`);
+    const facts = page.locator('#server');
+    await facts.getByText('killed by SIGKILL').waitFor();
+    const restarts = await facts.locator('dt:text-is("restarts") + dd').textContent();
+    assert.equal(restarts, '1');
+    t.diagnostic(`screenshot: ${await screenshot(page, 'status-page-after-restart')}`);
   });
 
   test('SIGINT stops the sidecars, then Consul, and leaves no process behind', async () => {
