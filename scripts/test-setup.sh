@@ -28,3 +28,24 @@ echo "otelcol: $otelcol_bin"
 step "decK for the Kong export tests"
 deck_bin="$(bash kong/install-deck.sh | tail -n 1)"
 echo "deck: $deck_bin"
+
+# The browser tests drive Debian's chromium with playwright-core (no browser download: only registry packages
+# reach this machine). Installed only when missing and only as root; elsewhere those tests skip and say why.
+step "Chromium for the browser tests"
+if [ -x /usr/bin/chromium ]; then
+  echo "chromium: $(/usr/bin/chromium --version 2>/dev/null || echo /usr/bin/chromium)"
+elif [ "$(id -u)" -ne 0 ]; then
+  echo "chromium: /usr/bin/chromium is missing and we are not root: the browser tests will skip (install it with: sudo apt-get install -y chromium)"
+elif ! command -v apt-get >/dev/null 2>&1; then
+  echo "chromium: /usr/bin/chromium is missing and there is no apt-get: the browser tests will skip"
+else
+  # Other apt users on the machine hold the dpkg lock for a while: wait for it instead of failing.
+  echo "chromium: installing Debian's chromium (apt-get update, then apt-get install -y chromium)"
+  apt-get -o DPkg::Lock::Timeout=600 update ||
+    echo "chromium: apt-get update failed; trying the install with the package lists already present"
+  if DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y chromium; then
+    echo "chromium: $(/usr/bin/chromium --version 2>/dev/null || echo installed)"
+  else
+    echo "chromium: apt-get install chromium failed: the browser tests will skip"
+  fi
+fi

@@ -12,7 +12,7 @@ import { OrphanGuard } from './child/orphan-guard.js';
 import type { Config } from './config.js';
 import { GarbageLog } from './garbage-log.js';
 import { Health } from './health.js';
-import { instanceFor, ownHostNames, workerOptions } from './instance.js';
+import { instanceFor, ownHostNames, SIDECAR_VERSION, workerOptions } from './instance.js';
 import { createHandler } from './http/app.js';
 import { bearerAuthenticator, type Authenticator } from './http/auth-guard.js';
 import { BearerTokens } from './http/bearer-tokens.js';
@@ -29,9 +29,12 @@ import { IsolatedPool } from './mcp/isolated-pool.js';
 import type { WorkerPool } from './mcp/pool.js';
 import { Router } from './mcp/router.js';
 import { SharedPool } from './mcp/shared-pool.js';
+import type { ServerProfile } from './mcp/profile.js';
 import { ConsulInstances } from './mesh/consul-instances.js';
+import { consulUiLink } from './mesh/consul-ui.js';
 import type { Instance, Publisher } from './mesh/publisher.js';
 import { Metrics } from './metrics.js';
+import { statusDocument } from './status.js';
 
 export type PublisherFactory = (instance: Instance) => Promise<Publisher[]>;
 
@@ -46,6 +49,8 @@ export class Sidecar {
   private readonly auth: Authenticator | undefined;
   private readonly ownerForward: OwnerForward;
   private publishers: Publisher[] = [];
+  /** The last READY server's profile, shown by the status page also while the server restarts. */
+  private profile: ServerProfile | undefined;
   private readonly startedAt = Date.now();
   instance!: Instance;
   url = '';
@@ -100,6 +105,7 @@ export class Sidecar {
     );
     this.health.on('health', (health) => this.publishers.forEach((p) => p.report(health)));
     this.health.on('profile', (profile, change) => {
+      this.profile = profile;
       // A restarted shared server that came back with other tools announced nothing: the sidecar tells sessions.
       if (!change.first && !change.announced) this.router.toolsChanged();
       this.publishers.forEach((p) => p.publish(profile));
@@ -146,17 +152,26 @@ export class Sidecar {
       },
       httpLog,
     );
+    const readiness = () =>
+      this.health.readiness({
+        name: config.name,
+        sessions: this.router.sessions.size,
+        inflight: this.router.inflight,
+        publishers: this.publishers.map((p) => p.status()),
+      });
+    const consulUi = config.consul ? consulUiLink(config.consul, config.name) : undefined;
     this.server = createHttpServer(
       createHandler({
         mcp: this.transport,
         rest: new RestTools(this.router, this.pool, body, config.listTtlMs, options.tools!),
         metrics: this.metrics,
-        readiness: () =>
-          this.health.readiness({
-            name: config.name,
-            sessions: this.router.sessions.size,
-            inflight: this.router.inflight,
-            publishers: this.publishers.map((p) => p.status()),
+        readiness,
+        status: () =>
+          statusDocument({
+            readiness: () => readiness().body,
+            profile: () => this.profile,
+            sidecarVersion: SIDECAR_VERSION,
+            consulUi,
           }),
         liveness: () => ({ status: 'ok', uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000) }),
         originPolicy: buildOriginPolicy(config.host, ownHostNames(config), config.allowedHosts, config.allowedOrigins),

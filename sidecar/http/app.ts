@@ -16,6 +16,7 @@ import { forbidden, originRefusal, type OriginPolicy } from './origin-guard.js';
 import { sendJson, sendTransportError } from './reply.js';
 import type { RestTools } from './rest-tools.js';
 import type { StreamableHttp } from './streamable-http.js';
+import { STATUS_SCRIPT_PATH, statusRoutes } from './status-page/status-route.js';
 import { tracing } from '../tracing/tracing.js';
 
 export interface AppParts {
@@ -24,6 +25,8 @@ export interface AppParts {
   metrics: Metrics;
   readiness(): Readiness;
   liveness(): Record<string, unknown>;
+  /** The status document: GET / as JSON, and what the status page shows. */
+  status(): Record<string, unknown>;
   originPolicy: OriginPolicy;
   /** Who may call (--auth bearer); undefined = anyone who passes the Host/Origin check. */
   auth?: Authenticator;
@@ -53,12 +56,16 @@ function routeTable(parts: AppParts): Route[] {
         },
       ]
     : [];
+  const status = statusRoutes(parts.status);
   return [
     { method: 'POST', path: '/mcp', guarded: true, handle: parts.mcp.post },
     { method: 'GET', path: '/mcp', guarded: true, handle: parts.mcp.get },
     { method: 'DELETE', path: '/mcp', guarded: true, handle: parts.mcp.delete },
     { method: 'GET', path: '/tools', guarded: true, handle: parts.rest.list },
     { method: 'POST', path: '/tools/:name', guarded: true, handle: parts.rest.call },
+    // The status page shows the tools and calls them: guarded like /tools.
+    { method: 'GET', path: '/', guarded: true, handle: status.root },
+    { method: 'GET', path: STATUS_SCRIPT_PATH, guarded: true, handle: status.script },
     { method: 'GET', path: '/healthz', guarded: false, handle: (_req, res) => sendJson(res, 200, parts.liveness()) },
     {
       method: 'GET',

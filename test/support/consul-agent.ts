@@ -8,10 +8,10 @@ import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { distRoot, waitFor } from './sidecar-process.js';
+import { freePort } from '../../scripts/mesh/free-port.js';
 
 const installScript = join(distRoot, '..', 'consul', 'install.sh');
 let binary: Promise<string> | undefined;
@@ -29,16 +29,8 @@ export function consulBinary(): Promise<string> {
   return binary;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+// One free-port helper for the tests and the local mesh launcher.
+export { freePort } from '../../scripts/mesh/free-port.js';
 
 /**
  * The sidecar's /readyz as the agent's HTTP check sees it, for tests of the publisher alone: a plain 200 on
