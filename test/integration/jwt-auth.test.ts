@@ -182,7 +182,7 @@ describe('--auth jwt against oidc-provider', () => {
     const wide = await tokenFor('bob', 'mcp:tools mcp:admin');
     const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
     const names = (tools: Array<{ name: string }>) => tools.map((x) => x.name).sort();
-    const admin = ['pid', 'slow', 'slow-readonly'];
+    const admin = ['pid', 'slow', 'slow-idempotent', 'slow-readonly'];
 
     // REST: GET /tools per caller (never cached for others), a hidden tool is a 404 naming only what exists.
     const restList = async (token: string) => {
