@@ -90,6 +90,51 @@ test('modern wire rules: discover, resultType and caching hints, header mismatch
   assert.equal(ping.response!.error.code, -32601);
 });
 
+test('x-mcp-header: Mcp-Param-{name} headers must mirror the annotated arguments, else 400 HeaderMismatch', async (t) => {
+  const sidecar = await launch(t, ['--', ...fixtureCommand('fault-tools')]);
+  const routed = (args: Record<string, unknown>, headers: Record<string, string>) =>
+    modern(sidecar.url, 'tools/call', { name: 'routed', arguments: args }, headers);
+  const args = { region: 'us-west1', shard: 42, dryRun: false, target: { zone: 'b' }, query: 'SELECT 1' };
+  const mirrored = { 'Mcp-Param-Region': 'us-west1', 'Mcp-Param-Shard': '42', 'Mcp-Param-Dry-Run': 'false' };
+
+  // Matching headers (names case-insensitive, an integer compared as a number, a Base64 sentinel decoded).
+  const ok = await routed(args, { ...mirrored, 'mcp-param-zone': 'b' });
+  assert.equal(ok.status, 200, JSON.stringify(ok.response));
+  assert.deepEqual(JSON.parse(textOf(ok.response!)), args);
+  const greeting = 'Hello, 世界';
+  const decoded = await routed(
+    { ...args, region: greeting, shard: 7 },
+    {
+      ...mirrored,
+      'Mcp-Param-Region': `=?base64?${Buffer.from(greeting).toString('base64')}?=`,
+      'Mcp-Param-Shard': '7.0',
+      'Mcp-Param-Zone': 'b',
+    },
+  );
+  assert.equal(decoded.status, 200, JSON.stringify(decoded.response));
+  // An argument absent or null is not mirrored: no header is expected for it.
+  const partial = await routed({ region: 'us-west1', shard: null, query: 'x' }, { 'Mcp-Param-Region': 'us-west1' });
+  assert.equal(partial.status, 200, JSON.stringify(partial.response));
+
+  const zone = { ...mirrored, 'Mcp-Param-Zone': 'b' };
+  // A recognized header holding what a header value may not (here a Latin-1 byte) is refused, argument or not.
+  const latin1 = { 'Mcp-Param-Zone': 'b\u00e9' };
+  const refusals: Array<[Record<string, unknown>, Record<string, string>, RegExp]> = [
+    [args, { ...zone, 'Mcp-Param-Zone': 'a' }, /Mcp-Param-Zone header "a" does not match argument target\.zone "b"/],
+    [args, { ...zone, 'Mcp-Param-Shard': '43' }, /Mcp-Param-Shard header "43" does not match argument shard 42/],
+    [args, { ...zone, 'Mcp-Param-Dry-Run': 'true' }, /Mcp-Param-Dry-Run header "true" does not match/],
+    [args, mirrored, /the Mcp-Param-Zone header is required: tool "routed" mirrors argument target\.zone/],
+    [args, { ...mirrored, ...latin1 }, /the Mcp-Param-Zone header holds characters a header may not/],
+    [{ region: 'us-west1' }, { 'Mcp-Param-Region': 'us-west1', ...latin1 }, /Mcp-Param-Zone header holds characters/],
+  ];
+  for (const [sent, headers, why] of refusals) {
+    const refused = await routed(sent, headers);
+    assert.equal(refused.status, 400, JSON.stringify(headers));
+    assert.equal(refused.response!.error.code, -32020);
+    assert.match(refused.response!.error.message, why);
+  }
+});
+
 test('per-request logging, progress on the request stream, trace context into _meta, and subscriptions/listen', async (t) => {
   const sidecar = await launch(t, ['--', ...fixtureCommand('fault-tools')]);
   // A log line only for a request that asked for it, on its own stream, with its progress.
