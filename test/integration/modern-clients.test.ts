@@ -1,15 +1,16 @@
 /**
  * MCP 2026-07-28 (modern, stateless) clients through the sidecar in front of legacy stdio servers: the official
  * TypeScript client pinned to the revision and in `auto` mode, the raw wire rules of the transport page (headers
- * against the body, unknown versions and methods, caching hints, discover), subscriptions/listen, and a modern
- * client spread over two replicas while a legacy session keeps working.
+ * against the body, x-mcp-header parameters, unknown versions and methods, caching hints, discover), trace
+ * context, and a modern client spread over two replicas while a legacy session keeps working. The streams
+ * (logging, progress, subscriptions/listen) are in modern-streams.test.ts.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { callTool, launch, session, textOf } from '../support/harness.js';
 import { meta, modern, MODERN } from '../support/modern-post.js';
-import { everythingCommand, fixtureCommand, readMessages, type JsonRpcMessage } from '../support/sidecar-process.js';
+import { everythingCommand, fixtureCommand } from '../support/sidecar-process.js';
 
 test('the official client pinned to 2026-07-28 and in auto mode lists and calls tools through the sidecar (server-everything, stdio)', async (t) => {
   const sidecar = await launch(t, ['--', ...everythingCommand()]);
@@ -135,65 +136,8 @@ test('x-mcp-header: Mcp-Param-{name} headers must mirror the annotated arguments
   }
 });
 
-test('per-request logging, progress on the request stream, trace context into _meta, and subscriptions/listen', async (t) => {
+test("trace context: a gateway's traceparent reaches the server in _meta beside every modern field, none dropped", async (t) => {
   const sidecar = await launch(t, ['--', ...fixtureCommand('fault-tools')]);
-  // A log line only for a request that asked for it, on its own stream, with its progress.
-  const asked = await modern(sidecar.url, 'tools/call', {
-    name: 'slow',
-    arguments: { ms: 100, steps: 2, tag: 'm', log: true },
-    _meta: { progressToken: 'pt', 'io.modelcontextprotocol/logLevel': 'info' },
-  });
-  assert.equal(asked.headers.get('content-type'), 'text/event-stream');
-  assert.deepEqual(
-    asked.messages.filter((m) => m.method === 'notifications/progress').map((m) => m.params.progressToken),
-    ['pt', 'pt'],
-  );
-  assert.equal(asked.messages.filter((m) => m.method === 'notifications/message').length, 2);
-  const silent = await modern(sidecar.url, 'tools/call', {
-    name: 'slow',
-    arguments: { ms: 100, steps: 2, tag: 'n', log: true },
-  });
-  assert.equal(
-    silent.messages.filter((m) => m.method === 'notifications/message').length,
-    0,
-    'no logLevel, no log lines',
-  );
-
-  // subscriptions/listen: acknowledged, then the opted-in change (a tool added at run time), tagged.
-  const abort = new AbortController();
-  t.after(() => abort.abort());
-  const listen = await fetch(`${sidecar.url}/mcp`, {
-    method: 'POST',
-    signal: abort.signal,
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': MODERN,
-      'mcp-method': 'subscriptions/listen',
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 'sub-1',
-      method: 'subscriptions/listen',
-      params: { notifications: { toolsListChanged: true }, _meta: meta() },
-    }),
-  });
-  const events: JsonRpcMessage[] = [];
-  const reading = readMessages(listen, (m) => events.push(m)).catch(() => {});
-  const waitFor = async (n: number) => {
-    for (let i = 0; i < 100 && events.length < n; i++) await new Promise((r) => setTimeout(r, 50));
-  };
-  await waitFor(1);
-  assert.equal(events[0].method, 'notifications/subscriptions/acknowledged');
-  assert.deepEqual(events[0].params.notifications, { toolsListChanged: true });
-  await modern(sidecar.url, 'tools/call', { name: 'grow', arguments: { name: 'late' } });
-  await waitFor(2);
-  assert.equal(events[1]?.method, 'notifications/tools/list_changed');
-  assert.equal(events[1].params._meta['io.modelcontextprotocol/subscriptionId'], 'sub-1');
-  abort.abort();
-  await reading;
-
-  // A gateway's traceparent reaches the server in _meta, beside every modern _meta field, none dropped.
   const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
   const traced = await modern(
     sidecar.url,
