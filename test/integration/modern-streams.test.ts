@@ -25,7 +25,7 @@ async function listen(t: TestContext, url: string, id: string, notifications: Re
   return stream;
 }
 
-test('per-request logging and progress on the request stream: log lines only when asked', async (t) => {
+test('per-request logging and progress on the request stream: log lines only when asked, at or above the level asked', async (t) => {
   const sidecar = await launch(t, ['--', ...fixtureCommand('fault-tools')]);
   const asked = await modern(sidecar.url, 'tools/call', {
     name: 'slow',
@@ -46,6 +46,19 @@ test('per-request logging and progress on the request stream: log lines only whe
     silent.messages.filter((m) => m.method === 'notifications/message').length,
     0,
     'no logLevel, no log lines',
+  );
+
+  const levels = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
+  const warned = await modern(sidecar.url, 'tools/call', {
+    name: 'log-levels',
+    arguments: { levels },
+    _meta: { [LOG_LEVEL]: 'warning' },
+  });
+  assert.equal(textOf(warned.response!), `logged ${levels.length}`);
+  assert.deepEqual(
+    warned.messages.filter((m) => m.method === 'notifications/message').map((m) => m.params.data),
+    ['warning', 'error', 'critical', 'alert', 'emergency'],
+    'warning and above, nothing below',
   );
 });
 
