@@ -34,7 +34,7 @@ test('the official client pinned to 2026-07-28 and in auto mode lists and calls 
   assert.doesNotMatch(sidecar.logs(), /mcp-session-id/i);
 });
 
-test('modern wire rules: discover, resultType and caching hints, header mismatches, unknown versions and methods', async (t) => {
+test('modern wire rules: discover, resultType and caching hints (and GET /tools Cache-Control), header mismatches, unknown versions and methods', async (t) => {
   const sidecar = await launch(t, ['--list-ttl', '30s', '--', ...fixtureCommand('fault-tools')]);
   const discover = await modern(sidecar.url, 'server/discover');
   assert.equal(discover.status, 200);
@@ -46,6 +46,10 @@ test('modern wire rules: discover, resultType and caching hints, header mismatch
   assert.equal(list.response!.result.resultType, 'complete');
   assert.equal(list.response!.result.ttlMs, 30_000);
   assert.equal(list.response!.result.cacheScope, 'public');
+  // REST's GET /tools says the same as an HTTP cache header: without auth the list is one for everyone.
+  const restList = await fetch(`${sidecar.url}/tools`);
+  assert.equal(restList.headers.get('cache-control'), 'public, max-age=30');
+  await restList.body?.cancel();
   const call = await modern(sidecar.url, 'tools/call', { name: 'echo', arguments: { a: 1 } });
   assert.equal(textOf(call.response!), '{"a":1}');
   assert.equal(call.response!.result.resultType, 'complete');
