@@ -11,25 +11,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { launch, metric, textOf } from '../support/harness.js';
-import { MODERN, modern } from '../support/modern-post.js';
+import { ALICE, ask, CAN_ELICIT, ELICIT, MODERN, modern, retry } from '../support/modern-post.js';
 import { fixtureCommand, waitFor } from '../support/sidecar-process.js';
-
-const ELICIT = 'test_input_required_result_elicitation';
-const CAN_ELICIT = { _meta: { 'io.modelcontextprotocol/clientCapabilities': { elicitation: {} } } };
-const ALICE = { action: 'accept', content: { name: 'Alice' } };
-
-/** The first leg of the elicitation tool: its InputRequiredResult. */
-async function ask(url: string, headers: Record<string, string> = {}, args: Record<string, unknown> = {}) {
-  const first = await modern(url, 'tools/call', { name: ELICIT, arguments: args, ...CAN_ELICIT }, headers);
-  const result = first.response!.result;
-  assert.equal(result?.resultType, 'input_required', JSON.stringify(first.response));
-  return result as { inputRequests: Record<string, any>; requestState: string };
-}
-
-function retry(url: string, requestState: string, headers: Record<string, string> = {}, args = {}, id = 2) {
-  const params = { name: ELICIT, arguments: args, inputResponses: { user_name: ALICE }, requestState, ...CAN_ELICIT };
-  return modern(url, 'tools/call', params, headers, id);
-}
 
 test('the official client pinned to 2026-07-28 with an elicitation handler completes tool calls that ask for input, one round and two', async (t) => {
   const sidecar = await launch(t, ['--', ...fixtureCommand('conformance-server')]);

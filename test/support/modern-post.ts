@@ -1,7 +1,8 @@
 /**
  * Raw MCP 2026-07-28 (modern, stateless) requests for tests: a POST with the `_meta` and headers the revision
- * requires, read to its messages (plain JSON or an SSE stream).
+ * requires, read to its messages (plain JSON or an SSE stream), and the two legs of a Multi Round-Trip Request.
  */
+import assert from 'node:assert/strict';
 import { SseReader } from './harness.js';
 import { readMessages, type JsonRpcMessage } from './sidecar-process.js';
 
@@ -77,4 +78,23 @@ export function modernStream(
 ): Promise<SseReader> {
   const request = modernRequest(method, params, {}, id);
   return SseReader.open(url, request.headers, request.body);
+}
+
+/** The conformance fixture's tool that asks for the user's name (elicitation/create) before it answers. */
+export const ELICIT = 'test_input_required_result_elicitation';
+export const CAN_ELICIT = { _meta: { 'io.modelcontextprotocol/clientCapabilities': { elicitation: {} } } };
+export const ALICE = { action: 'accept', content: { name: 'Alice' } };
+
+/** The first leg of the elicitation tool (Multi Round-Trip Requests): its InputRequiredResult. */
+export async function ask(url: string, headers: Record<string, string> = {}, args: Record<string, unknown> = {}) {
+  const first = await modern(url, 'tools/call', { name: ELICIT, arguments: args, ...CAN_ELICIT }, headers);
+  const result = first.response!.result;
+  assert.equal(result?.resultType, 'input_required', JSON.stringify(first.response));
+  return result as { inputRequests: Record<string, any>; requestState: string };
+}
+
+/** The retry of the elicitation tool with the user's answer and the requestState it was given. */
+export function retry(url: string, requestState: string, headers: Record<string, string> = {}, args = {}, id = 2) {
+  const params = { name: ELICIT, arguments: args, inputResponses: { user_name: ALICE }, requestState, ...CAN_ELICIT };
+  return modern(url, 'tools/call', params, headers, id);
 }
