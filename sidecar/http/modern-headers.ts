@@ -66,12 +66,13 @@ function paramMismatch(req: IncomingMessage, tool: Tool, args: Record<string, un
     for (const key of path)
       value = value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
     const raw = header(req, `mcp-param-${name.toLowerCase()}`);
-    if (value === undefined || value === null) continue;
-    if (raw === undefined)
-      return `the Mcp-Param-${name} header is required: tool "${tool.name}" mirrors argument ${path.join('.')} into it`;
-    const decoded = decodeHeaderValue(raw);
-    if (decoded === undefined)
+    const decoded = raw === undefined ? undefined : decodeHeaderValue(raw);
+    // Refused even when the argument is absent: the revision rejects any recognized header with invalid characters.
+    if (raw !== undefined && decoded === undefined)
       return `the Mcp-Param-${name} header holds characters a header may not; use the =?base64?…?= form`;
+    if (value === undefined || value === null) continue;
+    if (decoded === undefined)
+      return `the Mcp-Param-${name} header is required: tool "${tool.name}" mirrors argument ${path.join('.')} into it`;
     const same =
       typeof value === 'number'
         ? Number(decoded) === value

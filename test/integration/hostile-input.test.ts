@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { test } from 'node:test';
 import { callTool, launch, metric, session, sleep, textOf } from '../support/harness.js';
-import { fixtureCommand, waitFor, type JsonRpcMessage } from '../support/sidecar-process.js';
+import { fixtureCommand, readyz, serverProcesses, waitFor, type JsonRpcMessage } from '../support/sidecar-process.js';
 
 const deepArrays = (levels: number) => '['.repeat(levels) + ']'.repeat(levels);
 
@@ -100,9 +100,22 @@ test('isolated mode: --max-sessions holds under a flood of concurrent initialize
     'isolated',
     '--max-sessions',
     '2',
+    '--warm',
+    '1',
     '--',
     ...fixtureCommand('fault-tools'),
   ]);
+  await waitFor(async () => (await readyz(sidecar.url)).body.isolated?.spares === 1, 5000, 'the warm spare');
+  // The primary (REST, health), one process per session and the warm pool: never more, not even for a moment.
+  const bound = 1 + 2 + 1;
+  let peak = 0;
+  let flooding = true;
+  const sampler = (async () => {
+    for (let i = 0; flooding && i < 10_000; i++) {
+      peak = Math.max(peak, (await serverProcesses(sidecar)).length);
+      await sleep(2);
+    }
+  })();
   const init = (i: number) =>
     fetch(`${sidecar.url}/mcp`, {
       method: 'POST',
@@ -117,6 +130,14 @@ test('isolated mode: --max-sessions holds under a flood of concurrent initialize
   const results = await Promise.all(Array.from({ length: 30 }, (_, i) => init(i)));
   const statuses = results.map((r) => r.status);
   await Promise.all(results.map((r) => r.text()));
+  // After the flood, once the spare taken by a session is replaced: exactly the bound (the count is real).
+  await waitFor(async () => (await readyz(sidecar.url)).body.isolated?.spares === 1, 5000, 'the spare refilled');
+  flooding = false;
+  await sampler;
+  const after = (await serverProcesses(sidecar)).length;
+  t.diagnostic(`server processes: ${peak} at the peak, ${after} after (bound ${bound})`);
+  assert.ok(peak <= bound, `${peak} server processes at the peak of the flood, over ${bound}`);
+  assert.equal(after, bound, `${after} server processes after the flood`);
   assert.equal(statuses.filter((s) => s === 200).length, 2, `statuses: ${statuses.join(',')}`);
   assert.equal(statuses.filter((s) => s === 503).length, 28);
   const ready = await (await fetch(`${sidecar.url}/readyz`)).json();

@@ -2,7 +2,8 @@
  * --auth jwt against a real authorization server: oidc-provider (a certified OpenID Connect provider) started
  * here, issuing client-credentials JWT access tokens for a resource (RFC 8707). Expired, wrong-audience,
  * wrong-issuer, unsigned (alg none), wrong-key and rotated-key tokens, scopes, and the protected resource
- * metadata (RFC 9728) the 401 points at. --tool-scope: per-caller tool lists in both eras and on REST.
+ * metadata (RFC 9728) the 401 points at. --tool-scope: per-caller tool lists in both eras and on REST. The MRTR
+ * requestState bound to the token's subject, not to the token.
  */
 import assert from 'node:assert/strict';
 import { createServer, type RequestListener, type Server } from 'node:http';
@@ -11,11 +12,14 @@ import { after, before, describe, test } from 'node:test';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import Provider from 'oidc-provider';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { callTool, launch, rest } from '../support/harness.js';
+import { callTool, launch, metric, rest, textOf } from '../support/harness.js';
+import { ask, retry } from '../support/mrtr-calls.js';
 import { fixtureCommand, McpHttpClient, type RunningSidecar } from '../support/sidecar-process.js';
 
 const RESOURCE = 'https://gw.example/fault/mcp';
 const CLIENT = { client_id: 'mcp-test', client_secret: 'mcp-test-secret' };
+/** A second client of the provider: its client-credentials tokens carry another subject. */
+const OTHER = { client_id: 'mcp-other', client_secret: 'mcp-other-secret' };
 
 async function signingKey(kid: string): Promise<{ jwk: JWK; privateKey: CryptoKey }> {
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
@@ -25,16 +29,14 @@ async function signingKey(kid: string): Promise<{ jwk: JWK; privateKey: CryptoKe
 /** An oidc-provider that issues JWT access tokens for any resource indicator, signed with `keys[0]`. */
 function provider(issuer: string, keys: JWK[]): RequestListener {
   const oidc = new Provider(issuer, {
-    clients: [
-      {
-        ...CLIENT,
-        grant_types: ['client_credentials'],
-        redirect_uris: [],
-        response_types: [],
-        token_endpoint_auth_method: 'client_secret_post',
-        scope: 'mcp:tools mcp:admin',
-      },
-    ],
+    clients: [CLIENT, OTHER].map((client) => ({
+      ...client,
+      grant_types: ['client_credentials'],
+      redirect_uris: [],
+      response_types: [],
+      token_endpoint_auth_method: 'client_secret_post',
+      scope: 'mcp:tools mcp:admin',
+    })),
     jwks: { keys },
     scopes: ['mcp:tools', 'mcp:admin'],
     features: {
@@ -64,16 +66,22 @@ describe('--auth jwt against oidc-provider', () => {
   let sidecar: RunningSidecar;
 
   /** A client-credentials access token from the provider. */
-  async function token(scope: string, resource = RESOURCE): Promise<string> {
+  async function token(scope: string, resource = RESOURCE, client = CLIENT): Promise<string> {
     const res = await fetch(`${issuer}/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', ...CLIENT, scope, resource }),
+      body: new URLSearchParams({ grant_type: 'client_credentials', ...client, scope, resource }),
     });
     const body = (await res.json()) as { access_token?: string };
     assert.equal(res.status, 200, JSON.stringify(body));
     return body.access_token!;
   }
+
+  /** The sidecar options of --auth jwt against this provider, for this resource, requiring mcp:tools. */
+  const jwtOptions = () => [
+    ...['--auth', 'jwt', '--auth-issuer', issuer, '--auth-jwks-url', `${issuer}/jwks`],
+    ...['--auth-resource', RESOURCE, '--auth-scopes', 'mcp:tools'],
+  ];
 
   const tools = (accessToken?: string) =>
     fetch(`${sidecar.url}/tools`, accessToken ? { headers: { authorization: `Bearer ${accessToken}` } } : {});
@@ -96,12 +104,7 @@ describe('--auth jwt against oidc-provider', () => {
   after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   test('tokens, refusals, metadata and key rotation', async (t) => {
-    sidecar = await launch(t, [
-      ...['--auth', 'jwt', '--auth-issuer', issuer, '--auth-jwks-url', `${issuer}/jwks`],
-      ...['--auth-resource', RESOURCE, '--auth-scopes', 'mcp:tools'],
-      '--',
-      ...fixtureCommand('fault-tools'),
-    ]);
+    sidecar = await launch(t, [...jwtOptions(), '--', ...fixtureCommand('fault-tools')]);
 
     // No token: 401 pointing at the metadata, which names the authorization server.
     const bare = await tools();
@@ -163,8 +166,7 @@ describe('--auth jwt against oidc-provider', () => {
   });
   test('--tool-scope: a tool exists only for callers granted its scope, per request, never across sessions', async (t) => {
     const scoped = await launch(t, [
-      ...['--auth', 'jwt', '--auth-issuer', issuer, '--auth-jwks-url', `${issuer}/jwks`],
-      ...['--auth-resource', RESOURCE, '--auth-scopes', 'mcp:tools'],
+      ...jwtOptions(),
       ...['--tool-scope', 'slow*=mcp:admin', '--tool-scope', 'pid=mcp:admin', '--tools-deny', 'slow-write'],
       '--',
       ...fixtureCommand('fault-tools'),
@@ -182,7 +184,7 @@ describe('--auth jwt against oidc-provider', () => {
     const wide = await tokenFor('bob', 'mcp:tools mcp:admin');
     const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
     const names = (tools: Array<{ name: string }>) => tools.map((x) => x.name).sort();
-    const admin = ['pid', 'slow', 'slow-readonly'];
+    const admin = ['pid', 'slow', 'slow-idempotent', 'slow-readonly'];
 
     // REST: GET /tools per caller (never cached for others), a hidden tool is a 404 naming only what exists.
     const restList = async (token: string) => {
@@ -245,5 +247,29 @@ describe('--auth jwt against oidc-provider', () => {
     );
     assert.ok(lines.some((l) => l.includes('"sub":"bob"') && l.includes('"method":"tools/list"')));
     for (const secret of [narrow, wide]) assert.ok(!scoped.logs().includes(secret), 'no token in the log');
+  });
+
+  test('MRTR: a requestState is bound to the JWT subject: a refreshed token of that subject may retry, another subject may not', async (t) => {
+    const mrtr = await launch(t, [...jwtOptions(), '--', ...fixtureCommand('conformance-server')]);
+    const bearer = (accessToken: string) => ({ authorization: `Bearer ${accessToken}` });
+    const subject = (accessToken: string) =>
+      JSON.parse(Buffer.from(accessToken.split('.')[1], 'base64url').toString()).sub as string;
+    const first = await token('mcp:tools');
+    const { requestState } = await ask(mrtr.url, bearer(first));
+
+    // Another client of the same provider: a valid token, with the scope, of another subject.
+    const stranger = await token('mcp:tools', RESOURCE, OTHER);
+    assert.notEqual(subject(stranger), subject(first));
+    const refused = await retry(mrtr.url, requestState, bearer(stranger));
+    assert.equal(refused.response!.error?.code, -32602, JSON.stringify(refused.response));
+    assert.match(refused.response!.error.message, /requestState was issued to another caller/);
+    assert.equal(await metric(mrtr.url, 'mcp_sidecar_input_pending'), 1, 'the waiting call is untouched');
+
+    // The same client's next token (a refresh: another credential, the same subject) continues the call.
+    const refreshed = await token('mcp:tools');
+    assert.notEqual(refreshed, first);
+    assert.equal(subject(refreshed), subject(first));
+    assert.equal(textOf((await retry(mrtr.url, requestState, bearer(refreshed))).response!), 'Hello, Alice!');
+    assert.equal(await metric(mrtr.url, 'mcp_sidecar_input_pending'), 0);
   });
 });

@@ -1,15 +1,16 @@
 /**
  * MCP 2026-07-28 (modern, stateless) clients through the sidecar in front of legacy stdio servers: the official
  * TypeScript client pinned to the revision and in `auto` mode, the raw wire rules of the transport page (headers
- * against the body, unknown versions and methods, caching hints, discover), subscriptions/listen, and a modern
- * client spread over two replicas while a legacy session keeps working.
+ * against the body, x-mcp-header parameters, unknown versions and methods, caching hints, discover), trace
+ * context, and a modern client spread over two replicas while a legacy session keeps working. The streams
+ * (logging, progress, subscriptions/listen) are in modern-streams.test.ts.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { callTool, launch, session, textOf } from '../support/harness.js';
 import { meta, modern, MODERN } from '../support/modern-post.js';
-import { everythingCommand, fixtureCommand, readMessages, type JsonRpcMessage } from '../support/sidecar-process.js';
+import { everythingCommand, fixtureCommand } from '../support/sidecar-process.js';
 
 test('the official client pinned to 2026-07-28 and in auto mode lists and calls tools through the sidecar (server-everything, stdio)', async (t) => {
   const sidecar = await launch(t, ['--', ...everythingCommand()]);
@@ -33,7 +34,7 @@ test('the official client pinned to 2026-07-28 and in auto mode lists and calls 
   assert.doesNotMatch(sidecar.logs(), /mcp-session-id/i);
 });
 
-test('modern wire rules: discover, resultType and caching hints, header mismatches, unknown versions and methods', async (t) => {
+test('modern wire rules: discover, resultType and caching hints (and GET /tools Cache-Control), header mismatches, unknown versions and methods', async (t) => {
   const sidecar = await launch(t, ['--list-ttl', '30s', '--', ...fixtureCommand('fault-tools')]);
   const discover = await modern(sidecar.url, 'server/discover');
   assert.equal(discover.status, 200);
@@ -45,6 +46,10 @@ test('modern wire rules: discover, resultType and caching hints, header mismatch
   assert.equal(list.response!.result.resultType, 'complete');
   assert.equal(list.response!.result.ttlMs, 30_000);
   assert.equal(list.response!.result.cacheScope, 'public');
+  // REST's GET /tools says the same as an HTTP cache header: without auth the list is one for everyone.
+  const restList = await fetch(`${sidecar.url}/tools`);
+  assert.equal(restList.headers.get('cache-control'), 'public, max-age=30');
+  await restList.body?.cancel();
   const call = await modern(sidecar.url, 'tools/call', { name: 'echo', arguments: { a: 1 } });
   assert.equal(textOf(call.response!), '{"a":1}');
   assert.equal(call.response!.result.resultType, 'complete');
@@ -90,65 +95,53 @@ test('modern wire rules: discover, resultType and caching hints, header mismatch
   assert.equal(ping.response!.error.code, -32601);
 });
 
-test('per-request logging, progress on the request stream, trace context into _meta, and subscriptions/listen', async (t) => {
+test('x-mcp-header: Mcp-Param-{name} headers must mirror the annotated arguments, else 400 HeaderMismatch', async (t) => {
   const sidecar = await launch(t, ['--', ...fixtureCommand('fault-tools')]);
-  // A log line only for a request that asked for it, on its own stream, with its progress.
-  const asked = await modern(sidecar.url, 'tools/call', {
-    name: 'slow',
-    arguments: { ms: 100, steps: 2, tag: 'm', log: true },
-    _meta: { progressToken: 'pt', 'io.modelcontextprotocol/logLevel': 'info' },
-  });
-  assert.equal(asked.headers.get('content-type'), 'text/event-stream');
-  assert.deepEqual(
-    asked.messages.filter((m) => m.method === 'notifications/progress').map((m) => m.params.progressToken),
-    ['pt', 'pt'],
-  );
-  assert.equal(asked.messages.filter((m) => m.method === 'notifications/message').length, 2);
-  const silent = await modern(sidecar.url, 'tools/call', {
-    name: 'slow',
-    arguments: { ms: 100, steps: 2, tag: 'n', log: true },
-  });
-  assert.equal(
-    silent.messages.filter((m) => m.method === 'notifications/message').length,
-    0,
-    'no logLevel, no log lines',
-  );
+  const routed = (args: Record<string, unknown>, headers: Record<string, string>) =>
+    modern(sidecar.url, 'tools/call', { name: 'routed', arguments: args }, headers);
+  const args = { region: 'us-west1', shard: 42, dryRun: false, target: { zone: 'b' }, query: 'SELECT 1' };
+  const mirrored = { 'Mcp-Param-Region': 'us-west1', 'Mcp-Param-Shard': '42', 'Mcp-Param-Dry-Run': 'false' };
 
-  // subscriptions/listen: acknowledged, then the opted-in change (a tool added at run time), tagged.
-  const abort = new AbortController();
-  t.after(() => abort.abort());
-  const listen = await fetch(`${sidecar.url}/mcp`, {
-    method: 'POST',
-    signal: abort.signal,
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': MODERN,
-      'mcp-method': 'subscriptions/listen',
+  // Matching headers (names case-insensitive, an integer compared as a number, a Base64 sentinel decoded).
+  const ok = await routed(args, { ...mirrored, 'mcp-param-zone': 'b' });
+  assert.equal(ok.status, 200, JSON.stringify(ok.response));
+  assert.deepEqual(JSON.parse(textOf(ok.response!)), args);
+  const greeting = 'Hello, 世界';
+  const decoded = await routed(
+    { ...args, region: greeting, shard: 7 },
+    {
+      ...mirrored,
+      'Mcp-Param-Region': `=?base64?${Buffer.from(greeting).toString('base64')}?=`,
+      'Mcp-Param-Shard': '7.0',
+      'Mcp-Param-Zone': 'b',
     },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 'sub-1',
-      method: 'subscriptions/listen',
-      params: { notifications: { toolsListChanged: true }, _meta: meta() },
-    }),
-  });
-  const events: JsonRpcMessage[] = [];
-  const reading = readMessages(listen, (m) => events.push(m)).catch(() => {});
-  const waitFor = async (n: number) => {
-    for (let i = 0; i < 100 && events.length < n; i++) await new Promise((r) => setTimeout(r, 50));
-  };
-  await waitFor(1);
-  assert.equal(events[0].method, 'notifications/subscriptions/acknowledged');
-  assert.deepEqual(events[0].params.notifications, { toolsListChanged: true });
-  await modern(sidecar.url, 'tools/call', { name: 'grow', arguments: { name: 'late' } });
-  await waitFor(2);
-  assert.equal(events[1]?.method, 'notifications/tools/list_changed');
-  assert.equal(events[1].params._meta['io.modelcontextprotocol/subscriptionId'], 'sub-1');
-  abort.abort();
-  await reading;
+  );
+  assert.equal(decoded.status, 200, JSON.stringify(decoded.response));
+  // An argument absent or null is not mirrored: no header is expected for it.
+  const partial = await routed({ region: 'us-west1', shard: null, query: 'x' }, { 'Mcp-Param-Region': 'us-west1' });
+  assert.equal(partial.status, 200, JSON.stringify(partial.response));
 
-  // A gateway's traceparent reaches the server in _meta, beside every modern _meta field, none dropped.
+  const zone = { ...mirrored, 'Mcp-Param-Zone': 'b' };
+  // A recognized header holding what a header value may not (here a Latin-1 byte) is refused, argument or not.
+  const latin1 = { 'Mcp-Param-Zone': 'b\u00e9' };
+  const refusals: Array<[Record<string, unknown>, Record<string, string>, RegExp]> = [
+    [args, { ...zone, 'Mcp-Param-Zone': 'a' }, /Mcp-Param-Zone header "a" does not match argument target\.zone "b"/],
+    [args, { ...zone, 'Mcp-Param-Shard': '43' }, /Mcp-Param-Shard header "43" does not match argument shard 42/],
+    [args, { ...zone, 'Mcp-Param-Dry-Run': 'true' }, /Mcp-Param-Dry-Run header "true" does not match/],
+    [args, mirrored, /the Mcp-Param-Zone header is required: tool "routed" mirrors argument target\.zone/],
+    [args, { ...mirrored, ...latin1 }, /the Mcp-Param-Zone header holds characters a header may not/],
+    [{ region: 'us-west1' }, { 'Mcp-Param-Region': 'us-west1', ...latin1 }, /Mcp-Param-Zone header holds characters/],
+  ];
+  for (const [sent, headers, why] of refusals) {
+    const refused = await routed(sent, headers);
+    assert.equal(refused.status, 400, JSON.stringify(headers));
+    assert.equal(refused.response!.error.code, -32020);
+    assert.match(refused.response!.error.message, why);
+  }
+});
+
+test("trace context: a gateway's traceparent reaches the server in _meta beside every modern field, none dropped", async (t) => {
+  const sidecar = await launch(t, ['--', ...fixtureCommand('fault-tools')]);
   const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
   const traced = await modern(
     sidecar.url,

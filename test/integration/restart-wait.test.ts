@@ -75,28 +75,34 @@ test('initialize sent the moment the port opens waits for the handshake instead 
   await Promise.all(clients.map((c) => c.close()));
 });
 
-test('a readOnly tool in flight when the server dies is retried once on the restarted server; other tools fail at once', async (t) => {
+test('a readOnly or idempotent tool in flight when the server dies is retried once on the restarted server; other tools fail at once', async (t) => {
   const sidecar = await launch(t, ['--restart-min', '200ms', '--', ...fixtureCommand('fault-tools')]);
   const client = await session(t, sidecar.url);
   const readOnly = callTool(client, 'slow-readonly', { ms: 1000, steps: 1, tag: 'ro' });
+  const idempotent = callTool(client, 'slow-idempotent', { ms: 1000, steps: 1, tag: 'idem' });
   const write = callTool(client, 'slow-write', { ms: 1000, steps: 1, tag: 'w' });
+  const unhinted = callTool(client, 'slow', { ms: 1000, steps: 1, tag: 'plain' });
   const rest = fetch(`${sidecar.url}/tools/slow-readonly`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: '{"ms":1000,"steps":1,"tag":"rest"}',
   });
   await waitFor(
-    async () => (await metric(sidecar.url, 'mcp_sidecar_rpc_inflight')) === 3,
+    async () => (await metric(sidecar.url, 'mcp_sidecar_rpc_inflight')) === 5,
     3000,
-    'three calls in flight',
+    'five calls in flight',
   );
   process.kill(await serverPid(sidecar.url), 'SIGKILL');
-  const failed = await write;
-  assert.equal(failed.error?.code, -32002, JSON.stringify(failed));
-  assert.match(failed.error.message, /killed by SIGKILL .* while this request was in flight/);
+  // Neither a destructive tool nor one without any hint may run twice: both fail with the reason.
+  for (const failed of [await write, await unhinted]) {
+    assert.equal(failed.error?.code, -32002, JSON.stringify(failed));
+    assert.match(failed.error.message, /killed by SIGKILL .* while this request was in flight/);
+  }
+  // Answered after the kill: the restarted server ran them (once each, says the counter).
   assert.equal(textOf(await readOnly), 'done ro');
+  assert.equal(textOf(await idempotent), 'done idem', 'idempotentHint alone is enough to retry');
   assert.equal(textOf(await (await rest).json()), 'done rest');
-  assert.equal(await metric(sidecar.url, 'mcp_sidecar_idempotent_retries_total'), 2);
+  assert.equal(await metric(sidecar.url, 'mcp_sidecar_idempotent_retries_total'), 3);
 });
 
 test('--ready-wait 0 keeps failing fast while the server restarts; --no-retry-idempotent fails readOnly calls too', async (t) => {

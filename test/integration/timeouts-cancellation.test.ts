@@ -1,10 +1,12 @@
 /**
  * Requests that take too long are answered with -32001 and cancelled at the server (notifications/cancelled
- * reaches it), progress keeps a long request alive, and a client's own cancellation is forwarded.
+ * reaches it), progress keeps a long request alive, and a client's own cancellation is forwarded: a legacy
+ * client's notifications/cancelled, a modern client's closed response stream.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { callTool, launch, rest, session, textOf, within } from '../support/harness.js';
+import { modernStream } from '../support/modern-post.js';
 import { fixtureCommand, readyz, waitFor } from '../support/sidecar-process.js';
 
 type Cancellation = { requestId: string | number; reason?: string };
@@ -76,4 +78,28 @@ test('a client cancellation is forwarded to the server and ends that request wit
     1,
     'nothing more reached the server',
   );
+});
+
+test('a modern (2026-07-28) client closing its response stream cancels the request at the server', async (t) => {
+  const sidecar = await launch(t, ['--', ...fixtureCommand('paged-tools')]);
+  const stream = await modernStream(sidecar.url, 'tools/call', {
+    name: 'slow',
+    arguments: { ms: 30_000, steps: 300 },
+    _meta: { progressToken: 'p' },
+  });
+  const [first] = await stream.waitForCount(1, 5000);
+  assert.equal(first.data.method, 'notifications/progress', 'the answer is a stream and the call is under way');
+  await stream.close();
+  // The revision has no cancel message over HTTP: the closed stream is the signal, the server hears it on stdio.
+  const cancellations = await waitFor(
+    async () => {
+      const seen = JSON.parse(textOf((await rest(sidecar.url, 'cancellations', {})).body)) as Cancellation[];
+      return seen.length > 0 ? seen : undefined;
+    },
+    5000,
+    'notifications/cancelled at the server',
+  );
+  assert.equal(cancellations.length, 1, JSON.stringify(cancellations));
+  assert.match(cancellations[0].reason ?? '', /the client closed the response stream/);
+  assert.equal((await readyz(sidecar.url)).body.inflight, 0, 'nothing left in flight');
 });

@@ -11,9 +11,9 @@ import { agentService, serviceIdOf, sidecarWithConsul, uniqueName } from '../sup
 import { callTool, launch, rest, session, textOf } from '../support/harness.js';
 import { fixtureCommand, waitFor, waitForReady } from '../support/sidecar-process.js';
 
-/** fault-tools has echo, pid, add, fail, slow, slow-readonly, slow-write, meta, deep, flood, flooded, … */
+/** fault-tools has echo, pid, add, fail, slow, slow-readonly, slow-idempotent, slow-write, meta, deep, flood, … */
 const POLICY = ['--tools-allow', 'echo,slow*,meta', '--tools-deny', 'slow-write'];
-const VISIBLE = ['echo', 'meta', 'slow', 'slow-readonly'];
+const VISIBLE = ['echo', 'meta', 'slow', 'slow-idempotent', 'slow-readonly'];
 
 async function listedNames(list: () => Promise<{ tools: Array<{ name: string }> }>): Promise<string[]> {
   return (await list()).tools.map((t) => t.name).sort();

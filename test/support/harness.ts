@@ -153,6 +153,15 @@ export function raw(
   });
 }
 
+/** Passes a body through, handing the text of each chunk to `seen` on the way. */
+async function* tap(body: AsyncIterable<Uint8Array>, seen: (text: string) => void): AsyncGenerator<Uint8Array> {
+  const decoder = new TextDecoder();
+  for await (const chunk of body) {
+    seen(decoder.decode(chunk, { stream: true }));
+    yield chunk;
+  }
+}
+
 /** An SSE stream from /mcp (a GET, or a POST answered with a stream) read as it arrives, keeping event ids. */
 export class SseReader {
   readonly events: SseEvent[] = [];
@@ -160,6 +169,8 @@ export class SseReader {
   headers = new Headers();
   /** The body when the answer was not a stream (an error, or a plain JSON answer). */
   body = '';
+  /** The stream as it came, comments (keep-alives) included. */
+  raw = '';
   private readonly abort = new AbortController();
   private done: Promise<void> = Promise.resolve();
   private waiters: Array<() => void> = [];
@@ -190,7 +201,7 @@ export class SseReader {
 
   private async read(body: AsyncIterable<Uint8Array>): Promise<void> {
     try {
-      for await (const event of sseEvents(body)) {
+      for await (const event of sseEvents(tap(body, (text) => (this.raw += text)))) {
         this.events.push(event);
         for (const w of this.waiters.splice(0)) w();
       }
