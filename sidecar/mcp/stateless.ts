@@ -58,18 +58,24 @@ export class Stateless {
     era: 'modern' | 'rest' = 'modern',
     identity?: string,
   ): Call | undefined {
-    const taken =
-      era === 'modern' && MRTR_METHODS.has(request.method) ? this.input.take(request, client, identity) : undefined;
+    const worker = this.source.anyWorker();
+    // A modern server answers its own InputRequiredResults and verifies its own requestState: its retries pass
+    // straight through. Only a legacy server's server→client requests are the sidecar's to bridge.
+    const bridged = era === 'modern' && MRTR_METHODS.has(request.method) && worker?.profile.era !== 'modern';
+    const taken = bridged ? this.input.take(request, client, identity) : undefined;
     if (taken && 'error' in taken) {
       client.send(taken.error, request.id);
       return undefined;
     }
     if (taken && 'resumed' in taken) return taken.resumed;
-    const worker = this.source.anyWorker();
     if (!worker) {
       client.send(this.inFlight.unavailable(request.id), request.id);
       return undefined;
     }
+    // A REST call to a modern server: it needs the revision's _meta, and declares no client capabilities (a REST
+    // caller cannot answer an InputRequiredResult).
+    if (era === 'rest' && worker.profile.era === 'modern')
+      request.params = { ...request.params, _meta: { ...worker.ownParams!._meta!, [META.clientCapabilities]: {} } };
     const call = this.inFlight.dispatch(worker, client, undefined, request);
     if (call && era === 'modern') call.modern = modernContext(request);
     if (call && taken) this.input.track(call, request, taken.fresh);
