@@ -29,6 +29,8 @@ export class Stateless {
     private readonly sessionsWatch: (worker: Worker, uri: string) => boolean,
     /** Server→client requests of legacy servers bridged as Multi Round-Trip Requests. */
     private readonly input: InputRequired,
+    /** A modern server's own listen follows what is watched (server-listen.ts). */
+    private readonly rewatch: (worker: Worker) => void,
   ) {}
 
   /** The profile of a server that is up now (the hot path: no waiting, no promise). */
@@ -131,12 +133,14 @@ export class Stateless {
     for (const key of ['toolsListChanged', 'promptsListChanged', 'resourcesListChanged'] as const)
       if (asked[key] === true) granted[key] = true;
     if (uris.length > 0) granted.resourceSubscriptions = uris;
-    for (const uri of uris) {
+    const modern = worker.profile.era === 'modern';
+    for (const uri of modern ? [] : uris) {
       if (!this.subscriptions.watching(uri) && !this.sessionsWatch(worker, uri))
         void worker.request('resources/subscribe', { uri }, this.opts.requestTimeoutMs).catch(() => {});
     }
     const subscription = new Subscription(request.id, granted, client);
     this.subscriptions.add(subscription);
+    if (modern) this.rewatch(worker);
     return subscription;
   }
 
@@ -145,6 +149,7 @@ export class Stateless {
     this.subscriptions.remove(subscription);
     const worker = this.source.anyWorker();
     if (!worker) return;
+    if (worker.profile.era === 'modern') return this.rewatch(worker);
     for (const uri of subscription.filter.resourceSubscriptions ?? []) {
       if (!this.subscriptions.watching(uri) && !this.sessionsWatch(worker, uri))
         void worker.request('resources/unsubscribe', { uri }, this.opts.requestTimeoutMs).catch(() => {});
