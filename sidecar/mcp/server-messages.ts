@@ -125,7 +125,10 @@ export class ServerMessages {
   private notification(worker: Worker, notification: JsonRpcNotification): void {
     // A modern server tags what its listen stream carries with the sidecar's subscription id: not the clients'.
     const meta = notification.params?._meta as Record<string, unknown> | undefined;
-    if (meta && META.subscriptionId in meta) delete meta[META.subscriptionId];
+    if (meta && META.subscriptionId in meta) {
+      delete meta[META.subscriptionId];
+      if (Object.keys(meta).length === 0) delete notification.params!._meta;
+    }
     switch (notification.method) {
       case 'notifications/message': {
         // Like server requests: a log line may carry a caller's data, so it goes to the one caller in flight, to
