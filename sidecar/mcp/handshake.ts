@@ -63,8 +63,7 @@ export async function handshake(peer: HandshakePeer, opts: HandshakeOptions, log
     const discovered = await probeEra(peer, meta, wait, log).catch((err: Error) => {
       // A server that exits on a request it does not know before `initialize` is a legacy one: its restart
       // goes straight to initialize.
-      if (memory.era === undefined && /MCP server process|not running/.test(err.message))
-        memory.era = 'legacy';
+      if (memory.era === undefined && /MCP server process|not running/.test(err.message)) memory.era = 'legacy';
       throw err;
     });
     if (discovered) return modern(peer, discovered, meta, memory, opts, remaining, log);

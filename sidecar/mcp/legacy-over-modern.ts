@@ -27,6 +27,7 @@ import {
   kindOf,
   resultResponse,
   type JsonRpcMessage,
+  type JsonRpcNotification,
   type JsonRpcRequest,
   type JsonRpcResponse,
 } from './jsonrpc.js';
@@ -50,17 +51,30 @@ const CAPABILITY: Record<string, string> = {
  */
 const DEFAULT_LOG_LEVEL: LogLevel = 'debug';
 
+const CANCELLED = 'cancelled by the client';
+const stopKey = (session: Session, key: string | number) => `${session.id}\0${String(key)}`;
+
 export class LegacyOverModern {
+  /** Calls whose client is being asked for input, by session and request key: what stops the round. */
+  private readonly resolving = new Map<string, (why: string) => void>();
+
   constructor(
     private readonly clientMessages: ClientMessages,
     private readonly serverMessages: ServerMessages,
     /** The session's watched resources changed: the server's listen follows (router). */
     private readonly rewatch: (session: Session) => void,
+    private readonly requestTimeoutMs: number,
   ) {}
 
   /** Everything a legacy session of a modern server sends (the session's client channel `onmessage`). */
   fromClient(session: Session, message: JsonRpcMessage): void {
-    if (kindOf(message) !== 'request') return this.clientMessages.fromClient(session, message);
+    const kind = kindOf(message);
+    if (kind === 'notification' && (message as JsonRpcNotification).method === 'notifications/cancelled') {
+      const requestId = (message as JsonRpcNotification).params?.requestId;
+      if (typeof requestId === 'string' || typeof requestId === 'number')
+        this.resolving.get(stopKey(session, idKey(requestId)))?.(CANCELLED);
+    }
+    if (kind !== 'request') return this.clientMessages.fromClient(session, message);
     session.lastActivity = Date.now();
     const request = message as JsonRpcRequest;
     const problem = paramsProblem(request);
@@ -160,9 +174,25 @@ export class LegacyOverModern {
           { requiredCapabilities: capability ? { [capability]: {} } : {} },
         );
     }
-    const answers = await Promise.all(
-      asks.map(([, ask]) => this.serverMessages.ask(session, key, String(ask.method), ask.params)),
-    );
+    const sent = asks.map(([, ask]) => this.serverMessages.ask(session, key, String(ask.method), ask.params));
+    // No call is in flight while the client is asked, so what --request-timeout and a client's cancellation do
+    // to a call happens here: either ends the round, withdraws the asks, and the call is not sent again.
+    const stop = new Promise<string>((resolve) => {
+      const timer = setTimeout(
+        () => resolve(`timed out after ${this.requestTimeoutMs / 1000}s waiting for the client's input`),
+        this.requestTimeoutMs,
+      );
+      this.resolving.set(stopKey(session, key), (why) => (clearTimeout(timer), resolve(why)));
+    });
+    const outcome = await Promise.race([Promise.all(sent.map((s) => s.answer)), stop]);
+    this.resolving.get(stopKey(session, key))?.('answered');
+    this.resolving.delete(stopKey(session, key));
+    if (typeof outcome === 'string') {
+      for (const { id } of sent) this.serverMessages.withdraw(id, key, outcome);
+      if (outcome === CANCELLED) return session.client.abandon(key);
+      return fail(ErrorCode.RequestTimeout, `mcp-sidecar: ${request.method} ${outcome} (--request-timeout)`);
+    }
+    const answers = outcome;
     const refused = answers.find((a) => a.error);
     if (refused?.error) return fail(refused.error.code, refused.error.message, refused.error.data);
     const inputResponses: Record<string, unknown> = {};

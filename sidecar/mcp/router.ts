@@ -94,8 +94,11 @@ export class Router {
       this.inputRequired,
       (worker) => this.listens.rewatch(worker),
     );
-    this.legacyOverModern = new LegacyOverModern(this.clientMessages, this.serverMessages, (session) =>
-      this.listens.rewatch(session.worker),
+    this.legacyOverModern = new LegacyOverModern(
+      this.clientMessages,
+      this.serverMessages,
+      (session) => this.listens.rewatch(session.worker),
+      opts.requestTimeoutMs,
     );
     const sweep = Math.max(1000, Math.min(30_000, opts.sessionIdleMs / 4));
     this.reaper = setInterval(() => this.reapIdle(), sweep);

@@ -72,7 +72,9 @@ export class ServerListens {
     if (!listen) this.byWorker.set(worker, (listen = new ServerListen(worker)));
     const uris = new Set(this.subscriptions.uris());
     for (const session of this.sessions.values())
-      if (session.worker === worker) for (const uri of session.subscriptions) uris.add(uri);
+      // A shared session whose process was restarted still points at the old one until its next request.
+      if (session.worker === worker || session.worker.state === 'exited')
+        for (const uri of session.subscriptions) uris.add(uri);
     listen.watch(uris);
   }
 }

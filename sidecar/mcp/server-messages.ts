@@ -195,16 +195,32 @@ export class ServerMessages {
 
   /**
    * The sidecar's own request to a session's client (on the stream of its request `related`), through the same
-   * path as a server's: the answer, or an error when the session ends first.
+   * path as a server's: its id, and the answer (or an error when the session ends first, or `withdraw`).
    */
-  ask(session: Session, related: string | number, method: string, params: unknown): Promise<JsonRpcResponse> {
+  ask(
+    session: Session,
+    related: string | number,
+    method: string,
+    params: unknown,
+  ): { id: number; answer: Promise<JsonRpcResponse> } {
     const outward = this.nextId++;
-    return new Promise((resolve) => {
+    const answer = new Promise<JsonRpcResponse>((resolve) => {
       this.relayed.set(outward, { childId: outward, session, resolve });
       const request = { jsonrpc: '2.0' as const, id: outward, method } as JsonRpcRequest;
       if (params !== undefined) request.params = params as JsonRpcRequest['params'];
       session.client.send(request, related);
     });
+    return { id: outward, answer };
+  }
+
+  /** An ask nobody waits for any more: the client is told (on the stream of `related`) and its answer dropped. */
+  withdraw(id: number, related: string | number, reason: string): void {
+    const pending = this.relayed.get(id);
+    if (!pending?.resolve) return;
+    this.relayed.delete(id);
+    const note = { jsonrpc: '2.0' as const, method: 'notifications/cancelled', params: { requestId: id, reason } };
+    pending.session.client.send(note, related);
+    pending.resolve(errorResponse(id, ErrorCode.NoClientForRequest, reason));
   }
 
   /** A session ended: the server's requests to it get an error, so the server does not wait forever. */

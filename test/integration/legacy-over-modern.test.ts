@@ -87,3 +87,44 @@ test('resources/subscribe becomes the listen at the server: updates reach the su
   await new Promise((resolve) => setTimeout(resolve, 600));
   assert.equal(updates().length, settled, 'no updates after the last unsubscribe');
 });
+
+test('while the client is asked for input: its cancellation ends the rounds, and --request-timeout fails the call', async (t) => {
+  const sidecar = await launch(t, [
+    ...['--request-timeout', '1s', '--', ...fixtureCommand('modern-conformance-server')],
+  ]);
+  const client = await session(t, sidecar.url, { elicitation: {} });
+  const seen: JsonRpcMessage[] = [];
+  const timedOut = await client.request(
+    'tools/call',
+    { name: 'test_input_required_result_elicitation', arguments: {} },
+    { id: 'never-answered', onMessage: (m) => seen.push(m) },
+  );
+  assert.equal(timedOut.error?.code, -32001, JSON.stringify(timedOut));
+  const ask = seen.find((m) => m.method === 'elicitation/create');
+  assert.ok(ask, 'the client was asked');
+  assert.ok(
+    seen.some((m) => m.method === 'notifications/cancelled' && m.params?.requestId === ask.id),
+    `the ask was withdrawn: ${JSON.stringify(seen)}`,
+  );
+
+  const asked: JsonRpcMessage[] = [];
+  const cancelled = client.request(
+    'tools/call',
+    { name: 'test_input_required_result_elicitation', arguments: {} },
+    {
+      id: 'cancelled',
+      onMessage: (m) => {
+        if (m.method !== 'elicitation/create') return;
+        asked.push(m);
+        void client.notify('notifications/cancelled', { requestId: 'cancelled', reason: 'user gave up' });
+      },
+    },
+  );
+  await assert.rejects(cancelled, /stream ended without a response/);
+  assert.equal(asked.length, 1);
+  // The session goes on: the next call is answered.
+  assert.equal(
+    textOf(await client.request('tools/call', { name: 'test_simple_text', arguments: {} })),
+    'This is a simple text response for testing.',
+  );
+});
