@@ -1,7 +1,7 @@
 /**
  * The MCP handshake as a client, in the server's era: `initialize` and `notifications/initialized` (legacy) or
- * `server/discover` (modern, MCP 2026-07-28), then every page of the lists the server's capabilities announce. Its result is the server's profile: what the registries publish and what
- * shared sessions are answered from.
+ * `server/discover` (modern, MCP 2026-07-28), then every page of the lists the server's capabilities announce.
+ * Its result is the server's profile: what the registries publish and what shared sessions are answered from.
  */
 import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../log.js';
