@@ -57,11 +57,12 @@ export class Health extends EventEmitter<HealthEvents> {
       {
         pid: worker.pid,
         server: p.serverInfo,
+        era: p.era,
         protocolVersion: p.protocolVersion,
         tools: p.tools.length,
         toolsHash: p.toolsHash,
       },
-      `READY: ${p.serverInfo.name} ${p.serverInfo.version} handshaken with ${p.tools.length} tools`,
+      `READY: ${p.serverInfo.name} ${p.serverInfo.version} handshaken with ${p.tools.length} tools (${p.era === 'modern' ? 'a modern MCP 2026-07-28 server: server/discover answered' : 'a legacy MCP server: initialize'})`,
     );
     if (this.pool.supervisors.some((s) => s.restarts > 0)) this.metrics.childRestarts.inc();
     worker.on('ping', (result) => {

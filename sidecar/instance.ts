@@ -30,6 +30,8 @@ export function workerOptions(config: Config, guard?: OrphanGuard): WorkerOption
     pingMisses: config.pingMisses,
     clientInfo: { name: 'mcp-sidecar', version: SIDECAR_VERSION },
     tools: new ToolPolicy(config.toolsAllow, config.toolsDeny, config.toolScopes),
+    // One memory for every process of this server command: the era is probed once, at the first start.
+    era: {},
   };
 }
 

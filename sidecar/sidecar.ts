@@ -99,7 +99,7 @@ export class Sidecar {
       this.router.attach(worker);
       worker.on('garbage', (line, reason) => garbage.line(line, reason));
     });
-    this.pool.on('up', () => this.router.workerUp());
+    this.pool.on('up', (worker) => this.router.workerUp(worker));
     this.pool.on('gone', (worker, reason) =>
       this.router.closeSessionsOf(worker, `its MCP server process ended: ${reason}`),
     );

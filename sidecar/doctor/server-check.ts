@@ -50,9 +50,9 @@ export async function checkServer(config: Config, log: Logger): Promise<string> 
   } finally {
     await worker.stop({ stdinGraceMs: config.stopTimeoutMs, termGraceMs: config.stopTimeoutMs });
   }
-  const { serverInfo, protocolVersion, tools } = worker.profile;
+  const { serverInfo, protocolVersion, tools, era } = worker.profile;
   return (
-    `${file} completed the handshake (${serverInfo.name} ${serverInfo.version}, protocol ${protocolVersion}, ` +
+    `${file} completed the handshake (${serverInfo.name} ${serverInfo.version}, ${era} era, protocol ${protocolVersion}, ` +
     `${tools.length} tool${tools.length === 1 ? '' : 's'}); stopped it and its process group`
   );
 }

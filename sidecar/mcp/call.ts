@@ -10,7 +10,15 @@ import type { InFlight } from './in-flight.js';
 import type { JsonRpcErrorObject, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, RequestId } from './jsonrpc.js';
 import { LOG_LEVELS, type LogLevel, type Session } from './session.js';
 import type { CallTrace } from '../tracing/tracing.js';
-import type { PendingCall, Worker } from './worker.js';
+import type { Worker } from './worker.js';
+
+/** A call in flight at the child, keyed by the child-side id the worker gave it. */
+export interface PendingCall {
+  answer(response: JsonRpcResponse): void;
+  /** A `notifications/progress` whose token is this call's child id. */
+  progress(notification: JsonRpcNotification): void;
+  fail(error: JsonRpcErrorObject): void;
+}
 
 export type Outcome = 'ok' | 'error' | 'timeout' | 'cancelled' | 'unavailable';
 

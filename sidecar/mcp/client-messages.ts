@@ -3,6 +3,7 @@
  * limits, which are answered at once, never queued: one client's burst must not make everyone else wait),
  * notifications are handled or passed on, and answers to server requests go back to the process that asked.
  */
+import type { Channel } from './channel.js';
 import type { InFlight } from './in-flight.js';
 import { paramsProblem } from './envelope.js';
 import {
@@ -75,7 +76,7 @@ export class ClientMessages {
     }
   }
 
-  private notification(session: Session, notification: JsonRpcNotification): void {
+  notification(session: Session, notification: JsonRpcNotification): void {
     switch (notification.method) {
       case 'notifications/initialized':
         return; // the worker was initialized by the sidecar (shared) or already got the client's own (isolated)
@@ -97,7 +98,8 @@ export class ClientMessages {
     }
   }
 
-  private forward(session: Session, request: JsonRpcRequest): void {
+  /** A request to the session's worker as a call; its answer goes to `client` (a translator may stand between). */
+  forward(session: Session, request: JsonRpcRequest, client: Channel = session.client): void {
     const worker = this.source.workerFor(session);
     if (!worker) {
       // Shared mode: the server is restarting and the session moves to it once READY. (An isolated session whose
@@ -105,7 +107,7 @@ export class ClientMessages {
       if (this.source.mode === 'shared' && this.readyWait.possible()) {
         return this.readyWait.whenReady((ok) => {
           if (this.sessions.get(session.id) !== session) return; // closed meanwhile: its exchange was answered
-          if (ok) this.forward(session, request);
+          if (ok) this.forward(session, request, client);
           else this.answer(session, request, this.inFlight.unavailable(request.id));
         });
       }
@@ -134,15 +136,15 @@ export class ClientMessages {
         ),
       );
     }
-    const call = this.inFlight.dispatch(worker, session.client, session, request);
+    const call = this.inFlight.dispatch(worker, client, session, request);
     if (call) session.inflight.set(key, call);
   }
 
-  private refuse(session: Session, request: JsonRpcRequest, code: number, message: string): void {
+  refuse(session: Session, request: JsonRpcRequest, code: number, message: string): void {
     this.answer(session, request, errorResponse(request.id, code, message));
   }
 
-  private answer(session: Session, request: JsonRpcRequest, response: JsonRpcResponse): void {
+  answer(session: Session, request: JsonRpcRequest, response: JsonRpcResponse): void {
     session.client.send(response, idKey(request.id));
   }
 }

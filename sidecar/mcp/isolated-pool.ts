@@ -107,7 +107,11 @@ export class IsolatedPool extends EventEmitter<PoolEvents> implements WorkerPool
     }
     let worker: Worker;
     try {
-      worker = await this.primary.spawn({ ...this.workerOptions, clientInitialize: initialize }, this.log).ready();
+      // A modern server has no initialize: its session process is handshaken like a spare, the session's
+      // client is introduced in every request's _meta instead.
+      const modern = this.workerOptions.era?.era === 'modern';
+      const options = modern ? this.workerOptions : { ...this.workerOptions, clientInitialize: initialize };
+      worker = await this.primary.spawn(options, this.log).ready();
     } catch (err) {
       throw new NotReadyError(`could not start a server process for this session: ${(err as Error).message}`, 1);
     }

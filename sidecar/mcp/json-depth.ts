@@ -36,3 +36,9 @@ export function nestsDeeperThan(text: string, limit: number): boolean {
  * serializing it again (JSON.stringify recurses) could run out of stack inside the stdout handler.
  */
 export const MAX_SERVER_MESSAGE_DEPTH = 1000;
+
+/** Why a server reply over --max-message is not relayed (its call fails with this). */
+export const tooLarge = (bytes: number, limit: number) =>
+  `the MCP server's reply was ${bytes} bytes, over the sidecar's --max-message limit of ${limit} bytes; raise --max-message or ask for less`;
+/** Why a server reply nesting past MAX_SERVER_MESSAGE_DEPTH is not relayed. */
+export const TOO_DEEP = `the MCP server's reply nests deeper than ${MAX_SERVER_MESSAGE_DEPTH} levels, more than the sidecar relays; the tool must return flatter data`;

@@ -1,5 +1,6 @@
 /**
- * Liveness by MCP ping: a real request to the server every interval. A miss marks the worker unhealthy; enough
+ * Liveness by MCP ping (`server/discover` for a modern server, which has no ping): a real request to the server
+ * every interval. A miss marks the worker unhealthy; enough
  * misses in a row mean the server hangs, and it is killed so the supervisor can start a fresh one.
  */
 import type { Worker } from './worker.js';
@@ -36,7 +37,10 @@ export class Liveness {
     const worker = this.worker;
     const started = performance.now();
     try {
-      await worker.request('ping', undefined, this.opts.pingTimeoutMs);
+      // A modern (2026-07-28) server has no ping: a server/discover is the cheapest real request it answers.
+      const modern = worker.ownParams;
+      if (modern) await worker.request('server/discover', modern, this.opts.pingTimeoutMs);
+      else await worker.request('ping', undefined, this.opts.pingTimeoutMs);
       const latencyMs = Math.round((performance.now() - started) * 100) / 100;
       this.misses = 0;
       worker.lastPing = { at: Date.now(), latencyMs };

@@ -23,9 +23,11 @@ export function ownRequest(
     sent.id = worker.dispatch(request, {
       answer: (response) => {
         clearTimeout(timer);
-        if (response.error)
-          reject(new Error(`${method} failed: ${response.error.message} (code ${response.error.code})`));
-        else resolve(response.result ?? {});
+        if (response.error) {
+          // The code and data ride along: the era probe tells a modern error from a legacy one by them.
+          const { code, message, data } = response.error;
+          reject(Object.assign(new Error(`${method} failed: ${message} (code ${code})`), { code, data }));
+        } else resolve(response.result ?? {});
       },
       progress: () => {},
       fail: (error) => {

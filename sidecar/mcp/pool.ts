@@ -48,6 +48,8 @@ export interface PoolEvents {
 export interface WorkerStatus {
   slot: number;
   state: string;
+  /** The server's MCP era (legacy: initialize; modern: 2026-07-28), once handshaken. */
+  era?: string;
   pid?: number;
   restarts: number;
   lastPing?: { at: string; latencyMs: number };

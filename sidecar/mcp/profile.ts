@@ -1,10 +1,14 @@
 /** The server's profile: what the handshake learned, and the hash that says when its tools changed. */
 import { createHash } from 'node:crypto';
 import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { ServerEra } from './era-probe.js';
 
 /** What the handshake learned about the MCP server (its initialize result and every page of its lists). */
 export interface ServerProfile {
+  /** legacy: handshaken with `initialize`; modern: MCP 2026-07-28 only, found by `server/discover`. */
+  era: ServerEra;
   serverInfo: { name: string; version: string; title?: string };
+  /** The version spoken with the server over stdio (modern: the revision the sidecar uses with it). */
   protocolVersion: string;
   capabilities: Record<string, unknown>;
   instructions?: string;

@@ -14,6 +14,8 @@ import { idKey, resultResponse, type JsonRpcRequest, type JsonRpcResponse, type 
 import type { WorkerSource } from './pool.js';
 import { ReadyWait } from './ready-wait.js';
 import { RequestStateSeal } from './request-state.js';
+import { LegacyOverModern } from './legacy-over-modern.js';
+import { ServerListens } from './server-listen.js';
 import { ServerMessages } from './server-messages.js';
 import type { Session } from './session.js';
 import { watchers } from './session-state.js';
@@ -45,6 +47,10 @@ export class Router {
   /** Modern calls waiting for their client's input (Multi Round-Trip Requests). */
   readonly inputRequired: InputRequired;
   private readonly subscriptions = new Subscriptions();
+  /** The sidecar's own subscriptions/listen at modern servers. */
+  private readonly listens: ServerListens;
+  /** Legacy sessions of a modern server. */
+  private readonly legacyOverModern: LegacyOverModern;
   private readonly inFlight: InFlight;
   private readonly serverMessages: ServerMessages;
   private readonly clientMessages: ClientMessages;
@@ -60,6 +66,7 @@ export class Router {
     this.readyWait = new ReadyWait(opts.readyWaitMs, () => !source.failed());
     this.inFlight = new InFlight(source, this.readyWait, metrics, opts, log);
     this.sessions = new SessionTable(source, this.readyWait, opts, log);
+    this.listens = new ServerListens(this.sessions.all, this.subscriptions);
     this.inputRequired = new InputRequired(this.inFlight, new RequestStateSeal(opts.stateKey), opts, log);
     this.serverMessages = new ServerMessages(
       this.sessions.all,
@@ -85,6 +92,13 @@ export class Router {
       opts,
       (worker, uri) => watchers(this.sessions.all, worker, uri).length > 0,
       this.inputRequired,
+      (worker) => this.listens.rewatch(worker),
+    );
+    this.legacyOverModern = new LegacyOverModern(
+      this.clientMessages,
+      this.serverMessages,
+      (session) => this.listens.rewatch(session.worker),
+      opts.requestTimeoutMs,
     );
     const sweep = Math.max(1000, Math.min(30_000, opts.sessionIdleMs / 4));
     this.reaper = setInterval(() => this.reapIdle(), sweep);
@@ -107,9 +121,10 @@ export class Router {
     worker.onclose = () => this.workerGone(worker);
   }
 
-  /** A supervised server is READY: requests waiting for it go on. */
-  workerUp(): void {
+  /** A supervised server is READY: requests waiting for it go on; a modern one gets the sidecar's listen. */
+  workerUp(worker?: Worker): void {
     this.readyWait.up();
+    if (worker) this.listens.rewatch(worker);
   }
 
   /** Every supervisor gave up: requests waiting for a restart fail now. */
@@ -140,8 +155,12 @@ export class Router {
     return session;
   }
 
+  /** The session's messages go to their handler, chosen once: a legacy session of a modern server is translated. */
   private listen(session: Session): void {
-    session.client.onmessage = (message) => this.clientMessages.fromClient(session, message);
+    if (session.worker.profile.era === 'modern') {
+      session.client.onmessage = (message) => this.legacyOverModern.fromClient(session, message);
+      this.listens.rewatch(session.worker);
+    } else session.client.onmessage = (message) => this.clientMessages.fromClient(session, message);
   }
 
   /** Stops taking sessions and waiting for restarts (shutdown). */
@@ -154,15 +173,17 @@ export class Router {
     if (!this.sessions.remove(session)) return;
     for (const call of [...session.inflight.values()]) this.inFlight.cancel(call, `client session ended: ${reason}`);
     this.serverMessages.sessionClosed(session, reason);
-    for (const uri of session.subscriptions) {
-      if (
-        watchers(this.sessions.all, session.worker, uri).length === 0 &&
-        !this.subscriptions.watching(uri) &&
-        session.worker.state !== 'exited'
-      ) {
-        session.worker.request('resources/unsubscribe', { uri }, this.opts.requestTimeoutMs).catch(() => {});
+    if (session.worker.profile.era === 'modern') this.listens.rewatch(session.worker);
+    else
+      for (const uri of session.subscriptions) {
+        if (
+          watchers(this.sessions.all, session.worker, uri).length === 0 &&
+          !this.subscriptions.watching(uri) &&
+          session.worker.state !== 'exited'
+        ) {
+          session.worker.request('resources/unsubscribe', { uri }, this.opts.requestTimeoutMs).catch(() => {});
+        }
       }
-    }
     session.client.close(reason);
     this.source.release(session);
     this.log.debug({ session: session.id, reason }, 'session closed');

@@ -17,7 +17,7 @@ import {
   type JsonRpcRequest,
   type JsonRpcResponse,
 } from './jsonrpc.js';
-import { ModernError } from './modern.js';
+import { META, ModernError } from './modern.js';
 import type { LogLevel, Session } from './session.js';
 import type { Subscriptions } from './subscriptions.js';
 import type { Worker } from './worker.js';
@@ -40,11 +40,16 @@ const PINO_LEVEL: Record<LogLevel, 'debug' | 'info' | 'warn' | 'error'> = {
   emergency: 'error',
 };
 
-/** A server→client request relayed to a session, by the id the client sees. */
+/**
+ * A server→client request relayed to a session, by the id the client sees: the answer goes back to the worker
+ * that asked under its own id, or (the sidecar's own asks, resolving a modern server's InputRequiredResult for a
+ * legacy client) to `resolve`.
+ */
 interface Relayed {
-  worker: Worker;
+  worker?: Worker;
   childId: string | number;
   session: Session;
+  resolve?: (response: JsonRpcResponse) => void;
 }
 
 export class ServerMessages {
@@ -118,6 +123,12 @@ export class ServerMessages {
   }
 
   private notification(worker: Worker, notification: JsonRpcNotification): void {
+    // A modern server tags what its listen stream carries with the sidecar's subscription id: not the clients'.
+    const meta = notification.params?._meta as Record<string, unknown> | undefined;
+    if (meta && META.subscriptionId in meta) {
+      delete meta[META.subscriptionId];
+      if (Object.keys(meta).length === 0) delete notification.params!._meta;
+    }
     switch (notification.method) {
       case 'notifications/message': {
         // Like server requests: a log line may carry a caller's data, so it goes to the one caller in flight, to
@@ -142,6 +153,8 @@ export class ServerMessages {
         this.subscriptions.deliver(notification);
         return this.broadcast(worker, notification, (s) => s.subscriptions.has(uri as string));
       }
+      case 'notifications/subscriptions/acknowledged':
+        return; // a modern server acknowledged the sidecar's own subscriptions/listen (server-listen.ts)
       case 'notifications/cancelled': {
         // The server gave up on one of its own requests to a client.
         this.input.serverCancelled(worker, notification.params?.requestId);
@@ -176,7 +189,38 @@ export class ServerMessages {
     }
     this.relayed.delete(response.id as number);
     response.id = pending.childId;
-    pending.worker.send(response);
+    if (pending.resolve) pending.resolve(response);
+    else pending.worker!.send(response);
+  }
+
+  /**
+   * The sidecar's own request to a session's client (on the stream of its request `related`), through the same
+   * path as a server's: its id, and the answer (or an error when the session ends first, or `withdraw`).
+   */
+  ask(
+    session: Session,
+    related: string | number,
+    method: string,
+    params: unknown,
+  ): { id: number; answer: Promise<JsonRpcResponse> } {
+    const outward = this.nextId++;
+    const answer = new Promise<JsonRpcResponse>((resolve) => {
+      this.relayed.set(outward, { childId: outward, session, resolve });
+      const request = { jsonrpc: '2.0' as const, id: outward, method } as JsonRpcRequest;
+      if (params !== undefined) request.params = params as JsonRpcRequest['params'];
+      session.client.send(request, related);
+    });
+    return { id: outward, answer };
+  }
+
+  /** An ask nobody waits for any more: the client is told (on the stream of `related`) and its answer dropped. */
+  withdraw(id: number, related: string | number, reason: string): void {
+    const pending = this.relayed.get(id);
+    if (!pending?.resolve) return;
+    this.relayed.delete(id);
+    const note = { jsonrpc: '2.0' as const, method: 'notifications/cancelled', params: { requestId: id, reason } };
+    pending.session.client.send(note, related);
+    pending.resolve(errorResponse(id, ErrorCode.NoClientForRequest, reason));
   }
 
   /** A session ended: the server's requests to it get an error, so the server does not wait forever. */
@@ -184,13 +228,13 @@ export class ServerMessages {
     for (const [id, pending] of this.relayed) {
       if (pending.session === session) {
         this.relayed.delete(id);
-        pending.worker.send(
-          errorResponse(
-            pending.childId,
-            ErrorCode.NoClientForRequest,
-            `the client session that was asked ended (${reason})`,
-          ),
+        const error = errorResponse(
+          pending.childId,
+          ErrorCode.NoClientForRequest,
+          `the client session that was asked ended (${reason})`,
         );
+        if (pending.resolve) pending.resolve(error);
+        else pending.worker!.send(error);
       }
     }
   }

@@ -131,6 +131,7 @@ export class SharedPool extends EventEmitter<PoolEvents> implements WorkerPool {
         restarts: s.restarts,
       };
       if (w) status.pid = w.pid;
+      if (w?.profile) status.era = w.profile.era;
       if (w?.lastPing) status.lastPing = { at: new Date(w.lastPing.at).toISOString(), latencyMs: w.lastPing.latencyMs };
       if (s.lastFailure)
         status.lastFailure = { at: new Date(s.lastFailure.at).toISOString(), reason: s.lastFailure.reason };

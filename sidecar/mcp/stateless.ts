@@ -29,6 +29,8 @@ export class Stateless {
     private readonly sessionsWatch: (worker: Worker, uri: string) => boolean,
     /** Server→client requests of legacy servers bridged as Multi Round-Trip Requests. */
     private readonly input: InputRequired,
+    /** A modern server's own listen follows what is watched (server-listen.ts). */
+    private readonly rewatch: (worker: Worker) => void,
   ) {}
 
   /** The profile of a server that is up now (the hot path: no waiting, no promise). */
@@ -58,18 +60,24 @@ export class Stateless {
     era: 'modern' | 'rest' = 'modern',
     identity?: string,
   ): Call | undefined {
-    const taken =
-      era === 'modern' && MRTR_METHODS.has(request.method) ? this.input.take(request, client, identity) : undefined;
+    const worker = this.source.anyWorker();
+    // A modern server answers its own InputRequiredResults and verifies its own requestState: its retries pass
+    // straight through. Only a legacy server's server→client requests are the sidecar's to bridge.
+    const bridged = era === 'modern' && MRTR_METHODS.has(request.method) && worker?.profile.era !== 'modern';
+    const taken = bridged ? this.input.take(request, client, identity) : undefined;
     if (taken && 'error' in taken) {
       client.send(taken.error, request.id);
       return undefined;
     }
     if (taken && 'resumed' in taken) return taken.resumed;
-    const worker = this.source.anyWorker();
     if (!worker) {
       client.send(this.inFlight.unavailable(request.id), request.id);
       return undefined;
     }
+    // A REST call to a modern server: it needs the revision's _meta, and declares no client capabilities (a REST
+    // caller cannot answer an InputRequiredResult).
+    if (era === 'rest' && worker.profile.era === 'modern')
+      request.params = { ...request.params, _meta: { ...worker.ownParams!._meta!, [META.clientCapabilities]: {} } };
     const call = this.inFlight.dispatch(worker, client, undefined, request);
     if (call && era === 'modern') call.modern = modernContext(request);
     if (call && taken) this.input.track(call, request, taken.fresh);
@@ -125,12 +133,14 @@ export class Stateless {
     for (const key of ['toolsListChanged', 'promptsListChanged', 'resourcesListChanged'] as const)
       if (asked[key] === true) granted[key] = true;
     if (uris.length > 0) granted.resourceSubscriptions = uris;
-    for (const uri of uris) {
+    const modern = worker.profile.era === 'modern';
+    for (const uri of modern ? [] : uris) {
       if (!this.subscriptions.watching(uri) && !this.sessionsWatch(worker, uri))
         void worker.request('resources/subscribe', { uri }, this.opts.requestTimeoutMs).catch(() => {});
     }
     const subscription = new Subscription(request.id, granted, client);
     this.subscriptions.add(subscription);
+    if (modern) this.rewatch(worker);
     return subscription;
   }
 
@@ -139,6 +149,7 @@ export class Stateless {
     this.subscriptions.remove(subscription);
     const worker = this.source.anyWorker();
     if (!worker) return;
+    if (worker.profile.era === 'modern') return this.rewatch(worker);
     for (const uri of subscription.filter.resourceSubscriptions ?? []) {
       if (!this.subscriptions.watching(uri) && !this.sessionsWatch(worker, uri))
         void worker.request('resources/unsubscribe', { uri }, this.opts.requestTimeoutMs).catch(() => {});

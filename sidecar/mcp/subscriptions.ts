@@ -61,6 +61,13 @@ export class Subscriptions {
     return false;
   }
 
+  /** Every URI some listener watches. */
+  uris(): string[] {
+    const uris: string[] = [];
+    for (const s of this.all) uris.push(...(s.filter.resourceSubscriptions ?? []));
+    return uris;
+  }
+
   deliver(notification: JsonRpcNotification): void {
     for (const s of this.all) if (s.matches(notification)) s.deliver(notification);
   }

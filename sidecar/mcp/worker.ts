@@ -18,12 +18,13 @@ import {
   type StopTimings,
 } from '../child/stdio-child.js';
 import type { Channel } from './channel.js';
-import { handshake, rereadTools } from './handshake.js';
-import { MAX_SERVER_MESSAGE_DEPTH } from './json-depth.js';
+import { modernEnvelope, type EraMemory } from './era-probe.js';
+import { handshake, rereadTools, SIDECAR_CLIENT_CAPABILITIES } from './handshake.js';
+import { MAX_SERVER_MESSAGE_DEPTH, TOO_DEEP, tooLarge } from './json-depth.js';
+import type { PendingCall } from './call.js';
 import {
   ErrorCode,
   kindOf,
-  type JsonRpcErrorObject,
   type JsonRpcMessage,
   type JsonRpcNotification,
   type JsonRpcRequest,
@@ -34,14 +35,6 @@ import { ownRequest } from './own-request.js';
 import type { ServerProfile } from './profile.js';
 import type { ToolPolicy } from './tool-policy.js';
 
-/** A call in flight at the child, keyed by the child-side id the worker gave it. */
-export interface PendingCall {
-  answer(response: JsonRpcResponse): void;
-  /** A `notifications/progress` whose token is this call's child id. */
-  progress(notification: JsonRpcNotification): void;
-  fail(error: JsonRpcErrorObject): void;
-}
-
 export interface WorkerOptions extends LivenessOptions {
   child: ChildSpec;
   handshakeTimeoutMs: number;
@@ -50,13 +43,11 @@ export interface WorkerOptions extends LivenessOptions {
   clientInitialize?: Record<string, unknown>;
   /** The tools that exist for callers: the profile holds only those. */
   tools?: ToolPolicy;
+  /** The server's era, learned by the first handshake and shared by every process of the server command. */
+  era?: EraMemory;
   /** Starts the server process; default: `child` over stdio. (Unit tests start an in-memory server.) */
   start?: (events: ChildEvents) => ServerProcess;
 }
-
-const tooLarge = (bytes: number, limit: number) =>
-  `the MCP server's reply was ${bytes} bytes, over the sidecar's --max-message limit of ${limit} bytes; raise --max-message or ask for less`;
-const TOO_DEEP = `the MCP server's reply nests deeper than ${MAX_SERVER_MESSAGE_DEPTH} levels, more than the sidecar relays; the tool must return flatter data`;
 
 export type WorkerState = 'handshaking' | 'ready' | 'unhealthy' | 'exited';
 
@@ -122,6 +113,7 @@ export class Worker extends EventEmitter<WorkerEvents> implements Channel {
             clientInfo: this.opts.clientInfo,
             clientInitialize: this.opts.clientInitialize,
             tools: this.opts.tools,
+            era: this.opts.era,
           },
           this.log,
         ),
@@ -139,6 +131,12 @@ export class Worker extends EventEmitter<WorkerEvents> implements Channel {
     this.liveness.start();
     if (this.toolsChangedDuringHandshake) void this.refreshTools();
     return this;
+  }
+
+  /** Params of the sidecar's own requests to a modern (2026-07-28) server: its `_meta`; undefined for legacy. */
+  get ownParams(): Record<string, unknown> | undefined {
+    if (this.profile?.era !== 'modern') return undefined;
+    return { _meta: modernEnvelope(this.opts.clientInfo, SIDECAR_CLIENT_CAPABILITIES) };
   }
 
   get pid(): number | undefined {
@@ -214,7 +212,8 @@ export class Worker extends EventEmitter<WorkerEvents> implements Channel {
       return;
     }
     if (this.state === 'exited') return;
-    const profile = await rereadTools(this, this.profile, this.opts.handshakeTimeoutMs, this.log, this.opts.tools);
+    const { opts, profile: old } = this;
+    const profile = await rereadTools(this, old, opts.handshakeTimeoutMs, this.log, opts.tools, this.ownParams);
     if (profile) this.emit('profile', (this.profile = profile));
   }
 

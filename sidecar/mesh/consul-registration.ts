@@ -126,6 +126,8 @@ export function serviceMeta(
     ['mcp_server_version', profile.serverInfo.version],
     // The version the sidecar negotiated with the child over stdio (what the server itself speaks) ...
     ['mcp_protocol_version', profile.protocolVersion],
+    // legacy (initialize) or modern (2026-07-28 only): what the sidecar found when it probed the server.
+    ['mcp_server_era', profile.era],
     // ... and the versions the sidecar serves to HTTP clients, whatever the child speaks.
     ['mcp_protocol_versions', versions.text],
     ['mcp_tool_count', String(profile.tools.length)],

@@ -119,6 +119,7 @@ describe('ConsulPublisher against a real Consul agent', () => {
     assert.equal(svc.Meta.mcp_server_name, 'test-server');
     assert.equal(svc.Meta.mcp_server_version, '1.2.3');
     assert.equal(svc.Meta.mcp_protocol_version, '2025-11-25');
+    assert.equal(svc.Meta.mcp_server_era, 'legacy', 'the era the sidecar found when it probed the server');
     // The versions served to HTTP clients: 2026-07-28 first, then every legacy version, whatever the child speaks.
     assert.equal(svc.Meta.mcp_protocol_versions, '2026-07-28,2025-11-25,2025-06-18,2025-03-26,2024-11-05,2024-10-07');
     assert.equal(svc.Meta.mcp_tool_count, '2');

@@ -156,3 +156,22 @@ export function describeProblems(scenarios: ScenarioResult[]): string {
     )
     .join('\n');
 }
+
+/**
+ * A `--requirements` run, sorted: how many scenarios the CLI announced, and the judged ones (all but those the CLI
+ * itself lists as not scored for the revision: extensions and pending scenarios).
+ */
+export function requirementsVerdict(
+  run: ConformanceRun,
+  revision: string,
+): { announced: number | undefined; judged: ScenarioResult[]; failed: ScenarioResult[] } {
+  const escaped = revision.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const announced = new RegExp(`Running requirements ${escaped} \\((\\d+) scenarios\\)`).exec(run.output);
+  const notScored = new Set([...run.output.matchAll(/^\s+[✓✗] (\S+) \((?:extension|pending)\)$/gm)].map((m) => m[1]));
+  const judged = run.scenarios.filter((s) => !notScored.has(s.scenario));
+  return {
+    announced: announced ? Number(announced[1]) : undefined,
+    judged,
+    failed: judged.filter((s) => !s.passed),
+  };
+}

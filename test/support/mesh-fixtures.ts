@@ -6,6 +6,7 @@ import type { ServerProfile } from '../../sidecar/mcp/profile.js';
 /** A complete profile (as after a finished handshake) with these tools; its toolsHash changes with the names. */
 export function testProfile(toolNames: string[], overrides: Partial<ServerProfile> = {}): ServerProfile {
   return {
+    era: 'legacy',
     serverInfo: { name: 'test-server', version: '1.2.3' },
     protocolVersion: '2025-11-25',
     capabilities: { tools: {} },
