@@ -4,6 +4,7 @@
  * was sent yet: a response that already went out is never written again, whatever path asks.
  */
 import type { ServerResponse } from 'node:http';
+import type { Logger } from '../log.js';
 import { ErrorCode } from '../mcp/jsonrpc.js';
 
 export const SSE_HEADERS = {
@@ -33,6 +34,13 @@ export function sendJson(
   headers: Record<string, string> = {},
 ): void {
   sendJsonText(res, status, JSON.stringify(body), headers);
+}
+
+/** A bug of ours while serving `path`: logged, and the client gets a 500 (or the end of what was under way). */
+export function sendInternalError(log: Logger, err: Error, path: string, res: ServerResponse): void {
+  log.error({ err, path }, 'request failed inside the sidecar');
+  if (res.headersSent) res.end();
+  else sendJson(res, 500, { error: `internal error in mcp-sidecar: ${err.message}` });
 }
 
 /** A JSON-RPC error that belongs to no request (id null): transport-level refusals. */
