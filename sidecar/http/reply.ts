@@ -15,24 +15,24 @@ export const SSE_HEADERS = {
   'x-accel-buffering': 'no',
 };
 
-/** Writes `text` as a complete JSON response, unless a response is already under way (then nothing). */
-export function sendJsonText(
-  res: ServerResponse,
-  status: number,
-  text: string,
-  headers: Record<string, string> = {},
-): void {
+/** Extra response headers: an object, or a flat list of names and values (one a session can keep and reuse). */
+export type ExtraHeaders = Record<string, string> | readonly string[];
+
+/**
+ * Writes `text` as a complete JSON response, unless a response is already under way (then nothing). The headers
+ * go to writeHead as one flat list (no object to build and spread per response), and the body to end() as a
+ * string: node joins the status line, the headers and the body into one string and one socket write.
+ */
+export function sendJsonText(res: ServerResponse, status: number, text: string, headers?: ExtraHeaders): void {
   if (res.headersSent || res.writableEnded) return;
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  const list: Array<string | number> = ['content-type', 'application/json', 'content-length', Buffer.byteLength(text)];
+  if (Array.isArray(headers)) for (let i = 0; i < headers.length; i++) list.push(headers[i]);
+  else if (headers) for (const name in headers) list.push(name, (headers as Record<string, string>)[name]);
+  res.writeHead(status, list);
   res.end(text);
 }
 
-export function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: ExtraHeaders): void {
   sendJsonText(res, status, JSON.stringify(body), headers);
 }
 

@@ -233,7 +233,7 @@ export class StreamableHttp {
     const routed =
       requests.length === 1 && !http.exchanges.has(idKey(requests[0].id)) ? requests : unique(http, requests, refused);
     const exchange = new PostExchange(http.nextStreamId(), res, http, routed, batch, bigIds);
-    for (const key of exchange.keys()) http.exchanges.set(key, exchange);
+    exchange.register();
     exchange.answerNow(refused);
     for (const request of routed) {
       try {
