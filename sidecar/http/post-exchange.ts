@@ -7,6 +7,7 @@
 import type { ServerResponse } from 'node:http';
 import {
   ErrorCode,
+  errorResponse,
   idKey,
   toJson,
   type JsonRpcMessage,
@@ -156,4 +157,30 @@ export class PostExchange extends SseStream {
       sendJsonText(this.res, 503, toJson(body, this.bigIds), [...headers, 'retry-after', OVERLOAD_RETRY_AFTER]);
     else sendJsonText(this.res, 200, toJson(body, this.bigIds), headers);
   }
+}
+
+/**
+ * The requests whose ids are free: a request whose id is already in flight in this session (on another POST or
+ * earlier in this batch) is refused (into `refused`): registering it would hand the first request's answer to this
+ * exchange, and the first POST would never be answered.
+ */
+export function freeIds(http: HttpSession, requests: JsonRpcRequest[], refused: JsonRpcResponse[]): JsonRpcRequest[] {
+  const routed: JsonRpcRequest[] = [];
+  const keys = new Set<string | number>();
+  for (const request of requests) {
+    const key = idKey(request.id);
+    if (http.exchanges.has(key) || keys.has(key)) {
+      refused.push(
+        errorResponse(
+          request.id,
+          ErrorCode.InvalidRequest,
+          `request id ${JSON.stringify(request.id)} is already in flight in this session; ids must be unique`,
+        ),
+      );
+    } else {
+      keys.add(key);
+      routed.push(request);
+    }
+  }
+  return routed;
 }

@@ -29,7 +29,7 @@ import { HttpSessions } from './http-sessions.js';
 import type { ListenStream } from './listen-stream.js';
 import { ModernRequests } from './modern-requests.js';
 import { carryTraceContext } from './trace-context.js';
-import { PostExchange } from './post-exchange.js';
+import { freeIds, PostExchange } from './post-exchange.js';
 import { accepts, sendInternalError, sendJson, sendRpcError, sendTransportError } from './reply.js';
 
 export interface StreamableHttpOptions {
@@ -231,7 +231,7 @@ export class StreamableHttp {
     const refused: JsonRpcResponse[] = [];
     // (A lone request whose id is free, the common case, needs no set of this batch's keys and no copy of the list.)
     const routed =
-      requests.length === 1 && !http.exchanges.has(idKey(requests[0].id)) ? requests : unique(http, requests, refused);
+      requests.length === 1 && !http.exchanges.has(idKey(requests[0].id)) ? requests : freeIds(http, requests, refused);
     const exchange = new PostExchange(http.nextStreamId(), res, http, routed, batch, bigIds);
     exchange.register();
     exchange.answerNow(refused);
@@ -268,32 +268,6 @@ export class StreamableHttp {
     this.router.closeSession(http.session, 'closed by the client (DELETE)');
     sendJson(res, 200, { closed: true });
   };
-}
-
-/**
- * The requests whose ids are free: a request whose id is already in flight in this session (on another POST or
- * earlier in this batch) is refused (into `refused`): registering it would hand the first request's answer to this
- * exchange, and the first POST would never be answered.
- */
-function unique(http: HttpSession, requests: JsonRpcRequest[], refused: JsonRpcResponse[]): JsonRpcRequest[] {
-  const routed: JsonRpcRequest[] = [];
-  const keys = new Set<string | number>();
-  for (const request of requests) {
-    const key = idKey(request.id);
-    if (http.exchanges.has(key) || keys.has(key)) {
-      refused.push(
-        errorResponse(
-          request.id,
-          ErrorCode.InvalidRequest,
-          `request id ${JSON.stringify(request.id)} is already in flight in this session; ids must be unique`,
-        ),
-      );
-    } else {
-      keys.add(key);
-      routed.push(request);
-    }
-  }
-  return routed;
 }
 
 /** Whether a message declares a protocol version in its _meta (a loop: no closure per request). */
