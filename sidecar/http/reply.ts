@@ -25,9 +25,17 @@ export type ExtraHeaders = Record<string, string> | readonly string[];
  */
 export function sendJsonText(res: ServerResponse, status: number, text: string, headers?: ExtraHeaders): void {
   if (res.headersSent || res.writableEnded) return;
-  const list: Array<string | number> = ['content-type', 'application/json', 'content-length', Buffer.byteLength(text)];
-  if (Array.isArray(headers)) for (let i = 0; i < headers.length; i++) list.push(headers[i]);
-  else if (headers) for (const name in headers) list.push(name, (headers as Record<string, string>)[name]);
+  const length = Buffer.byteLength(text);
+  // The common shapes as literals of their final size (a push past a literal's length reallocates it).
+  let list: Array<string | number>;
+  if (headers === undefined) list = ['content-type', 'application/json', 'content-length', length];
+  else if (Array.isArray(headers) && headers.length === 2)
+    list = ['content-type', 'application/json', 'content-length', length, headers[0], headers[1]];
+  else {
+    list = ['content-type', 'application/json', 'content-length', length];
+    if (Array.isArray(headers)) for (let i = 0; i < headers.length; i++) list.push(headers[i]);
+    else for (const name in headers) list.push(name, (headers as Record<string, string>)[name]);
+  }
   res.writeHead(status, list);
   res.end(text);
 }

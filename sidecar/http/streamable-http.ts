@@ -173,9 +173,9 @@ export class StreamableHttp {
       }
       return this.modern.handle(req, res, first as JsonRpcRequest, bigIds);
     }
-    const requests: JsonRpcRequest[] = [];
+    let requests: JsonRpcRequest[] | undefined;
     /** Notifications and answers to server requests: each message's kind is found once, here. */
-    const others: JsonRpcMessage[] = [];
+    let others: JsonRpcMessage[] | undefined;
     let initialize: JsonRpcRequest | undefined;
     for (let i = 0; i < messages.length; i++) {
       const kind = kindOf(messages[i]);
@@ -190,9 +190,9 @@ export class StreamableHttp {
         return;
       }
       if (kind === 'request') {
-        requests.push(messages[i]);
+        requests = add(requests, messages[i]);
         if (messages[i].method === 'initialize') initialize = messages[i];
-      } else others.push(messages[i]);
+      } else others = add(others, messages[i]);
     }
     if (initialize) {
       if (messages.length > 1) {
@@ -207,9 +207,12 @@ export class StreamableHttp {
       return this.sessions.open(initialize, res, bigIds);
     }
     const found = this.sessions.find(req, res);
+    const toRoute = requests ?? NONE;
+    const said = others ?? NONE;
+    const batch = Array.isArray(body);
     if (found instanceof Promise)
-      return found.then((http) => http && this.route(http, res, requests, others, Array.isArray(body), bigIds));
-    if (found) this.route(found, res, requests, others, Array.isArray(body), bigIds);
+      return found.then((http) => http && this.route(http, res, toRoute, said, batch, bigIds));
+    if (found) this.route(found, res, toRoute, said, batch, bigIds);
   }
 
   /** A session's requests (each to the router, answered on one PostExchange) and its other messages. */
@@ -268,6 +271,15 @@ export class StreamableHttp {
     this.router.closeSession(http.session, 'closed by the client (DELETE)');
     sendJson(res, 200, { closed: true });
   };
+}
+
+const NONE: never[] = [];
+
+/** `list` with `item` added; a list is made only for a first item, and exactly as long (no spare room). */
+function add<T>(list: T[] | undefined, item: T): T[] {
+  if (!list) return [item];
+  list.push(item);
+  return list;
 }
 
 /** Whether a message declares a protocol version in its _meta (a loop: no closure per request). */
