@@ -5,7 +5,9 @@
  *
  * Knobs (environment): BENCH_TARGETS=stdio,sidecar,sidecar-modern,sidecar-traced,supergateway,mcp-proxy,node-http-floor,sidecar-isolated
  * (a subset), BENCH_CONCURRENCY=1,32, BENCH_ROUNDS=3, BENCH_WARMUP_MS=1000, BENCH_REWARM_MS=300, BENCH_MEASURE_MS=1300
- * (per round), BENCH_MAX_CALLS=200000 (per round), BENCH_OPENS=50.
+ * (per round), BENCH_MAX_CALLS=200000 (per round), BENCH_OPENS=50; BENCH_BASELINE=DIR adds the rows
+ * sidecar-base and sidecar-modern-base, the sidecar built in DIR (a copy of an earlier dist/, inside the repository
+ * so that it finds node_modules): on a shared machine an A/B in one run, rounds interleaved, is the fair comparison.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -66,6 +68,21 @@ function machineInfo(): MachineInfo {
   };
 }
 
+/** BENCH_BASELINE: the same two sidecar rows, from an earlier build. */
+function baseline(): PlanEntry[] {
+  const dir = process.env.BENCH_BASELINE;
+  if (!dir) return [];
+  const main = join(dir, 'sidecar', 'main.js');
+  const env = async () => process.env;
+  return [
+    { target: sidecarTarget('sidecar-base', 'mcp-sidecar (baseline)', [], false, env, main), cells: true },
+    {
+      target: sidecarTarget('sidecar-modern-base', 'stateless 2026-07-28 (baseline)', [], true, env, main),
+      cells: true,
+    },
+  ];
+}
+
 function plan(opens: number): PlanEntry[] {
   const all: PlanEntry[] = [
     { target: stdioTarget, cells: true },
@@ -78,6 +95,7 @@ function plan(opens: number): PlanEntry[] {
     { target: supergatewayTarget, cells: true, opens: { count: Math.min(opens, 10), intervalMs: 500 } },
     { target: mcpProxyTarget, cells: true, opens: { count: opens, intervalMs: 50 } },
     { target: nodeHttpFloorTarget, cells: true },
+    ...baseline(),
     {
       target: sidecarTarget('sidecar-isolated', 'mcp-sidecar --session-mode isolated --warm 2', [
         '--session-mode',
@@ -162,7 +180,8 @@ async function runCells(runs: Running[], settings: RunSettings, deadline: number
         progress(
           result.ok
             ? `${run.entry.target.label} C=${c} round ${round + 1}: ${result.value.callsPerSecond.toFixed(0)} calls/s, p50 ${result.value.p50Ms.toFixed(2)} ms, ` +
-                `p99 ${result.value.p99Ms.toFixed(2)} ms, errors ${result.value.errors}, CPU ${result.value.cpuMsPerCall.toFixed(3)} ms/call, other load ${result.value.otherLoadCores.toFixed(2)}`
+                `p99 ${result.value.p99Ms.toFixed(2)} ms, errors ${result.value.errors}, CPU ${result.value.cpuMsPerCall.toFixed(3)} ms/call ` +
+                `(bridge ${result.value.bridgeCpuMsPerCall.toFixed(3)}), other load ${result.value.otherLoadCores.toFixed(2)}`
             : `${run.entry.target.label} C=${c} round ${round + 1}: failed: ${result.reason}`,
         );
       }

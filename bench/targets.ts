@@ -95,12 +95,12 @@ export function sidecarTarget(
   extraArgs: string[] = [],
   stateless = false,
   env: () => Promise<NodeJS.ProcessEnv> = async () => process.env,
+  main = join(repoRoot, 'dist', 'sidecar', 'main.js'),
 ): Target {
   return {
     id,
     label,
     async start() {
-      const main = join(repoRoot, 'dist', 'sidecar', 'main.js');
       if (!existsSync(main)) throw new Error(`${main} is missing (the build did not produce the sidecar)`);
       // BENCH_SIDECAR_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the sidecar under the benchmark's load
       // (the profile is written when it exits; summarize it with dist/bench/profile-summary.js).

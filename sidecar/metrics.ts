@@ -1,8 +1,10 @@
 /**
  * Prometheus metrics. Counts that the hot path would otherwise have to maintain (in-flight calls, sessions,
- * ready workers) are read at scrape time through `collect`, so a call costs one counter and one histogram.
+ * ready workers) are read at scrape time through `collect`; what a call and an HTTP request count is kept as plain
+ * numbers (hot-metrics.ts) and handed to prom-client at scrape time too.
  */
 import client from 'prom-client';
+import { TallyCounter, TallyHistogram } from './hot-metrics.js';
 
 export interface MetricsSources {
   inflight(): number;
@@ -19,25 +21,29 @@ export interface MetricsSources {
 
 export class Metrics {
   readonly registry = new client.Registry();
-  readonly httpRequests = new client.Counter({
+  private readonly httpTally = new TallyCounter(['route', 'status']);
+  private readonly callTally = new TallyCounter(['method', 'outcome']);
+  readonly httpRequests: client.Counter<'route' | 'status'> = new client.Counter({
     name: 'mcp_sidecar_http_requests_total',
     help: 'HTTP requests by route and status',
     labelNames: ['route', 'status'] as const,
     registers: [this.registry],
+    collect: (): void => this.httpTally.flush(this.httpRequests),
   });
-  readonly rpcCalls = new client.Counter({
+  readonly rpcCalls: client.Counter<'method' | 'outcome'> = new client.Counter({
     name: 'mcp_sidecar_rpc_calls_total',
     help: 'JSON-RPC requests relayed to the MCP server, by method and outcome (ok, error, timeout, cancelled, unavailable)',
     labelNames: ['method', 'outcome'] as const,
     registers: [this.registry],
+    collect: (): void => this.callTally.flush(this.rpcCalls),
   });
-  readonly rpcDuration = new client.Histogram({
-    name: 'mcp_sidecar_rpc_duration_seconds',
-    help: 'Time from relaying a request to the MCP server until its response, by method and tool',
-    labelNames: ['method', 'tool'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-    registers: [this.registry],
-  });
+  readonly rpcDuration = new TallyHistogram(
+    'mcp_sidecar_rpc_duration_seconds',
+    'Time from relaying a request to the MCP server until its response, by method and tool',
+    ['method', 'tool'],
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    this.registry,
+  );
   readonly childRestarts = new client.Counter({
     name: 'mcp_sidecar_child_restarts_total',
     help: 'Times the MCP server process was started again after it exited or hung',
@@ -82,9 +88,6 @@ export class Metrics {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
-  private readonly durationChildren = new Map<string, client.Histogram.Internal<'method' | 'tool'>>();
-  private readonly callChildren = new Map<string, client.Counter.Internal>();
-  private readonly httpChildren = new Map<string, client.Counter.Internal>();
 
   constructor(sources: MetricsSources) {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'mcp_sidecar_' });
@@ -148,35 +151,17 @@ export class Metrics {
     });
   }
 
-  /** Histogram child per method/tool, cached: label hashing on every call is measurable on the hot path. */
+  /** One call's time at the server, by method and tool (plain numbers; see hot-metrics.ts). */
   observeCall(method: string, tool: string, seconds: number): void {
-    const key = tool ? `${method}\u0000${tool}` : method;
-    let child = this.durationChildren.get(key);
-    if (!child) {
-      child = this.rpcDuration.labels(method, tool);
-      this.durationChildren.set(key, child);
-    }
-    child.observe(seconds);
+    this.rpcDuration.observe(method, tool, seconds);
   }
 
-  /** One HTTP request answered, by route and status (children cached: label hashing per request is measurable). */
+  /** One HTTP request answered, by route and status. */
   countHttp(route: string, status: number): void {
-    const key = `${route} ${status}`;
-    let child = this.httpChildren.get(key);
-    if (!child) {
-      child = this.httpRequests.labels(route, String(status));
-      this.httpChildren.set(key, child);
-    }
-    child.inc();
+    this.httpTally.inc(route, status);
   }
 
   countCall(method: string, outcome: 'ok' | 'error' | 'timeout' | 'cancelled' | 'unavailable'): void {
-    const key = `${method}\u0000${outcome}`;
-    let child = this.callChildren.get(key);
-    if (!child) {
-      child = this.rpcCalls.labels(method, outcome);
-      this.callChildren.set(key, child);
-    }
-    child.inc();
+    this.callTally.inc(method, outcome);
   }
 }

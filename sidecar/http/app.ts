@@ -13,7 +13,7 @@ import { unauthorized, type Authenticator } from './auth-guard.js';
 import { RESOURCE_METADATA_PATH } from './jwt-auth.js';
 import { noteAnswered } from './http-server.js';
 import { forbidden, originRefusal, type OriginPolicy } from './origin-guard.js';
-import { sendJson, sendTransportError } from './reply.js';
+import { sendInternalError, sendJson, sendTransportError } from './reply.js';
 import type { RestTools } from './rest-tools.js';
 import type { StreamableHttp } from './streamable-http.js';
 import { STATUS_SCRIPT_PATH, statusRoutes } from './status-page/status-route.js';
@@ -96,48 +96,76 @@ function routeTable(parts: AppParts): Route[] {
 export function createHandler(parts: AppParts): RequestListener {
   const [hot, ...rest] = routeTable(parts);
   const app = createApp(parts, rest);
+  // One listener for every hot response, made once: a closure (and `once`'s wrapper) per request was garbage on
+  // the hot path. A response knows its request (res.req).
+  const hotFinished = function (this: ServerResponse): void {
+    parts.metrics.countHttp(hot.path, this.statusCode);
+    noteAnswered(this.req);
+  };
+  const hotFailed = (res: ServerResponse, err: Error) => internalError(parts, err, hot.path, res);
   return (req: IncomingMessage, res: ServerResponse) => {
     if (req.method === hot.method && (req.url === hot.path || req.url?.startsWith(`${hot.path}?`))) {
       if (tracing) tracing.http(req, res, hot.path);
-      return serveHot(parts, hot, req, res);
+      res.on('finish', hotFinished);
+      const admitted = admit(parts, req, res);
+      if (admitted === true) return serveHot(hot, req, res, hotFailed);
+      if (admitted !== false) void admitted.then((ok) => ok && serveHot(hot, req, res, hotFailed));
+      return;
     }
     if (tracing) tracing.http(req, res, 'unmatched');
     app(req, res);
   };
 }
 
-function serveHot(parts: AppParts, route: Route, req: IncomingMessage, res: ServerResponse): void {
-  res.once('finish', () => {
-    parts.metrics.countHttp(route.path, res.statusCode);
-    noteAnswered(req);
-  });
-  admit(parts, req, res, () =>
-    Promise.resolve(route.handle(req as Request, res as Response)).catch((err: Error) =>
-      internalError(parts, err, route.path, res),
-    ),
-  );
+/**
+ * Runs the hot route's handler. It answers synchronously when it can (a session's call: no promise per request);
+ * when it returns a promise (initialize, a session being adopted), a rejection is a bug of ours and gets a 500.
+ */
+function serveHot(
+  route: Route,
+  req: IncomingMessage,
+  res: ServerResponse,
+  failed: (res: ServerResponse, err: Error) => void,
+): void {
+  try {
+    const pending = route.handle(req as Request, res as Response);
+    if (pending instanceof Promise) pending.catch((err: Error) => failed(res, err));
+  } catch (err) {
+    failed(res, err as Error);
+  }
 }
 
 /**
- * Calls `next` when a request may reach the MCP server; else answers 403 (Host/Origin) or 401/403 (--auth). A
- * bearer token is checked at once; a JWT may wait for its issuer's keys.
+ * Whether a request may reach the MCP server: true at once, false when it was answered 403 (Host/Origin) or
+ * 401/403 (--auth). A bearer token is checked at once; a JWT may wait for its issuer's keys (a promise then).
+ * No callback to call back: the hot route must not build a closure per request to be admitted.
  */
-function admit(parts: AppParts, req: IncomingMessage, res: ServerResponse, next: () => unknown): void {
+function admit(parts: AppParts, req: IncomingMessage, res: ServerResponse): boolean | Promise<boolean> {
   const origin = originRefusal(parts.originPolicy, req);
-  if (origin) return forbidden(res, origin);
+  if (origin) {
+    forbidden(res, origin);
+    return false;
+  }
   const auth = parts.auth?.refusal(req);
-  if (auth === undefined) return void next();
-  if (!(auth instanceof Promise)) return unauthorized(res, auth);
-  auth.then(
-    (refusal) => (refusal ? unauthorized(res, refusal) : next()),
-    (err: Error) => internalError(parts, err, req.url ?? '', res),
+  if (auth === undefined) return true;
+  if (!(auth instanceof Promise)) {
+    unauthorized(res, auth);
+    return false;
+  }
+  return auth.then(
+    (refusal) => {
+      if (refusal) unauthorized(res, refusal);
+      return !refusal;
+    },
+    (err: Error) => {
+      internalError(parts, err, req.url ?? '', res);
+      return false;
+    },
   );
 }
 
 function internalError(parts: AppParts, err: Error, path: string, res: ServerResponse): void {
-  parts.log.error({ err, path }, 'request failed inside the sidecar');
-  if (res.headersSent) res.end();
-  else sendJson(res, 500, { error: `internal error in mcp-sidecar: ${err.message}` });
+  sendInternalError(parts.log, err, path, res);
 }
 
 function createApp(parts: AppParts, routes: Route[]): express.Express {
@@ -154,7 +182,11 @@ function createApp(parts: AppParts, routes: Route[]): express.Express {
     next();
   });
 
-  const guard = (req: Request, res: Response, next: NextFunction): void => admit(parts, req, res, next);
+  const guard = (req: Request, res: Response, next: NextFunction): void => {
+    const admitted = admit(parts, req, res);
+    if (admitted === true) next();
+    else if (admitted !== false) void admitted.then((ok) => ok && next());
+  };
   for (const route of routes) {
     const verb = route.method === 'GET' ? 'get' : route.method === 'POST' ? 'post' : 'delete';
     if (route.guarded) app[verb](route.path, guard, route.handle);

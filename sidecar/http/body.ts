@@ -3,7 +3,7 @@
  * (--max-body), the bytes being read at once over all connections (--max-body-reading), and how deeply the
  * JSON nests (--max-depth). The time a body may take is node's `requestTimeout` (see sidecar.ts).
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode } from '../mcp/jsonrpc.js';
 import { nestsDeeperThan } from '../mcp/json-depth.js';
 
@@ -29,6 +29,15 @@ export interface BodyLimits {
   maxReadingBytes: number;
 }
 
+/** How a body read ends: an error (BodyError, or the stream's), or the parsed value and its text. */
+export type BodyDone = (
+  req: IncomingMessage,
+  res: ServerResponse | undefined,
+  err: Error | undefined,
+  value?: unknown,
+  text?: string,
+) => void;
+
 /**
  * One per sidecar, shared by /mcp and /tools: the global reading budget only means something if every body
  * is counted against the same one.
@@ -37,12 +46,47 @@ export class BodyReader {
   /** Bytes reserved by bodies being read right now. */
   reading = 0;
 
-  constructor(private readonly limits: BodyLimits) {}
+  constructor(readonly limits: BodyLimits) {}
 
   /** The parsed body, and its text (which tells integer ids beyond 2^53 exactly; see jsonrpc.ts keepBigIds). */
-  async readJson(req: IncomingMessage): Promise<{ value: unknown; text: string }> {
-    const text = await this.readText(req);
-    if (text.trim() === '') return { value: undefined, text };
+  readJson(req: IncomingMessage): Promise<{ value: unknown; text: string }> {
+    return new Promise((resolve, reject) =>
+      this.read(req, undefined, (_req, _res, err, value, text) =>
+        err ? reject(err) : resolve({ value, text: text! }),
+      ),
+    );
+  }
+
+  /**
+   * readJson for the hot route, with a callback: no promise and no closure per request (the reading state is one
+   * object, its listeners shared, and `done` one function for every request, given back `req` and `res`). `done`
+   * is called once, at the latest synchronously from the request's 'end', and must not throw.
+   */
+  read(req: IncomingMessage, res: ServerResponse | undefined, done: BodyDone): void {
+    const declared = Number(req.headers['content-length']);
+    const { maxBytes } = this.limits;
+    if (declared > maxBytes) {
+      req.resume();
+      return done(
+        req,
+        res,
+        new BodyError(413, `request body is ${declared} bytes, over the limit of ${maxBytes} bytes (--max-body)`),
+      );
+    }
+    const reading = new BodyRead(this, req, res, done);
+    (req as Reading)[READ] = reading;
+    // A declared length is reserved against the reading budget before a byte is read.
+    if (declared > 0 && !reading.reserve(declared)) return reading.settle(reading.busy());
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    // A connection that drops (or that --body-timeout closes) before the end: 'close' without 'end'.
+    req.on('close', onClose);
+  }
+
+  /** The body's text as JSON, within --max-depth. */
+  parse(text: string): unknown {
+    if (text.trim() === '') return undefined;
     // Before parsing: JSON.parse copes with any depth, but what walks the result later (stringify, schema
     // validation) recurses and overflows the stack on a few KB of brackets.
     if (nestsDeeperThan(text, this.limits.maxDepth)) {
@@ -53,74 +97,106 @@ export class BodyReader {
       );
     }
     try {
-      return { value: JSON.parse(text), text };
+      return JSON.parse(text);
     } catch (err) {
       throw new BodyError(400, `request body is not valid JSON: ${(err as Error).message}`, ErrorCode.ParseError);
     }
   }
+}
 
-  /**
-   * The body as text. A declared length is reserved against the reading budget before a byte is read; a
-   * chunked body reserves as it arrives. Past either limit the rest is drained (read and dropped, so the
-   * client can read the answer, and bounded in time by --body-timeout) and the caller answers at once.
-   */
-  private readText(req: IncomingMessage): Promise<string> {
-    const { maxBytes, maxReadingBytes } = this.limits;
-    const declared = Number(req.headers['content-length']);
-    if (declared > maxBytes) {
-      req.resume();
-      return Promise.reject(
-        new BodyError(413, `request body is ${declared} bytes, over the limit of ${maxBytes} bytes (--max-body)`),
-      );
+const READ = Symbol('body read');
+type Reading = IncomingMessage & { [READ]?: BodyRead };
+
+// The request's listeners: one function each for every request (an emitter calls them with itself as `this`).
+function onData(this: Reading, chunk: Buffer): void {
+  this[READ]?.data(chunk);
+}
+function onEnd(this: Reading): void {
+  this[READ]?.end();
+}
+function onError(this: Reading, err: Error): void {
+  this[READ]?.settle(err);
+}
+function onClose(this: Reading): void {
+  // (An Error captures a stack: built only when it is the answer, not on every request's normal close.)
+  if (this[READ])
+    this[READ].settle(new BodyError(400, 'the client closed the connection before the request body ended'));
+}
+
+/**
+ * One body being read. Past --max-body or the reading budget (--max-body-reading; a chunked body reserves as it
+ * arrives) the rest is drained (read and dropped, so the client can read the answer, and bounded in time by
+ * --body-timeout) and the caller answers at once.
+ */
+class BodyRead {
+  private reserved = 0;
+  private size = 0;
+  /** Most bodies arrive in one chunk: an array only from the second. */
+  private first: Buffer | undefined;
+  private more: Buffer[] | undefined;
+
+  constructor(
+    private readonly reader: BodyReader,
+    private readonly req: Reading,
+    private readonly res: ServerResponse | undefined,
+    private readonly done: BodyDone,
+  ) {}
+
+  reserve(bytes: number): boolean {
+    if (this.reader.reading + bytes > this.reader.limits.maxReadingBytes) return false;
+    this.reader.reading += bytes;
+    this.reserved += bytes;
+    return true;
+  }
+
+  busy(): BodyError {
+    this.req.resume();
+    return new BodyError(
+      503,
+      `the sidecar is reading ${this.reader.limits.maxReadingBytes} bytes of request bodies at once (--max-body-reading); retry shortly`,
+      ErrorCode.TransportError,
+      { 'retry-after': '1' },
+    );
+  }
+
+  data(chunk: Buffer): void {
+    this.size += chunk.length;
+    const { maxBytes } = this.reader.limits;
+    if (this.size > maxBytes) {
+      this.req.resume();
+      return this.settle(new BodyError(413, `request body is over the limit of ${maxBytes} bytes (--max-body)`));
     }
-    const busy = () => {
-      req.resume();
-      return new BodyError(
-        503,
-        `the sidecar is reading ${maxReadingBytes} bytes of request bodies at once (--max-body-reading); retry shortly`,
-        ErrorCode.TransportError,
-        { 'retry-after': '1' },
-      );
-    };
-    let reserved = 0;
-    const reserve = (bytes: number): boolean => {
-      if (this.reading + bytes > maxReadingBytes) return false;
-      this.reading += bytes;
-      reserved += bytes;
-      return true;
-    };
-    if (declared > 0 && !reserve(declared)) return Promise.reject(busy());
-    return new Promise<string>((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let settled = false;
-      const settle = (error: Error | undefined) => {
-        if (settled) return;
-        settled = true;
-        this.reading -= reserved;
-        reserved = 0;
-        req.off('data', onData);
-        if (error) return reject(error);
-        resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8'));
-      };
-      const onData = (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > maxBytes) {
-          req.resume();
-          return settle(new BodyError(413, `request body is over the limit of ${maxBytes} bytes (--max-body)`));
-        }
-        if (size > reserved && !reserve(size - reserved)) return settle(busy());
-        chunks.push(chunk);
-      };
-      req.on('data', onData);
-      req.once('end', () => settle(undefined));
-      req.once('error', (err) => settle(err));
-      // A connection that drops (or that --body-timeout closes) before the end: 'close' without 'end'.
-      // (An Error captures a stack: built only when it is the answer, not on every request's normal close.)
-      req.once('close', () => {
-        if (!settled) settle(new BodyError(400, 'the client closed the connection before the request body ended'));
-      });
-    });
+    if (this.size > this.reserved && !this.reserve(this.size - this.reserved)) return this.settle(this.busy());
+    if (this.first === undefined) this.first = chunk;
+    else (this.more ??= [this.first]).push(chunk);
+  }
+
+  end(): void {
+    if (this.req[READ] !== this) return;
+    this.release();
+    const text =
+      this.more !== undefined ? Buffer.concat(this.more).toString('utf8') : (this.first?.toString('utf8') ?? '');
+    let value: unknown;
+    try {
+      value = this.reader.parse(text);
+    } catch (err) {
+      return this.done(this.req, this.res, err as Error);
+    }
+    this.done(this.req, this.res, undefined, value, text);
+  }
+
+  settle(error: Error): void {
+    if (this.req[READ] !== this) return;
+    this.release();
+    this.req.off('data', onData);
+    this.done(this.req, this.res, error);
+  }
+
+  /** Gives the budget back; the request's listeners then do nothing (it has no reading any more). */
+  private release(): void {
+    this.req[READ] = undefined;
+    this.reader.reading -= this.reserved;
+    this.reserved = 0;
   }
 }
 

@@ -31,6 +31,13 @@ export class HttpSession implements ClientChannel {
     return this.session.id;
   }
 
+  private idHeaderList: readonly string[] | undefined;
+
+  /** The Mcp-Session-Id header of every answer, made once per session (a plain JSON answer takes it as it is). */
+  get idHeader(): readonly string[] {
+    return (this.idHeaderList ??= ['mcp-session-id', this.session.id]);
+  }
+
   /** A message from the client: to the router. */
   receive(message: JsonRpcMessage): void {
     this.onmessage?.(message);

@@ -42,8 +42,11 @@ export class HttpSessions {
     }
   }
 
-  /** The session a request names (or adopts), or undefined when the client was answered with why not. */
-  async find(req: IncomingMessage, res: ServerResponse): Promise<HttpSession | undefined> {
+  /**
+   * The session a request names (or adopts), or undefined when the client was answered with why not. At once for a
+   * session of this instance (the hot path: no promise); a promise while one opened elsewhere is being adopted.
+   */
+  find(req: IncomingMessage, res: ServerResponse): HttpSession | undefined | Promise<HttpSession | undefined> {
     const id = req.headers['mcp-session-id'];
     if (typeof id !== 'string' || id === '') {
       sendTransportError(res, 400, 'Bad Request: Mcp-Session-Id header is required (send initialize first to get one)');
@@ -64,9 +67,14 @@ export class HttpSessions {
       );
       return undefined;
     }
-    const http =
-      this.byId.get(id) ??
-      (this.router.sessions.canAdopt(id) ? await this.adopt(id, version ?? '2025-03-26', res) : undefined);
+    const http = this.byId.get(id);
+    if (http) return this.found(http, res);
+    if (this.router.sessions.canAdopt(id))
+      return this.adopt(id, version ?? '2025-03-26', res).then((adopted) => this.found(adopted, res));
+    return this.found(undefined, res);
+  }
+
+  private found(http: HttpSession | undefined, res: ServerResponse): HttpSession | undefined {
     if (!http) {
       sendRpcError(
         res,

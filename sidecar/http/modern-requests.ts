@@ -15,9 +15,9 @@ import {
   isModernVersion,
   META,
   MODERN_VERSIONS,
-  modernResponse,
   ModernError,
 } from '../mcp/modern.js';
+import type { ServerProfile } from '../mcp/profile.js';
 import { callerOf } from '../mcp/caller.js';
 import type { Router } from '../mcp/router.js';
 import { ListenStream } from './listen-stream.js';
@@ -34,16 +34,18 @@ export class ModernRequests {
     private readonly opts: { listTtlMs: number; ownerForward?: OwnerForward },
   ) {}
 
-  /** `body`: the request as it came, passed on unchanged when its call waits at another replica. */
-  async handle(
+  /**
+   * Serves one modern request. Synchronous when a server is up (the hot path: no promise, no closure per
+   * request); a promise only while it waits for a restarting server's profile or forwards a retry.
+   * `body`: the request as it came, passed on unchanged when its call waits at another replica.
+   */
+  handle(
     req: IncomingMessage,
     res: ServerResponse,
     message: JsonRpcRequest,
     bigIds: boolean,
     body: string,
-  ): Promise<void> {
-    const reply = (status: number, response: JsonRpcResponse, headers: Record<string, string> = {}) =>
-      sendJsonText(res, status, toJson(response, bigIds), headers);
+  ): void | Promise<void> {
     if (kindOf(message) !== 'request') {
       // This revision defines no client notifications over HTTP (closing a stream is cancellation) and clients
       // send no responses: accepted and dropped, as the transport page allows.
@@ -60,12 +62,14 @@ export class ModernRequests {
       meta[META.clientCapabilities] === null
     ) {
       return reply(
+        res,
         400,
         errorResponse(
           id,
           ErrorCode.InvalidParams,
           `Invalid params: a ${MODERN_VERSIONS[0]} request carries _meta with "${META.protocolVersion}" and "${META.clientCapabilities}"`,
         ),
+        bigIds,
       );
     }
     const header = req.headers['mcp-protocol-version'];
@@ -74,10 +78,11 @@ export class ModernRequests {
         header === undefined
           ? 'the MCP-Protocol-Version header is required'
           : `MCP-Protocol-Version header "${header}" does not match _meta "${version}"`;
-      return reply(400, errorResponse(id, ModernError.HeaderMismatch, `Header mismatch: ${why}`));
+      return reply(res, 400, errorResponse(id, ModernError.HeaderMismatch, `Header mismatch: ${why}`), bigIds);
     }
     if (!isModernVersion(version)) {
       return reply(
+        res,
         400,
         errorResponse(
           id,
@@ -85,49 +90,80 @@ export class ModernRequests {
           `Unsupported protocol version ${JSON.stringify(version)}`,
           { supported: ALL_VERSIONS, requested: version },
         ),
+        bigIds,
       );
     }
     const method = message.method;
     if (method !== 'server/discover' && method !== 'subscriptions/listen' && !FORWARDED_METHODS.has(method)) {
       return reply(
+        res,
         404,
         errorResponse(id, ErrorCode.MethodNotFound, `Method not found: ${method} is not a method of MCP ${version}`),
+        bigIds,
       );
     }
     // Before the server's profile: a retry whose call waits at another replica needs nothing of this one's server.
     const forwarded = this.opts.ownerForward?.take(req, res, message, body, bigIds);
     if (forwarded) return forwarded;
-    const profile = this.router.stateless.currentProfile() ?? (await this.router.stateless.profile());
-    if (!profile) return reply(503, this.router.stateless.unavailable(id), { 'retry-after': '1' });
-    const mismatch = headerMismatch(req, message, profile);
-    if (mismatch) return reply(400, errorResponse(id, ModernError.HeaderMismatch, `Header mismatch: ${mismatch}`));
-    const problem = paramsProblem(message);
-    if (problem) return reply(200, errorResponse(id, ErrorCode.InvalidParams, `Invalid params: ${problem}`));
+    const profile = this.router.stateless.currentProfile();
+    if (profile) return this.serve(req, res, message, profile, bigIds);
+    return this.router.stateless.profile().then((waited) => {
+      if (waited) return this.serve(req, res, message, waited, bigIds);
+      reply(res, 503, this.router.stateless.unavailable(id), bigIds, RETRY_AFTER);
+    });
+  }
 
-    if (method === 'server/discover') return reply(200, { jsonrpc: '2.0', id, result: discoverResult(profile) });
-    if (method === 'subscriptions/listen') return this.listen(res, message, bigIds, reply);
+  /** A valid modern request, with the profile of a server that is up. */
+  private serve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    message: JsonRpcRequest,
+    profile: ServerProfile,
+    bigIds: boolean,
+  ): void {
+    const { id, method } = message;
+    const mismatch = headerMismatch(req, message, profile);
+    if (mismatch)
+      return reply(res, 400, errorResponse(id, ModernError.HeaderMismatch, `Header mismatch: ${mismatch}`), bigIds);
+    const problem = paramsProblem(message);
+    if (problem)
+      return reply(res, 200, errorResponse(id, ErrorCode.InvalidParams, `Invalid params: ${problem}`), bigIds);
+
+    if (method === 'server/discover')
+      return reply(res, 200, { jsonrpc: '2.0', id, result: discoverResult(profile) }, bigIds);
+    if (method === 'subscriptions/listen') return this.listen(res, message, bigIds);
+    const stateless = this.router.stateless;
     const exchange = new StatelessExchange(
       res,
       this.transport,
-      (response) => modernResponse(message, response, profile, this.opts.listTtlMs),
+      stateless,
+      message,
+      profile,
+      this.opts.listTtlMs,
       bigIds,
     );
-    const call = this.router.stateless.call(message, exchange, 'modern', callerIdentity(req));
-    if (call) exchange.onabandon = () => this.router.stateless.cancel(call);
+    exchange.call = stateless.call(message, exchange, 'modern', callerIdentity(req));
   }
 
-  private listen(
-    res: ServerResponse,
-    request: JsonRpcRequest,
-    bigIds: boolean,
-    reply: (status: number, response: JsonRpcResponse) => void,
-  ): void {
+  private listen(res: ServerResponse, request: JsonRpcRequest, bigIds: boolean): void {
     const stream = new ListenStream(res, this.transport, request.id, bigIds);
     const subscription = this.router.stateless.listen(request, stream);
     if (!('filter' in subscription))
-      return reply(subscription.error?.code === ErrorCode.InvalidParams ? 200 : 503, subscription);
+      return reply(res, subscription.error?.code === ErrorCode.InvalidParams ? 200 : 503, subscription, bigIds);
     stream.open(subscription.filter, () => this.router.stateless.unlisten(subscription));
   }
+}
+
+const RETRY_AFTER: readonly string[] = ['retry-after', '1'];
+
+function reply(
+  res: ServerResponse,
+  status: number,
+  response: JsonRpcResponse,
+  bigIds: boolean,
+  headers?: readonly string[],
+): void {
+  sendJsonText(res, status, toJson(response, bigIds), headers);
 }
 
 /**

@@ -67,13 +67,34 @@ export function forbidden(res: ServerResponse, message: string): void {
   sendTransportError(res, 403, `Forbidden: ${message}`);
 }
 
+interface HostVerdict {
+  policy: OriginPolicy | undefined;
+  host: string | undefined;
+  hostname: string | undefined;
+  refusal: string | undefined;
+}
+
+let lastHost: HostVerdict = { policy: undefined, host: undefined, hostname: undefined, refusal: undefined };
+
+function checkHost(policy: OriginPolicy, host: string | undefined): HostVerdict {
+  const hostname = host === undefined ? undefined : hostnameOf(host);
+  const refused =
+    policy.allowedHosts && !(hostname !== undefined && (isLoopback(hostname) || policy.allowedHosts.has(hostname)));
+  const refusal = refused
+    ? `Host "${host ?? ''}" is not allowed (DNS rebinding protection); add it with --allowed-hosts`
+    : undefined;
+  return { policy, host, hostname, refusal };
+}
+
 /** Why a request must be refused (Host or Origin not allowed), or undefined when it may pass. */
 export function originRefusal(policy: OriginPolicy, req: IncomingMessage): string | undefined {
   const host = req.headers.host;
-  const hostname = host === undefined ? undefined : hostnameOf(host);
-  if (policy.allowedHosts && !(hostname !== undefined && (isLoopback(hostname) || policy.allowedHosts.has(hostname)))) {
-    return `Host "${host ?? ''}" is not allowed (DNS rebinding protection); add it with --allowed-hosts`;
-  }
+  // Every request of a client (and behind Kong, of every client) names the same host: the last verdict is kept,
+  // so that the hot path does not run two regular expressions per request to reach it again.
+  let checked = lastHost;
+  if (checked.policy !== policy || checked.host !== host) checked = lastHost = checkHost(policy, host);
+  if (checked.refusal) return checked.refusal;
+  const hostname = checked.hostname;
   const origin = req.headers.origin;
   if (origin === undefined) return undefined;
   if (origin === 'null') return 'Origin "null" (sandboxed or file page) is not allowed';

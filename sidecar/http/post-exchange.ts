@@ -7,6 +7,7 @@
 import type { ServerResponse } from 'node:http';
 import {
   ErrorCode,
+  errorResponse,
   idKey,
   toJson,
   type JsonRpcMessage,
@@ -22,8 +23,15 @@ import { SseStream } from './sse-stream.js';
 const OVERLOAD_RETRY_AFTER = '1';
 
 export class PostExchange extends SseStream {
-  private readonly ids = new Map<string | number, RequestId>();
-  private readonly buffered: JsonRpcMessage[] = [];
+  /**
+   * The requests still owed an answer, by key. A lone request (nearly every POST) is held in two fields; only a
+   * batch gets a map: a map per POST, filled and emptied within a millisecond, was garbage on the hot path.
+   */
+  private soleKey: string | number | undefined;
+  private soleId: RequestId | undefined;
+  private batchIds: Map<string | number, RequestId> | undefined;
+  /** Answers kept for the plain-JSON reply (an array only once there is one). */
+  private buffered: JsonRpcMessage[] | undefined;
 
   constructor(
     id: number,
@@ -35,13 +43,42 @@ export class PostExchange extends SseStream {
   ) {
     super(id, res, http);
     this.bigIds = bigIds;
-    for (const r of requests) this.ids.set(idKey(r.id), r.id);
+    if (requests.length === 1) {
+      this.soleKey = idKey(requests[0].id);
+      this.soleId = requests[0].id;
+    } else if (requests.length > 1) {
+      this.batchIds = new Map();
+      for (const r of requests) this.batchIds.set(idKey(r.id), r.id);
+    }
     // If the client goes away, its requests keep running (disconnect is not cancellation, per spec).
     this.watch(res);
   }
 
-  keys(): IterableIterator<string | number> {
-    return this.ids.keys();
+  /** How many requests are still owed an answer. */
+  private get owed(): number {
+    return this.batchIds ? this.batchIds.size : this.soleKey !== undefined ? 1 : 0;
+  }
+
+  private owes(key: string | number): boolean {
+    return this.batchIds ? this.batchIds.has(key) : this.soleKey === key;
+  }
+
+  /** No longer owed (and no longer the session's to route to this exchange). */
+  private settle(key: string | number): void {
+    if (this.batchIds) this.batchIds.delete(key);
+    else if (this.soleKey === key) this.soleKey = this.soleId = undefined;
+    this.forget(key);
+  }
+
+  /** The requests still owed, as [key, id] pairs. */
+  private owedPairs(): Array<[string | number, RequestId]> {
+    if (this.batchIds) return [...this.batchIds];
+    return this.soleKey === undefined ? [] : [[this.soleKey, this.soleId!]];
+  }
+
+  /** Tells the session which requests this exchange answers. */
+  register(): void {
+    for (const [key] of this.owedPairs()) this.http.exchanges.set(key, this);
   }
 
   /**
@@ -50,26 +87,24 @@ export class PostExchange extends SseStream {
    * A plain-JSON answer is owed to the connection that asked, and nothing may divert it.
    */
   resumable(): boolean {
-    return this.sse && this.ids.size > 0;
+    return this.sse && this.owed > 0;
   }
 
   deliver(message: JsonRpcMessage, key: string | number): void {
-    const isResponse = 'id' in message && !('method' in message) && this.ids.has(key);
-    if (isResponse) {
-      this.ids.delete(key);
-      this.forget(key);
-    }
+    const isResponse = 'id' in message && !('method' in message) && this.owes(key);
+    if (isResponse) this.settle(key);
     if (!this.sse && this.open) {
       if (isResponse) {
-        this.buffered.push(message);
-        if (this.ids.size === 0) this.finishJson();
+        if (this.buffered) this.buffered.push(message);
+        else this.buffered = [message];
+        if (this.owed === 0) this.finishJson();
         return;
       }
       if (!this.startSse()) return;
-      for (const m of this.buffered.splice(0)) this.event(m);
+      if (this.buffered) for (const m of this.buffered.splice(0)) this.event(m);
     }
     this.event(message);
-    if (this.ids.size === 0) this.end();
+    if (this.owed === 0) this.end();
   }
 
   /**
@@ -78,27 +113,27 @@ export class PostExchange extends SseStream {
    */
   answerNow(responses: JsonRpcResponse[]): void {
     if (responses.length === 0) return;
-    this.buffered.push(...responses);
-    if (this.ids.size === 0) this.finishJson();
+    (this.buffered ??= []).push(...responses);
+    if (this.owed === 0) this.finishJson();
   }
 
   abandon(key: string | number): void {
-    this.ids.delete(key);
-    this.forget(key);
-    if (this.ids.size > 0) return;
-    if (!this.sse && this.open && this.buffered.length > 0) return this.finishJson();
+    this.settle(key);
+    if (this.owed > 0) return;
+    if (!this.sse && this.open && this.buffered && this.buffered.length > 0) return this.finishJson();
     this.startSse(); // nothing to answer: an empty stream that ends tells the client we are done
     this.end();
   }
 
   /** Fails what is still open (the session closed under it, or the sidecar failed to route it). */
   failRemaining(message: string, code: number = ErrorCode.ServerUnavailable): void {
-    for (const [key, id] of [...this.ids]) this.deliver({ jsonrpc: '2.0', id, error: { code, message } }, key);
+    for (const [key, id] of this.owedPairs()) this.deliver({ jsonrpc: '2.0', id, error: { code, message } }, key);
   }
 
   override end(): void {
-    for (const key of this.ids.keys()) this.forget(key);
-    this.ids.clear();
+    for (const [key] of this.owedPairs()) this.forget(key);
+    this.batchIds?.clear();
+    this.soleKey = this.soleId = undefined;
     super.end();
   }
 
@@ -110,14 +145,42 @@ export class PostExchange extends SseStream {
   private finishJson(): void {
     this.open = false;
     if (!this.res) return;
-    const body = this.batch ? this.buffered : this.buffered[0];
+    const buffered = this.buffered ?? [];
+    const body = this.batch ? buffered : buffered[0];
     // A POST whose every answer is "overloaded" gets 503 + Retry-After, so gateways (Kong's passive health
     // checks) see overload for what it is instead of a 200.
-    const overloaded =
-      this.buffered.length > 0 &&
-      this.buffered.every((m) => (m as JsonRpcResponse).error?.code === ErrorCode.Overloaded);
-    const headers: Record<string, string> = { 'mcp-session-id': this.http.sessionId };
-    if (overloaded) headers['retry-after'] = OVERLOAD_RETRY_AFTER;
-    sendJsonText(this.res, overloaded ? 503 : 200, toJson(body, this.bigIds), headers);
+    let overloaded = buffered.length > 0;
+    for (let i = 0; i < buffered.length && overloaded; i++)
+      overloaded = (buffered[i] as JsonRpcResponse).error?.code === ErrorCode.Overloaded;
+    const headers = this.http.idHeader;
+    if (overloaded)
+      sendJsonText(this.res, 503, toJson(body, this.bigIds), [...headers, 'retry-after', OVERLOAD_RETRY_AFTER]);
+    else sendJsonText(this.res, 200, toJson(body, this.bigIds), headers);
   }
+}
+
+/**
+ * The requests whose ids are free: a request whose id is already in flight in this session (on another POST or
+ * earlier in this batch) is refused (into `refused`): registering it would hand the first request's answer to this
+ * exchange, and the first POST would never be answered.
+ */
+export function freeIds(http: HttpSession, requests: JsonRpcRequest[], refused: JsonRpcResponse[]): JsonRpcRequest[] {
+  const routed: JsonRpcRequest[] = [];
+  const keys = new Set<string | number>();
+  for (const request of requests) {
+    const key = idKey(request.id);
+    if (http.exchanges.has(key) || keys.has(key)) {
+      refused.push(
+        errorResponse(
+          request.id,
+          ErrorCode.InvalidRequest,
+          `request id ${JSON.stringify(request.id)} is already in flight in this session; ids must be unique`,
+        ),
+      );
+    } else {
+      keys.add(key);
+      routed.push(request);
+    }
+  }
+  return routed;
 }

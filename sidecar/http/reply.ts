@@ -4,6 +4,7 @@
  * was sent yet: a response that already went out is never written again, whatever path asks.
  */
 import type { ServerResponse } from 'node:http';
+import type { Logger } from '../log.js';
 import { ErrorCode } from '../mcp/jsonrpc.js';
 
 export const SSE_HEADERS = {
@@ -14,25 +15,40 @@ export const SSE_HEADERS = {
   'x-accel-buffering': 'no',
 };
 
-/** Writes `text` as a complete JSON response, unless a response is already under way (then nothing). */
-export function sendJsonText(
-  res: ServerResponse,
-  status: number,
-  text: string,
-  headers: Record<string, string> = {},
-): void {
+/** Extra response headers: an object, or a flat list of names and values (one a session can keep and reuse). */
+export type ExtraHeaders = Record<string, string> | readonly string[];
+
+/**
+ * Writes `text` as a complete JSON response, unless a response is already under way (then nothing). The headers
+ * go to writeHead as one flat list (no object to build and spread per response), and the body to end() as a
+ * string: node joins the status line, the headers and the body into one string and one socket write.
+ */
+export function sendJsonText(res: ServerResponse, status: number, text: string, headers?: ExtraHeaders): void {
   if (res.headersSent || res.writableEnded) return;
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  const length = Buffer.byteLength(text);
+  // The common shapes as literals of their final size (a push past a literal's length reallocates it).
+  let list: Array<string | number>;
+  if (headers === undefined) list = ['content-type', 'application/json', 'content-length', length];
+  else if (Array.isArray(headers) && headers.length === 2)
+    list = ['content-type', 'application/json', 'content-length', length, headers[0], headers[1]];
+  else {
+    list = ['content-type', 'application/json', 'content-length', length];
+    if (Array.isArray(headers)) for (let i = 0; i < headers.length; i++) list.push(headers[i]);
+    else for (const name in headers) list.push(name, (headers as Record<string, string>)[name]);
+  }
+  res.writeHead(status, list);
   res.end(text);
 }
 
-export function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: ExtraHeaders): void {
   sendJsonText(res, status, JSON.stringify(body), headers);
+}
+
+/** A bug of ours while serving `path`: logged, and the client gets a 500 (or the end of what was under way). */
+export function sendInternalError(log: Logger, err: Error, path: string, res: ServerResponse): void {
+  log.error({ err, path }, 'request failed inside the sidecar');
+  if (res.headersSent) res.end();
+  else sendJson(res, 500, { error: `internal error in mcp-sidecar: ${err.message}` });
 }
 
 /** A JSON-RPC error that belongs to no request (id null): transport-level refusals. */

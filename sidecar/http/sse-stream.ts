@@ -8,6 +8,14 @@ import { toJson, type JsonRpcMessage } from '../mcp/jsonrpc.js';
 import type { HttpSession } from './http-session.js';
 import { SSE_HEADERS } from './reply.js';
 
+const STREAM = Symbol('sse stream');
+type Watched = ServerResponse & { [STREAM]?: SseStream };
+
+/** One listener for every watched response (a closure per POST was garbage on the hot path). */
+function onClose(this: Watched): void {
+  this[STREAM]?.closed(this);
+}
+
 export class SseStream {
   sse = false;
   open = true;
@@ -36,10 +44,14 @@ export class SseStream {
    * may report its close late, and must not close the stream the new connection now carries.
    */
   watch(res: ServerResponse): void {
-    res.on('close', () => {
-      this.http.transport.streams.delete(res);
-      if (this.res === res && !res.writableFinished) this.open = false;
-    });
+    (res as Watched)[STREAM] = this;
+    res.on('close', onClose);
+  }
+
+  /** The connection `res` closed. */
+  closed(res: ServerResponse): void {
+    this.http.transport.streams.delete(res);
+    if (this.res === res && !res.writableFinished) this.open = false;
   }
 
   /** Writes one SSE event (and stores it for resumption). */

@@ -5,28 +5,53 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Channel } from '../mcp/channel.js';
-import { ErrorCode, kindOf, toJson, type JsonRpcMessage, type JsonRpcResponse } from '../mcp/jsonrpc.js';
-import { ModernError } from '../mcp/modern.js';
+import type { Call } from '../mcp/call.js';
+import {
+  ErrorCode,
+  kindOf,
+  toJson,
+  type JsonRpcMessage,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+} from '../mcp/jsonrpc.js';
+import { ModernError, modernResponse } from '../mcp/modern.js';
+import type { ServerProfile } from '../mcp/profile.js';
+import type { Stateless } from '../mcp/stateless.js';
 import { SSE_HEADERS, sendJsonText } from './reply.js';
 import type { StreamableHttp } from './streamable-http.js';
+
+const EXCHANGE = Symbol('stateless exchange');
+type Answering = ServerResponse & { [EXCHANGE]?: StatelessExchange };
+
+/** One listener for every modern response (a closure per request was garbage on the hot path). */
+function onClose(this: Answering): void {
+  this[EXCHANGE]?.closed();
+}
 
 export class StatelessExchange implements Channel {
   private sse = false;
   private answered = false;
-  /** Called when the client goes before the answer (set once the request is in flight). */
-  onabandon?: () => void;
+  /** The request's call, once it is in flight: closing the response before the answer cancels it. */
+  call: Call | undefined;
 
   constructor(
     private readonly res: ServerResponse,
     private readonly transport: StreamableHttp,
-    /** Brings the server's answer to what the revision requires (see modernResponse). */
-    private readonly complete: (response: JsonRpcResponse) => void,
+    private readonly stateless: Stateless,
+    /** The request and the server's profile: the answer is brought to what the revision requires (modernResponse). */
+    private readonly request: JsonRpcRequest,
+    private readonly profile: ServerProfile,
+    private readonly listTtlMs: number,
     private readonly bigIds: boolean,
   ) {
-    res.on('close', () => {
-      this.transport.streams.delete(res);
-      if (!this.answered) this.onabandon?.();
-    });
+    (res as Answering)[EXCHANGE] = this;
+    res.on('close', onClose);
+  }
+
+  /** The connection closed: before the answer, that is cancellation (MCP 2026-07-28). */
+  closed(): void {
+    this.transport.streams.delete(this.res);
+    if (!this.answered && this.call) this.stateless.cancel(this.call);
   }
 
   send(message: JsonRpcMessage): void {
@@ -34,7 +59,7 @@ export class StatelessExchange implements Channel {
     if (kindOf(message) !== 'response') return this.event(message);
     this.answered = true;
     const response = message as JsonRpcResponse;
-    this.complete(response);
+    modernResponse(this.request, response, this.profile, this.listTtlMs);
     if (this.sse) {
       this.event(response);
       this.transport.streams.delete(this.res);
@@ -43,7 +68,7 @@ export class StatelessExchange implements Channel {
     }
     // A method the server does not implement is HTTP 404 in this revision (the body tells it from a missing endpoint).
     const status = statusOf(response.error?.code);
-    sendJsonText(this.res, status, toJson(response, this.bigIds), status === 503 ? { 'retry-after': '1' } : {});
+    sendJsonText(this.res, status, toJson(response, this.bigIds), status === 503 ? RETRY_AFTER : undefined);
   }
 
   close(): void {
@@ -66,6 +91,8 @@ export class StatelessExchange implements Channel {
     this.res.destroy();
   }
 }
+
+const RETRY_AFTER: readonly string[] = ['retry-after', '1'];
 
 /** HTTP statuses the revision gives JSON-RPC errors (the body still carries the error). */
 function statusOf(code: number | undefined): number {

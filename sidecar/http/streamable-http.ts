@@ -22,15 +22,16 @@ import {
 } from '../mcp/jsonrpc.js';
 import { declaredVersion, isModernVersion } from '../mcp/modern.js';
 import type { Router } from '../mcp/router.js';
-import { BodyError, isJsonContentType, type BodyReader } from './body.js';
+import { BodyError, isJsonContentType, type BodyDone, type BodyReader } from './body.js';
 import type { EventStoreLimits } from './event-store.js';
+import type { HttpSession } from './http-session.js';
 import { HttpSessions } from './http-sessions.js';
 import type { ListenStream } from './listen-stream.js';
 import { ModernRequests } from './modern-requests.js';
 import type { OwnerForward } from './owner-forward.js';
 import { carryTraceContext } from './trace-context.js';
-import { PostExchange } from './post-exchange.js';
-import { accepts, sendJson, sendRpcError, sendTransportError } from './reply.js';
+import { freeIds, PostExchange } from './post-exchange.js';
+import { accepts, sendInternalError, sendJson, sendRpcError, sendTransportError } from './reply.js';
 
 export interface StreamableHttpOptions {
   /** Shared with the REST facade: one reading budget for every body; it also refuses bodies past --max-depth. */
@@ -98,7 +99,11 @@ export class StreamableHttp {
     }
   }
 
-  post = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  /**
+   * POST /mcp. Synchronous from the request to the router for a session's call: the body arrives through a callback
+   * and the session is found at once, so a call costs no promise (a session being adopted, and initialize, wait).
+   */
+  post = (req: IncomingMessage, res: ServerResponse): void => {
     if (!accepts(req.headers.accept, 'application/json') || !accepts(req.headers.accept, 'text/event-stream')) {
       sendTransportError(
         res,
@@ -111,15 +116,30 @@ export class StreamableHttp {
       sendTransportError(res, 415, 'Unsupported Media Type: Content-Type must be application/json');
       return;
     }
-    let body: unknown;
-    let text: string;
+    this.opts.body.read(req, res, this.received);
+  };
+
+  /** The body of a POST, read (one function for every request: see BodyReader.read). */
+  private readonly received: BodyDone = (req, res, err, body, text) => {
     try {
-      ({ value: body, text } = await this.opts.body.readJson(req));
-    } catch (err) {
-      if (!(err instanceof BodyError)) throw err;
-      sendRpcError(res, err.status, err.rpcCode, err.message, err.headers);
-      return;
+      if (err) {
+        if (!(err instanceof BodyError)) throw err;
+        sendRpcError(res!, err.status, err.rpcCode, err.message, err.headers);
+        return;
+      }
+      const pending = this.serve(req, res!, body, text!);
+      if (pending) pending.catch((e: Error) => this.failed(res!, e));
+    } catch (e) {
+      this.failed(res!, e as Error);
     }
+  };
+
+  /** A bug of ours: logged, and the client gets a 500 (what app.ts does for the other routes). */
+  private failed(res: ServerResponse, err: Error): void {
+    sendInternalError(this.log, err, '/mcp', res);
+  }
+
+  private serve(req: IncomingMessage, res: ServerResponse, body: unknown, text: string): void | Promise<void> {
     const messages = Array.isArray(body) ? body : [body];
     if (messages.length === 0 || body === undefined) {
       sendRpcError(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: empty body; send a JSON-RPC 2.0 message');
@@ -143,10 +163,7 @@ export class StreamableHttp {
     // Revision 2026-07-28 (modern): a request declaring its version in _meta, or sent with a modern
     // MCP-Protocol-Version, is served statelessly whatever session header it carries (and `initialize` is then an
     // unknown method). A legacy `initialize` selects the legacy era, as a dual-era server does.
-    if (
-      isModernVersion(req.headers['mcp-protocol-version']) ||
-      messages.some((m) => declaredVersion(m) !== undefined)
-    ) {
+    if (isModernVersion(req.headers['mcp-protocol-version']) || anyDeclaresVersion(messages)) {
       const [first] = messages;
       if (Array.isArray(body)) {
         sendRpcError(
@@ -159,9 +176,9 @@ export class StreamableHttp {
       }
       return this.modern.handle(req, res, first as JsonRpcRequest, bigIds, text);
     }
-    const requests: JsonRpcRequest[] = [];
+    let requests: JsonRpcRequest[] | undefined;
     /** Notifications and answers to server requests: each message's kind is found once, here. */
-    const others: JsonRpcMessage[] = [];
+    let others: JsonRpcMessage[] | undefined;
     let initialize: JsonRpcRequest | undefined;
     for (let i = 0; i < messages.length; i++) {
       const kind = kindOf(messages[i]);
@@ -176,9 +193,9 @@ export class StreamableHttp {
         return;
       }
       if (kind === 'request') {
-        requests.push(messages[i]);
+        requests = add(requests, messages[i]);
         if (messages[i].method === 'initialize') initialize = messages[i];
-      } else others.push(messages[i]);
+      } else others = add(others, messages[i]);
     }
     if (initialize) {
       if (messages.length > 1) {
@@ -192,8 +209,24 @@ export class StreamableHttp {
       }
       return this.sessions.open(initialize, res, bigIds);
     }
-    const http = await this.sessions.find(req, res);
-    if (!http) return;
+    const found = this.sessions.find(req, res);
+    const toRoute = requests ?? NONE;
+    const said = others ?? NONE;
+    const batch = Array.isArray(body);
+    if (found instanceof Promise)
+      return found.then((http) => http && this.route(http, res, toRoute, said, batch, bigIds));
+    if (found) this.route(found, res, toRoute, said, batch, bigIds);
+  }
+
+  /** A session's requests (each to the router, answered on one PostExchange) and its other messages. */
+  private route(
+    http: HttpSession,
+    res: ServerResponse,
+    requests: JsonRpcRequest[],
+    others: JsonRpcMessage[],
+    batch: boolean,
+    bigIds: boolean,
+  ): void {
     const session = http.session;
     for (const message of others) http.receive(message);
     if (requests.length === 0) {
@@ -201,29 +234,12 @@ export class StreamableHttp {
       res.end();
       return;
     }
-    // A request whose id is already in flight in this session (on another POST or earlier in this batch) is
-    // refused here: registering it would hand the first request's answer to this exchange, and the first
-    // POST would never be answered.
-    const routed: JsonRpcRequest[] = [];
     const refused: JsonRpcResponse[] = [];
-    const keys = new Set<string | number>();
-    for (const request of requests) {
-      const key = idKey(request.id);
-      if (http.exchanges.has(key) || keys.has(key)) {
-        refused.push(
-          errorResponse(
-            request.id,
-            ErrorCode.InvalidRequest,
-            `request id ${JSON.stringify(request.id)} is already in flight in this session; ids must be unique`,
-          ),
-        );
-      } else {
-        keys.add(key);
-        routed.push(request);
-      }
-    }
-    const exchange = new PostExchange(http.nextStreamId(), res, http, routed, Array.isArray(body), bigIds);
-    for (const key of exchange.keys()) http.exchanges.set(key, exchange);
+    // (A lone request whose id is free, the common case, needs no set of this batch's keys and no copy of the list.)
+    const routed =
+      requests.length === 1 && !http.exchanges.has(idKey(requests[0].id)) ? requests : freeIds(http, requests, refused);
+    const exchange = new PostExchange(http.nextStreamId(), res, http, routed, batch, bigIds);
+    exchange.register();
     exchange.answerNow(refused);
     for (const request of routed) {
       try {
@@ -238,7 +254,7 @@ export class StreamableHttp {
           exchange.deliver(errorResponse(request.id, ErrorCode.InternalError, reason), key);
       }
     }
-  };
+  }
 
   get = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (!accepts(req.headers.accept, 'text/event-stream')) {
@@ -258,4 +274,19 @@ export class StreamableHttp {
     this.router.closeSession(http.session, 'closed by the client (DELETE)');
     sendJson(res, 200, { closed: true });
   };
+}
+
+const NONE: never[] = [];
+
+/** `list` with `item` added; a list is made only for a first item, and exactly as long (no spare room). */
+function add<T>(list: T[] | undefined, item: T): T[] {
+  if (!list) return [item];
+  list.push(item);
+  return list;
+}
+
+/** Whether a message declares a protocol version in its _meta (a loop: no closure per request). */
+function anyDeclaresVersion(messages: unknown[]): boolean {
+  for (let i = 0; i < messages.length; i++) if (declaredVersion(messages[i]) !== undefined) return true;
+  return false;
 }

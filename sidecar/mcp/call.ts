@@ -28,6 +28,8 @@ export class Call implements PendingCall {
   deadline = 0;
   readonly startedAt = performance.now();
   done = false;
+  /** Its place in the in-flight book's list of its worker's calls (-1 when in none). */
+  slot = -1;
   /** Kept only for calls of readOnly/idempotent tools: sent once more if the server dies under them. */
   retryRequest: JsonRpcRequest | undefined;
   /**

@@ -36,10 +36,34 @@ export interface InFlightOptions {
   tools: ToolPolicy;
 }
 
+/**
+ * The calls at one worker: an array in which each call knows its slot, so that adding and removing a call (twice
+ * per call) allocate and hash nothing, where a Set grew, shrank and rehashed under a changing load.
+ */
+class CallList {
+  readonly items: Call[] = [];
+
+  add(call: Call): void {
+    call.slot = this.items.length;
+    this.items.push(call);
+  }
+
+  delete(call: Call): void {
+    const slot = call.slot;
+    if (this.items[slot] !== call) return; // not in this list
+    const last = this.items.pop()!;
+    if (last !== call) {
+      this.items[slot] = last;
+      last.slot = slot;
+    }
+    call.slot = -1;
+  }
+}
+
 export class InFlight {
   /** Calls in flight, from dispatch until they stop being in flight. */
   count = 0;
-  private readonly byWorker = new Map<Worker, Set<Call>>();
+  private readonly byWorker = new Map<Worker, CallList>();
 
   private readonly sweeper: NodeJS.Timeout;
 
@@ -124,7 +148,13 @@ export class InFlight {
    */
   private sweep(): void {
     const now = performance.now();
-    for (const calls of this.byWorker.values()) for (const call of calls) if (call.deadline <= now) this.timedOut(call);
+    for (const calls of this.byWorker.values()) {
+      // Backwards: a call that times out leaves its slot to the last call, which was already looked at.
+      for (let i = calls.items.length - 1; i >= 0; i--) {
+        const call = calls.items[i];
+        if (call !== undefined && call.deadline <= now) this.timedOut(call);
+      }
+    }
   }
 
   /** Stops the sweep (shutdown). */
@@ -140,7 +170,7 @@ export class InFlight {
     call.childId = childId;
     this.refresh(call);
     let calls = this.byWorker.get(worker);
-    if (!calls) this.byWorker.set(worker, (calls = new Set()));
+    if (!calls) this.byWorker.set(worker, (calls = new CallList()));
     calls.add(call);
     return true;
   }
@@ -222,7 +252,7 @@ export class InFlight {
    */
   callersOf(worker: Worker): Map<Session | Call, Call> {
     const callers = new Map<Session | Call, Call>();
-    for (const call of this.byWorker.get(worker) ?? [])
+    for (const call of this.byWorker.get(worker)?.items ?? [])
       if (!call.input?.parked) callers.set(call.session ?? call, call);
     return callers;
   }

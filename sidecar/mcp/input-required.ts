@@ -61,12 +61,16 @@ class PendingInput {
   /** Names the call in requestState; made when it first parks (most calls never ask for input). */
   handle = '';
   round = 0;
-  readonly asks = new Map<string, Ask>();
+  // Made when first needed: nearly every call never asks for input, and two maps per modern call were garbage.
+  private asksMap: Map<string, Ask> | undefined;
+  get asks(): Map<string, Ask> {
+    return (this.asksMap ??= new Map());
+  }
   gather: NodeJS.Timeout | undefined;
   wait: NodeJS.Timeout | undefined;
   /** The server's answer to the call, when it came while the call waited for the client's retry. */
   final: JsonRpcResponse | undefined;
-  private readonly counts = new Map<string, number>();
+  private countsMap: Map<string, number> | undefined;
 
   constructor(
     readonly call: Call,
@@ -87,8 +91,9 @@ class PendingInput {
     const named = request.params?._meta?.[INPUT_KEY_META];
     if (typeof named === 'string' && named && !this.asks.has(named)) return named;
     const kind = KIND[request.method] ?? 'input';
-    const n = (this.counts.get(kind) ?? 0) + 1;
-    this.counts.set(kind, n);
+    const counts = (this.countsMap ??= new Map());
+    const n = (counts.get(kind) ?? 0) + 1;
+    counts.set(kind, n);
     return `${kind}-${n}`;
   }
 }

@@ -103,12 +103,13 @@ export function isBigId(id: unknown): boolean {
  * reading the digits from the request text. Returns whether any was replaced.
  */
 export function keepBigIds(messages: unknown[], text: string): boolean {
-  if (
-    !messages.some(
-      (m) => typeof (m as { id?: unknown })?.id === 'number' && !Number.isSafeInteger((m as { id: number }).id),
-    )
-  )
-    return false;
+  // (A loop, not `some`: every POST passes here, and a closure per request is garbage for nothing.)
+  let any = false;
+  for (let i = 0; i < messages.length && !any; i++) {
+    const id = (messages[i] as { id?: unknown } | null)?.id;
+    any = typeof id === 'number' && !Number.isSafeInteger(id);
+  }
+  if (!any) return false;
   const tokens = topLevelIdTokens(text);
   let replaced = false;
   messages.forEach((m, i) => {
