@@ -3,6 +3,7 @@
  * built from several options (the Consul and Kong groups, the server command and its environment) or derived
  * when not given (the service name, the check TTL).
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename } from 'node:path';
 import type { ConsulPublisherOptions } from './mesh/consul.js';
@@ -156,6 +157,19 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, readFile: (p
   };
 }
 
+/**
+ * The options of a run, for a subcommand that takes them (doctor, openapi): the Config, or the message to print
+ * (exit 2) when they are wrong.
+ */
+export function parseRunOptions(argv: string[], subcommand: string): Config | string {
+  try {
+    return parseConfig(argv, process.env, (path) => readFileSync(path, 'utf8'));
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    return `mcp-sidecar ${subcommand}: ${err.message}\nRun "mcp-sidecar ${subcommand} --help" for the options.`;
+  }
+}
+
 function consulToken(tokenFile: string | undefined, env: NodeJS.ProcessEnv, readFile: (path: string) => string) {
   return tokenFile ? readSecret(tokenFile, '--consul-token-file', readFile) : env.CONSUL_HTTP_TOKEN || undefined;
 }
@@ -200,12 +214,13 @@ export function helpText(): string {
     '  mcp-sidecar [options] -- <command> [args...]',
     '  mcp-sidecar kong-config --name <name> --advertise <host:port> [...]   print a decK file',
     '  mcp-sidecar doctor [options] -- <command> [args...]                    check a set-up before running it',
+    '  mcp-sidecar openapi [options] -- <command> [args...]                   print the OpenAPI document of /tools',
     '',
     'With no command it serves @modelcontextprotocol/server-everything.',
     '',
     ...optionHelp(SECTIONS, { withEnv: true }),
     '',
-    'Endpoints: POST/GET/DELETE /mcp, GET /tools, POST /tools/:name, GET /healthz, GET /readyz, GET /metrics',
+    'Endpoints: POST/GET/DELETE /mcp, GET /tools, POST /tools/:name, GET /openapi.json, GET /healthz, GET /readyz, GET /metrics',
     'Examples:',
     '  mcp-sidecar --port 8080 -- npx -y @modelcontextprotocol/server-memory',
     '  mcp-sidecar --name memory --host 0.0.0.0 --auth bearer --auth-token-file /run/secrets/token \\',

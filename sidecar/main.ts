@@ -31,6 +31,13 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
 
+  if (argv[0] === 'openapi') {
+    const { openApiCommand } = await import('./openapi/command.js');
+    const write = (stream: NodeJS.WriteStream) => (text: string) => stream.write(`${text}\n`);
+    process.exitCode = await openApiCommand(argv.slice(1), write(process.stdout), write(process.stderr));
+    return;
+  }
+
   let config;
   try {
     config = parseConfig(argv, process.env, (path) => readFileSync(path, 'utf8'));
@@ -93,7 +100,7 @@ async function main(argv: string[]): Promise<void> {
   }
   log.info({ url, command: [config.command, ...config.args], name: config.name }, 'listening; starting the MCP server');
   process.stdout.write(
-    `mcp-sidecar: serving ${config.name} at ${url} (MCP /mcp, REST /tools, /healthz, /readyz, /metrics)\n`,
+    `mcp-sidecar: serving ${config.name} at ${url} (MCP /mcp, REST /tools, /openapi.json, /healthz, /readyz, /metrics)\n`,
   );
 }
 

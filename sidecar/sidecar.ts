@@ -20,6 +20,7 @@ import { jwtAuthenticator, resourceMetadata } from './http/jwt-auth.js';
 import { BodyReader } from './http/body.js';
 import { closeServer, createHttpServer, listen } from './http/http-server.js';
 import { buildOriginPolicy } from './http/origin-guard.js';
+import { OpenApiRoute } from './http/openapi-route.js';
 import { RestTools } from './http/rest-tools.js';
 import { StreamableHttp } from './http/streamable-http.js';
 import type { Logger } from './log.js';
@@ -29,6 +30,7 @@ import { Router } from './mcp/router.js';
 import { SharedPool } from './mcp/shared-pool.js';
 import type { Instance, Publisher } from './mesh/publisher.js';
 import { Metrics } from './metrics.js';
+import { documentOptions } from './openapi/options.js';
 
 export type PublisherFactory = (instance: Instance) => Promise<Publisher[]>;
 
@@ -126,6 +128,13 @@ export class Sidecar {
       createHandler({
         mcp: this.transport,
         rest: new RestTools(this.router, this.pool, body, config.listTtlMs, options.tools!),
+        openapi: new OpenApiRoute(
+          this.router,
+          this.pool,
+          options.tools!,
+          () => documentOptions(config, this.instance, options.tools!),
+          config.listTtlMs,
+        ),
         metrics: this.metrics,
         readiness: () =>
           this.health.readiness({

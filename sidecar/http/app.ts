@@ -14,6 +14,7 @@ import { RESOURCE_METADATA_PATH } from './jwt-auth.js';
 import { noteAnswered } from './http-server.js';
 import { forbidden, originRefusal, type OriginPolicy } from './origin-guard.js';
 import { sendJson, sendTransportError } from './reply.js';
+import type { OpenApiRoute } from './openapi-route.js';
 import type { RestTools } from './rest-tools.js';
 import type { StreamableHttp } from './streamable-http.js';
 import { tracing } from '../tracing/tracing.js';
@@ -21,6 +22,8 @@ import { tracing } from '../tracing/tracing.js';
 export interface AppParts {
   mcp: StreamableHttp;
   rest: RestTools;
+  /** GET /openapi.json: the REST facade described for the live tools. */
+  openapi: OpenApiRoute;
   metrics: Metrics;
   readiness(): Readiness;
   liveness(): Record<string, unknown>;
@@ -59,6 +62,8 @@ function routeTable(parts: AppParts): Route[] {
     { method: 'DELETE', path: '/mcp', guarded: true, handle: parts.mcp.delete },
     { method: 'GET', path: '/tools', guarded: true, handle: parts.rest.list },
     { method: 'POST', path: '/tools/:name', guarded: true, handle: parts.rest.call },
+    // Guarded like /tools: it names the tools (and, with --tool-scope, the caller's).
+    { method: 'GET', path: '/openapi.json', guarded: true, handle: parts.openapi.serve },
     { method: 'GET', path: '/healthz', guarded: false, handle: (_req, res) => sendJson(res, 200, parts.liveness()) },
     {
       method: 'GET',

@@ -4,14 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { kongConfigCommand } from '../../sidecar/kong-config.js';
 import { MANAGED_BY_TAG, serverState } from '../../sidecar/mesh/kong-state.js';
+import { deckBinary, deckValidate } from '../support/deck.js';
 import { distRoot, sidecarMain } from '../support/sidecar-process.js';
 
 const run = promisify(execFile);
@@ -28,51 +28,8 @@ const MESH = [
   'filesystem:8080,memory:8080',
 ];
 
-/** The decK binary: built (or found cached) by kong/install-deck.sh, whose last stdout line is its path. */
-async function deckBinary(): Promise<string> {
-  try {
-    const { stdout } = await run('bash', [join(repoRoot, 'kong', 'install-deck.sh')], {
-      timeout: 900_000,
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    const path = stdout.trim().split('\n').at(-1);
-    if (!path) throw new Error('install-deck.sh printed no path');
-    return path;
-  } catch (err) {
-    const e = err as Error & { stderr?: string };
-    throw new Error(
-      `decK is needed to check the export and could not be built: ${e.message}\n${(e.stderr ?? '').slice(-2000)}\nRun "bash kong/install-deck.sh" to see why (it needs Go and the Go module proxy), or set DECK_BIN to a deck v1.55.0 binary.`,
-      { cause: err },
-    );
-  }
-}
-
 /** The decK variable the docker-compose mesh's export names for the sidecars' token (kong/kong.yaml). */
 const TOKEN_ENV = 'DECK_MCP_UPSTREAM_TOKEN';
-
-async function deckValidate(
-  deck: string,
-  yamlText: string,
-  env: Record<string, string> = {},
-): Promise<{ code: number; output: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'kong-config-'));
-  try {
-    const file = join(dir, 'kong.yaml');
-    writeFileSync(file, yamlText);
-    try {
-      const { stdout, stderr } = await run(deck, ['file', 'validate', '--analytics=false', file], {
-        timeout: 60_000,
-        env: { ...process.env, DECK_ANALYTICS: 'off', ...env },
-      });
-      return { code: 0, output: stdout + stderr };
-    } catch (err) {
-      const e = err as Error & { code?: number; stdout?: string; stderr?: string };
-      return { code: typeof e.code === 'number' ? e.code : 1, output: `${e.stdout ?? ''}${e.stderr ?? e.message}` };
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 describe('mcp-sidecar kong-config', () => {
   let deck: string;
