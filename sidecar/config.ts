@@ -14,6 +14,7 @@ import type { Values } from './options/option.js';
 import { parseOptions } from './options/parse.js';
 import { OPTIONS, SECTIONS } from './options/table.js';
 import { ConfigError, parseHttpUrl, readOptionFile } from './options/validate.js';
+import { routePathFor } from './mesh/kong-state.js';
 
 type Parsed = Values<typeof OPTIONS>;
 /** Omit that fails to compile when a key is not in the table (a renamed option, say). */
@@ -53,6 +54,8 @@ export interface Config extends Without<Parsed, Built> {
   /** The publishers' own options, less what only the running sidecar knows. */
   consul?: Omit<ConsulPublisherOptions, 'readyzUrl'>;
   kong?: KongPublisherOptions;
+  /** --kong-per-tool-routes: the Kong route path, which the per-tool routes keep (the sidecar serves it as an alias). */
+  toolRoutePrefix?: string;
   /** The key that signs MRTR requestState (--state-key-file); undefined: a random one per process. */
   stateKey?: Buffer;
 }
@@ -112,6 +115,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, readFile: (p
   const { stateKeyFile, ...withAuth } = kongless;
   const { auth, authTokenFile, authIssuer, authJwksUrl, authResource, authScopes, ...plain } = withAuth;
   const full = command.length > 0 ? command : defaultCommand();
+  const serviceName = name ?? deriveName(command.length > 0 ? command : ['@modelcontextprotocol/server-everything']);
   for (const [file, flag] of [
     [kongUpstreamTokenFile, '--kong-upstream-token-file'],
     [kongAdminTokenFile, '--kong-admin-token-file'],
@@ -121,7 +125,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, readFile: (p
   }
   return {
     ...plain,
-    name: name ?? deriveName(command.length > 0 ? command : ['@modelcontextprotocol/server-everything']),
+    name: serviceName,
     command: full[0],
     args: full.slice(1),
     env: Object.fromEntries(envPairs),
@@ -141,10 +145,12 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, readFile: (p
         }
       : undefined,
     stateKey: stateKeyFile ? readStateKey(stateKeyFile, readFile) : undefined,
+    toolRoutePrefix: plain.kongPerToolRoutes ? routePathFor(serviceName, kongRoutePath).replace(/\/+$/, '') : undefined,
     kong: kongAdminUrl
       ? {
           adminUrl: parseHttpUrl(kongAdminUrl, '--kong-admin', 'http://127.0.0.1:8001'),
           routePath: kongRoutePath,
+          perToolRoutes: plain.kongPerToolRoutes,
           ...(kongAdminTokenFile && {
             adminToken: readSecret(kongAdminTokenFile, '--kong-admin-token-file', readFile),
           }),

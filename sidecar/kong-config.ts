@@ -4,7 +4,8 @@
  * The entities come from mesh/kong-state.ts, the same functions the live publisher uses.
  */
 import { stringify } from 'yaml';
-import { deckState, routePathFor, type DeclaredServer } from './mesh/kong-state.js';
+import { deckState, type DeclaredServer } from './mesh/kong-deck.js';
+import { routePathFor } from './mesh/kong-state.js';
 import { optionHelp } from './options/help.js';
 import { list, text, toggle } from './options/option.js';
 import { parseOptions } from './options/parse.js';

@@ -147,6 +147,7 @@ export class Sidecar {
         originPolicy: buildOriginPolicy(config.host, ownHostNames(config), config.allowedHosts, config.allowedOrigins),
         auth: this.auth,
         resourceMetadata: auth.mode === 'jwt' ? resourceMetadata(auth) : undefined,
+        toolRoutePrefix: config.toolRoutePrefix || undefined,
         log,
       }),
       config,

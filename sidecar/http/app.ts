@@ -32,7 +32,19 @@ export interface AppParts {
   auth?: Authenticator;
   /** --auth jwt: the protected resource metadata served at RESOURCE_METADATA_PATH (RFC 9728). */
   resourceMetadata?: Record<string, unknown>;
+  /**
+   * --kong-per-tool-routes: Kong's route path (`/<name>`). Per-tool routes keep it in the path they forward (Kong
+   * would strip the tool name with it), so `/<name>/tools/…` and `/<name>/mcp` are served as `/tools/…` and `/mcp`.
+   */
+  toolRoutePrefix?: string;
   log: Logger;
+}
+
+/** The path a per-tool Kong route forwards, as the sidecar serves it; undefined when it is not one. */
+export function unprefixed(url: string, prefix: string): string | undefined {
+  if (!url.startsWith(prefix)) return undefined;
+  const rest = url.slice(prefix.length);
+  return rest.startsWith('/tools/') || rest === '/mcp' || rest.startsWith('/mcp?') ? rest : undefined;
 }
 
 interface Route {
@@ -94,7 +106,9 @@ function routeTable(parts: AppParts): Route[] {
 export function createHandler(parts: AppParts): RequestListener {
   const [hot, ...rest] = routeTable(parts);
   const app = createApp(parts, rest);
+  const prefix = parts.toolRoutePrefix;
   return (req: IncomingMessage, res: ServerResponse) => {
+    if (prefix && req.url) req.url = unprefixed(req.url, prefix) ?? req.url;
     if (req.method === hot.method && (req.url === hot.path || req.url?.startsWith(`${hot.path}?`))) {
       if (tracing) tracing.http(req, res, hot.path);
       return serveHot(parts, hot, req, res);
