@@ -18,8 +18,8 @@ import { startTracing, stopTracing, wantsTracing } from './tracing/tracing.js';
 async function main(argv: string[]): Promise<void> {
   if (argv[0] === 'kong-config') {
     // Loaded only for the subcommand: serving never pays for the YAML renderer.
-    const { kongConfigCommand } = await import('./kong-config.js');
-    const { exitCode, output } = kongConfigCommand(argv.slice(1));
+    const { kongConfigMain } = await import('./kong-config.js');
+    const { exitCode, output } = await kongConfigMain(argv.slice(1));
     (exitCode === 0 ? process.stdout : process.stderr).write(output.endsWith('\n') ? output : `${output}\n`);
     process.exitCode = exitCode;
     return;

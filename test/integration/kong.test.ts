@@ -8,7 +8,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { launch } from '../support/harness.js';
 import { KongAdminDouble } from '../support/kong-admin-double.js';
-import { everythingCommand, readyz, waitFor } from '../support/sidecar-process.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { rest } from '../support/harness.js';
+import { everythingCommand, fixtureCommand, readyz, waitFor } from '../support/sidecar-process.js';
 
 describe('the sidecar publishes to Kong (real sidecar, Admin API contract double)', () => {
   let kong: KongAdminDouble;
@@ -96,6 +100,47 @@ describe('the sidecar publishes to Kong (real sidecar, Admin API contract double
     const address = new URL(sidecar.url).host;
     // Backoff is capped at 30 s; the first retries come much sooner.
     await waitFor(() => kong.targetsOf(`mcp-${name}`).has(address), 40_000, 'published after Kong came back');
+    assert.deepEqual(kong.violations, []);
+  });
+
+  test('--kong-per-tool-routes: routes for the tools on READY; a restart with another tool list moves them; the sidecar serves the paths they forward', async (t) => {
+    const name = `kong-tools-${process.pid}`;
+    const dir = mkdtempSync(join(tmpdir(), 'kong-tools-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const sidecar = await launch(t, [
+      '--name',
+      name,
+      '--kong-admin',
+      kong.url,
+      '--kong-per-tool-routes',
+      '--restart-min',
+      '100ms',
+      '--',
+      ...fixtureCommand('tools-by-start', join(dir, 'counter')),
+    ]);
+    const toolRoutes = () =>
+      [...kong.routes.values()]
+        .filter((r) => r.name.startsWith(`mcp-${name}.tools.`))
+        .map((r) => r.paths[0])
+        .sort();
+    await waitFor(() => toolRoutes().length === 3, 10_000, 'the tool routes');
+    assert.deepEqual(toolRoutes(), [`/${name}/tools/echo`, `/${name}/tools/generation_1`, `/${name}/tools/slow`]);
+    const echoId = kong.routes.get(`mcp-${name}.tools.echo`)!.id;
+
+    // What Kong forwards on these routes (strip_path false) reaches the tools.
+    const viaRoute = await rest(`${sidecar.url}/${name}`, 'echo', { text: 'through the tool route' });
+    assert.equal(viaRoute.status, 200, JSON.stringify(viaRoute.body));
+    assert.equal(viaRoute.body.content[0].text, 'through the tool route');
+
+    process.kill((await readyz(sidecar.url)).body.worker.pid as number, 'SIGKILL');
+    await waitFor(
+      () =>
+        toolRoutes().includes(`/${name}/tools/generation_2`) && !toolRoutes().includes(`/${name}/tools/generation_1`),
+      15_000,
+      'generation_2 routed, generation_1 gone',
+    );
+    assert.ok(!kong.routes.has(`mcp-${name}.mcp.generation_1`), 'both routes of the gone tool');
+    assert.equal(kong.routes.get(`mcp-${name}.tools.echo`)!.id, echoId, 'the remaining routes were not recreated');
     assert.deepEqual(kong.violations, []);
   });
 });

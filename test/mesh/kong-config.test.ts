@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
-import { kongConfigCommand } from '../../sidecar/kong-config.js';
+import { kongConfigCommand, kongConfigMain } from '../../sidecar/kong-config.js';
 import { MANAGED_BY_TAG, serverState } from '../../sidecar/mesh/kong-state.js';
+import { toolRoutes } from '../../sidecar/mesh/kong-tool-routes.js';
 import { deckBinary, deckValidate } from '../support/deck.js';
-import { distRoot, sidecarMain } from '../support/sidecar-process.js';
+import { distRoot, everythingCommand, sidecarMain } from '../support/sidecar-process.js';
 
 const run = promisify(execFile);
 const repoRoot = join(distRoot, '..');
@@ -77,6 +78,46 @@ describe('mcp-sidecar kong-config', () => {
     const bad = kongConfigCommand([...MESH, '--upstream-token-env', 'TOKEN']);
     assert.equal(bad.exitCode, 2);
     assert.match(bad.output, /--upstream-token-env "TOKEN": decK reads only variables named DECK_<NAME>/);
+  });
+
+  test('--per-tool-routes: the tools of a handshake with the server command become the routes the publisher makes; deck file validate accepts them', async () => {
+    const argv = [
+      '--name',
+      'everything',
+      '--advertise',
+      'everything:8080',
+      '--per-tool-routes',
+      '--tools-deny',
+      'get-env',
+    ];
+    const { exitCode, output } = await kongConfigMain([...argv, '--', ...everythingCommand()]);
+    assert.equal(exitCode, 0, output);
+    const routes = parse(output).services[0].routes;
+    assert.deepEqual(routes[0], serverState('everything', undefined).route, "the server's route first");
+    const tools = routes
+      .slice(1)
+      .filter((_: unknown, i: number) => i % 2 === 0)
+      .map((r: { tags: string[] }) => r.tags.find((tag) => tag.startsWith('mcp-tool:'))!.slice('mcp-tool:'.length));
+    assert.ok(tools.includes('echo') && tools.length >= 10, tools.join(','));
+    assert.ok(!tools.includes('get-env'), '--tools-deny applies as in a run');
+    assert.deepEqual(routes.slice(1), toolRoutes('everything', undefined, undefined, tools), "the publisher's routes");
+    assert.match(output, new RegExp(`routes for ${tools.length} tools`));
+    const result = await deckValidate(deck, output);
+    assert.equal(result.code, 0, `deck file validate rejected the per-tool export:\n${result.output}`);
+
+    const cases: Array<[string[], RegExp]> = [
+      [['--name', 'a,b', '--per-tool-routes', '--', 'x'], /routes the tools of one server/],
+      [['--name', 'a', '--per-tool-routes'], /needs the server command after "--"/],
+      [['--name', 'a', '--', 'x'], /only used with --per-tool-routes/],
+    ];
+    for (const [bad, message] of cases) {
+      const refused = await kongConfigMain(bad);
+      assert.equal(refused.exitCode, 2, refused.output);
+      assert.match(refused.output, message);
+    }
+    const broken = await kongConfigMain(['--name', 'a', '--per-tool-routes', '--', '/nonexistent/server']);
+    assert.equal(broken.exitCode, 1);
+    assert.match(broken.output, /did not complete the handshake, so its tools are unknown/);
   });
 
   test('deck file validate is a real check: a broken export is rejected', async () => {
