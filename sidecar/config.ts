@@ -150,7 +150,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, readFile: (p
       ? {
           adminUrl: parseHttpUrl(kongAdminUrl, '--kong-admin', 'http://127.0.0.1:8001'),
           routePath: kongRoutePath,
-          perToolRoutes: plain.kongPerToolRoutes,
+          ...(plain.kongPerToolRoutes && { perToolRoutes: true }),
           ...(kongAdminTokenFile && {
             adminToken: readSecret(kongAdminTokenFile, '--kong-admin-token-file', readFile),
           }),

@@ -66,10 +66,11 @@ export class OpenApiRoute {
 
   private render(profile: ServerProfile, tools: Tool[]): Rendered {
     let variants = this.rendered.get(profile);
-    if (!variants || variants.size >= MAX_VARIANTS) this.rendered.set(profile, (variants = new Map()));
+    if (!variants) this.rendered.set(profile, (variants = new Map()));
     const key = tools.map((t) => t.name).join('\u0000');
     let rendered = variants.get(key);
     if (!rendered) {
+      if (variants.size >= MAX_VARIANTS) variants.clear();
       const text = JSON.stringify(openApiDocument(profile, tools, this.options()));
       rendered = { text, etag: `"${createHash('sha256').update(text).digest('base64url').slice(0, 27)}"` };
       variants.set(key, rendered);

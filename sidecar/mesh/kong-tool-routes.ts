@@ -3,8 +3,8 @@
  * per tool on the same service, so that an operator can attach Kong plugins (rate-limiting, acl, …) to one tool:
  *
  *   route `mcp-<name>.tools.<tool>`  paths [/<name>/tools/<tool>]                  REST callers of the tool
- *   route `mcp-<name>.mcp.<tool>`    paths [/<name>/mcp], headers Mcp-Name: <tool>  MCP 2026-07-28 clients, whose
- *                                    tools/call carries the tool's name in the Mcp-Name header
+ *   route `mcp-<name>.mcp.<tool>`    paths [/<name>/mcp], headers Mcp-Method: tools/call and Mcp-Name: <tool>
+ *                                    MCP 2026-07-28 clients, whose requests carry the method and the tool's name
  *
  * Both are on the server's service, so what an operator put on the service (key-auth, the upstream-auth
  * request-transformer) applies to them too. Kong picks the most specific route: the longer path, or the route that
@@ -58,7 +58,8 @@ export function toolRoutes(
       ...shared,
       name: toolRouteName(name, tool, 'mcp'),
       paths: [`${prefix}/mcp`],
-      headers: { 'Mcp-Name': [tool] },
+      // Mcp-Name also carries prompt names and resource URIs: only a tools/call of this tool is the tool's.
+      headers: { 'Mcp-Method': ['tools/call'], 'Mcp-Name': [tool] },
     });
   }
   return routes;

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rest } from '../support/harness.js';
-import { everythingCommand, fixtureCommand, readyz, waitFor } from '../support/sidecar-process.js';
+import { everythingCommand, fixtureCommand, McpHttpClient, readyz, waitFor } from '../support/sidecar-process.js';
 
 describe('the sidecar publishes to Kong (real sidecar, Admin API contract double)', () => {
   let kong: KongAdminDouble;
@@ -131,6 +131,11 @@ describe('the sidecar publishes to Kong (real sidecar, Admin API contract double
     const viaRoute = await rest(`${sidecar.url}/${name}`, 'echo', { text: 'through the tool route' });
     assert.equal(viaRoute.status, 200, JSON.stringify(viaRoute.body));
     assert.equal(viaRoute.body.content[0].text, 'through the tool route');
+    const viaMcpRoute = new McpHttpClient(`${sidecar.url}/${name}`);
+    await viaMcpRoute.initialize();
+    const called = await viaMcpRoute.request('tools/call', { name: 'echo', arguments: { text: 'mcp route' } });
+    assert.equal(called.result.content[0].text, 'mcp route', 'POST /<name>/mcp is served as /mcp');
+    await viaMcpRoute.close();
 
     process.kill((await readyz(sidecar.url)).body.worker.pid as number, 'SIGKILL');
     await waitFor(

@@ -71,7 +71,7 @@ describe('per-tool Kong routes against the Kong 3.9 Admin API contract', () => {
     assert.equal(rest.response_buffering, false);
     const mcp = kong.routes.get(toolRouteName(name, 'echo', 'mcp'))!;
     assert.deepEqual(mcp.paths, [`/${name}/mcp`]);
-    assert.deepEqual(mcp.headers, { 'Mcp-Name': ['echo'] });
+    assert.deepEqual(mcp.headers, { 'Mcp-Method': ['tools/call'], 'Mcp-Name': ['echo'] });
     for (const route of [rest, mcp]) {
       for (const tag of [MANAGED_BY_TAG, `mcp-server:${name}`, `instance:${inst.serviceId}`, 'mcp-tool:echo'])
         assert.ok(route.tags.includes(tag), `${route.name}: ${tag}`);
