@@ -248,6 +248,8 @@ test('a client generated from the document (openapi-client-axios) calls echo thr
     [
       sidecarMain,
       'openapi',
+      '--name',
+      'everything',
       '--advertise',
       'everything.example:8080',
       '--kong-admin',
@@ -263,6 +265,6 @@ test('a client generated from the document (openapi-client-axios) calls echo thr
   assert.deepEqual(printed.components, doc.components);
   assert.deepEqual(
     printed.servers.map((s: { url: string }) => s.url),
-    ['http://everything.example:8080', '{kong}/server-everything'],
+    ['http://everything.example:8080', '{kong}/everything'],
   );
 });
