@@ -148,4 +148,43 @@ describe('the sidecar publishes to Kong (real sidecar, Admin API contract double
     assert.equal(kong.routes.get(`mcp-${name}.tools.echo`)!.id, echoId, 'the remaining routes were not recreated');
     assert.deepEqual(kong.violations, []);
   });
+
+  test('--kong-per-tool-routes and tools/list_changed: a tool added at run time gets routes and an operation; removed, they go; the rest and its plugins stay', async (t) => {
+    const name = `kong-changes-${process.pid}`;
+    const sidecar = await launch(t, [
+      ...['--name', name, '--kong-admin', kong.url, '--kong-per-tool-routes'],
+      '--',
+      ...fixtureCommand('changing-tools'),
+    ]);
+    const routeOf = (tool: string) => kong.routes.get(`mcp-${name}.tools.${tool}`);
+    const operations = async () =>
+      Object.keys(((await (await fetch(`${sidecar.url}/openapi.json`)).json()) as { paths: object }).paths);
+    await waitFor(() => routeOf('remove'), 10_000, 'the tool routes');
+    const echo = routeOf('echo')!;
+    const plugin = await fetch(`${kong.url}/routes/${echo.name}/plugins`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'rate-limiting', config: { minute: 5, policy: 'local' } }),
+    });
+    assert.equal(plugin.status, 201);
+    const pluginId = ((await plugin.json()) as { id: string }).id;
+
+    assert.equal((await rest(sidecar.url, 'add', { name: 'extra' })).status, 200);
+    await waitFor(() => routeOf('extra') && kong.routes.get(`mcp-${name}.mcp.extra`), 10_000, 'routes of the new tool');
+    assert.ok((await operations()).includes('/tools/extra'), 'the document follows the tool list');
+
+    assert.equal((await rest(sidecar.url, 'remove', { name: 'extra' })).status, 200);
+    await waitFor(
+      () => !routeOf('extra') && !kong.routes.get(`mcp-${name}.mcp.extra`),
+      10_000,
+      'routes of the removed tool deleted',
+    );
+    assert.ok(!(await operations()).includes('/tools/extra'));
+    assert.equal(routeOf('echo')!.id, echo.id, 'echo keeps its route');
+    assert.ok(
+      [...kong.plugins.values()].some((p) => p.id === pluginId),
+      "and the operator's plugin on it",
+    );
+    assert.deepEqual(kong.violations, []);
+  });
 });
