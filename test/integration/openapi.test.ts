@@ -228,7 +228,7 @@ test('ETag and If-None-Match (304); a restart with other tools makes a new docum
   assert.ok(newer.paths['/tools/generation_2'] && !newer.paths['/tools/generation_1'], 'the new tool list');
 });
 
-test('a client generated from the document (openapi-client-axios) calls echo through the sidecar; `mcp-sidecar openapi` prints the same operations', async (t) => {
+test('a client generated from the document (openapi-client-axios) calls echo through the sidecar; `mcp-sidecar openapi` prints the same operations (exit 2 for bad flags, 1 for a server that does not handshake)', async (t) => {
   const sidecar = await launch(t, ['--', ...everythingCommand()]);
   const doc = await getDocument(sidecar.url);
   // The client takes its base URL from the document's first server: the sidecar as it advertises itself.
@@ -267,4 +267,19 @@ test('a client generated from the document (openapi-client-axios) calls echo thr
     printed.servers.map((s: { url: string }) => s.url),
     ['http://everything.example:8080', '{kong}/everything'],
   );
+
+  for (const [args, code, message] of [
+    [['--bogus'], 2, /unknown option --bogus/],
+    [['--', '/nonexistent/server'], 1, /did not complete the handshake/],
+  ] as const) {
+    await assert.rejects(
+      run(process.execPath, [sidecarMain, 'openapi', ...args], { timeout: 30_000 }),
+      (err: Error & { code?: number; stderr?: string; stdout?: string }) => {
+        assert.equal(err.code, code);
+        assert.match(err.stderr ?? '', message);
+        assert.equal(err.stdout, '', 'nothing that could be taken for a document');
+        return true;
+      },
+    );
+  }
 });
