@@ -3,6 +3,7 @@
  * built from several options (the Consul and Kong groups, the server command and its environment) or derived
  * when not given (the service name, the check TTL).
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename } from 'node:path';
 import type { ConsulPublisherOptions } from './mesh/consul.js';
@@ -13,6 +14,7 @@ import type { Values } from './options/option.js';
 import { parseOptions } from './options/parse.js';
 import { OPTIONS, SECTIONS } from './options/table.js';
 import { ConfigError, parseHttpUrl, readOptionFile } from './options/validate.js';
+import { routePathFor } from './mesh/kong-state.js';
 
 type Parsed = Values<typeof OPTIONS>;
 /** Omit that fails to compile when a key is not in the table (a renamed option, say). */
@@ -52,6 +54,8 @@ export interface Config extends Without<Parsed, Built> {
   /** The publishers' own options, less what only the running sidecar knows. */
   consul?: Omit<ConsulPublisherOptions, 'readyzUrl'>;
   kong?: KongPublisherOptions;
+  /** --kong-per-tool-routes: the Kong route path, which the per-tool routes keep (the sidecar serves it as an alias). */
+  toolRoutePrefix?: string;
   /** The key that signs MRTR requestState (--state-key-file); undefined: a random one per process. */
   stateKey?: Buffer;
 }
@@ -111,6 +115,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, readFile: (p
   const { stateKeyFile, ...withAuth } = kongless;
   const { auth, authTokenFile, authIssuer, authJwksUrl, authResource, authScopes, ...plain } = withAuth;
   const full = command.length > 0 ? command : defaultCommand();
+  const serviceName = name ?? deriveName(command.length > 0 ? command : ['@modelcontextprotocol/server-everything']);
   for (const [file, flag] of [
     [kongUpstreamTokenFile, '--kong-upstream-token-file'],
     [kongAdminTokenFile, '--kong-admin-token-file'],
@@ -120,7 +125,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, readFile: (p
   }
   return {
     ...plain,
-    name: name ?? deriveName(command.length > 0 ? command : ['@modelcontextprotocol/server-everything']),
+    name: serviceName,
     command: full[0],
     args: full.slice(1),
     env: Object.fromEntries(envPairs),
@@ -140,10 +145,12 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, readFile: (p
         }
       : undefined,
     stateKey: stateKeyFile ? readStateKey(stateKeyFile, readFile) : undefined,
+    toolRoutePrefix: plain.kongPerToolRoutes ? routePathFor(serviceName, kongRoutePath).replace(/\/+$/, '') : undefined,
     kong: kongAdminUrl
       ? {
           adminUrl: parseHttpUrl(kongAdminUrl, '--kong-admin', 'http://127.0.0.1:8001'),
           routePath: kongRoutePath,
+          ...(plain.kongPerToolRoutes && { perToolRoutes: true }),
           ...(kongAdminTokenFile && {
             adminToken: readSecret(kongAdminTokenFile, '--kong-admin-token-file', readFile),
           }),
@@ -154,6 +161,19 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, readFile: (p
         }
       : undefined,
   };
+}
+
+/**
+ * The options of a run, for a subcommand that takes them (doctor, openapi): the Config, or the message to print
+ * (exit 2) when they are wrong.
+ */
+export function parseRunOptions(argv: string[], subcommand: string): Config | string {
+  try {
+    return parseConfig(argv, process.env, (path) => readFileSync(path, 'utf8'));
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    return `mcp-sidecar ${subcommand}: ${err.message}\nRun "mcp-sidecar ${subcommand} --help" for the options.`;
+  }
 }
 
 function consulToken(tokenFile: string | undefined, env: NodeJS.ProcessEnv, readFile: (path: string) => string) {
@@ -200,12 +220,13 @@ export function helpText(): string {
     '  mcp-sidecar [options] -- <command> [args...]',
     '  mcp-sidecar kong-config --name <name> --advertise <host:port> [...]   print a decK file',
     '  mcp-sidecar doctor [options] -- <command> [args...]                    check a set-up before running it',
+    '  mcp-sidecar openapi [options] -- <command> [args...]                   print the OpenAPI document of /tools',
     '',
     'With no command it serves @modelcontextprotocol/server-everything.',
     '',
     ...optionHelp(SECTIONS, { withEnv: true }),
     '',
-    'Endpoints: POST/GET/DELETE /mcp, GET /tools, POST /tools/:name, GET /healthz, GET /readyz, GET /metrics',
+    'Endpoints: POST/GET/DELETE /mcp, GET /tools, POST /tools/:name, GET /openapi.json, GET /healthz, GET /readyz, GET /metrics',
     'Examples:',
     '  mcp-sidecar --port 8080 -- npx -y @modelcontextprotocol/server-memory',
     '  mcp-sidecar --name memory --host 0.0.0.0 --auth bearer --auth-token-file /run/secrets/token \\',

@@ -4,7 +4,14 @@
  * The entities come from mesh/kong-state.ts, the same functions the live publisher uses.
  */
 import { stringify } from 'yaml';
-import { deckState, routePathFor, type DeclaredServer } from './mesh/kong-state.js';
+import { childEnvironment } from './child/child-env.js';
+import { createLogger } from './log.js';
+import { SIDECAR_VERSION } from './instance.js';
+import { handshakeOnce } from './mcp/one-handshake.js';
+import { ToolPolicy } from './mcp/tool-policy.js';
+import { AUTH } from './options/auth-options.js';
+import { deckState, type DeclaredServer } from './mesh/kong-deck.js';
+import { routePathFor } from './mesh/kong-state.js';
 import { optionHelp } from './options/help.js';
 import { list, text, toggle } from './options/option.js';
 import { parseOptions } from './options/parse.js';
@@ -49,13 +56,23 @@ const OPTIONS = {
       'Kong sends the sidecars (--auth bearer) the token in this environment variable of decK: a request-transformer ' +
       'plugin per service, the file holds only the ${{ env "DECK_NAME" }} reference',
   }),
+  perToolRoutes: toggle({
+    flag: 'per-tool-routes',
+    help:
+      'also a route per tool (as --kong-per-tool-routes publishes them); the tools come from a handshake with the ' +
+      'server command after "--" (one --name)',
+  }),
+  toolsAllow: AUTH.toolsAllow,
+  toolsDeny: AUTH.toolsDeny,
   help: toggle({ flag: 'help', short: 'h', help: 'show this help' }),
 };
 
 const USAGE = {
-  unknownHint: 'kong-config takes --name, --advertise, --route-path, --upstream-token-env and --help',
-  strayHint: 'every value follows a flag, e.g. --name memory',
-  takesCommand: false,
+  unknownHint:
+    'kong-config takes --name, --advertise, --route-path, --upstream-token-env, --per-tool-routes, --tools-allow, --tools-deny and --help',
+  strayHint:
+    'every value follows a flag, e.g. --name memory; a server command comes after "--", with --per-tool-routes',
+  takesCommand: true,
 };
 
 export function kongConfigHelp(): string {
@@ -65,6 +82,7 @@ export function kongConfigHelp(): string {
     '',
     'Usage:',
     '  mcp-sidecar kong-config --name <name> [--advertise <host:port>] [--route-path </path>] ...',
+    '  mcp-sidecar kong-config --name <name> ... --per-tool-routes -- <server command> [args...]',
     '',
     ...optionHelp([['Options', OPTIONS]], { withEnv: false }),
     '',
@@ -122,11 +140,28 @@ function pairsWithNames(flag: string, given: unknown[], names: string[], fallbac
   }
 }
 
-export function kongConfigCommand(argv: string[]): KongConfigResult {
+/**
+ * The file for these flags. With --per-tool-routes the tools are those `learnTools` finds for the command after
+ * "--" (a handshake, in kongConfigMain); the synchronous form takes them as given (undefined: none known).
+ */
+export function kongConfigCommand(argv: string[], tools?: string[]): KongConfigResult {
   try {
-    const { values } = parseOptions(OPTIONS, argv, {}, USAGE);
+    const { values, command } = parseOptions(OPTIONS, argv, {}, USAGE);
     if (values.help) return { exitCode: 0, output: kongConfigHelp() };
     const servers = declaredServers(values.names, values.advertise, values.routePaths);
+    if (values.perToolRoutes) {
+      if (servers.length !== 1)
+        throw new ConfigError(
+          `--per-tool-routes routes the tools of one server (the command after "--"); run kong-config once per server (got ${servers.length})`,
+        );
+      if (command.length === 0)
+        throw new ConfigError('--per-tool-routes needs the server command after "--": its tools come from a handshake');
+      servers[0].tools = tools ?? [];
+    } else if (command.length > 0) {
+      throw new ConfigError(
+        `unexpected argument "${command[0]}": a server command after "--" is only used with --per-tool-routes`,
+      );
+    }
     const tokenEnv = values.upstreamTokenEnv;
     if (tokenEnv !== undefined) {
       // decK substitutes only variables named DECK_*: any other name would reach Kong as literal text.
@@ -135,7 +170,9 @@ export function kongConfigCommand(argv: string[]): KongConfigResult {
       for (const server of servers) server.upstreamToken = `\${{ env "${tokenEnv}" }}`;
     }
     const summary = servers.map(
-      (s) => `${s.name} (${s.routePath}, ${s.instances.length} instance${s.instances.length === 1 ? '' : 's'})`,
+      (s) =>
+        `${s.name} (${s.routePath}, ${s.instances.length} instance${s.instances.length === 1 ? '' : 's'}` +
+        `${s.tools ? `, routes for ${s.tools.length} tool${s.tools.length === 1 ? '' : 's'}` : ''})`,
     );
     const header = [
       '# Kong configuration for mcp-sidecar (decK state file), printed by `mcp-sidecar kong-config`.',
@@ -148,5 +185,51 @@ export function kongConfigCommand(argv: string[]): KongConfigResult {
     if (!(err instanceof ConfigError)) throw err;
     const hint = 'Run "mcp-sidecar kong-config --help" for the options.';
     return { exitCode: 2, output: `mcp-sidecar kong-config: ${err.message}\n${hint}` };
+  }
+}
+
+/**
+ * `mcp-sidecar kong-config`: with --per-tool-routes, first the tools the server lists (started, handshaken and
+ * stopped, with --tools-allow/--tools-deny applied as a sidecar would), then the file.
+ */
+export async function kongConfigMain(argv: string[]): Promise<KongConfigResult> {
+  const first = kongConfigCommand(argv);
+  if (first.exitCode !== 0) return first;
+  let parsed;
+  try {
+    parsed = parseOptions(OPTIONS, argv, {}, USAGE);
+  } catch {
+    return first;
+  }
+  const { values, command } = parsed;
+  if (!values.perToolRoutes || values.help) return first;
+  try {
+    const profile = await handshakeOnce(
+      {
+        child: {
+          command: command[0],
+          args: command.slice(1),
+          env: childEnvironment(process.env, [], {}),
+          maxMessageBytes: 64 << 20,
+        },
+        handshakeTimeoutMs: 30_000,
+        pingIntervalMs: 60_000,
+        pingTimeoutMs: 5_000,
+        pingMisses: 2,
+        clientInfo: { name: 'mcp-sidecar kong-config', version: SIDECAR_VERSION },
+        tools: new ToolPolicy(values.toolsAllow, values.toolsDeny),
+      },
+      createLogger('error'),
+      2000,
+    );
+    return kongConfigCommand(
+      argv,
+      profile.tools.map((t) => t.name),
+    );
+  } catch (err) {
+    return {
+      exitCode: 1,
+      output: `mcp-sidecar kong-config: the server (${command.join(' ')}) did not complete the handshake, so its tools are unknown: ${(err as Error).message}`,
+    };
   }
 }

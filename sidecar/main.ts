@@ -18,8 +18,8 @@ import { startTracing, stopTracing, wantsTracing } from './tracing/tracing.js';
 async function main(argv: string[]): Promise<void> {
   if (argv[0] === 'kong-config') {
     // Loaded only for the subcommand: serving never pays for the YAML renderer.
-    const { kongConfigCommand } = await import('./kong-config.js');
-    const { exitCode, output } = kongConfigCommand(argv.slice(1));
+    const { kongConfigMain } = await import('./kong-config.js');
+    const { exitCode, output } = await kongConfigMain(argv.slice(1));
     (exitCode === 0 ? process.stdout : process.stderr).write(output.endsWith('\n') ? output : `${output}\n`);
     process.exitCode = exitCode;
     return;
@@ -28,6 +28,13 @@ async function main(argv: string[]): Promise<void> {
   if (argv[0] === 'doctor') {
     const { doctorCommand } = await import('./doctor/doctor.js');
     process.exitCode = await doctorCommand(argv.slice(1), (line) => process.stdout.write(`${line}\n`));
+    return;
+  }
+
+  if (argv[0] === 'openapi') {
+    const { openApiCommand } = await import('./openapi/command.js');
+    const write = (stream: NodeJS.WriteStream) => (text: string) => stream.write(`${text}\n`);
+    process.exitCode = await openApiCommand(argv.slice(1), write(process.stdout), write(process.stderr));
     return;
   }
 
@@ -93,7 +100,7 @@ async function main(argv: string[]): Promise<void> {
   }
   log.info({ url, command: [config.command, ...config.args], name: config.name }, 'listening; starting the MCP server');
   process.stdout.write(
-    `mcp-sidecar: serving ${config.name} at ${url} (MCP /mcp, REST /tools, /healthz, /readyz, /metrics)\n`,
+    `mcp-sidecar: serving ${config.name} at ${url} (MCP /mcp, REST /tools, /openapi.json, /healthz, /readyz, /metrics)\n`,
   );
 }
 

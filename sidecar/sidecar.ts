@@ -21,6 +21,7 @@ import { BodyReader } from './http/body.js';
 import { closeServer, createHttpServer, listen } from './http/http-server.js';
 import { callerIdentity } from './http/modern-requests.js';
 import { buildOriginPolicy } from './http/origin-guard.js';
+import { OpenApiRoute } from './http/openapi-route.js';
 import { OwnerForward } from './http/owner-forward.js';
 import { RestTools } from './http/rest-tools.js';
 import { StreamableHttp } from './http/streamable-http.js';
@@ -35,6 +36,7 @@ import { consulUiLink } from './mesh/consul-ui.js';
 import type { Instance, Publisher } from './mesh/publisher.js';
 import { Metrics } from './metrics.js';
 import { statusDocument } from './status.js';
+import { documentOptions } from './openapi/options.js';
 
 export type PublisherFactory = (instance: Instance) => Promise<Publisher[]>;
 
@@ -164,6 +166,13 @@ export class Sidecar {
       createHandler({
         mcp: this.transport,
         rest: new RestTools(this.router, this.pool, body, config.listTtlMs, options.tools!),
+        openapi: new OpenApiRoute(
+          this.router,
+          this.pool,
+          options.tools!,
+          () => documentOptions(config, this.instance, options.tools!),
+          config.listTtlMs,
+        ),
         metrics: this.metrics,
         readiness,
         status: () =>
@@ -177,6 +186,7 @@ export class Sidecar {
         originPolicy: buildOriginPolicy(config.host, ownHostNames(config), config.allowedHosts, config.allowedOrigins),
         auth: this.auth,
         resourceMetadata: auth.mode === 'jwt' ? resourceMetadata(auth) : undefined,
+        toolRoutePrefix: config.toolRoutePrefix || undefined,
         log,
       }),
       config,

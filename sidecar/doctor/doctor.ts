@@ -3,10 +3,8 @@
  * for each check ✔ (what it found), ✘ (why, and the fix) or - (skipped: a check it needs failed). Exit 0 only when
  * every check passes; 1 when one fails; 2 when the options themselves are wrong (as for a run).
  */
-import { readFileSync } from 'node:fs';
-import { helpText, parseConfig, type Config } from '../config.js';
+import { helpText, parseRunOptions, type Config } from '../config.js';
 import { createLogger } from '../log.js';
-import { ConfigError } from '../options/validate.js';
 import { checkAdvertise, checkPort } from './network-checks.js';
 import { checkConsulReachable, checkConsulToken, checkKongReachable, checkKongWrite } from './registry-checks.js';
 import { runChecks, type Check } from './report.js';
@@ -55,12 +53,9 @@ export function doctorHelp(): string {
 }
 
 export async function doctorCommand(argv: string[], out: (text: string) => void): Promise<number> {
-  let config: Config;
-  try {
-    config = parseConfig(argv, process.env, (path) => readFileSync(path, 'utf8'));
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    out(`mcp-sidecar doctor: ${err.message}\nRun "mcp-sidecar doctor --help" for the options.`);
+  const config = parseRunOptions(argv, 'doctor');
+  if (typeof config === 'string') {
+    out(config);
     return 2;
   }
   if (config.help) {

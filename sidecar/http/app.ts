@@ -14,6 +14,7 @@ import { RESOURCE_METADATA_PATH } from './jwt-auth.js';
 import { noteAnswered } from './http-server.js';
 import { forbidden, originRefusal, type OriginPolicy } from './origin-guard.js';
 import { sendInternalError, sendJson, sendTransportError } from './reply.js';
+import type { OpenApiRoute } from './openapi-route.js';
 import type { RestTools } from './rest-tools.js';
 import type { StreamableHttp } from './streamable-http.js';
 import { STATUS_SCRIPT_PATH, statusRoutes } from './status-page/status-route.js';
@@ -22,6 +23,8 @@ import { tracing } from '../tracing/tracing.js';
 export interface AppParts {
   mcp: StreamableHttp;
   rest: RestTools;
+  /** GET /openapi.json: the REST facade described for the live tools. */
+  openapi: OpenApiRoute;
   metrics: Metrics;
   readiness(): Readiness;
   liveness(): Record<string, unknown>;
@@ -32,7 +35,19 @@ export interface AppParts {
   auth?: Authenticator;
   /** --auth jwt: the protected resource metadata served at RESOURCE_METADATA_PATH (RFC 9728). */
   resourceMetadata?: Record<string, unknown>;
+  /**
+   * --kong-per-tool-routes: Kong's route path (`/<name>`). Per-tool routes keep it in the path they forward (Kong
+   * would strip the tool name with it), so `/<name>/tools/…` and `/<name>/mcp` are served as `/tools/…` and `/mcp`.
+   */
+  toolRoutePrefix?: string;
   log: Logger;
+}
+
+/** The path a per-tool Kong route forwards, as the sidecar serves it; undefined when it is not one. */
+export function unprefixed(url: string, prefix: string): string | undefined {
+  if (!url.startsWith(prefix)) return undefined;
+  const rest = url.slice(prefix.length);
+  return rest.startsWith('/tools/') || rest === '/mcp' || rest.startsWith('/mcp?') ? rest : undefined;
 }
 
 interface Route {
@@ -66,6 +81,8 @@ function routeTable(parts: AppParts): Route[] {
     // The status page shows the tools and calls them: guarded like /tools.
     { method: 'GET', path: '/', guarded: true, handle: status.root },
     { method: 'GET', path: STATUS_SCRIPT_PATH, guarded: true, handle: status.script },
+    // Guarded like /tools: it names the tools (and, with --tool-scope, the caller's).
+    { method: 'GET', path: '/openapi.json', guarded: true, handle: parts.openapi.serve },
     { method: 'GET', path: '/healthz', guarded: false, handle: (_req, res) => sendJson(res, 200, parts.liveness()) },
     {
       method: 'GET',
@@ -96,6 +113,7 @@ function routeTable(parts: AppParts): Route[] {
 export function createHandler(parts: AppParts): RequestListener {
   const [hot, ...rest] = routeTable(parts);
   const app = createApp(parts, rest);
+  const prefix = parts.toolRoutePrefix;
   // One listener for every hot response, made once: a closure (and `once`'s wrapper) per request was garbage on
   // the hot path. A response knows its request (res.req).
   const hotFinished = function (this: ServerResponse): void {
@@ -104,6 +122,7 @@ export function createHandler(parts: AppParts): RequestListener {
   };
   const hotFailed = (res: ServerResponse, err: Error) => internalError(parts, err, hot.path, res);
   return (req: IncomingMessage, res: ServerResponse) => {
+    if (prefix && req.url) req.url = unprefixed(req.url, prefix) ?? req.url;
     if (req.method === hot.method && (req.url === hot.path || req.url?.startsWith(`${hot.path}?`))) {
       if (tracing) tracing.http(req, res, hot.path);
       res.on('finish', hotFinished);

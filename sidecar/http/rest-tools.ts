@@ -34,6 +34,12 @@ function statusForError(code: number): number {
   }
 }
 
+/** 503 while no server process is ready: why, and when to retry (GET /tools, POST /tools/:name, /openapi.json). */
+export function sendNotReady(res: Response, workers: WorkerSource): void {
+  const { reason, retryAfterSeconds } = workers.unavailable();
+  sendJson(res, 503, { error: `the MCP server is not ready: ${reason}` }, { 'retry-after': String(retryAfterSeconds) });
+}
+
 export class RestTools {
   /** Loaded on the first REST call: a sidecar used only over /mcp never pays ajv's memory. */
   private ajv?: Promise<AjvJsonSchemaValidator>;
@@ -49,20 +55,10 @@ export class RestTools {
     private readonly policy: ToolPolicy,
   ) {}
 
-  private notReady(res: Response): void {
-    const { reason, retryAfterSeconds } = this.workers.unavailable();
-    sendJson(
-      res,
-      503,
-      { error: `the MCP server is not ready: ${reason}` },
-      { 'retry-after': String(retryAfterSeconds) },
-    );
-  }
-
   list = async (req: Request, res: Response): Promise<void> => {
     await this.router.stateless.available();
     const worker = this.workers.anyWorker();
-    if (!worker) return this.notReady(res);
+    if (!worker) return sendNotReady(res, this.workers);
     // A list that depends on the caller's token must not be kept by a shared cache (a gateway) for others.
     const scope = this.policy.scoped ? 'private' : 'public';
     sendJson(
@@ -93,7 +89,7 @@ export class RestTools {
     }
     await this.router.stateless.available();
     const worker = this.workers.anyWorker();
-    if (!worker) return this.notReady(res);
+    if (!worker) return sendNotReady(res, this.workers);
     const caller = callerOf(req);
     const tools = this.policy.filterFor(worker.profile.tools, caller);
     const tool = tools.find((t) => t.name === name);

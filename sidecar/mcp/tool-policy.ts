@@ -52,6 +52,11 @@ export class ToolPolicy {
     return !this.scoped || this.scopes.every((s) => !s.tool.test(name as string) || caller?.scopes.has(s.scope));
   }
 
+  /** The scopes a caller's token must grant for this tool to exist for it (--tool-scope), in the order given. */
+  scopesFor(name: string): string[] {
+    return [...new Set(this.scopes.filter((s) => s.tool.test(name)).map((s) => s.scope))];
+  }
+
   /** The tools that exist for some caller. */
   filter<T extends Pick<Tool, 'name'>>(tools: T[]): T[] {
     return this.open ? tools : tools.filter((t) => this.allows(t.name));

@@ -70,6 +70,8 @@ export interface KongRoute {
   name: string;
   protocols: string[];
   paths: string[];
+  /** Per-tool routes for MCP clients match the Mcp-Name header (kong-tool-routes.ts). */
+  headers?: Record<string, string[]>;
   strip_path: boolean;
   preserve_host: boolean;
   path_handling: 'v0' | 'v1';
@@ -254,40 +256,4 @@ export function targetState(instance: KongInstance, profile?: ServerProfile): Ko
   const tags = kongTags(instance.name, instance.serviceId);
   if (profile) tags.push(kongTag('mcp-tools', profile.toolsHash));
   return { target: targetAddress(instance.advertiseHost, instance.advertisePort), weight: 100, tags };
-}
-
-/** One server of a declarative mesh: its name, route path and the instances behind it. */
-export interface DeclaredServer {
-  name: string;
-  routePath?: string;
-  /** What the request-transformer adds as the token: a decK template such as `${{ env "DECK_X" }}`. */
-  upstreamToken?: string;
-  instances: { serviceId: string; host: string; port: number }[];
-}
-
-/**
- * A decK state file (`_format_version: "3.0"`) for the given servers: the same entities the publisher writes,
- * with routes nested in their service and targets in their upstream, as decK expects them.
- * `select_tags` makes `deck gateway sync` manage only entities tagged managed-by:mcp-sidecar, so syncing this
- * file never deletes anything else an operator keeps in the same Kong.
- */
-export function deckState(servers: DeclaredServer[]): Record<string, unknown> {
-  const services: unknown[] = [];
-  const upstreams: unknown[] = [];
-  for (const server of servers) {
-    const { upstream, service, route, plugin } = serverState(
-      server.name,
-      undefined,
-      server.routePath,
-      server.upstreamToken,
-    );
-    services.push({ ...service, routes: [route], ...(plugin && { plugins: [plugin] }) });
-    upstreams.push({
-      ...upstream,
-      targets: server.instances.map((i) =>
-        targetState({ name: server.name, serviceId: i.serviceId, advertiseHost: i.host, advertisePort: i.port }),
-      ),
-    });
-  }
-  return { _format_version: '3.0', _info: { select_tags: [MANAGED_BY_TAG] }, services, upstreams };
 }

@@ -21,6 +21,7 @@ import type { Instance, PublisherState } from './publisher.js';
 import { ReconcilingPublisher } from './reconciling-publisher.js';
 import type { RegistryAdapter, RegistryText, Step, Wanted } from './registry-adapter.js';
 import { adminHint, kongAdminClient, type KongAdminOptions } from './kong-admin.js';
+import { KongToolRoutes } from './kong-tool-sync.js';
 import { isNotFound, RegistryError, type RegistryClient } from './registry-client.js';
 
 /** Where the Admin API is and how to reach it (kong-admin.ts), and what to publish there. */
@@ -32,6 +33,8 @@ export interface KongPublisherOptions extends KongAdminOptions {
    * plugin), so callers authenticate at Kong and only Kong can call the sidecars. Never logged.
    */
   upstreamToken?: string;
+  /** One route per tool besides the server's (kong-tool-routes.ts), created and removed as tools come and go. */
+  perToolRoutes?: boolean;
   /** How often a converged publisher checks that its route and target still exist (default 30 s). */
   verifyIntervalMs?: number;
   /** Longest wait between retries while Kong is down (default 30 s). */
@@ -60,6 +63,9 @@ export class KongAdapter implements RegistryAdapter {
   /** JSON of the shared entities last upserted; undefined = not (or no longer known to be) in Kong. */
   private sharedApplied: string | undefined;
   private target: TargetBelief = { kind: 'unknown' };
+  /** With --kong-per-tool-routes: the tool routes, and the tool list they were last converged on. */
+  private readonly tools: KongToolRoutes | undefined;
+  private toolsApplied: string | undefined;
   private lastVerifiedAt = 0;
 
   constructor(
@@ -71,6 +77,7 @@ export class KongAdapter implements RegistryAdapter {
     this.entity = kongEntityName(instance.name);
     this.verifyIntervalMs = opts.verifyIntervalMs ?? 30_000;
     this.backoffMaxMs = opts.backoffMaxMs ?? 30_000;
+    if (opts.perToolRoutes) this.tools = new KongToolRoutes(this.client, instance, opts.routePath, log);
     this.text = {
       name: 'Kong',
       where: { adminUrl: opts.adminUrl },
@@ -92,6 +99,11 @@ export class KongAdapter implements RegistryAdapter {
     if (this.sharedApplied !== sharedShape) {
       await this.upsertShared(shared);
       this.sharedApplied = sharedShape;
+      return { converged: false, nextMs: 0 };
+    }
+    if (this.tools && this.toolsApplied !== profile.toolsHash) {
+      await this.tools.sync(profile);
+      this.toolsApplied = profile.toolsHash;
       return { converged: false, nextMs: 0 };
     }
     // Only the latest report counts: every ping says passing, a crash or hang says why the server is down.
@@ -117,6 +129,8 @@ export class KongAdapter implements RegistryAdapter {
   forget(): void {
     // After an outage Kong may have lost everything (a fresh database): upsert again rather than trust beliefs.
     this.sharedApplied = undefined;
+    this.toolsApplied = undefined;
+    this.tools?.forget();
     if (this.target.kind === 'present') this.target = { kind: 'unknown' };
   }
 
@@ -236,8 +250,12 @@ export class KongAdapter implements RegistryAdapter {
         `Kong no longer has route ${this.entity} (deleted, or Kong's database was reset); creating it again`,
       );
       this.sharedApplied = undefined;
+      this.toolsApplied = undefined;
+      this.tools?.forget();
       return;
     }
+    // Routes of gone tools kept for another instance's tool list: see whether they may go now.
+    if (this.tools?.held) this.toolsApplied = undefined;
     if (this.target.kind === 'present') {
       try {
         await this.client.request('GET', this.targetPath());

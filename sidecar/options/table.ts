@@ -128,6 +128,12 @@ const CONSUL = {
 const KONG = {
   kongAdminUrl: text({ flag: 'kong-admin', arg: 'url', help: 'Kong Admin API (enables route and target publishing)' }),
   kongRoutePath: routePath({ flag: 'kong-route-path', arg: 'path', help: 'route path (default /<name>)' }),
+  kongPerToolRoutes: toggle({
+    flag: 'kong-per-tool-routes',
+    help:
+      'besides the route /<name>, one Kong route per tool (/<name>/tools/<tool>, and /<name>/mcp with header Mcp-Name: <tool>) ' +
+      'for per-tool plugins; created and removed as tools come and go; the sidecar then also serves /<name>/tools and /<name>/mcp',
+  }),
   kongUpstreamTokenFile: text({
     flag: 'kong-upstream-token-file',
     arg: 'path',

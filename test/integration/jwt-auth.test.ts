@@ -200,6 +200,26 @@ describe('--auth jwt against oidc-provider', () => {
     assert.deepEqual([...hidden.body.tools].sort(), everyone);
     assert.equal((await rest(scoped.url, 'pid', {}, bearer(wide))).status, 200);
 
+    // GET /openapi.json: the caller's view, as GET /tools (private); a scoped operation names the scopes it needs.
+    const documentFor = async (token: string) => {
+      const res = await fetch(`${scoped.url}/openapi.json`, { headers: bearer(token) });
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('cache-control')!, /^private/);
+      const doc = (await res.json()) as { paths: Record<string, any> };
+      return {
+        etag: res.headers.get('etag'),
+        doc,
+        tools: Object.keys(doc.paths)
+          .map((p) => p.slice(7))
+          .sort(),
+      };
+    };
+    const [narrowDoc, wideDoc] = [await documentFor(narrow), await documentFor(wide)];
+    assert.deepEqual(narrowDoc.tools, everyone);
+    assert.deepEqual(wideDoc.tools, [...everyone, ...admin].sort());
+    assert.notEqual(narrowDoc.etag, wideDoc.etag);
+    assert.deepEqual(wideDoc.doc.paths['/tools/pid'].post.security, [{ bearerAuth: ['mcp:tools', 'mcp:admin'] }]);
+
     // Two legacy sessions on the one shared server process, asking at the same time: each gets its own list.
     const alice = new McpHttpClient(scoped.url, bearer(narrow));
     const bob = new McpHttpClient(scoped.url, bearer(wide));

@@ -4,15 +4,16 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
-import { kongConfigCommand } from '../../sidecar/kong-config.js';
+import { kongConfigCommand, kongConfigMain } from '../../sidecar/kong-config.js';
 import { MANAGED_BY_TAG, serverState } from '../../sidecar/mesh/kong-state.js';
-import { distRoot, sidecarMain } from '../support/sidecar-process.js';
+import { toolRoutes } from '../../sidecar/mesh/kong-tool-routes.js';
+import { deckBinary, deckValidate } from '../support/deck.js';
+import { distRoot, everythingCommand, sidecarMain } from '../support/sidecar-process.js';
 
 const run = promisify(execFile);
 const repoRoot = join(distRoot, '..');
@@ -28,51 +29,8 @@ const MESH = [
   'filesystem:8080,memory:8080',
 ];
 
-/** The decK binary: built (or found cached) by kong/install-deck.sh, whose last stdout line is its path. */
-async function deckBinary(): Promise<string> {
-  try {
-    const { stdout } = await run('bash', [join(repoRoot, 'kong', 'install-deck.sh')], {
-      timeout: 900_000,
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    const path = stdout.trim().split('\n').at(-1);
-    if (!path) throw new Error('install-deck.sh printed no path');
-    return path;
-  } catch (err) {
-    const e = err as Error & { stderr?: string };
-    throw new Error(
-      `decK is needed to check the export and could not be built: ${e.message}\n${(e.stderr ?? '').slice(-2000)}\nRun "bash kong/install-deck.sh" to see why (it needs Go and the Go module proxy), or set DECK_BIN to a deck v1.55.0 binary.`,
-      { cause: err },
-    );
-  }
-}
-
 /** The decK variable the docker-compose mesh's export names for the sidecars' token (kong/kong.yaml). */
 const TOKEN_ENV = 'DECK_MCP_UPSTREAM_TOKEN';
-
-async function deckValidate(
-  deck: string,
-  yamlText: string,
-  env: Record<string, string> = {},
-): Promise<{ code: number; output: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'kong-config-'));
-  try {
-    const file = join(dir, 'kong.yaml');
-    writeFileSync(file, yamlText);
-    try {
-      const { stdout, stderr } = await run(deck, ['file', 'validate', '--analytics=false', file], {
-        timeout: 60_000,
-        env: { ...process.env, DECK_ANALYTICS: 'off', ...env },
-      });
-      return { code: 0, output: stdout + stderr };
-    } catch (err) {
-      const e = err as Error & { code?: number; stdout?: string; stderr?: string };
-      return { code: typeof e.code === 'number' ? e.code : 1, output: `${e.stdout ?? ''}${e.stderr ?? e.message}` };
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 describe('mcp-sidecar kong-config', () => {
   let deck: string;
@@ -120,6 +78,46 @@ describe('mcp-sidecar kong-config', () => {
     const bad = kongConfigCommand([...MESH, '--upstream-token-env', 'TOKEN']);
     assert.equal(bad.exitCode, 2);
     assert.match(bad.output, /--upstream-token-env "TOKEN": decK reads only variables named DECK_<NAME>/);
+  });
+
+  test('--per-tool-routes: the tools of a handshake with the server command become the routes the publisher makes; deck file validate accepts them', async () => {
+    const argv = [
+      '--name',
+      'everything',
+      '--advertise',
+      'everything:8080',
+      '--per-tool-routes',
+      '--tools-deny',
+      'get-env',
+    ];
+    const { exitCode, output } = await kongConfigMain([...argv, '--', ...everythingCommand()]);
+    assert.equal(exitCode, 0, output);
+    const routes = parse(output).services[0].routes;
+    assert.deepEqual(routes[0], serverState('everything', undefined).route, "the server's route first");
+    const tools = routes
+      .slice(1)
+      .filter((_: unknown, i: number) => i % 2 === 0)
+      .map((r: { tags: string[] }) => r.tags.find((tag) => tag.startsWith('mcp-tool:'))!.slice('mcp-tool:'.length));
+    assert.ok(tools.includes('echo') && tools.length >= 10, tools.join(','));
+    assert.ok(!tools.includes('get-env'), '--tools-deny applies as in a run');
+    assert.deepEqual(routes.slice(1), toolRoutes('everything', undefined, undefined, tools), "the publisher's routes");
+    assert.match(output, new RegExp(`routes for ${tools.length} tools`));
+    const result = await deckValidate(deck, output);
+    assert.equal(result.code, 0, `deck file validate rejected the per-tool export:\n${result.output}`);
+
+    const cases: Array<[string[], RegExp]> = [
+      [['--name', 'a,b', '--per-tool-routes', '--', 'x'], /routes the tools of one server/],
+      [['--name', 'a', '--per-tool-routes'], /needs the server command after "--"/],
+      [['--name', 'a', '--', 'x'], /only used with --per-tool-routes/],
+    ];
+    for (const [bad, message] of cases) {
+      const refused = await kongConfigMain(bad);
+      assert.equal(refused.exitCode, 2, refused.output);
+      assert.match(refused.output, message);
+    }
+    const broken = await kongConfigMain(['--name', 'a', '--per-tool-routes', '--', '/nonexistent/server']);
+    assert.equal(broken.exitCode, 1);
+    assert.match(broken.output, /did not complete the handshake, so its tools are unknown/);
   });
 
   test('deck file validate is a real check: a broken export is rejected', async () => {

@@ -13,7 +13,8 @@ import type { ServerProfile } from '../../sidecar/mcp/profile.js';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { KongAdminDouble, kongOpenApiPath } from '../support/kong-admin-double.js';
-import { capturedLogger, testInstance, testProfile } from '../support/mesh-fixtures.js';
+import { testKongPublisher } from '../support/kong-publisher.js';
+import { testInstance, testProfile } from '../support/mesh-fixtures.js';
 import { waitFor } from '../support/sidecar-process.js';
 
 let serial = 0;
@@ -31,19 +32,8 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
     await kong.stop();
   });
 
-  /** A publisher that is withdrawn after the test whatever happens; its requests are the ones after `mark`. */
-  function publisher(t: TestContext, inst: Instance, opts: Partial<KongPublisherOptions> = {}) {
-    const captured = capturedLogger();
-    const p = kongPublisher(
-      { adminUrl: kong.url, verifyIntervalMs: 60_000, backoffMaxMs: 400, requestTimeoutMs: 2000, ...opts },
-      inst,
-      captured.log,
-    );
-    t.after(() => p.withdraw(2000));
-    const mark = kong.requests.length;
-    const requests = () => kong.requests.slice(mark).filter((r) => r.path.includes(`mcp-${inst.name}`));
-    return { p, ...captured, requests };
-  }
+  const publisher = (t: TestContext, inst: Instance, opts: Partial<KongPublisherOptions> = {}) =>
+    testKongPublisher(t, kong, inst, opts);
 
   /** Publishes a profile with `tools` and a passing report, and waits for the publisher to converge. */
   async function publishPassing(p: ReturnType<typeof kongPublisher>, tools: string[]): Promise<void> {

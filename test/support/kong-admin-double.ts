@@ -405,6 +405,8 @@ export class KongAdminDouble {
       headers: {},
     })!;
     const p = this.params(operation, path.replace(/\?.*$/, ''));
+    const query = new URLSearchParams(path.includes('?') ? path.slice(path.indexOf('?') + 1) : '');
+    if (query.has('tags')) p.tags = query.get('tags')!;
     const [status, payload] = this.behave(operation.operationId ?? '', p, body as Record<string, any> | undefined);
     if (status === 0)
       record.violations.push(
@@ -488,6 +490,34 @@ export class KongAdminDouble {
         const service = this.find(this.services, p.service_id_or_name);
         const route = this.find(this.routes, p.route_id_or_name);
         return this.found(service && route?.service?.id === service.id ? route : undefined);
+      }
+      case 'list-routes-for-service': {
+        // `?tags=a,b`: entities carrying every one of the tags (Kong's AND filter).
+        const service = this.find(this.services, p.service_id_or_name);
+        if (!service) return notFound;
+        const wanted = p.tags ? p.tags.split(',') : [];
+        const data = [...this.routes.values()].filter(
+          (r) => r.service?.id === service.id && wanted.every((tag) => r.tags?.includes(tag)),
+        );
+        return [200, { data, next: null }];
+      }
+      case 'delete-route-for-service': {
+        // Kong deletes a route's plugins with it (a cascade the publisher must know about).
+        const route = this.find(this.routes, p.route_id_or_name);
+        if (route) {
+          this.routes.delete(route.name);
+          for (const [key, plugin] of this.plugins) if (plugin.route?.id === route.id) this.plugins.delete(key);
+        }
+        return [204];
+      }
+      case 'create-plugin-for-route': {
+        // An operator's plugin on a route (the publisher itself never sends this).
+        const route = this.find(this.routes, p.route_id_or_name);
+        if (!route) return notFound;
+        const now = Math.floor(Date.now() / 1000);
+        const plugin: Entity = { ...body, route: { id: route.id }, id: randomUUID(), created_at: now, updated_at: now };
+        this.plugins.set(plugin.instance_name ?? plugin.id, plugin);
+        return [201, plugin];
       }
       case 'upsert-plugin-for-a-service': {
         const service = this.find(this.services, p.service_id_or_name);
