@@ -1,11 +1,16 @@
 /**
  * Who this sidecar is, derived from the configuration: its version, its instance in the mesh (service id and the
- * address others reach it at), the host names it answers to, and the options its server processes start with.
+ * address others reach it at), the host names it answers to, the options its server processes start with, and
+ * the pool of them that --session-mode asks for.
  */
 import { hostname } from 'node:os';
 import { childEnvironment } from './child/child-env.js';
 import type { OrphanGuard } from './child/orphan-guard.js';
 import type { Config } from './config.js';
+import type { Logger } from './log.js';
+import { IsolatedPool } from './mcp/isolated-pool.js';
+import type { WorkerPool } from './mcp/pool.js';
+import { SharedPool } from './mcp/shared-pool.js';
 import { ToolPolicy } from './mcp/tool-policy.js';
 import type { WorkerOptions } from './mcp/worker.js';
 import { kongEntityName } from './mesh/kong-state.js';
@@ -56,4 +61,17 @@ export function ownHostNames(config: Config): string[] {
   if (config.advertise) names.push(config.advertise.host);
   if (config.kong) names.push(kongEntityName(config.name));
   return names;
+}
+
+/** The server processes: one shared pool (--workers) or a process per session (isolated, --warm spares). */
+export function poolFor(config: Config, options: WorkerOptions, log: Logger): WorkerPool {
+  const policy = {
+    minDelayMs: config.restartMinMs,
+    maxDelayMs: config.restartMaxMs,
+    crashLoopFailures: config.crashLoopRestarts,
+    windowMs: config.crashLoopWindowMs,
+  };
+  return config.sessionMode === 'isolated'
+    ? new IsolatedPool(config.warm, options, policy, log)
+    : new SharedPool(config.workers, options, policy, log);
 }

@@ -5,57 +5,34 @@
  *
  *   pool ──worker──▶ router.attach (server messages), garbage log
  *        ──up/down──▶ health ──health/profile──▶ publishers (Consul, Kong)
- *   HTTP ──▶ transport (sessions are client channels) ──▶ router ──▶ worker channels
+ *   HTTP face (http/http-face.ts) ──▶ transport (sessions are client channels) ──▶ router ──▶ worker channels
  */
-import type { Server } from 'node:http';
 import { OrphanGuard } from './child/orphan-guard.js';
 import type { Config } from './config.js';
 import { GarbageLog } from './garbage-log.js';
 import { Health } from './health.js';
-import { instanceFor, ownHostNames, SIDECAR_VERSION, workerOptions } from './instance.js';
-import { createHandler } from './http/app.js';
-import { bearerAuthenticator, type Authenticator } from './http/auth-guard.js';
-import { BearerTokens } from './http/bearer-tokens.js';
-import { jwtAuthenticator, resourceMetadata } from './http/jwt-auth.js';
-import { BodyReader } from './http/body.js';
-import { closeServer, createHttpServer, listen } from './http/http-server.js';
-import { callerIdentity } from './http/modern-requests.js';
-import { buildOriginPolicy } from './http/origin-guard.js';
-import { OpenApiRoute } from './http/openapi-route.js';
-import { OwnerForward } from './http/owner-forward.js';
-import { RestTools } from './http/rest-tools.js';
-import { StreamableHttp } from './http/streamable-http.js';
+import { HttpFace } from './http/http-face.js';
+import { instanceFor, poolFor, workerOptions } from './instance.js';
 import type { Logger } from './log.js';
-import { IsolatedPool } from './mcp/isolated-pool.js';
 import type { WorkerPool } from './mcp/pool.js';
-import { Router } from './mcp/router.js';
-import { SharedPool } from './mcp/shared-pool.js';
 import type { ServerProfile } from './mcp/profile.js';
-import { ConsulInstances } from './mesh/consul-instances.js';
-import { consulUiLink } from './mesh/consul-ui.js';
+import { Router } from './mcp/router.js';
 import type { Instance, Publisher } from './mesh/publisher.js';
 import { Metrics } from './metrics.js';
-import { statusDocument } from './status.js';
-import { documentOptions } from './openapi/options.js';
 
 export type PublisherFactory = (instance: Instance) => Promise<Publisher[]>;
 
 export class Sidecar {
-  readonly metrics: Metrics;
-  readonly router: Router;
-  readonly pool: WorkerPool;
-  readonly health: Health;
-  private readonly transport: StreamableHttp;
-  private readonly server: Server;
+  private readonly metrics: Metrics;
+  private readonly router: Router;
+  private readonly pool: WorkerPool;
+  private readonly health: Health;
+  private readonly http: HttpFace;
   private readonly orphanGuard: OrphanGuard;
-  private readonly auth: Authenticator | undefined;
-  private readonly ownerForward: OwnerForward;
   private publishers: Publisher[] = [];
   /** The last READY server's profile, shown by the status page also while the server restarts. */
   private profile: ServerProfile | undefined;
-  private readonly startedAt = Date.now();
-  instance!: Instance;
-  url = '';
+  private instance!: Instance;
 
   constructor(
     private readonly config: Config,
@@ -75,16 +52,7 @@ export class Sidecar {
     const serverLog = log.child({ server: config.name });
     this.orphanGuard = new OrphanGuard(log.child({ part: 'orphans' }));
     const options = workerOptions(config, this.orphanGuard);
-    const policy = {
-      minDelayMs: config.restartMinMs,
-      maxDelayMs: config.restartMaxMs,
-      crashLoopFailures: config.crashLoopRestarts,
-      windowMs: config.crashLoopWindowMs,
-    };
-    this.pool =
-      config.sessionMode === 'isolated'
-        ? new IsolatedPool(config.warm, options, policy, serverLog)
-        : new SharedPool(config.workers, options, policy, serverLog);
+    this.pool = poolFor(config, options, serverLog);
     this.router = new Router(
       this.pool,
       { ...config, tools: options.tools! },
@@ -117,106 +85,32 @@ export class Sidecar {
       if (config.exitOnFailure) void this.shutdown('crash loop (--exit-on-failure)').then(() => this.onFatal(1));
     });
 
-    // One reading budget for every request body, /mcp and REST alike; it also refuses bodies past --max-depth.
-    const body = new BodyReader({
-      maxBytes: config.maxBodyBytes,
-      maxDepth: config.maxDepth,
-      maxReadingBytes: config.maxBodyReadingBytes,
-    });
-    const eventStore = { maxEvents: config.eventStoreEvents, maxBytes: config.eventStoreBytes };
-    const httpLog = log.child({ part: 'http' });
-    const auth = config.auth;
-    const authLog = log.child({ part: 'auth' });
-    if (auth.mode === 'bearer') this.auth = bearerAuthenticator(new BearerTokens(auth.tokenFile, authLog));
-    if (auth.mode === 'jwt') this.auth = jwtAuthenticator(auth, authLog);
-    // MRTR retries that reach a replica which does not hold their call: on to the owner, found in Consul.
-    this.ownerForward = new OwnerForward({
-      seal: this.router.inputRequired.seal,
-      self: () => this.router.inputRequired.owner,
-      instances: config.consul
-        ? new ConsulInstances({ ...config.consul, service: config.name, timeoutMs: config.forwardTimeoutMs })
-        : undefined,
-      service: config.name,
-      connectTimeoutMs: config.forwardTimeoutMs,
-      requestTimeoutMs: config.requestTimeoutMs,
-      count: (outcome) => this.metrics.mrtrForwards.inc({ outcome }),
-      identity: callerIdentity,
-      log: httpLog,
-    });
-    this.transport = new StreamableHttp(
-      this.router,
-      {
-        ...config,
-        body,
-        eventStore,
-        onSlowStreamClosed: () => this.metrics.slowStreamsClosed.inc(),
-        ownerForward: this.ownerForward,
-      },
-      httpLog,
-    );
-    const readiness = () =>
-      this.health.readiness({
-        name: config.name,
-        sessions: this.router.sessions.size,
-        inflight: this.router.inflight,
-        publishers: this.publishers.map((p) => p.status()),
-      });
-    const consulUi = config.consul ? consulUiLink(config.consul, config.name) : undefined;
-    this.server = createHttpServer(
-      createHandler({
-        mcp: this.transport,
-        rest: new RestTools(this.router, this.pool, body, config.listTtlMs, options.tools!),
-        openapi: new OpenApiRoute(
-          this.router,
-          this.pool,
-          options.tools!,
-          () => documentOptions(config, this.instance, options.tools!),
-          config.listTtlMs,
-        ),
-        metrics: this.metrics,
-        readiness,
-        status: () =>
-          statusDocument({
-            readiness: () => readiness().body,
-            profile: () => this.profile,
-            sidecarVersion: SIDECAR_VERSION,
-            consulUi,
-          }),
-        liveness: () => ({ status: 'ok', uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000) }),
-        originPolicy: buildOriginPolicy(config.host, ownHostNames(config), config.allowedHosts, config.allowedOrigins),
-        auth: this.auth,
-        resourceMetadata: auth.mode === 'jwt' ? resourceMetadata(auth) : undefined,
-        toolRoutePrefix: config.toolRoutePrefix || undefined,
-        log,
-      }),
+    this.http = new HttpFace({
       config,
-      httpLog,
-    );
+      log,
+      router: this.router,
+      pool: this.pool,
+      health: this.health,
+      metrics: this.metrics,
+      tools: options.tools!,
+      publishers: () => this.publishers,
+      profile: () => this.profile,
+      instance: () => this.instance,
+    });
   }
 
+  /** Listens, publishes where the registries are configured, then starts the server processes. */
   async start(): Promise<string> {
-    const port = await listen(this.server, this.config.port, this.config.host);
-    this.url = `http://${this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host}:${port}`;
+    const port = await this.http.listen(this.config, this.log);
     this.instance = instanceFor(this.config, port);
     // requestState names the instance that holds a waiting call: the ID Consul lists it under.
     this.router.inputRequired.owner = this.instance.serviceId;
     this.publishers = await this.makePublishers(this.instance);
-    if (this.config.auth.mode === 'none' && this.config.auth.explicit) {
-      this.log.warn(
-        { host: this.config.host },
-        '--auth none: anyone who reaches this port may call every tool; keep it behind a gateway or on a private network, or use --auth bearer',
-      );
-    }
-    if (this.config.allowedHosts.length === 0 && !['127.0.0.1', 'localhost', '::1'].includes(this.config.host)) {
-      this.log.warn(
-        { host: this.config.host },
-        'bound to a non-loopback address without --allowed-hosts: any Host header is accepted; keep this sidecar on a private network or set --allowed-hosts',
-      );
-    }
     // Before the first spawn: the records are keyed by the service id, known only now.
     this.orphanGuard.start(this.instance.serviceId);
     this.pool.start();
-    return this.url;
+    const host = this.config.host;
+    return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   }
 
   /** The safe order: out of the registries first, then let in-flight calls finish, then stop the server. */
@@ -231,12 +125,10 @@ export class Sidecar {
     if (this.router.inflight > 0)
       this.log.warn({ inflight: this.router.inflight }, 'shutdown grace ran out; failing the requests still in flight');
     this.router.closeAll('the sidecar is shutting down');
-    this.transport.close();
+    this.http.closeStreams();
     await this.pool.stop({ stdinGraceMs: this.config.stopTimeoutMs, termGraceMs: this.config.stopTimeoutMs });
     await this.orphanGuard.close();
-    this.auth?.close();
-    this.ownerForward.close();
-    await closeServer(this.server);
+    await this.http.close();
     this.log.info('stopped');
   }
 

@@ -15,7 +15,6 @@ import {
   isModernVersion,
   META,
   MODERN_VERSIONS,
-  ModernError,
 } from '../mcp/modern.js';
 import type { ServerProfile } from '../mcp/profile.js';
 import { callerOf } from '../mcp/caller.js';
@@ -78,7 +77,7 @@ export class ModernRequests {
         header === undefined
           ? 'the MCP-Protocol-Version header is required'
           : `MCP-Protocol-Version header "${header}" does not match _meta "${version}"`;
-      return reply(res, 400, errorResponse(id, ModernError.HeaderMismatch, `Header mismatch: ${why}`), bigIds);
+      return reply(res, 400, errorResponse(id, ErrorCode.HeaderMismatch, `Header mismatch: ${why}`), bigIds);
     }
     if (!isModernVersion(version)) {
       return reply(
@@ -86,7 +85,7 @@ export class ModernRequests {
         400,
         errorResponse(
           id,
-          ModernError.UnsupportedProtocolVersion,
+          ErrorCode.UnsupportedProtocolVersion,
           `Unsupported protocol version ${JSON.stringify(version)}`,
           { supported: ALL_VERSIONS, requested: version },
         ),
@@ -124,7 +123,7 @@ export class ModernRequests {
     const { id, method } = message;
     const mismatch = headerMismatch(req, message, profile);
     if (mismatch)
-      return reply(res, 400, errorResponse(id, ModernError.HeaderMismatch, `Header mismatch: ${mismatch}`), bigIds);
+      return reply(res, 400, errorResponse(id, ErrorCode.HeaderMismatch, `Header mismatch: ${mismatch}`), bigIds);
     const problem = paramsProblem(message);
     if (problem)
       return reply(res, 200, errorResponse(id, ErrorCode.InvalidParams, `Invalid params: ${problem}`), bigIds);

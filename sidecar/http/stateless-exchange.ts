@@ -14,7 +14,7 @@ import {
   type JsonRpcRequest,
   type JsonRpcResponse,
 } from '../mcp/jsonrpc.js';
-import { ModernError, modernResponse } from '../mcp/modern.js';
+import { modernResponse } from '../mcp/modern.js';
 import type { ServerProfile } from '../mcp/profile.js';
 import type { Stateless } from '../mcp/stateless.js';
 import { SSE_HEADERS, sendJsonText } from './reply.js';
@@ -99,7 +99,7 @@ function statusOf(code: number | undefined): number {
   switch (code) {
     case ErrorCode.MethodNotFound:
       return 404;
-    case ModernError.MissingRequiredClientCapability:
+    case ErrorCode.MissingRequiredClientCapability:
       return 400;
     case ErrorCode.Overloaded:
       return 503;

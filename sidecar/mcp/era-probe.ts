@@ -8,7 +8,8 @@
  */
 import type { Logger } from '../log.js';
 import type { HandshakePeer } from './handshake.js';
-import { META, ModernError } from './modern.js';
+import { ErrorCode } from './jsonrpc.js';
+import { META } from './modern.js';
 import { MODERN_PROTOCOL_VERSIONS } from './protocol-versions.js';
 
 export type ServerEra = 'legacy' | 'modern';
@@ -50,7 +51,7 @@ export function modernEnvelope(
 
 /** Whether an error is one only a modern server gives (then the server is modern, whatever failed). */
 export function isModernError(err: unknown): boolean {
-  return (err as RequestError | undefined)?.code === ModernError.UnsupportedProtocolVersion;
+  return (err as RequestError | undefined)?.code === ErrorCode.UnsupportedProtocolVersion;
 }
 
 /**

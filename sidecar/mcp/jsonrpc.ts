@@ -48,6 +48,17 @@ export const ErrorCode = {
   NoClientForRequest: -32004,
   /** The sidecar's own: too many requests in flight (--max-inflight, --max-session-inflight); retry shortly. */
   Overloaded: -32005,
+  /**
+   * What legacy MCP servers answer for an unknown resource URI (the 2025 spec's -32002, the same number as the
+   * sidecar's ServerUnavailable, told apart by the latter's data.retryAfterSeconds); 2026-07-28 uses InvalidParams.
+   */
+  LegacyResourceNotFound: -32002,
+  // Revision 2026-07-28's codes (its reserved range -32020 … -32099):
+  /** MCP-Protocol-Version, Mcp-Method, Mcp-Name or an Mcp-Param-* header disagrees with the body. */
+  HeaderMismatch: -32020,
+  /** The server needs a capability (elicitation, sampling, roots) the request's clientCapabilities lack. */
+  MissingRequiredClientCapability: -32021,
+  UnsupportedProtocolVersion: -32022,
 } as const;
 
 export type MessageKind = 'request' | 'notification' | 'response' | 'invalid';

@@ -31,7 +31,7 @@ import {
   type JsonRpcRequest,
   type JsonRpcResponse,
 } from './jsonrpc.js';
-import { META, ModernError } from './modern.js';
+import { META } from './modern.js';
 import type { ServerMessages } from './server-messages.js';
 import { LOG_LEVELS, type LogLevel, type Session } from './session.js';
 
@@ -169,7 +169,7 @@ export class LegacyOverModern {
       const capability = CAPABILITY[String(ask.method)];
       if (!capability || !session.clientCapabilities[capability])
         return fail(
-          ModernError.MissingRequiredClientCapability,
+          ErrorCode.MissingRequiredClientCapability,
           `the MCP server asked for ${String(ask.method)}, which this client did not declare (capability "${capability ?? 'unknown'}")`,
           { requiredCapabilities: capability ? { [capability]: {} } : {} },
         );

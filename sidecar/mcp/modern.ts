@@ -5,7 +5,7 @@
  * methods exist, the `server/discover` result built from the handshaken profile, and the result fields the
  * revision requires (resultType, server identity, caching hints).
  */
-import type { JsonRpcRequest, JsonRpcResponse } from './jsonrpc.js';
+import { ErrorCode, type JsonRpcRequest, type JsonRpcResponse } from './jsonrpc.js';
 import type { ServerProfile } from './profile.js';
 import { MODERN_PROTOCOL_VERSIONS, servedProtocolVersions } from './protocol-versions.js';
 
@@ -22,13 +22,6 @@ export const META = {
   serverInfo: 'io.modelcontextprotocol/serverInfo',
   logLevel: 'io.modelcontextprotocol/logLevel',
   subscriptionId: 'io.modelcontextprotocol/subscriptionId',
-} as const;
-
-/** Error codes of revision 2026-07-28 (its reserved range -32020 … -32099). */
-export const ModernError = {
-  HeaderMismatch: -32020,
-  MissingRequiredClientCapability: -32021,
-  UnsupportedProtocolVersion: -32022,
 } as const;
 
 /**
@@ -99,12 +92,12 @@ export function modernResponse(
   if (
     request.method === 'resources/read' &&
     error &&
-    (error.code === -32602 ||
-      (error.code === -32002 &&
+    (error.code === ErrorCode.InvalidParams ||
+      (error.code === ErrorCode.LegacyResourceNotFound &&
         (error.data as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds === undefined))
   ) {
-    if (error.code === -32002 || /not found/i.test(error.message)) {
-      error.code = -32602;
+    if (error.code === ErrorCode.LegacyResourceNotFound || /not found/i.test(error.message)) {
+      error.code = ErrorCode.InvalidParams;
       error.data = {
         ...(typeof error.data === 'object' && error.data !== null ? error.data : {}),
         uri: request.params?.uri,

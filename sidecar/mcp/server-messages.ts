@@ -17,7 +17,7 @@ import {
   type JsonRpcRequest,
   type JsonRpcResponse,
 } from './jsonrpc.js';
-import { META, ModernError } from './modern.js';
+import { META } from './modern.js';
 import type { LogLevel, Session } from './session.js';
 import type { Subscriptions } from './subscriptions.js';
 import type { Worker } from './worker.js';
@@ -101,7 +101,7 @@ export class ServerMessages {
       this.inFlight.cancel(call, `the client did not declare the "${capability}" capability`, 'error');
       const message = `Missing required client capability: the server asked for ${request.method}, which needs the "${capability}" capability; declare it in io.modelcontextprotocol/clientCapabilities`;
       call.client.send(
-        errorResponse(call.originalId, ModernError.MissingRequiredClientCapability, message, {
+        errorResponse(call.originalId, ErrorCode.MissingRequiredClientCapability, message, {
           requiredCapabilities: { [capability]: {} },
         }),
         call.key,
