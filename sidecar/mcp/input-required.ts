@@ -15,17 +15,11 @@ import type { Channel } from './channel.js';
 import type { InFlight } from './in-flight.js';
 import { ErrorCode, errorResponse, idKey, type JsonRpcRequest, type JsonRpcResponse } from './jsonrpc.js';
 import { callerDigest, claimsProblem, paramsDigest, type RequestStateSeal } from './request-state.js';
+import { PendingInput } from './pending-input.js';
 import type { Worker } from './worker.js';
 
 /** Requests of the revision that may answer with an InputRequiredResult. */
 export const MRTR_METHODS: ReadonlySet<string> = new Set(['tools/call', 'prompts/get', 'resources/read']);
-
-/**
- * A legacy server may name the key of its request in the InputRequiredResult with this `_meta` field; without it
- * the key is `<kind>-<n>` (elicitation-1, sampling-1, roots-1, …), stable for a given server, so a client may
- * send the responses with its first request.
- */
-export const INPUT_KEY_META = 'mcp-sidecar/inputKey';
 
 /**
  * How long requests that a server sends one after another (Promise.all over several asks) are gathered into one
@@ -36,66 +30,10 @@ const GATHER_MS = 20;
 /** A call that came with no inputResponses (never written to: only keys present are taken out). */
 const NONE_OFFERED: Record<string, unknown> = Object.freeze({});
 
-const KIND: Record<string, string> = {
-  'elicitation/create': 'elicitation',
-  'sampling/createMessage': 'sampling',
-  'roots/list': 'roots',
-};
-
 export interface InputRequiredOptions {
   inputWaitMs: number;
   maxPendingInput: number;
   stateKey?: Buffer;
-}
-
-/** What the server asked and is waiting for, under the key the client sees. */
-interface Ask {
-  childId: string | number;
-  method: string;
-  params: Record<string, unknown> | undefined;
-}
-
-/** The Multi Round-Trip state of one call (Call.input). */
-class PendingInput {
-  parked = false;
-  /** Names the call in requestState; made when it first parks (most calls never ask for input). */
-  handle = '';
-  round = 0;
-  // Made when first needed: nearly every call never asks for input, and two maps per modern call were garbage.
-  private asksMap: Map<string, Ask> | undefined;
-  get asks(): Map<string, Ask> {
-    return (this.asksMap ??= new Map());
-  }
-  gather: NodeJS.Timeout | undefined;
-  wait: NodeJS.Timeout | undefined;
-  /** The server's answer to the call, when it came while the call waited for the client's retry. */
-  final: JsonRpcResponse | undefined;
-  private countsMap: Map<string, number> | undefined;
-
-  constructor(
-    readonly call: Call,
-    /** The client's request (its name/uri and arguments stay as sent; only the id changes on the way). */
-    readonly request: JsonRpcRequest,
-    readonly identity: string | undefined,
-    /** Responses the client sent that no request of the server has taken yet (this leg of the call). */
-    public offered: Record<string, unknown>,
-  ) {}
-
-  /** The server answered without waiting for the input it asked: the retry gets that answer. */
-  hold(response: JsonRpcResponse): void {
-    this.final = response;
-    this.asks.clear();
-  }
-
-  keyFor(request: JsonRpcRequest): string {
-    const named = request.params?._meta?.[INPUT_KEY_META];
-    if (typeof named === 'string' && named && !this.asks.has(named)) return named;
-    const kind = KIND[request.method] ?? 'input';
-    const counts = (this.countsMap ??= new Map());
-    const n = (counts.get(kind) ?? 0) + 1;
-    counts.set(kind, n);
-    return `${kind}-${n}`;
-  }
 }
 
 /** What a modern request's MRTR params come to: an error, a parked call taken over, or a fresh call. */
