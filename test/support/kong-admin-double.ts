@@ -184,6 +184,39 @@ function hashFallbackChecks(body: Record<string, any>): string[] {
   return out;
 }
 
+/**
+ * A route's `headers`, as the document's Route description states them: a map of header names to lists of values,
+ * never `Host` (that is `hosts`), and "when headers contains only one value and that value starts with the
+ * special prefix `~*`, the value is interpreted as a regular expression". A `~*` value beside others is refused
+ * here: whether it is then a regex or literal text depends on the router flavour, so a publisher must not send it.
+ * The regex must compile (JavaScript's syntax stands in for Kong's PCRE/Rust regex, which agree on simple ones).
+ */
+function routeHeaderChecks(headers: unknown): string[] {
+  if (headers === undefined || headers === null) return [];
+  if (typeof headers !== 'object' || Array.isArray(headers)) return ['headers: expected a map'];
+  const out: string[] = [];
+  for (const [name, values] of Object.entries(headers)) {
+    if (name.toLowerCase() === 'host')
+      out.push("headers: cannot contain 'host' header, which must be specified in the 'hosts' attribute");
+    if (!Array.isArray(values) || values.length === 0 || values.some((v) => typeof v !== 'string' || v === '')) {
+      out.push(`headers.${name}: expected a non-empty array of non-empty strings`);
+      continue;
+    }
+    const regexes = (values as string[]).filter((v) => v.startsWith('~*'));
+    if (regexes.length > 0 && values.length > 1)
+      out.push(`headers.${name}: a regular expression (~*) is one only as the single value`);
+    for (const regex of regexes) {
+      try {
+        if (regex.length === 2) throw new Error('empty');
+        new RegExp(regex.slice(2), 'i');
+      } catch {
+        out.push(`headers.${name}: invalid regex ${JSON.stringify(regex)}`);
+      }
+    }
+  }
+  return out;
+}
+
 /** The checks Kong makes that the document does not express (Q10 and the rules above). */
 function kongSideChecks(operation: Operation, params: Record<string, string>, body: any): string[] {
   const out: string[] = [];
@@ -219,6 +252,7 @@ function kongSideChecks(operation: Operation, params: Record<string, string>, bo
   }
   if (op === 'upsert-route-for-service' && body?.service !== undefined)
     out.push('service: given by the path, must not be in the body');
+  if (op === 'upsert-route-for-service') out.push(...routeHeaderChecks(body?.headers));
   if (
     (op === 'create-target-for-upstream' || op === 'update-target-for-upstream') &&
     body?.target !== undefined &&
@@ -282,6 +316,33 @@ export class KongAdminDouble {
   targetsOf(upstreamName: string): Map<string, Entity> {
     const upstream = this.upstreams.get(upstreamName);
     return (upstream && this.targets.get(upstream.id)) ?? new Map();
+  }
+
+  /**
+   * Which stored route Kong's proxy would pick for a request: the routes whose paths (prefixes) and headers all
+   * match, the highest priority first as Kong 3.x's router orders them (kong/router/transform.lua, get_priority):
+   * the number of matching attributes (methods, hosts, headers, snis, paths) above all, then the number of
+   * headers, then the length of the path. A header value `~*re` is a case-insensitive regex, others compare
+   * case-insensitively. Only what the sidecar's routes use is modelled (no methods, hosts or regex paths).
+   */
+  routeFor(path: string, headers: Record<string, string> = {}): Entity | undefined {
+    const sent = new Map(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+    const matches = (route: Entity): boolean =>
+      (route.paths ?? []).some((p: string) => path.startsWith(p)) &&
+      Object.entries((route.headers ?? {}) as Record<string, string[]>).every(([name, values]) => {
+        const value = sent.get(name.toLowerCase());
+        if (value === undefined) return false;
+        return values.some((v) =>
+          v.startsWith('~*') ? new RegExp(v.slice(2), 'i').test(value) : v.toLowerCase() === value.toLowerCase(),
+        );
+      });
+    const priority = (route: Entity): number[] => {
+      const headerCount = Object.keys(route.headers ?? {}).length;
+      const attributes = (route.paths?.length ? 1 : 0) + (headerCount > 0 ? 1 : 0);
+      return [attributes, headerCount, Math.max(0, ...(route.paths ?? []).map((p: string) => p.length))];
+    };
+    const order = (a: number[], b: number[]): number => b[0] - a[0] || b[1] - a[1] || b[2] - a[2];
+    return [...this.routes.values()].filter(matches).sort((a, b) => order(priority(a), priority(b)))[0];
   }
 
   /**
