@@ -40,6 +40,8 @@ export interface KongService {
   protocol: 'http';
   host: string;
   port: number;
+  /** The session service's `/mcp`: what its route strips, the service puts back (kong-state.ts). */
+  path?: string;
   connect_timeout: number;
   read_timeout: number;
   write_timeout: number;
@@ -90,6 +92,6 @@ export interface KongPath {
 export interface KongServerState {
   /** Everything without a session header, round-robin; per-tool routes join this service (kong-tool-routes.ts). */
   plain: KongPath;
-  /** Legacy session traffic (an Mcp-Session-Id header), hashed on that header. */
+  /** Legacy session traffic (an Mcp-Session-Id header on the MCP endpoint), hashed on that header. */
   session: KongPath;
 }

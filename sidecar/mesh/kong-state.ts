@@ -9,8 +9,10 @@
  *   route    `mcp-<name>`          paths [/<name>], strip_path, no request/response buffering (SSE must flow)
  *   upstream `mcp-<name>`          consistent hashing on the Mcp-Session-Id header: a legacy session stays on one
  *                                  replica
- *   service  `mcp-<name>-session`  host = `mcp-<name>`, the same settings
- *   route    `mcp-<name>-session`  the same paths, and only requests that carry an Mcp-Session-Id header
+ *   service  `mcp-<name>-session`  host = `mcp-<name>`, path `/mcp`, the same settings
+ *   route    `mcp-<name>-session`  paths [/<name>/mcp] (the MCP endpoint, the only place sessions live), and only
+ *                                  requests that carry an Mcp-Session-Id header; stripped, so the service path
+ *                                  makes `/<name>/mcp` reach the sidecar as `/mcp`
  *   plugins  `<service>-upstream-auth` (with an upstream token) request-transformer on both services: Kong adds
  *                          `Authorization: Bearer <token>`, so the sidecars (--auth bearer) take calls from Kong only
  * Both upstreams have the same active checks on /readyz and passive checks as a circuit breaker.
@@ -69,6 +71,14 @@ export function routePathFor(name: string, routePath?: string): string {
   return path.startsWith('/') ? path : `/${path}`;
 }
 
+/** The server's MCP endpoint as clients reach it through Kong: `<route path>/mcp`. */
+export function mcpPathFor(name: string, routePath?: string): string {
+  return `${routePathFor(name, routePath).replace(/\/+$/, '')}/mcp`;
+}
+
+/** Where the sidecar serves MCP; the session service sends the stripped session route there. */
+export const SIDECAR_MCP_PATH = '/mcp';
+
 /**
  * Kong accepts tags of printable ASCII except `,` and `/` (it uses them as list and OR separators in
  * `?tags=` filters); anything else in a value is replaced so an odd service id can never make Kong say 400.
@@ -106,9 +116,9 @@ export function serverState(
   const hashed = kongEntityName(name);
   const roundRobin = roundRobinUpstreamName(name);
   const session = sessionEntityName(name);
-  const path = (service: string, upstream: KongUpstream, route: KongRoute): KongPath => ({
+  const path = (service: string, upstream: KongUpstream, route: KongRoute, servicePath?: string): KongPath => ({
     upstream,
-    service: serviceState(service, upstream.name, tags),
+    service: serviceState(service, upstream.name, tags, servicePath),
     route,
     ...(upstreamToken !== undefined && { plugin: upstreamAuthPlugin(service, tags, upstreamToken) }),
   });
@@ -148,9 +158,16 @@ export function serverState(
       },
       // Kong route `headers`: "When headers contains only one value and that value starts with the special prefix
       // `~*`, the value is interpreted as a regular expression" (the Admin API document, Route). `.` matches any
-      // non-empty value, so this route takes exactly the requests that name a session; with the same paths and one
-      // more matching attribute it wins over the plain route (Kong's route priority, see the contract tests).
-      routeState(session, paths, tags, { 'Mcp-Session-Id': ['~*.'] }),
+      // non-empty value. Only the MCP endpoint, not the whole route path: sessions exist nowhere else, and a REST
+      // call (`/<name>/tools/…`) that carries the header must still reach its per-tool route and the plugins on
+      // service `mcp-<name>`. With paths and headers it outranks the plain route; a per-tool MCP route (two headers)
+      // outranks it, but legacy clients send neither Mcp-Method nor Mcp-Name (Kong's route priority, see the
+      // contract tests).
+      routeState(session, [mcpPathFor(name, routePath)], tags, { 'Mcp-Session-Id': ['~*.'] }),
+      // Stripping the whole matched path leaves "" (or "/…" after it): Kong's path handling (v0,
+      // kong/router/utils.lua get_upstream_uri) then sends service path `/mcp` for `/<name>/mcp`, as the plain
+      // route's stripped `/<name>` + `/mcp` does.
+      SIDECAR_MCP_PATH,
     ),
   };
 }
@@ -185,13 +202,14 @@ const HEALTHCHECKS: KongUpstream['healthchecks'] = {
   threshold: 0,
 };
 
-function serviceState(name: string, upstream: string, tags: string[]): KongService {
+function serviceState(name: string, upstream: string, tags: string[], path?: string): KongService {
   return {
     name,
     protocol: 'http',
     host: upstream,
     // Ignored while `host` names an upstream (the targets carry the ports); set because the schema needs it.
     port: 8080,
+    ...(path !== undefined && { path }),
     connect_timeout: 5000,
     // Between two reads or writes: SSE streams get keep-alive comments, but a POST answered with one JSON body
     // waits for the whole tool call (the sidecar's --request-timeout, 60 s by default).

@@ -14,7 +14,15 @@
  * Each carries the tag `mcp-tool:<tool>`, by which the publisher finds the routes it owns when a tool is gone.
  */
 import { createHash } from 'node:crypto';
-import { kongEntityName, kongTag, kongTags, routePathFor, serverState, type KongRoute } from './kong-state.js';
+import {
+  kongEntityName,
+  kongTag,
+  kongTags,
+  mcpPathFor,
+  routePathFor,
+  serverState,
+  type KongRoute,
+} from './kong-state.js';
 
 export const TOOL_TAG_KEY = 'mcp-tool';
 
@@ -57,7 +65,7 @@ export function toolRoutes(
     routes.push({
       ...shared,
       name: toolRouteName(name, tool, 'mcp'),
-      paths: [`${prefix}/mcp`],
+      paths: [mcpPathFor(name, routePath)],
       // Mcp-Name also carries prompt names and resource URIs: only a tools/call of this tool is the tool's.
       headers: { 'Mcp-Method': ['tools/call'], 'Mcp-Name': [tool] },
     });

@@ -259,7 +259,7 @@ export class KongAdapter implements RegistryAdapter {
     const target = this.targets.address;
     this.log.info(
       { route, upstreams: this.targets.upstreams, target, routed: critical === undefined },
-      `published to Kong: route ${route} → upstream ${plain.upstream.name} (round-robin), with Mcp-Session-Id → upstream ${session.upstream.name} (hashed), target ${target}${critical === undefined ? '' : ' (not routed while the MCP server is down)'}`,
+      `published to Kong: route ${route} → upstream ${plain.upstream.name} (round-robin), ${session.route.paths[0]} with Mcp-Session-Id → upstream ${session.upstream.name} (hashed), target ${target}${critical === undefined ? '' : ' (not routed while the MCP server is down)'}`,
     );
   }
 }

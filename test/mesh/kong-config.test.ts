@@ -165,10 +165,12 @@ describe('mcp-sidecar kong-config', () => {
           },
         ]);
       }
-      // What decK applies balances both eras as the publisher does: sessions by header on their own route, the
-      // rest round-robin.
+      // What decK applies balances both eras as the publisher does: sessions by header on their own route (the
+      // MCP endpoint only, sent on as /mcp), the rest round-robin.
       const session = doc.services.find((s: any) => s.name === `mcp-${name}-session`);
       assert.equal(session.host, `mcp-${name}`);
+      assert.equal(session.path, '/mcp');
+      assert.deepEqual(session.routes[0].paths, [`/${name}/mcp`]);
       assert.deepEqual(session.routes[0].headers, { 'Mcp-Session-Id': ['~*.'] });
       assert.equal(doc.upstreams.find((u: any) => u.name === `mcp-${name}`).hash_on_header, 'Mcp-Session-Id');
       assert.equal(doc.services.find((s: any) => s.name === `mcp-${name}`).host, `mcp-${name}-rr`);
@@ -203,9 +205,9 @@ describe('mcp-sidecar kong-config', () => {
     for (const upstream of ['mcp-fs', 'mcp-fs-rr']) assert.deepEqual(targetsOf(upstream), ['[fd00::3]:8080']);
     const pathsOf = (name: string) => doc.services.find((s: any) => s.name === name).routes[0].paths;
     assert.deepEqual(pathsOf('mcp-memory'), ['/mem']);
-    assert.deepEqual(pathsOf('mcp-memory-session'), ['/mem']);
+    assert.deepEqual(pathsOf('mcp-memory-session'), ['/mem/mcp']);
     assert.deepEqual(pathsOf('mcp-fs'), ['/files']);
-    assert.deepEqual(pathsOf('mcp-fs-session'), ['/files']);
+    assert.deepEqual(pathsOf('mcp-fs-session'), ['/files/mcp']);
     const defaults = parse(kongConfigCommand(['--name', 'memory']).output);
     assert.deepEqual(
       defaults.upstreams[0].targets.map((t: any) => t.target),

@@ -13,6 +13,7 @@ import type { ServerProfile } from '../../sidecar/mcp/profile.js';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { KongAdminDouble, kongOpenApiPath } from '../support/kong-admin-double.js';
+import { upstreamPath } from '../support/kong-router.js';
 import { testKongPublisher } from '../support/kong-publisher.js';
 import { testInstance, testProfile } from '../support/mesh-fixtures.js';
 import { waitFor } from '../support/sidecar-process.js';
@@ -106,9 +107,13 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
 
     const route = kong.routes.get(`mcp-${name}`)!;
     const sessionRoute = kong.routes.get(`mcp-${name}-session`)!;
+    assert.deepEqual(route.paths, [`/${name}`]);
+    assert.deepEqual(sessionRoute.paths, [`/${name}/mcp`], 'sessions live on the MCP endpoint only');
+    assert.equal(service.path, undefined, 'the plain route forwards what follows /<name>');
+    assert.equal(sessionService.path, '/mcp', 'what the session route strips, its service puts back');
     for (const r of [route, sessionRoute]) {
-      assert.deepEqual(r.paths, [`/${name}`]);
       assert.equal(r.strip_path, true);
+      assert.equal(r.path_handling, 'v0');
       assert.equal(r.request_buffering, false);
       assert.equal(r.response_buffering, false);
     }
@@ -395,16 +400,11 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
     assertNoViolations();
   });
 
-  test('both eras through two routes: requests with Mcp-Session-Id reach the hashed upstream, all others (2026-07-28, initialize, REST, per-tool) the round-robin one', async (t) => {
+  test('both eras through two routes: Mcp-Session-Id on the MCP endpoint reaches the hashed upstream as /mcp; all else (2026-07-28, initialize, REST with or without the header, per-tool) the round-robin one', async (t) => {
     const name = uniqueName();
     const { p } = publisher(t, instance(name, 18093), { perToolRoutes: true });
     p.publish(profile(['echo']));
     await waitFor(() => kong.targetsOf(`mcp-${name}-rr`).size === 1, 5000, 'published');
-    const upstreamOf = (path: string, headers: Record<string, string> = {}) => {
-      const route = kong.routeFor(path, headers);
-      const service = [...kong.services.values()].find((s) => s.id === route?.service?.id);
-      return service && kong.upstreams.get(service.host);
-    };
 
     // Kong's route `headers` (the Admin API document, Route): "When headers contains only one value and that value
     // starts with the special prefix `~*`, the value is interpreted as a regular expression". `.` needs a value.
@@ -413,39 +413,75 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
     assert.match(described, /only one value and that value starts with the special prefix `~\*`.*regular expression/);
     const sessionRoute = kong.routes.get(`mcp-${name}-session`)!;
     assert.deepEqual(sessionRoute.headers, { 'Mcp-Session-Id': ['~*.'] });
-    assert.deepEqual(sessionRoute.paths, kong.routes.get(`mcp-${name}`)!.paths, 'the same paths as the plain route');
+    assert.deepEqual(sessionRoute.paths, [`/${name}/mcp`], 'the MCP endpoint, not all of /<name>');
+    // The document's Service `path`, "the path to be used in requests to the upstream server", and Route
+    // `path_handling`, which "controls how the service path, route path and requested path are combined".
+    const serviceRequest = doc.components.requestBodies['service-request'].content['application/json'].schema;
+    assert.match(serviceRequest.properties.path.description, /path to be used in requests to the upstream/);
+    assert.match(doc.components.schemas.Route.properties.path_handling.description, /service path, route path/);
 
-    // Kong's priority rule, which makes the same paths work: the router orders routes by how many matching
-    // attributes they have (methods, hosts, headers, snis, paths) before anything else, then by how many headers,
-    // then by path length (Kong 3.x, kong/router/transform.lua get_priority: the attribute count sits in the top
-    // bits of the route's priority, the header count below it, the path length in the lowest; the proxy
-    // reference's "Matching priorities" states the same order). The session route (paths + headers) beats the
-    // plain one (paths) for any request with the header, whatever the path; without it only the plain route
-    // matches. kong.routeFor models exactly that rule.
+    // Kong's priority rule: the router orders routes by how many matching attributes they have (methods, hosts,
+    // headers, snis, paths) before anything else, then by how many headers, then by path length (Kong 3.x,
+    // kong/router/transform.lua get_priority: the attribute count sits in the top bits of the route's priority,
+    // the header count below it, the path length in the lowest; the proxy reference's "Matching priorities" states
+    // the same order). On the MCP endpoint the session route (paths + headers) beats the plain one (paths) for a
+    // request with the header; elsewhere it does not match at all. kong.proxy models that rule and Kong's v0 path
+    // handling (kong/router/utils.lua get_upstream_uri): the stripped `/<name>/mcp` becomes the service's `/mcp`.
     const session = { 'Mcp-Session-Id': 'abc123' };
-    assert.equal(upstreamOf(`/${name}/mcp`, session)?.algorithm, 'consistent-hashing', 'a legacy session: hashed');
-    assert.equal(upstreamOf(`/${name}/mcp`, session)?.name, `mcp-${name}`);
-    assert.equal(upstreamOf(`/${name}/mcp`, { 'mcp-session-id': 'x' })?.name, `mcp-${name}`, 'any header case');
-    const modern = { 'MCP-Protocol-Version': '2026-07-28', 'Mcp-Method': 'tools/list' };
-    for (const [what, path, headers] of [
-      ['2026-07-28 request', `/${name}/mcp`, modern],
-      ['legacy initialize (no session yet)', `/${name}/mcp`, {}],
-      ['an empty session header', `/${name}/mcp`, { 'Mcp-Session-Id': '' }],
-      ['REST', `/${name}/tools`, {}],
-      ['per-tool REST route', `/${name}/tools/echo`, {}],
-      ['per-tool MCP route', `/${name}/mcp`, { ...modern, 'Mcp-Method': 'tools/call', 'Mcp-Name': 'echo' }],
+    // No route names methods: a legacy session's POSTs, its GET stream and its DELETE all go this way.
+    for (const [path, headers, upstreamPath] of [
+      [`/${name}/mcp`, session, '/mcp'],
+      [`/${name}/mcp?x=1`, { 'mcp-session-id': 'x' }, '/mcp'],
+      [`/${name}/mcp/`, session, '/mcp/'],
     ] as const) {
-      const upstream = upstreamOf(path, headers);
-      assert.equal(upstream?.name, `mcp-${name}-rr`, what);
-      assert.equal(upstream?.algorithm, 'round-robin', what);
+      const hop = kong.proxy(path, headers);
+      assert.equal(hop?.route.name, `mcp-${name}-session`, path);
+      assert.equal(hop?.upstream?.name, `mcp-${name}`, path);
+      assert.equal(hop?.upstream?.algorithm, 'consistent-hashing', `${path}: a legacy session is hashed`);
+      assert.equal(hop?.path, upstreamPath, `${path}: what the sidecar sees (the query is passed on as it is)`);
     }
-    // Per-tool routes are on the plain service: stateless, and under the operator's plugins on it.
-    assert.equal(kong.routeFor(`/${name}/tools/echo`)?.name, `mcp-${name}.tools.echo`);
-    // A modern tools/call that (oddly) also sends a session id still takes its tool route: two headers beat one.
-    assert.equal(
-      kong.routeFor(`/${name}/mcp`, { ...session, 'Mcp-Method': 'tools/call', 'Mcp-Name': 'echo' })?.name,
-      `mcp-${name}.mcp.echo`,
-    );
+    const modern = { 'MCP-Protocol-Version': '2026-07-28', 'Mcp-Method': 'tools/list' };
+    for (const [what, path, headers, route, upstreamPath] of [
+      ['2026-07-28 request', `/${name}/mcp`, modern, `mcp-${name}`, '/mcp'],
+      ['legacy initialize (no session yet)', `/${name}/mcp`, {}, `mcp-${name}`, '/mcp'],
+      ['an empty session header', `/${name}/mcp`, { 'Mcp-Session-Id': '' }, `mcp-${name}`, '/mcp'],
+      ['REST', `/${name}/tools`, {}, `mcp-${name}`, '/tools'],
+      // Any client can send the header: on a REST path it changes nothing, so the per-tool route and its plugins
+      // and those on service mcp-<name> apply (before, it took the session route around them).
+      ['REST with a session header', `/${name}/tools`, session, `mcp-${name}`, '/tools'],
+      ['per-tool REST route', `/${name}/tools/echo`, {}, `mcp-${name}.tools.echo`, `/${name}/tools/echo`],
+      [
+        'per-tool REST with a session header',
+        `/${name}/tools/echo`,
+        session,
+        `mcp-${name}.tools.echo`,
+        `/${name}/tools/echo`,
+      ],
+      ['the OpenAPI document with a session header', `/${name}/openapi.json`, session, `mcp-${name}`, '/openapi.json'],
+      [
+        'per-tool MCP route',
+        `/${name}/mcp`,
+        { ...modern, 'Mcp-Method': 'tools/call', 'Mcp-Name': 'echo' },
+        `mcp-${name}.mcp.echo`,
+        `/${name}/mcp`,
+      ],
+      // A modern tools/call that (oddly) also sends a session id still takes its tool route: two headers beat one.
+      [
+        'per-tool MCP route with a session header',
+        `/${name}/mcp`,
+        { ...session, 'Mcp-Method': 'tools/call', 'Mcp-Name': 'echo' },
+        `mcp-${name}.mcp.echo`,
+        `/${name}/mcp`,
+      ],
+    ] as const) {
+      const hop = kong.proxy(path, headers);
+      assert.equal(hop?.route.name, route, what);
+      // Per-tool routes are on the plain service: stateless, and under the operator's plugins on it.
+      assert.equal(hop?.service.name, `mcp-${name}`, what);
+      assert.equal(hop?.upstream?.name, `mcp-${name}-rr`, what);
+      assert.equal(hop?.upstream?.algorithm, 'round-robin', what);
+      assert.equal(hop?.path, upstreamPath, what);
+    }
 
     // The hashed upstream keeps its fallback as a safety net. Kong's document: hash_fallback is "what to use as
     // hashing input if the primary hash_on does not return a hash (eg. header is missing ...)". Not `none`: under
@@ -571,7 +607,7 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
     p.publish(profile(['echo']));
     await waitFor(() => kong.targetsOf(`mcp-${name}`).size === 1, 5000, 'published');
     assert.deepEqual(kong.routes.get(`mcp-${name}`)!.paths, ['/api/tools']);
-    assert.deepEqual(kong.routes.get(`mcp-${name}-session`)!.paths, ['/api/tools']);
+    assert.deepEqual(kong.routes.get(`mcp-${name}-session`)!.paths, ['/api/tools/mcp']);
     await waitFor(() => kong.targetsOf(`mcp-${name}-rr`).size === 1, 5000, 'in the round-robin upstream');
     for (const u of [`mcp-${name}`, `mcp-${name}-rr`])
       assert.deepEqual([...kong.targetsOf(u).keys()], ['[::1]:18091'], u);
@@ -670,6 +706,12 @@ describe('the contract double itself', () => {
         .some((e) => /invalid tag/.test(e)),
       "Kong's tag rule",
     );
+    assert.ok(
+      kong
+        .validate('PUT', '/services/mcp-demo-session', { ...good.service, path: 'mcp' })
+        .some((e) => /path: should start with: \//.test(e)),
+      "Kong's service path rule",
+    );
 
     // Over the wire: answered 400 like a Kong schema violation, and recorded as a violation.
     const res = await fetch(`${kong.url}/upstreams/mcp-demo`, {
@@ -681,6 +723,31 @@ describe('the contract double itself', () => {
     assert.equal(((await res.json()) as { name: string }).name, 'schema violation');
     assert.ok(kong.violations.some((v) => v.startsWith('PUT /upstreams/mcp-demo:')));
     assert.ok(!kong.upstreams.has('mcp-demo'), 'nothing stored from a rejected request');
+  });
+
+  test("models Kong's v0 path handling: service path, strip_path and the request path combined", () => {
+    // Rows of Kong's path handling table (service.path, route path, strip_path, request → upstream), which
+    // kong/router/utils.lua get_upstream_uri implements.
+    for (const [servicePath, routePath, strip, request, expected] of [
+      ['/s', '/tv0', true, '/tv0', '/s'],
+      ['/s', '/tv0', true, '/tv0/req', '/s/req'],
+      ['/s', '/tv0', true, '/tv0/', '/s/'],
+      ['/s', '/fv0', false, '/fv0/req', '/s/fv0/req'],
+      ['/s/', '/tv0', true, '/tv0/req', '/s/req'],
+      ['/s/', '/fv0', false, '/fv0/req', '/s/fv0/req'],
+      [undefined, '/memory', true, '/memory/mcp', '/mcp'],
+      [undefined, '/memory', true, '/memory', '/'],
+      [undefined, '/memory/tools/echo', false, '/memory/tools/echo?x=1', '/memory/tools/echo'],
+      ['/mcp', '/memory/mcp', true, '/memory/mcp', '/mcp'],
+    ] as const) {
+      const route = { paths: [routePath], strip_path: strip, path_handling: 'v0' };
+      assert.equal(
+        upstreamPath(route, { path: servicePath }, request),
+        expected,
+        `${servicePath} ${routePath} ${request}`,
+      );
+    }
+    assert.throws(() => upstreamPath({ paths: ['/a'], path_handling: 'v1' }, {}, '/a'), /not modelled/);
   });
 
   test("handles the document's known quirks explicitly", async () => {

@@ -50,6 +50,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OpenAPIBackend, type Document, type Operation, type Request } from 'openapi-backend';
 import { parse } from 'yaml';
+import { pickRoute, upstreamPath } from './kong-router.js';
 
 /** The Kong version the double answers GET / with: the release its OpenAPI document describes. */
 export const KONG_VERSION = '3.9.1';
@@ -243,6 +244,9 @@ function kongSideChecks(operation: Operation, params: Record<string, string>, bo
       out.push('name: must match the name in the path');
     if (!NAME.test(body?.name ?? key)) out.push(`name: invalid value ${JSON.stringify(body?.name ?? key)}`);
   }
+  // Kong's typedefs.path (the document says only "the path to be used in requests to the upstream server").
+  if (op === 'upsert-service' && body?.path !== undefined && !/^\/[^?#\s]*$/.test(String(body.path)))
+    out.push('path: should start with: /');
   if (op === 'upsert-plugin-for-a-service') {
     if (body?.instance_name !== undefined && !UUID.test(params.plugin_id) && body.instance_name !== params.plugin_id)
       out.push('instance_name: must match the instance name in the path');
@@ -319,30 +323,25 @@ export class KongAdminDouble {
   }
 
   /**
-   * Which stored route Kong's proxy would pick for a request: the routes whose paths (prefixes) and headers all
-   * match, the highest priority first as Kong 3.x's router orders them (kong/router/transform.lua, get_priority):
-   * the number of matching attributes (methods, hosts, headers, snis, paths) above all, then the number of
-   * headers, then the length of the path. A header value `~*re` is a case-insensitive regex, others compare
-   * case-insensitively. Only what the sidecar's routes use is modelled (no methods, hosts or regex paths).
+   * Which stored route Kong's proxy would pick for a request: Kong 3.x's route priority (kong-router.ts models
+   * it): attributes, then headers, then path length.
    */
   routeFor(path: string, headers: Record<string, string> = {}): Entity | undefined {
-    const sent = new Map(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
-    const matches = (route: Entity): boolean =>
-      (route.paths ?? []).some((p: string) => path.startsWith(p)) &&
-      Object.entries((route.headers ?? {}) as Record<string, string[]>).every(([name, values]) => {
-        const value = sent.get(name.toLowerCase());
-        if (value === undefined) return false;
-        return values.some((v) =>
-          v.startsWith('~*') ? new RegExp(v.slice(2), 'i').test(value) : v.toLowerCase() === value.toLowerCase(),
-        );
-      });
-    const priority = (route: Entity): number[] => {
-      const headerCount = Object.keys(route.headers ?? {}).length;
-      const attributes = (route.paths?.length ? 1 : 0) + (headerCount > 0 ? 1 : 0);
-      return [attributes, headerCount, Math.max(0, ...(route.paths ?? []).map((p: string) => p.length))];
-    };
-    const order = (a: number[], b: number[]): number => b[0] - a[0] || b[1] - a[1] || b[2] - a[2];
-    return [...this.routes.values()].filter(matches).sort((a, b) => order(priority(a), priority(b)))[0];
+    return pickRoute(this.routes.values(), path, headers);
+  }
+
+  /**
+   * Where Kong's proxy would send a request: the route it picks, that route's service and upstream, and the path
+   * the upstream sees (the service's `path`, the route's `strip_path`, v0 path handling: kong-router.ts).
+   */
+  proxy(
+    path: string,
+    headers: Record<string, string> = {},
+  ): { route: Entity; service: Entity; upstream?: Entity; path: string } | undefined {
+    const route = this.routeFor(path, headers);
+    const service = route && [...this.services.values()].find((s) => s.id === route.service?.id);
+    if (!route || !service) return undefined;
+    return { route, service, upstream: this.upstreams.get(service.host), path: upstreamPath(route, service, path) };
   }
 
   /**
