@@ -1,7 +1,7 @@
 /**
  * The Kong state of a declarative mesh as a decK state file (`_format_version: "3.0"`): the same entities the
  * publisher writes (kong-state.ts, kong-tool-routes.ts), with routes nested in their service and targets in their
- * upstream, as decK expects them. `select_tags` makes `deck gateway sync` manage only entities tagged
+ * upstream (each instance in both upstreams of its server), as decK expects them. `select_tags` makes `deck gateway sync` manage only entities tagged
  * managed-by:mcp-sidecar, so syncing this file never deletes anything else an operator keeps in the same Kong.
  */
 import { MANAGED_BY_TAG, serverState, targetState } from './kong-state.js';
@@ -22,20 +22,24 @@ export function deckState(servers: DeclaredServer[]): Record<string, unknown> {
   const services: unknown[] = [];
   const upstreams: unknown[] = [];
   for (const server of servers) {
-    const { upstream, service, route, plugin } = serverState(
-      server.name,
-      undefined,
-      server.routePath,
-      server.upstreamToken,
+    const { plain, session } = serverState(server.name, undefined, server.routePath, server.upstreamToken);
+    const targets = server.instances.map((i) =>
+      targetState({ name: server.name, serviceId: i.serviceId, advertiseHost: i.host, advertisePort: i.port }),
     );
-    const routes = [route, ...toolRoutes(server.name, undefined, server.routePath, server.tools ?? [])];
-    services.push({ ...service, routes, ...(plugin && { plugins: [plugin] }) });
-    upstreams.push({
-      ...upstream,
-      targets: server.instances.map((i) =>
-        targetState({ name: server.name, serviceId: i.serviceId, advertiseHost: i.host, advertisePort: i.port }),
-      ),
-    });
+    // Per-tool routes are stateless: they join the plain (round-robin) service, as the publisher puts them.
+    const tools = toolRoutes(server.name, undefined, server.routePath, server.tools ?? []);
+    for (const [path, extra] of [
+      [plain, tools],
+      [session, []],
+    ] as const) {
+      services.push({
+        ...path.service,
+        routes: [path.route, ...extra],
+        ...(path.plugin && { plugins: [path.plugin] }),
+      });
+      // Every instance is a target of both upstreams.
+      upstreams.push({ ...path.upstream, targets });
+    }
   }
   return { _format_version: '3.0', _info: { select_tags: [MANAGED_BY_TAG] }, services, upstreams };
 }

@@ -6,15 +6,23 @@
  *   route `mcp-<name>.mcp.<tool>`    paths [/<name>/mcp], headers Mcp-Method: tools/call and Mcp-Name: <tool>
  *                                    MCP 2026-07-28 clients, whose requests carry the method and the tool's name
  *
- * Both are on the server's service, so what an operator put on the service (key-auth, the upstream-auth
- * request-transformer) applies to them too. Kong picks the most specific route: the longer path, or the route that
- * also matches a header. They keep the path as sent (`strip_path: false`): stripping would strip the whole
- * matched path, tool name included; the sidecar serves `/<name>/tools/…` and `/<name>/mcp` as aliases of
- * `/tools/…` and `/mcp` when run with the same option. Each carries the tag `mcp-tool:<tool>`, by which the
- * publisher finds the routes it owns when a tool is gone.
+ * Both are on the server's plain service `mcp-<name>` (round-robin: a tool call needs no affinity), so what an
+ * operator put on that service (key-auth, the upstream-auth request-transformer) applies to them too. Kong picks
+ * the most specific route: the longer path, or the route that also matches more headers. They keep the path as
+ * sent (`strip_path: false`): stripping would strip the whole matched path, tool name included; the sidecar
+ * serves `/<name>/tools/…` and `/<name>/mcp` as aliases of `/tools/…` and `/mcp` when run with the same option.
+ * Each carries the tag `mcp-tool:<tool>`, by which the publisher finds the routes it owns when a tool is gone.
  */
 import { createHash } from 'node:crypto';
-import { kongEntityName, kongTag, kongTags, routePathFor, serverState, type KongRoute } from './kong-state.js';
+import {
+  kongEntityName,
+  kongTag,
+  kongTags,
+  mcpPathFor,
+  routePathFor,
+  serverState,
+  type KongRoute,
+} from './kong-state.js';
 
 export const TOOL_TAG_KEY = 'mcp-tool';
 
@@ -43,7 +51,7 @@ export function toolRoutes(
   routePath: string | undefined,
   tools: readonly string[],
 ): KongRoute[] {
-  const base = serverState(name, instanceId, routePath).route;
+  const base = serverState(name, instanceId, routePath).plain.route;
   const prefix = routePathFor(name, routePath).replace(/\/+$/, '');
   const routes: KongRoute[] = [];
   for (const tool of tools) {
@@ -57,7 +65,7 @@ export function toolRoutes(
     routes.push({
       ...shared,
       name: toolRouteName(name, tool, 'mcp'),
-      paths: [`${prefix}/mcp`],
+      paths: [mcpPathFor(name, routePath)],
       // Mcp-Name also carries prompt names and resource URIs: only a tools/call of this tool is the tool's.
       headers: { 'Mcp-Method': ['tools/call'], 'Mcp-Name': [tool] },
     });

@@ -1,26 +1,25 @@
 /**
  * Kong behind the ReconcilingPublisher: converges Kong (DB mode, Admin API) on the state in kong-state.ts, the
- * server's shared upstream, service and route, and this instance's own target in the upstream:
+ * server's shared upstreams, services and routes (a round-robin path and a session path), and this instance's own
+ * target in both upstreams (kong-targets.ts):
  *
- *   shared entities not upserted yet (first time, Kong was down, verify found them gone) → PUT upstream, service, route
- *                                                                                         (and the upstream-auth plugin)
- *   target wanted (published, child not critical) but not there or with old tags        → POST (409: PATCH it)
- *   target not wanted (child critical, or withdraw)                                      → DELETE it (404 is fine)
- *   converged for verifyInterval                                                         → GET route and target: still there?
+ *   shared entities not upserted yet (first time, Kong was down, verify found them gone) → PUT both upstreams, then
+ *                                                   each service, its route (and its upstream-auth plugin)
+ *   target wanted (published, child not critical) but not there or with old tags        → POST (409: PATCH it), both
+ *   target not wanted (child critical, or withdraw)                                      → DELETE it from both
+ *   converged for verifyInterval                                                         → GET routes and targets
  *
- * What it never does: delete the upstream, service or route. Other instances of the same server share them,
+ * What it never does: delete an upstream, service or route. Other instances of the same server share them,
  * and "am I the last one?" cannot be answered without a race (another instance may be adding its target at
  * that moment). An upstream left with no targets makes Kong answer 503, which is the truth: no instance is up.
- *
- * Kong's real answers, not the OpenAPI document's: POST of an existing target is 409 (so we PATCH it to our
- * tags), PUT/PATCH of a missing target is 404 (so we POST), DELETE of a missing target may be 404 or 204.
  */
 import type { Logger } from '../log.js';
-import { kongEntityName, serverState, targetState, type KongServerState, type KongTarget } from './kong-state.js';
+import { serverState, targetState, type KongPath, type KongServerState, type KongTarget } from './kong-state.js';
 import type { Instance, PublisherState } from './publisher.js';
 import { ReconcilingPublisher } from './reconciling-publisher.js';
 import type { RegistryAdapter, RegistryText, Step, Wanted } from './registry-adapter.js';
 import { adminHint, kongAdminClient, type KongAdminOptions } from './kong-admin.js';
+import { KongTargets } from './kong-targets.js';
 import { KongToolRoutes } from './kong-tool-sync.js';
 import { isNotFound, RegistryError, type RegistryClient } from './registry-client.js';
 
@@ -57,7 +56,7 @@ export class KongAdapter implements RegistryAdapter {
   touched = false;
 
   private readonly client: RegistryClient;
-  private readonly entity: string;
+  private readonly targets: KongTargets;
   private readonly verifyIntervalMs: number;
 
   /** JSON of the shared entities last upserted; undefined = not (or no longer known to be) in Kong. */
@@ -74,15 +73,15 @@ export class KongAdapter implements RegistryAdapter {
     private readonly log: Logger,
   ) {
     this.client = kongAdminClient(opts);
-    this.entity = kongEntityName(instance.name);
+    this.targets = new KongTargets(this.client, instance);
     this.verifyIntervalMs = opts.verifyIntervalMs ?? 30_000;
     this.backoffMaxMs = opts.backoffMaxMs ?? 30_000;
     if (opts.perToolRoutes) this.tools = new KongToolRoutes(this.client, instance, opts.routePath, log);
     this.text = {
       name: 'Kong',
       where: { adminUrl: opts.adminUrl },
-      converged: 'routes and target converged',
-      entry: { target: this.targetAddress() },
+      converged: 'routes and targets converged',
+      entry: { target: this.targets.address },
       withdrawal: 'Kong target removal',
       fallback: "Kong's health checks take the instance out once it stops answering",
     };
@@ -148,122 +147,103 @@ export class KongAdapter implements RegistryAdapter {
 
   private async upsertShared(shared: KongServerState): Promise<void> {
     this.touched = true;
-    const name = encodeURIComponent(this.entity);
-    // Upstream first: the service's host names it, and Kong resolves that name only once it exists.
-    await this.client.request('PUT', `/upstreams/${name}`, shared.upstream);
-    await this.client.request('PUT', `/services/${name}`, shared.service);
-    await this.client.request('PUT', `/services/${name}/routes/${name}`, shared.route);
-    if (shared.plugin) {
-      // Keyed by instance_name (Kong 3.2+), so every instance of the server upserts the one plugin.
-      const path = `/services/${name}/plugins/${encodeURIComponent(shared.plugin.instance_name)}`;
-      try {
-        await this.client.request('PUT', path, shared.plugin);
-      } catch (err) {
-        // Kong's answer may quote the config it refused, token and all: the error keeps only the status.
-        if (!(err instanceof RegistryError) || err.statusCode === undefined) throw err;
-        throw new RegistryError(
-          `PUT ${path}: HTTP ${err.statusCode} (Kong's answer is not shown: it may contain the upstream token)${adminHint(err.statusCode, 'PUT', this.opts.adminToken !== undefined)}`,
-          err.statusCode,
-        );
-      }
-    }
+    // Upstreams first: a service's host names one, and Kong resolves that name only once it exists.
+    for (const { upstream } of [shared.session, shared.plain])
+      await this.client.request('PUT', `/upstreams/${encodeURIComponent(upstream.name)}`, upstream);
+    for (const path of [shared.plain, shared.session]) await this.upsertPath(path);
     this.log.debug(
-      { upstream: this.entity, route: shared.route.paths[0] },
-      'Kong upstream, service and route upserted',
+      { upstreams: [shared.session.upstream.name, shared.plain.upstream.name], route: shared.plain.route.paths[0] },
+      'Kong upstreams, services and routes upserted',
     );
+  }
+
+  private async upsertPath({ service, route, plugin }: KongPath): Promise<void> {
+    const name = encodeURIComponent(service.name);
+    await this.client.request('PUT', `/services/${name}`, service);
+    await this.client.request('PUT', `/services/${name}/routes/${encodeURIComponent(route.name)}`, route);
+    if (!plugin) return;
+    // Keyed by instance_name (Kong 3.2+), so every instance of the server upserts the one plugin.
+    const path = `/services/${name}/plugins/${encodeURIComponent(plugin.instance_name)}`;
+    try {
+      await this.client.request('PUT', path, plugin);
+    } catch (err) {
+      // Kong's answer may quote the config it refused, token and all: the error keeps only the status.
+      if (!(err instanceof RegistryError) || err.statusCode === undefined) throw err;
+      throw new RegistryError(
+        `PUT ${path}: HTTP ${err.statusCode} (Kong's answer is not shown: it may contain the upstream token)${adminHint(err.statusCode, 'PUT', this.opts.adminToken !== undefined)}`,
+        err.statusCode,
+      );
+    }
   }
 
   private async ensureTarget(body: KongTarget, state: PublisherState): Promise<void> {
     this.touched = true;
     const shape = JSON.stringify(body);
-    const before = this.target;
-    if (before.kind === 'present') {
+    if (this.target.kind === 'present') {
       // Ours, with other tags (the tool list changed): update in place; 404 means it vanished, so POST next.
-      if (!(await this.patchTarget(body))) return;
+      if (!(await this.targets.update(body))) return void (this.target = { kind: 'absent' });
       this.target = { kind: 'present', shape };
       this.log.info({ target: body.target, tags: body.tags }, 'Kong target updated (tool list changed)');
       this.lastVerifiedAt = Date.now();
       return;
     }
-    try {
-      await this.client.request('POST', `/upstreams/${encodeURIComponent(this.entity)}/targets`, body);
-    } catch (err) {
-      if (!(err instanceof RegistryError)) throw err;
-      if (err.statusCode === 404) {
-        // The upstream itself is gone (deleted by hand, Kong's database reset): upsert everything again.
-        this.log.warn({ upstream: this.entity }, `Kong upstream ${this.entity} is gone; creating it again`);
-        this.sharedApplied = undefined;
-        return;
-      }
-      if (err.statusCode !== 409) throw err;
-      // Already there: left by an earlier run of this instance, or our own POST whose answer was lost.
-      // Bring its tags and weight to ours.
-      if (!(await this.patchTarget(body))) return;
+    const added = await this.targets.add(body);
+    if (added.kind === 'upstream-gone') {
+      this.log.warn({ upstream: added.upstream }, `Kong upstream ${added.upstream} is gone; creating it again`);
+      this.sharedApplied = undefined;
+      return;
     }
+    if (added.kind === 'absent') return void (this.target = { kind: 'absent' });
     this.target = { kind: 'present', shape };
     this.lastVerifiedAt = Date.now();
     if (state === 'published')
       this.log.info(
-        { target: body.target, upstream: this.entity },
+        { target: body.target, upstreams: this.targets.upstreams },
         `Kong target ${body.target} added again; Kong routes to this instance`,
       );
   }
 
-  /** PATCH our target to `body`; false when Kong says it does not exist (then the next step POSTs it). */
-  private async patchTarget(body: KongTarget): Promise<boolean> {
-    try {
-      await this.client.request('PATCH', this.targetPath(), body);
-      return true;
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      this.target = { kind: 'absent' };
-      return false;
-    }
-  }
-
   private async removeTarget(reason: string): Promise<void> {
-    try {
-      await this.client.request('DELETE', this.targetPath());
-    } catch (err) {
-      // Not there (never added, or removed by someone else) is as good as removed.
-      if (!isNotFound(err)) throw err;
-    }
+    await this.targets.remove();
     const wasThere = this.target.kind !== 'absent';
     this.target = { kind: 'absent' };
     this.lastVerifiedAt = Date.now();
     if (wasThere)
       this.log.warn(
-        { target: this.targetAddress(), upstream: this.entity, reason },
-        `Kong target ${this.targetAddress()} removed: ${reason}`,
+        { target: this.targets.address, upstreams: this.targets.upstreams, reason },
+        `Kong target ${this.targets.address} removed: ${reason}`,
       );
   }
 
-  /** Are our route and (if wanted) target still in Kong? An operator or a database reset may have removed them. */
+  /** Are our routes and (if wanted) targets still in Kong? An operator or a database reset may have removed them. */
   private async verify(): Promise<void> {
-    const name = encodeURIComponent(this.entity);
-    try {
-      await this.client.request('GET', `/services/${name}/routes/${name}`);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      this.log.warn(
-        { route: this.entity },
-        `Kong no longer has route ${this.entity} (deleted, or Kong's database was reset); creating it again`,
-      );
-      this.sharedApplied = undefined;
-      this.toolsApplied = undefined;
-      this.tools?.forget();
-      return;
+    const { plain, session } = serverState(this.instance.name, undefined, this.opts.routePath);
+    for (const { service, route } of [plain, session]) {
+      try {
+        await this.client.request(
+          'GET',
+          `/services/${encodeURIComponent(service.name)}/routes/${encodeURIComponent(route.name)}`,
+        );
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        this.log.warn(
+          { route: route.name },
+          `Kong no longer has route ${route.name} (deleted, or Kong's database was reset); creating it again`,
+        );
+        this.sharedApplied = undefined;
+        this.toolsApplied = undefined;
+        this.tools?.forget();
+        return;
+      }
     }
     // Routes of gone tools kept for another instance's tool list: see whether they may go now.
     if (this.tools?.held) this.toolsApplied = undefined;
     if (this.target.kind === 'present') {
-      try {
-        await this.client.request('GET', this.targetPath());
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
+      const missing = await this.targets.missingFrom();
+      if (missing !== undefined) {
         this.log.warn(
-          { target: this.targetAddress() },
-          `Kong no longer has target ${this.targetAddress()}; adding it again`,
+          { target: this.targets.address, upstream: missing },
+          `Kong upstream ${missing} no longer has target ${this.targets.address}; adding it again`,
         );
         this.target = { kind: 'absent' };
         return;
@@ -272,21 +252,14 @@ export class KongAdapter implements RegistryAdapter {
     this.lastVerifiedAt = Date.now();
   }
 
-  private targetAddress(): string {
-    return targetState(this.instance).target;
-  }
-
-  private targetPath(): string {
-    // ':' may stay as it is in a path segment (RFC 3986 pchar); brackets of an IPv6 address are escaped.
-    return `/upstreams/${encodeURIComponent(this.entity)}/targets/${encodeURIComponent(this.targetAddress()).replace(/%3A/gi, ':')}`;
-  }
-
   /** The first convergence: where Kong now routes, and whether this instance is in it yet. */
   private logPublished(critical: string | undefined): void {
-    const route = serverState(this.instance.name, undefined, this.opts.routePath).route.paths[0];
+    const { plain, session } = serverState(this.instance.name, undefined, this.opts.routePath);
+    const route = plain.route.paths[0];
+    const target = this.targets.address;
     this.log.info(
-      { route, upstream: this.entity, target: this.targetAddress(), routed: critical === undefined },
-      `published to Kong: route ${route} → upstream ${this.entity}, target ${this.targetAddress()}${critical === undefined ? '' : ' (not routed while the MCP server is down)'}`,
+      { route, upstreams: this.targets.upstreams, target, routed: critical === undefined },
+      `published to Kong: route ${route} → upstream ${plain.upstream.name} (round-robin), ${session.route.paths[0]} with Mcp-Session-Id → upstream ${session.upstream.name} (hashed), target ${target}${critical === undefined ? '' : ' (not routed while the MCP server is down)'}`,
     );
   }
 }

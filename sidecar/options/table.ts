@@ -137,7 +137,7 @@ const KONG = {
   kongUpstreamTokenFile: text({
     flag: 'kong-upstream-token-file',
     arg: 'path',
-    help: "file whose first line is the token Kong sends to the sidecars (Authorization: Bearer, Kong's request-transformer plugin on the service)",
+    help: "file whose first line is the token Kong sends to the sidecars (Authorization: Bearer, Kong's request-transformer plugin on both services of the server)",
   }),
   kongAdminTokenFile: text({
     flag: 'kong-admin-token-file',

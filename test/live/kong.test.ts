@@ -197,11 +197,14 @@ describe(
       const call = await client.request('tools/call', { name: 'echo', arguments: { message: 'mcp via kong' } });
       assert.match(textOf(call), /mcp via kong/);
 
-      const targets = (await (await fetch(`${kongAdmin}/upstreams/mcp-${NAME}/targets`)).json()) as {
-        data: Array<{ target: string; tags: string[] }>;
-      };
-      assert.equal(targets.data.length, 1);
-      assert.ok(targets.data[0].tags.includes('managed-by:mcp-sidecar'));
+      // The session (hashed) upstream and the round-robin one hold the same target.
+      for (const upstream of [`mcp-${NAME}`, `mcp-${NAME}-rr`]) {
+        const targets = (await (await fetch(`${kongAdmin}/upstreams/${upstream}/targets`)).json()) as {
+          data: Array<{ target: string; tags: string[] }>;
+        };
+        assert.equal(targets.data.length, 1, upstream);
+        assert.ok(targets.data[0].tags.includes('managed-by:mcp-sidecar'));
+      }
       const passing = (await (await fetch(`${consulUrl}/v1/health/service/${NAME}?passing=true`)).json()) as unknown[];
       assert.equal(passing.length, 1);
     });
@@ -215,13 +218,16 @@ describe(
 
       await waitFor(
         async () => {
-          const list = (await (await fetch(`${kongAdmin}/upstreams/mcp-${NAME}/targets`)).json()) as {
-            data: unknown[];
-          };
-          return list.data.length === 0;
+          for (const upstream of [`mcp-${NAME}`, `mcp-${NAME}-rr`]) {
+            const list = (await (await fetch(`${kongAdmin}/upstreams/${upstream}/targets`)).json()) as {
+              data: unknown[];
+            };
+            if (list.data.length > 0) return false;
+          }
+          return true;
         },
         15_000,
-        'the target withdrawn from Kong',
+        'the target withdrawn from both Kong upstreams',
       );
       const refused = await waitFor(
         async () => {

@@ -65,13 +65,18 @@ describe('mcp-sidecar kong-config', () => {
     assert.equal(result.code, 0, result.output);
   });
 
-  test('--upstream-token-env: each service gets the upstream-auth plugin with a decK reference, never a token', async () => {
+  test('--upstream-token-env: each service (plain and session) gets the upstream-auth plugin with a decK reference, never a token', async () => {
     const { exitCode, output } = kongConfigCommand([...MESH, '--upstream-token-env', TOKEN_ENV]);
     assert.equal(exitCode, 0, output);
     const doc = parse(output);
+    assert.equal(doc.services.length, 6, 'two services per server');
     for (const service of doc.services) {
-      const name = String(service.name).replace(/^mcp-/, '');
-      assert.deepEqual(service.plugins, [serverState(name, undefined, undefined, `\${{ env "${TOKEN_ENV}" }}`).plugin]);
+      const name = String(service.name)
+        .replace(/^mcp-/, '')
+        .replace(/-session$/, '');
+      const state = serverState(name, undefined, undefined, `\${{ env "${TOKEN_ENV}" }}`);
+      const path = service.name.endsWith('-session') ? state.session : state.plain;
+      assert.deepEqual(service.plugins, [path.plugin]);
       assert.deepEqual(service.plugins[0].config.add.headers, [`Authorization:Bearer \${{ env "${TOKEN_ENV}" }}`]);
     }
     assert.equal(kongConfigCommand(MESH).output.includes('plugins'), false, 'no plugin without the option');
@@ -93,7 +98,7 @@ describe('mcp-sidecar kong-config', () => {
     const { exitCode, output } = await kongConfigMain([...argv, '--', ...everythingCommand()]);
     assert.equal(exitCode, 0, output);
     const routes = parse(output).services[0].routes;
-    assert.deepEqual(routes[0], serverState('everything', undefined).route, "the server's route first");
+    assert.deepEqual(routes[0], serverState('everything', undefined).plain.route, "the server's route first");
     const tools = routes
       .slice(1)
       .filter((_: unknown, i: number) => i % 2 === 0)
@@ -134,28 +139,42 @@ describe('mcp-sidecar kong-config', () => {
     const doc = parse(kongConfigCommand(MESH).output);
     assert.equal(doc._format_version, '3.0');
     assert.deepEqual(doc._info.select_tags, [MANAGED_BY_TAG]);
+    const names = ['everything', 'filesystem', 'memory'];
     assert.deepEqual(
       doc.services.map((s: any) => s.name),
-      ['mcp-everything', 'mcp-filesystem', 'mcp-memory'],
+      names.flatMap((n) => [`mcp-${n}`, `mcp-${n}-session`]),
     );
-    for (const name of ['everything', 'filesystem', 'memory']) {
+    assert.deepEqual(
+      doc.upstreams.map((u: any) => u.name),
+      names.flatMap((n) => [`mcp-${n}-rr`, `mcp-${n}`]),
+    );
+    for (const name of names) {
       const expected = serverState(name, undefined);
-      const service = doc.services.find((s: any) => s.name === `mcp-${name}`);
-      const { routes, ...serviceFields } = service;
-      assert.deepEqual(serviceFields, expected.service);
-      assert.deepEqual(routes, [expected.route]);
-      const { targets, ...upstreamFields } = doc.upstreams.find((u: any) => u.name === `mcp-${name}`);
-      assert.deepEqual(upstreamFields, expected.upstream);
-      // What decK applies balances both eras as the publisher does: sessions by header, the rest by client.
-      assert.equal(upstreamFields.hash_on_header, 'Mcp-Session-Id');
-      assert.equal(upstreamFields.hash_fallback, 'ip');
-      assert.deepEqual(targets, [
-        {
-          target: `${name}:8080`,
-          weight: 100,
-          tags: [MANAGED_BY_TAG, `mcp-server:${name}`, `instance:${name}-${name}-8080`],
-        },
-      ]);
+      for (const path of [expected.plain, expected.session]) {
+        const { routes, ...serviceFields } = doc.services.find((s: any) => s.name === path.service.name);
+        assert.deepEqual(serviceFields, path.service);
+        assert.deepEqual(routes, [path.route]);
+        const { targets, ...upstreamFields } = doc.upstreams.find((u: any) => u.name === path.upstream.name);
+        assert.deepEqual(upstreamFields, path.upstream);
+        // Every instance is a target of both upstreams, as each sidecar adds itself to both.
+        assert.deepEqual(targets, [
+          {
+            target: `${name}:8080`,
+            weight: 100,
+            tags: [MANAGED_BY_TAG, `mcp-server:${name}`, `instance:${name}-${name}-8080`],
+          },
+        ]);
+      }
+      // What decK applies balances both eras as the publisher does: sessions by header on their own route (the
+      // MCP endpoint only, sent on as /mcp), the rest round-robin.
+      const session = doc.services.find((s: any) => s.name === `mcp-${name}-session`);
+      assert.equal(session.host, `mcp-${name}`);
+      assert.equal(session.path, '/mcp');
+      assert.deepEqual(session.routes[0].paths, [`/${name}/mcp`]);
+      assert.deepEqual(session.routes[0].headers, { 'Mcp-Session-Id': ['~*.'] });
+      assert.equal(doc.upstreams.find((u: any) => u.name === `mcp-${name}`).hash_on_header, 'Mcp-Session-Id');
+      assert.equal(doc.services.find((s: any) => s.name === `mcp-${name}`).host, `mcp-${name}-rr`);
+      assert.equal(doc.upstreams.find((u: any) => u.name === `mcp-${name}-rr`).algorithm, 'round-robin');
     }
   });
 
@@ -178,17 +197,17 @@ describe('mcp-sidecar kong-config', () => {
         '/mem,/mem,files',
       ]).output,
     );
-    assert.equal(doc.upstreams.length, 2);
-    assert.deepEqual(
-      doc.upstreams[0].targets.map((t: any) => t.target),
-      ['10.0.0.1:9000', '10.0.0.2:9000'],
-    );
-    assert.deepEqual(
-      doc.upstreams[1].targets.map((t: any) => t.target),
-      ['[fd00::3]:8080'],
-    );
-    assert.deepEqual(doc.services[0].routes[0].paths, ['/mem']);
-    assert.deepEqual(doc.services[1].routes[0].paths, ['/files']);
+    assert.equal(doc.upstreams.length, 4, 'two upstreams per server');
+    const targetsOf = (name: string) =>
+      doc.upstreams.find((u: any) => u.name === name).targets.map((t: any) => t.target);
+    for (const upstream of ['mcp-memory', 'mcp-memory-rr'])
+      assert.deepEqual(targetsOf(upstream), ['10.0.0.1:9000', '10.0.0.2:9000']);
+    for (const upstream of ['mcp-fs', 'mcp-fs-rr']) assert.deepEqual(targetsOf(upstream), ['[fd00::3]:8080']);
+    const pathsOf = (name: string) => doc.services.find((s: any) => s.name === name).routes[0].paths;
+    assert.deepEqual(pathsOf('mcp-memory'), ['/mem']);
+    assert.deepEqual(pathsOf('mcp-memory-session'), ['/mem/mcp']);
+    assert.deepEqual(pathsOf('mcp-fs'), ['/files']);
+    assert.deepEqual(pathsOf('mcp-fs-session'), ['/files/mcp']);
     const defaults = parse(kongConfigCommand(['--name', 'memory']).output);
     assert.deepEqual(
       defaults.upstreams[0].targets.map((t: any) => t.target),

@@ -13,6 +13,7 @@ import type { ServerProfile } from '../../sidecar/mcp/profile.js';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { KongAdminDouble, kongOpenApiPath } from '../support/kong-admin-double.js';
+import { upstreamPath } from '../support/kong-router.js';
 import { testKongPublisher } from '../support/kong-publisher.js';
 import { testInstance, testProfile } from '../support/mesh-fixtures.js';
 import { waitFor } from '../support/sidecar-process.js';
@@ -46,7 +47,16 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
     assert.deepEqual(kong.violations, [], "every request must satisfy the OpenAPI document and Kong's rules");
   }
 
-  test('publish: upstream, service and route upserted with the affinity, health checks, SSE settings and tags; own target added', async (t) => {
+  /** The shared entities of both paths are all still there. */
+  function assertShared(name: string): void {
+    for (const u of [`mcp-${name}`, `mcp-${name}-rr`]) assert.ok(kong.upstreams.has(u), `upstream ${u} stays`);
+    for (const s of [`mcp-${name}`, `mcp-${name}-session`]) {
+      assert.ok(kong.services.has(s), `service ${s} stays`);
+      assert.ok(kong.routes.has(s), `route ${s} stays`);
+    }
+  }
+
+  test('publish: two upstreams, services and routes upserted with the balancing, health checks, SSE settings and tags; own target added to both', async (t) => {
     const name = uniqueName();
     const inst = instance(name, 18081);
     const { p, requests, infoOrAbove } = publisher(t, inst);
@@ -57,19 +67,27 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
       requests().map((r) => `${r.method} ${r.path} ${r.status}`),
       [
         `PUT /upstreams/mcp-${name} 200`,
+        `PUT /upstreams/mcp-${name}-rr 200`,
         `PUT /services/mcp-${name} 200`,
         `PUT /services/mcp-${name}/routes/mcp-${name} 200`,
+        `PUT /services/mcp-${name}-session 200`,
+        `PUT /services/mcp-${name}-session/routes/mcp-${name}-session 200`,
         `POST /upstreams/mcp-${name}/targets 201`,
+        `POST /upstreams/mcp-${name}-rr/targets 201`,
       ],
     );
     const upstream = kong.upstreams.get(`mcp-${name}`)!;
+    const roundRobin = kong.upstreams.get(`mcp-${name}-rr`)!;
+    assert.equal(roundRobin.algorithm, 'round-robin', 'requests without a session go to the next replica');
+    assert.equal(roundRobin.hash_on, 'none');
+    assert.deepEqual(roundRobin.healthchecks, upstream.healthchecks, 'the same targets, the same health checks');
     assert.equal(upstream.algorithm, 'consistent-hashing');
     assert.equal(upstream.hash_on, 'header');
     assert.equal(upstream.hash_on_header, 'Mcp-Session-Id');
     assert.equal(
       upstream.hash_fallback,
       'ip',
-      'header-less (2026-07-28) requests spread by client, see the test below',
+      'only a safety net: header-less requests take the plain route, see the test below',
     );
     assert.equal(upstream.healthchecks.active.http_path, '/readyz');
     assert.ok(upstream.healthchecks.active.healthy.interval > 0, 'active checks are on (interval > 0)');
@@ -81,19 +99,42 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
     );
 
     const service = kong.services.get(`mcp-${name}`)!;
-    assert.equal(service.host, `mcp-${name}`, 'the service points at the upstream');
-    assert.ok(service.read_timeout >= 300_000 && service.write_timeout >= 300_000, 'long timeouts for SSE');
+    assert.equal(service.host, `mcp-${name}-rr`, 'the plain service points at the round-robin upstream');
+    const sessionService = kong.services.get(`mcp-${name}-session`)!;
+    assert.equal(sessionService.host, `mcp-${name}`, 'the session service points at the hashed upstream');
+    for (const s of [service, sessionService])
+      assert.ok(s.read_timeout >= 300_000 && s.write_timeout >= 300_000, 'long timeouts for SSE');
 
     const route = kong.routes.get(`mcp-${name}`)!;
+    const sessionRoute = kong.routes.get(`mcp-${name}-session`)!;
     assert.deepEqual(route.paths, [`/${name}`]);
-    assert.equal(route.strip_path, true);
-    assert.equal(route.request_buffering, false);
-    assert.equal(route.response_buffering, false);
+    assert.deepEqual(sessionRoute.paths, [`/${name}/mcp`], 'sessions live on the MCP endpoint only');
+    assert.equal(service.path, undefined, 'the plain route forwards what follows /<name>');
+    assert.equal(sessionService.path, '/mcp', 'what the session route strips, its service puts back');
+    for (const r of [route, sessionRoute]) {
+      assert.equal(r.strip_path, true);
+      assert.equal(r.path_handling, 'v0');
+      assert.equal(r.request_buffering, false);
+      assert.equal(r.response_buffering, false);
+    }
     assert.deepEqual(route.service, { id: service.id });
+    assert.deepEqual(sessionRoute.service, { id: sessionService.id });
+    assert.equal(route.headers, undefined, 'the plain route takes everything the session route does not');
+    assert.deepEqual(sessionRoute.headers, { 'Mcp-Session-Id': ['~*.'] });
 
     const targets = kong.targetsOf(`mcp-${name}`);
     assert.deepEqual([...targets.keys()], ['127.0.0.1:18081']);
-    for (const entity of [upstream, service, route, targets.get('127.0.0.1:18081')!]) {
+    assert.deepEqual([...kong.targetsOf(`mcp-${name}-rr`).keys()], ['127.0.0.1:18081']);
+    for (const entity of [
+      upstream,
+      roundRobin,
+      service,
+      sessionService,
+      route,
+      sessionRoute,
+      targets.get('127.0.0.1:18081')!,
+      kong.targetsOf(`mcp-${name}-rr`).get('127.0.0.1:18081')!,
+    ]) {
       assert.ok(entity.tags.includes(MANAGED_BY_TAG), `tags of ${entity.name ?? entity.target}`);
       assert.ok(entity.tags.includes(`mcp-server:${name}`));
       assert.ok(entity.tags.includes(`instance:${inst.serviceId}`));
@@ -115,39 +156,45 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
     const before = requests().length;
 
     p.publish(profile(['echo', 'add', 'slow']));
-    const tags = await waitFor(
-      () => {
-        const tags: string[] = kong.targetsOf(`mcp-${name}`).get('127.0.0.1:18082')?.tags ?? [];
-        return tags.includes(`mcp-tools:${profile(['echo', 'add', 'slow']).toolsHash}`) && tags;
-      },
-      5000,
-      'target tags with the new tools hash',
-    );
-    assert.ok(!tags.includes(`mcp-tools:${profile(['echo']).toolsHash}`), 'the old tools tag is gone');
+    for (const upstream of [`mcp-${name}`, `mcp-${name}-rr`]) {
+      const tags = await waitFor(
+        () => {
+          const tags: string[] = kong.targetsOf(upstream).get('127.0.0.1:18082')?.tags ?? [];
+          return tags.includes(`mcp-tools:${profile(['echo', 'add', 'slow']).toolsHash}`) && tags;
+        },
+        5000,
+        `target tags with the new tools hash in ${upstream}`,
+      );
+      assert.ok(!tags.includes(`mcp-tools:${profile(['echo']).toolsHash}`), 'the old tools tag is gone');
+    }
     assert.deepEqual(
       requests()
         .slice(before)
-        .map((r) => `${r.method} ${r.status}`),
-      ['PATCH 200'],
+        .map((r) => `${r.method} ${r.path} ${r.status}`),
+      [
+        `PATCH /upstreams/mcp-${name}/targets/127.0.0.1:18082 200`,
+        `PATCH /upstreams/mcp-${name}-rr/targets/127.0.0.1:18082 200`,
+      ],
     );
     assertNoViolations();
   });
 
-  test('withdraw on critical, re-add on passing and on re-publish; other instances and shared entities untouched', async (t) => {
+  test('withdraw on critical from both upstreams, re-add on passing and on re-publish; other instances and shared entities untouched', async (t) => {
     const name = uniqueName();
     const a = publisher(t, instance(name, 18083));
     const b = publisher(t, instance(name, 18084));
     a.p.publish(profile(['echo']));
     b.p.publish(profile(['echo']));
-    await waitFor(() => kong.targetsOf(`mcp-${name}`).size === 2, 5000, 'both targets');
+    const both = (address: string) =>
+      kong.targetsOf(`mcp-${name}`).has(address) && kong.targetsOf(`mcp-${name}-rr`).has(address);
+    const neither = (address: string) =>
+      !kong.targetsOf(`mcp-${name}`).has(address) && !kong.targetsOf(`mcp-${name}-rr`).has(address);
+    await waitFor(() => both('127.0.0.1:18083') && both('127.0.0.1:18084'), 5000, 'both targets in both upstreams');
 
     a.p.report({ status: 'critical', reason: 'MCP server exited (code 1)' });
-    await waitFor(() => !kong.targetsOf(`mcp-${name}`).has('127.0.0.1:18083'), 5000, 'target of a removed');
-    assert.ok(kong.targetsOf(`mcp-${name}`).has('127.0.0.1:18084'), "b's target stays");
-    assert.ok(
-      kong.upstreams.has(`mcp-${name}`) && kong.services.has(`mcp-${name}`) && kong.routes.has(`mcp-${name}`),
-      'shared entities stay',
-    );
+    await waitFor(() => neither('127.0.0.1:18083'), 5000, 'target of a removed from both upstreams');
+    assert.ok(both('127.0.0.1:18084'), "b's target stays in both");
+    assertShared(name);
     assert.equal(a.p.status().state, 'published', 'Kong matches what is wanted (no target while critical)');
     const drained = a.infoOrAbove().filter((l) => /removed: MCP server exited/.test(l.msg));
     assert.equal(drained.length, 1);
@@ -159,13 +206,13 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
     assert.equal(a.requests().length, count);
 
     a.p.report({ status: 'passing', latencyMs: 1, toolCount: 1 });
-    await waitFor(() => kong.targetsOf(`mcp-${name}`).has('127.0.0.1:18083'), 5000, 'target of a re-added on passing');
+    await waitFor(() => both('127.0.0.1:18083'), 5000, 'target of a re-added on passing');
 
     a.p.report({ status: 'critical', reason: 'hung: 2 pings missed' });
-    await waitFor(() => !kong.targetsOf(`mcp-${name}`).has('127.0.0.1:18083'), 5000, 'removed again');
+    await waitFor(() => neither('127.0.0.1:18083'), 5000, 'removed again');
     // Restarted and handshaken again: publish() alone re-adds it (READY supersedes the critical).
     a.p.publish(profile(['echo']));
-    await waitFor(() => kong.targetsOf(`mcp-${name}`).has('127.0.0.1:18083'), 5000, 're-added on re-publish');
+    await waitFor(() => both('127.0.0.1:18083'), 5000, 're-added on re-publish');
     assert.deepEqual(
       a
         .requests()
@@ -174,8 +221,11 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
             r.path.endsWith('/targets/127.0.0.1:18083') ||
             (r.body as { target?: string } | undefined)?.target === '127.0.0.1:18083',
         )
-        .map((r) => `${r.method} ${r.status}`),
-      ['POST 201', 'DELETE 204', 'POST 201', 'DELETE 204', 'POST 201'],
+        .map((r) => `${r.method} ${r.path.includes('-rr/') ? 'rr' : 'hashed'} ${r.status}`),
+      ['POST 201', 'DELETE 204', 'POST 201', 'DELETE 204', 'POST 201'].flatMap((step) => [
+        step.replace(' ', ' hashed '),
+        step.replace(' ', ' rr '),
+      ]),
     );
     assertNoViolations();
   });
@@ -184,7 +234,7 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
     const name = uniqueName();
     const inst = instance(name, 18085);
     // A target left by an earlier run of this instance (SIGKILLed, never withdrew), with old tags.
-    const earlier = serverState(name, inst.serviceId);
+    const earlier = serverState(name, inst.serviceId).session;
     const put = (path: string, body: unknown) =>
       fetch(`${kong.url}${path}`, {
         method: 'PUT',
@@ -205,8 +255,9 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
     const targetCalls = requests().filter((r) => r.path.includes('/targets'));
     const fresh = targetCalls.slice(targetCalls.findIndex((r) => r.method === 'POST' && r.status === 409));
     assert.deepEqual(
-      fresh.map((r) => `${r.method} ${r.status}`),
-      ['POST 409', 'PATCH 200'],
+      fresh.map((r) => `${r.method} ${r.path.replace(/\/targets.*/, '')} ${r.status}`),
+      [`POST /upstreams/mcp-${name} 409`, `PATCH /upstreams/mcp-${name} 200`, `POST /upstreams/mcp-${name}-rr 201`],
+      'the stale one is brought to our tags, the round-robin upstream (new) gets it anew',
     );
     assert.ok(
       kong
@@ -216,34 +267,45 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
       'stale tags replaced',
     );
 
-    // Someone deletes the target behind our back, then the tools change: PATCH 404 → POST.
+    // Someone deletes the target from one upstream behind our back, then the tools change: PATCH 404 → POST to
+    // both (409 from the one that still has it: PATCH).
     kong.targetsOf(`mcp-${name}`).clear();
     p.publish(profile(['echo', 'add']));
-    await waitFor(() => kong.targetsOf(`mcp-${name}`).has('127.0.0.1:18085'), 5000, 'target back');
+    await waitFor(
+      () =>
+        kong.targetsOf(`mcp-${name}`).has('127.0.0.1:18085') &&
+        kong
+          .targetsOf(`mcp-${name}-rr`)
+          .get('127.0.0.1:18085')
+          ?.tags.includes(`mcp-tools:${profile(['echo', 'add']).toolsHash}`),
+      5000,
+      'target back in both',
+    );
     const last = requests()
       .filter((r) => r.path.includes('/targets'))
-      .slice(-2);
+      .slice(-4);
     assert.deepEqual(
-      last.map((r) => `${r.method} ${r.status}`),
-      ['PATCH 404', 'POST 201'],
+      last.map((r) => `${r.method} ${r.path.includes('-rr/') ? 'rr' : 'hashed'} ${r.status}`),
+      ['PATCH hashed 404', 'POST hashed 201', 'POST rr 409', 'PATCH rr 200'],
     );
     assertNoViolations();
   });
 
-  test("shutdown: withdraw removes only this instance's target and resolves; nothing shared is deleted", async (t) => {
+  test("shutdown: withdraw removes only this instance's target, from both upstreams, and resolves; nothing shared is deleted", async (t) => {
     const name = uniqueName();
     const a = publisher(t, instance(name, 18086));
     const b = publisher(t, instance(name, 18087));
     a.p.publish(profile(['echo']));
     b.p.publish(profile(['echo']));
-    await waitFor(() => kong.targetsOf(`mcp-${name}`).size === 2, 5000, 'both targets');
+    const upstreams = [`mcp-${name}`, `mcp-${name}-rr`];
+    await waitFor(() => upstreams.every((u) => kong.targetsOf(u).size === 2), 5000, 'both targets in both upstreams');
 
     const started = Date.now();
     await a.p.withdraw(3000);
     t.diagnostic(`withdraw took ${Date.now() - started} ms`);
     assert.equal(a.p.status().state, 'withdrawn');
-    assert.deepEqual([...kong.targetsOf(`mcp-${name}`).keys()], ['127.0.0.1:18087']);
-    assert.ok(kong.upstreams.has(`mcp-${name}`) && kong.services.has(`mcp-${name}`) && kong.routes.has(`mcp-${name}`));
+    for (const u of upstreams) assert.deepEqual([...kong.targetsOf(u).keys()], ['127.0.0.1:18087'], u);
+    assertShared(name);
     assert.ok(
       !kong.requests.some((r) => r.method === 'DELETE' && !r.path.includes('/targets/')),
       'no DELETE of anything but a target',
@@ -253,12 +315,12 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
     a.p.publish(profile(['echo']));
     a.p.report({ status: 'passing', latencyMs: 1, toolCount: 1 });
     await new Promise((r) => setTimeout(r, 150));
-    assert.ok(!kong.targetsOf(`mcp-${name}`).has('127.0.0.1:18086'));
+    for (const u of upstreams) assert.ok(!kong.targetsOf(u).has('127.0.0.1:18086'), u);
 
-    // The last instance leaving leaves an upstream without targets (Kong answers 503): still no deletes.
+    // The last instance leaving leaves upstreams without targets (Kong answers 503): still no deletes.
     await b.p.withdraw(3000);
-    assert.equal(kong.targetsOf(`mcp-${name}`).size, 0);
-    assert.ok(kong.upstreams.has(`mcp-${name}`));
+    for (const u of upstreams) assert.equal(kong.targetsOf(u).size, 0, u);
+    assertShared(name);
     assertNoViolations();
   });
 
@@ -318,86 +380,165 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
     assertNoViolations();
   });
 
-  test("Kong's database reset: the periodic check finds the route gone and creates everything again", async (t) => {
+  test("Kong's database reset: the periodic check finds a route or a target gone and creates everything again", async (t) => {
     const name = uniqueName();
     const { p } = publisher(t, instance(name, 18090), { verifyIntervalMs: 100 });
     p.publish(profile(['echo']));
-    await waitFor(() => kong.targetsOf(`mcp-${name}`).size === 1, 5000, 'published');
+    const upstreams = [`mcp-${name}`, `mcp-${name}-rr`];
+    const complete = () =>
+      kong.routes.has(`mcp-${name}`) &&
+      kong.routes.has(`mcp-${name}-session`) &&
+      upstreams.every((u) => kong.targetsOf(u).size === 1);
+    await waitFor(complete, 5000, 'published');
     kong.routes.delete(`mcp-${name}`);
     kong.targetsOf(`mcp-${name}`).clear();
-    await waitFor(
-      () => kong.routes.has(`mcp-${name}`) && kong.targetsOf(`mcp-${name}`).size === 1,
-      5000,
-      'route and target back',
-    );
+    await waitFor(complete, 5000, 'plain route and target back');
+    kong.routes.delete(`mcp-${name}-session`);
+    await waitFor(complete, 5000, 'session route back');
+    kong.targetsOf(`mcp-${name}-rr`).clear();
+    await waitFor(complete, 5000, 'target back in the round-robin upstream');
     assertNoViolations();
   });
 
-  test('both eras through one upstream: legacy sessions hash on Mcp-Session-Id, header-less 2026-07-28 requests fall back to the client address, never to one constant target', async (t) => {
+  test('both eras through two routes: Mcp-Session-Id on the MCP endpoint reaches the hashed upstream as /mcp; all else (2026-07-28, initialize, REST with or without the header, per-tool) the round-robin one', async (t) => {
     const name = uniqueName();
-    const { p } = publisher(t, instance(name, 18093));
+    const { p } = publisher(t, instance(name, 18093), { perToolRoutes: true });
     p.publish(profile(['echo']));
-    await waitFor(() => kong.targetsOf(`mcp-${name}`).size === 1, 5000, 'published');
-    const upstream = kong.upstreams.get(`mcp-${name}`)!;
+    await waitFor(() => kong.targetsOf(`mcp-${name}-rr`).size === 1, 5000, 'published');
 
-    // Kong's document: hash_fallback is "what to use as hashing input if the primary hash_on does not return a
-    // hash (eg. header is missing ...)". A modern request carries no Mcp-Session-Id, so it is balanced by this.
+    // Kong's route `headers` (the Admin API document, Route): "When headers contains only one value and that value
+    // starts with the special prefix `~*`, the value is interpreted as a regular expression". `.` needs a value.
     const doc = parse(readFileSync(kongOpenApiPath(), 'utf8'));
+    const described = doc.components.schemas.Route.properties.headers.description;
+    assert.match(described, /only one value and that value starts with the special prefix `~\*`.*regular expression/);
+    const sessionRoute = kong.routes.get(`mcp-${name}-session`)!;
+    assert.deepEqual(sessionRoute.headers, { 'Mcp-Session-Id': ['~*.'] });
+    assert.deepEqual(sessionRoute.paths, [`/${name}/mcp`], 'the MCP endpoint, not all of /<name>');
+    // The document's Service `path`, "the path to be used in requests to the upstream server", and Route
+    // `path_handling`, which "controls how the service path, route path and requested path are combined".
+    const serviceRequest = doc.components.requestBodies['service-request'].content['application/json'].schema;
+    assert.match(serviceRequest.properties.path.description, /path to be used in requests to the upstream/);
+    assert.match(doc.components.schemas.Route.properties.path_handling.description, /service path, route path/);
+
+    // Kong's priority rule: the router orders routes by how many matching attributes they have (methods, hosts,
+    // headers, snis, paths) before anything else, then by how many headers, then by path length (Kong 3.x,
+    // kong/router/transform.lua get_priority: the attribute count sits in the top bits of the route's priority,
+    // the header count below it, the path length in the lowest; the proxy reference's "Matching priorities" states
+    // the same order). On the MCP endpoint the session route (paths + headers) beats the plain one (paths) for a
+    // request with the header; elsewhere it does not match at all. kong.proxy models that rule and Kong's v0 path
+    // handling (kong/router/utils.lua get_upstream_uri): the stripped `/<name>/mcp` becomes the service's `/mcp`.
+    const session = { 'Mcp-Session-Id': 'abc123' };
+    // No route names methods: a legacy session's POSTs, its GET stream and its DELETE all go this way.
+    for (const [path, headers, upstreamPath] of [
+      [`/${name}/mcp`, session, '/mcp'],
+      [`/${name}/mcp?x=1`, { 'mcp-session-id': 'x' }, '/mcp'],
+      [`/${name}/mcp/`, session, '/mcp/'],
+    ] as const) {
+      const hop = kong.proxy(path, headers);
+      assert.equal(hop?.route.name, `mcp-${name}-session`, path);
+      assert.equal(hop?.upstream?.name, `mcp-${name}`, path);
+      assert.equal(hop?.upstream?.algorithm, 'consistent-hashing', `${path}: a legacy session is hashed`);
+      assert.equal(hop?.path, upstreamPath, `${path}: what the sidecar sees (the query is passed on as it is)`);
+    }
+    const modern = { 'MCP-Protocol-Version': '2026-07-28', 'Mcp-Method': 'tools/list' };
+    for (const [what, path, headers, route, upstreamPath] of [
+      ['2026-07-28 request', `/${name}/mcp`, modern, `mcp-${name}`, '/mcp'],
+      ['legacy initialize (no session yet)', `/${name}/mcp`, {}, `mcp-${name}`, '/mcp'],
+      ['an empty session header', `/${name}/mcp`, { 'Mcp-Session-Id': '' }, `mcp-${name}`, '/mcp'],
+      ['REST', `/${name}/tools`, {}, `mcp-${name}`, '/tools'],
+      // Any client can send the header: on a REST path it changes nothing, so the per-tool route and its plugins
+      // and those on service mcp-<name> apply (before, it took the session route around them).
+      ['REST with a session header', `/${name}/tools`, session, `mcp-${name}`, '/tools'],
+      ['per-tool REST route', `/${name}/tools/echo`, {}, `mcp-${name}.tools.echo`, `/${name}/tools/echo`],
+      [
+        'per-tool REST with a session header',
+        `/${name}/tools/echo`,
+        session,
+        `mcp-${name}.tools.echo`,
+        `/${name}/tools/echo`,
+      ],
+      ['the OpenAPI document with a session header', `/${name}/openapi.json`, session, `mcp-${name}`, '/openapi.json'],
+      [
+        'per-tool MCP route',
+        `/${name}/mcp`,
+        { ...modern, 'Mcp-Method': 'tools/call', 'Mcp-Name': 'echo' },
+        `mcp-${name}.mcp.echo`,
+        `/${name}/mcp`,
+      ],
+      // A modern tools/call that (oddly) also sends a session id still takes its tool route: two headers beat one.
+      [
+        'per-tool MCP route with a session header',
+        `/${name}/mcp`,
+        { ...session, 'Mcp-Method': 'tools/call', 'Mcp-Name': 'echo' },
+        `mcp-${name}.mcp.echo`,
+        `/${name}/mcp`,
+      ],
+    ] as const) {
+      const hop = kong.proxy(path, headers);
+      assert.equal(hop?.route.name, route, what);
+      // Per-tool routes are on the plain service: stateless, and under the operator's plugins on it.
+      assert.equal(hop?.service.name, `mcp-${name}`, what);
+      assert.equal(hop?.upstream?.name, `mcp-${name}-rr`, what);
+      assert.equal(hop?.upstream?.algorithm, 'round-robin', what);
+      assert.equal(hop?.path, upstreamPath, what);
+    }
+
+    // The hashed upstream keeps its fallback as a safety net. Kong's document: hash_fallback is "what to use as
+    // hashing input if the primary hash_on does not return a hash (eg. header is missing ...)". Not `none`: under
+    // consistent-hashing Kong 3.x hashes a missing value as "" (balancer/init.lua), so every header-less request
+    // of every client would land on the same target (Kong issue #14251); `none` means round-robin only as `hash_on`.
+    const hashed = kong.upstreams.get(`mcp-${name}`)!;
     const field =
       doc.components.requestBodies['upstream-request'].content['application/json'].schema.properties.hash_fallback;
     assert.match(field.description, /header is missing/);
-    assert.ok(field.enum.includes(upstream.hash_fallback), `${upstream.hash_fallback} is one of ${field.enum}`);
-    assert.equal(upstream.algorithm, 'consistent-hashing');
-    assert.equal(upstream.hash_on_header, 'Mcp-Session-Id');
-    // Not `none`: under consistent-hashing Kong 3.x hashes a missing value as "" (balancer/init.lua), so every
-    // header-less request of every client would land on the same target (Kong issue #14251) instead of
-    // round-robin, which `none` means only as `hash_on`. The client address spreads clients over the replicas.
-    assert.notEqual(upstream.hash_fallback, 'none');
-    assert.equal(upstream.hash_fallback, 'ip');
-    // Nothing else steers the fallback: no fallback header, query argument or cookie is set.
+    assert.ok(field.enum.includes(hashed.hash_fallback), `${hashed.hash_fallback} is one of ${field.enum}`);
+    assert.equal(hashed.hash_on_header, 'Mcp-Session-Id');
+    assert.equal(hashed.hash_fallback, 'ip');
     for (const key of [
       'hash_fallback_header',
       'hash_fallback_query_arg',
       'hash_fallback_uri_capture',
       'hash_on_cookie',
     ])
-      assert.equal(upstream[key], undefined, key);
+      assert.equal(hashed[key], undefined, key);
 
-    // Kong's entity rules on the fallback are enforced by the double, so the test above cannot pass on a body
-    // real Kong would refuse.
-    const good = serverState(name, undefined).upstream;
-    assert.deepEqual(kong.validate('PUT', `/upstreams/mcp-${name}`, good), []);
+    // Kong's entity rules on the fallback and on route headers are enforced by the double, so the tests above
+    // cannot pass on a body real Kong would refuse.
+    const good = serverState(name, undefined).session;
+    assert.deepEqual(kong.validate('PUT', `/upstreams/mcp-${name}`, good.upstream), []);
     assert.match(
-      kong.validate('PUT', `/upstreams/mcp-${name}`, { ...good, hash_fallback: 'header' }).join('\n'),
+      kong.validate('PUT', `/upstreams/mcp-${name}`, { ...good.upstream, hash_fallback: 'header' }).join('\n'),
       /hash_fallback_header: required/,
     );
-    assert.match(
-      kong
-        .validate('PUT', `/upstreams/mcp-${name}`, {
-          ...good,
-          hash_fallback: 'header',
-          hash_fallback_header: 'mcp-session-id',
-        })
-        .join('\n'),
-      /must be distinct/,
-    );
-    const { hash_on_header: _unused, ...withoutHeader } = good;
+    const { hash_on_header: _unused, ...withoutHeader } = good.upstream;
     assert.match(
       kong.validate('PUT', `/upstreams/mcp-${name}`, { ...withoutHeader, hash_on: 'none' }).join('\n'),
       /must be 'none' when hash_on is 'none'/,
     );
+    const routePath = `/services/mcp-${name}-session/routes/mcp-${name}-session`;
+    assert.deepEqual(kong.validate('PUT', routePath, good.route), []);
+    for (const [headers, message] of [
+      [{ 'Mcp-Session-Id': ['~*.', 'abc'] }, /only as the single value/],
+      [{ 'Mcp-Session-Id': ['~*('] }, /invalid regex/],
+      [{ 'Mcp-Session-Id': ['~*'] }, /invalid regex/],
+      [{ 'Mcp-Session-Id': [] }, /non-empty array/],
+      [{ Host: ['example.com'] }, /'hosts' attribute/],
+    ] as const)
+      assert.match(kong.validate('PUT', routePath, { ...good.route, headers }).join('\n'), message);
 
-    // Long SSE streams (legacy GET streams, 2026-07-28 subscriptions/listen) still flow through the same route:
-    // no buffering either way, and a read timeout far above the sidecar's keep-alive comments (15 s default).
-    const route = kong.routes.get(`mcp-${name}`)!;
-    assert.equal(route.response_buffering, false);
-    assert.equal(route.request_buffering, false);
-    const service = kong.services.get(`mcp-${name}`)!;
-    assert.ok(service.read_timeout >= 20 * 15_000, `read_timeout ${service.read_timeout} ms`);
+    // Long SSE streams (legacy GET streams, 2026-07-28 subscriptions/listen) flow through either route: no
+    // buffering, and a read timeout far above the sidecar's keep-alive comments (15 s default).
+    for (const r of [`mcp-${name}`, `mcp-${name}-session`]) {
+      const route = kong.routes.get(r)!;
+      assert.equal(route.response_buffering, false, r);
+      assert.equal(route.request_buffering, false, r);
+      const service = kong.services.get(r)!;
+      assert.ok(service.read_timeout >= 20 * 15_000, `read_timeout ${service.read_timeout} ms`);
+    }
     assertNoViolations();
   });
 
-  test('with an upstream token: a tagged request-transformer plugin on the service makes Kong send it; the token is never logged', async (t) => {
+  test('with an upstream token: a tagged request-transformer plugin on both services makes Kong send it; the token is never logged', async (t) => {
     const name = uniqueName();
     const inst = instance(name, 18090);
     const token = 'kong-to-sidecar-0123456789abcdef';
@@ -407,21 +548,30 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
       requests().map((r) => `${r.method} ${r.path} ${r.status}`),
       [
         `PUT /upstreams/mcp-${name} 200`,
+        `PUT /upstreams/mcp-${name}-rr 200`,
         `PUT /services/mcp-${name} 200`,
         `PUT /services/mcp-${name}/routes/mcp-${name} 200`,
         `PUT /services/mcp-${name}/plugins/mcp-${name}-upstream-auth 200`,
+        `PUT /services/mcp-${name}-session 200`,
+        `PUT /services/mcp-${name}-session/routes/mcp-${name}-session 200`,
+        `PUT /services/mcp-${name}-session/plugins/mcp-${name}-session-upstream-auth 200`,
         `POST /upstreams/mcp-${name}/targets 201`,
+        `POST /upstreams/mcp-${name}-rr/targets 201`,
       ],
     );
+    // Both paths to the sidecars carry the token: a request with or without a session header alike.
+    for (const service of [`mcp-${name}`, `mcp-${name}-session`]) {
+      const plugin = kong.plugins.get(`${service}-upstream-auth`)!;
+      assert.equal(plugin.name, 'request-transformer');
+      assert.deepEqual(plugin.service, { id: kong.services.get(service)!.id });
+      assert.deepEqual(plugin.config, {
+        remove: { headers: ['Authorization'] },
+        add: { headers: [`Authorization:Bearer ${token}`] },
+      });
+      assert.ok(plugin.tags.includes(MANAGED_BY_TAG) && plugin.tags.includes(`mcp-server:${name}`));
+      assert.ok(plugin.tags.includes(`instance:${inst.serviceId}`));
+    }
     const plugin = kong.plugins.get(`mcp-${name}-upstream-auth`)!;
-    assert.equal(plugin.name, 'request-transformer');
-    assert.deepEqual(plugin.service, { id: kong.services.get(`mcp-${name}`)!.id });
-    assert.deepEqual(plugin.config, {
-      remove: { headers: ['Authorization'] },
-      add: { headers: [`Authorization:Bearer ${token}`] },
-    });
-    assert.ok(plugin.tags.includes(MANAGED_BY_TAG) && plugin.tags.includes(`mcp-server:${name}`));
-    assert.ok(plugin.tags.includes(`instance:${inst.serviceId}`));
     assertNoViolations();
     assert.ok(!raw.some((line) => line.includes(token)), 'the token is in no log line');
 
@@ -430,6 +580,7 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
     await publishPassing(second.p, ['echo']);
     assert.equal([...kong.plugins.values()].filter((e) => e.instance_name === plugin.instance_name).length, 1);
     assert.equal(kong.plugins.get(plugin.instance_name)!.id, plugin.id);
+    assert.equal([...kong.plugins.values()].filter((e) => e.tags?.includes(`mcp-server:${name}`)).length, 2);
   });
 
   test('a plugin Kong refuses is reported without its body: the token stays out of the error and the log', async (t) => {
@@ -456,9 +607,12 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
     p.publish(profile(['echo']));
     await waitFor(() => kong.targetsOf(`mcp-${name}`).size === 1, 5000, 'published');
     assert.deepEqual(kong.routes.get(`mcp-${name}`)!.paths, ['/api/tools']);
-    assert.deepEqual([...kong.targetsOf(`mcp-${name}`).keys()], ['[::1]:18091']);
+    assert.deepEqual(kong.routes.get(`mcp-${name}-session`)!.paths, ['/api/tools/mcp']);
+    await waitFor(() => kong.targetsOf(`mcp-${name}-rr`).size === 1, 5000, 'in the round-robin upstream');
+    for (const u of [`mcp-${name}`, `mcp-${name}-rr`])
+      assert.deepEqual([...kong.targetsOf(u).keys()], ['[::1]:18091'], u);
     await p.withdraw(2000);
-    assert.equal(kong.targetsOf(`mcp-${name}`).size, 0);
+    assert.equal(kong.targetsOf(`mcp-${name}`).size + kong.targetsOf(`mcp-${name}-rr`).size, 0);
     assertNoViolations();
   });
 });
@@ -471,11 +625,15 @@ describe('the contract double itself', () => {
   after(() => kong.stop());
 
   test("rejects a body that breaks the OpenAPI document, and accepts the publisher's own bodies", async () => {
-    const good = serverState('demo', 'demo-127.0.0.1-8080');
+    const both = serverState('demo', 'demo-127.0.0.1-8080');
+    const good = both.session;
     assert.deepEqual(kong.validate('PUT', '/upstreams/mcp-demo', good.upstream), []);
-    assert.deepEqual(kong.validate('PUT', '/services/mcp-demo', good.service), []);
-    assert.deepEqual(kong.validate('PUT', '/services/mcp-demo/routes/mcp-demo', good.route), []);
-    const { plugin } = serverState('demo', 'demo-127.0.0.1-8080', undefined, 'tok');
+    assert.deepEqual(kong.validate('PUT', '/upstreams/mcp-demo-rr', both.plain.upstream), []);
+    assert.deepEqual(kong.validate('PUT', '/services/mcp-demo', both.plain.service), []);
+    assert.deepEqual(kong.validate('PUT', '/services/mcp-demo/routes/mcp-demo', both.plain.route), []);
+    assert.deepEqual(kong.validate('PUT', '/services/mcp-demo-session', good.service), []);
+    assert.deepEqual(kong.validate('PUT', '/services/mcp-demo-session/routes/mcp-demo-session', good.route), []);
+    const { plugin } = serverState('demo', 'demo-127.0.0.1-8080', undefined, 'tok').plain;
     assert.deepEqual(kong.validate('PUT', `/services/mcp-demo/plugins/${plugin!.instance_name}`, plugin), []);
     assert.ok(
       kong
@@ -519,7 +677,7 @@ describe('the contract double itself', () => {
       upstreamErrors.join('\n'),
     );
 
-    const brokenRoute: Record<string, unknown> = { ...good.route, response_buffering: 'off' };
+    const brokenRoute: Record<string, unknown> = { ...both.plain.route, response_buffering: 'off' };
     delete brokenRoute.protocols;
     const routeErrors = kong.validate('PUT', '/services/mcp-demo/routes/mcp-demo', brokenRoute);
     assert.ok(
@@ -538,13 +696,21 @@ describe('the contract double itself', () => {
     );
     assert.ok(
       kong
-        .validate('PUT', '/services/mcp-demo', { ...good.service, timeout: 5 })
+        .validate('PUT', '/services/mcp-demo', { ...both.plain.service, timeout: 5 })
         .some((e) => /timeout: unknown field/.test(e)),
       "Kong's unknown-field rule",
     );
     assert.ok(
-      kong.validate('PUT', '/services/mcp-demo', { ...good.service, tags: ['a,b'] }).some((e) => /invalid tag/.test(e)),
+      kong
+        .validate('PUT', '/services/mcp-demo', { ...both.plain.service, tags: ['a,b'] })
+        .some((e) => /invalid tag/.test(e)),
       "Kong's tag rule",
+    );
+    assert.ok(
+      kong
+        .validate('PUT', '/services/mcp-demo-session', { ...good.service, path: 'mcp' })
+        .some((e) => /path: should start with: \//.test(e)),
+      "Kong's service path rule",
     );
 
     // Over the wire: answered 400 like a Kong schema violation, and recorded as a violation.
@@ -557,6 +723,31 @@ describe('the contract double itself', () => {
     assert.equal(((await res.json()) as { name: string }).name, 'schema violation');
     assert.ok(kong.violations.some((v) => v.startsWith('PUT /upstreams/mcp-demo:')));
     assert.ok(!kong.upstreams.has('mcp-demo'), 'nothing stored from a rejected request');
+  });
+
+  test("models Kong's v0 path handling: service path, strip_path and the request path combined", () => {
+    // Rows of Kong's path handling table (service.path, route path, strip_path, request → upstream), which
+    // kong/router/utils.lua get_upstream_uri implements.
+    for (const [servicePath, routePath, strip, request, expected] of [
+      ['/s', '/tv0', true, '/tv0', '/s'],
+      ['/s', '/tv0', true, '/tv0/req', '/s/req'],
+      ['/s', '/tv0', true, '/tv0/', '/s/'],
+      ['/s', '/fv0', false, '/fv0/req', '/s/fv0/req'],
+      ['/s/', '/tv0', true, '/tv0/req', '/s/req'],
+      ['/s/', '/fv0', false, '/fv0/req', '/s/fv0/req'],
+      [undefined, '/memory', true, '/memory/mcp', '/mcp'],
+      [undefined, '/memory', true, '/memory', '/'],
+      [undefined, '/memory/tools/echo', false, '/memory/tools/echo?x=1', '/memory/tools/echo'],
+      ['/mcp', '/memory/mcp', true, '/memory/mcp', '/mcp'],
+    ] as const) {
+      const route = { paths: [routePath], strip_path: strip, path_handling: 'v0' };
+      assert.equal(
+        upstreamPath(route, { path: servicePath }, request),
+        expected,
+        `${servicePath} ${routePath} ${request}`,
+      );
+    }
+    assert.throws(() => upstreamPath({ paths: ['/a'], path_handling: 'v1' }, {}, '/a'), /not modelled/);
   });
 
   test("handles the document's known quirks explicitly", async () => {

@@ -67,7 +67,7 @@ describe('per-tool Kong routes against the Kong 3.9 Admin API contract', () => {
     const rest = kong.routes.get(toolRouteName(name, 'echo', 'tools'))!;
     assert.deepEqual(rest.paths, [`/${name}/tools/echo`]);
     assert.equal(rest.strip_path, false, 'the tool name must reach the sidecar');
-    assert.deepEqual(rest.service, { id: service.id }, "on the server's service: its plugins apply");
+    assert.deepEqual(rest.service, { id: service.id }, "on the server's plain service: its plugins apply");
     assert.equal(rest.response_buffering, false);
     const mcp = kong.routes.get(toolRouteName(name, 'echo', 'mcp'))!;
     assert.deepEqual(mcp.paths, [`/${name}/mcp`]);
@@ -80,8 +80,15 @@ describe('per-tool Kong routes against the Kong 3.9 Admin API contract', () => {
       requests()
         .filter((r) => r.method === 'PUT' && r.path.includes('/routes/'))
         .map((r) => r.path.split('/routes/')[1]),
-      [`mcp-${name}`, ...[`tools.echo`, `mcp.echo`, `tools.add`, `mcp.add`].map((x) => `mcp-${name}.${x}`)],
+      [
+        `mcp-${name}`,
+        `mcp-${name}-session`,
+        ...[`tools.echo`, `mcp.echo`, `tools.add`, `mcp.add`].map((x) => `mcp-${name}.${x}`),
+      ],
     );
+    // On the plain service, whose upstream is round-robin: a tool call needs no affinity.
+    assert.equal(service.host, `mcp-${name}-rr`);
+    assert.equal(kong.upstreams.get(service.host)!.algorithm, 'round-robin');
     assert.deepEqual(kong.violations, []);
   });
 

@@ -50,6 +50,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OpenAPIBackend, type Document, type Operation, type Request } from 'openapi-backend';
 import { parse } from 'yaml';
+import { pickRoute, upstreamPath } from './kong-router.js';
 
 /** The Kong version the double answers GET / with: the release its OpenAPI document describes. */
 export const KONG_VERSION = '3.9.1';
@@ -184,6 +185,39 @@ function hashFallbackChecks(body: Record<string, any>): string[] {
   return out;
 }
 
+/**
+ * A route's `headers`, as the document's Route description states them: a map of header names to lists of values,
+ * never `Host` (that is `hosts`), and "when headers contains only one value and that value starts with the
+ * special prefix `~*`, the value is interpreted as a regular expression". A `~*` value beside others is refused
+ * here: whether it is then a regex or literal text depends on the router flavour, so a publisher must not send it.
+ * The regex must compile (JavaScript's syntax stands in for Kong's PCRE/Rust regex, which agree on simple ones).
+ */
+function routeHeaderChecks(headers: unknown): string[] {
+  if (headers === undefined || headers === null) return [];
+  if (typeof headers !== 'object' || Array.isArray(headers)) return ['headers: expected a map'];
+  const out: string[] = [];
+  for (const [name, values] of Object.entries(headers)) {
+    if (name.toLowerCase() === 'host')
+      out.push("headers: cannot contain 'host' header, which must be specified in the 'hosts' attribute");
+    if (!Array.isArray(values) || values.length === 0 || values.some((v) => typeof v !== 'string' || v === '')) {
+      out.push(`headers.${name}: expected a non-empty array of non-empty strings`);
+      continue;
+    }
+    const regexes = (values as string[]).filter((v) => v.startsWith('~*'));
+    if (regexes.length > 0 && values.length > 1)
+      out.push(`headers.${name}: a regular expression (~*) is one only as the single value`);
+    for (const regex of regexes) {
+      try {
+        if (regex.length === 2) throw new Error('empty');
+        new RegExp(regex.slice(2), 'i');
+      } catch {
+        out.push(`headers.${name}: invalid regex ${JSON.stringify(regex)}`);
+      }
+    }
+  }
+  return out;
+}
+
 /** The checks Kong makes that the document does not express (Q10 and the rules above). */
 function kongSideChecks(operation: Operation, params: Record<string, string>, body: any): string[] {
   const out: string[] = [];
@@ -210,6 +244,9 @@ function kongSideChecks(operation: Operation, params: Record<string, string>, bo
       out.push('name: must match the name in the path');
     if (!NAME.test(body?.name ?? key)) out.push(`name: invalid value ${JSON.stringify(body?.name ?? key)}`);
   }
+  // Kong's typedefs.path (the document says only "the path to be used in requests to the upstream server").
+  if (op === 'upsert-service' && body?.path !== undefined && !/^\/[^?#\s]*$/.test(String(body.path)))
+    out.push('path: should start with: /');
   if (op === 'upsert-plugin-for-a-service') {
     if (body?.instance_name !== undefined && !UUID.test(params.plugin_id) && body.instance_name !== params.plugin_id)
       out.push('instance_name: must match the instance name in the path');
@@ -219,6 +256,7 @@ function kongSideChecks(operation: Operation, params: Record<string, string>, bo
   }
   if (op === 'upsert-route-for-service' && body?.service !== undefined)
     out.push('service: given by the path, must not be in the body');
+  if (op === 'upsert-route-for-service') out.push(...routeHeaderChecks(body?.headers));
   if (
     (op === 'create-target-for-upstream' || op === 'update-target-for-upstream') &&
     body?.target !== undefined &&
@@ -282,6 +320,28 @@ export class KongAdminDouble {
   targetsOf(upstreamName: string): Map<string, Entity> {
     const upstream = this.upstreams.get(upstreamName);
     return (upstream && this.targets.get(upstream.id)) ?? new Map();
+  }
+
+  /**
+   * Which stored route Kong's proxy would pick for a request: Kong 3.x's route priority (kong-router.ts models
+   * it): attributes, then headers, then path length.
+   */
+  routeFor(path: string, headers: Record<string, string> = {}): Entity | undefined {
+    return pickRoute(this.routes.values(), path, headers);
+  }
+
+  /**
+   * Where Kong's proxy would send a request: the route it picks, that route's service and upstream, and the path
+   * the upstream sees (the service's `path`, the route's `strip_path`, v0 path handling: kong-router.ts).
+   */
+  proxy(
+    path: string,
+    headers: Record<string, string> = {},
+  ): { route: Entity; service: Entity; upstream?: Entity; path: string } | undefined {
+    const route = this.routeFor(path, headers);
+    const service = route && [...this.services.values()].find((s) => s.id === route.service?.id);
+    if (!route || !service) return undefined;
+    return { route, service, upstream: this.upstreams.get(service.host), path: upstreamPath(route, service, path) };
   }
 
   /**
