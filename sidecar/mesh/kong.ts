@@ -187,6 +187,9 @@ export class KongAdapter implements RegistryAdapter {
       this.lastVerifiedAt = Date.now();
       return;
     }
+    // In it from here on, as far as anyone can tell: the add goes upstream by upstream, and a withdrawal aborts it
+    // midway, so a failed add must still be removed on shutdown (the DELETE of one that is not there is harmless).
+    this.target = { kind: 'unknown' };
     const added = await this.targets.add(body);
     if (added.kind === 'upstream-gone') {
       this.log.warn({ upstream: added.upstream }, `Kong upstream ${added.upstream} is gone; creating it again`);

@@ -324,6 +324,26 @@ describe('KongPublisher against the Kong 3.9 Admin API contract', () => {
     assertNoViolations();
   });
 
+  test('shutdown in the middle of an add: a target already in one upstream when the withdrawal aborted the other is removed too', async (t) => {
+    const name = uniqueName();
+    const a = publisher(t, instance(name, 18088));
+    await publishPassing(a.p, ['echo']);
+    // The server died (its target is withdrawn, the publisher knows it absent) and came back: the re-add goes
+    // upstream by upstream (hashed, then round-robin); hold the second POST until the withdrawal aborts it.
+    a.p.report({ status: 'critical', reason: 'MCP server down' });
+    await waitFor(() => !kong.targetsOf(`mcp-${name}-rr`).has('127.0.0.1:18088'), 5000, 'withdrawn on critical');
+    const hold = kong.hold((method, path) => method === 'POST' && path === `/upstreams/mcp-${name}-rr/targets`);
+    a.p.report({ status: 'passing', latencyMs: 1, toolCount: 1 });
+    await hold.held;
+    assert.ok(kong.targetsOf(`mcp-${name}`).has('127.0.0.1:18088'), 'in the first upstream before the withdrawal');
+    const withdrawn = a.p.withdraw(3000);
+    hold.release();
+    await withdrawn;
+    assert.equal(a.p.status().state, 'withdrawn');
+    for (const u of [`mcp-${name}`, `mcp-${name}-rr`]) assert.ok(!kong.targetsOf(u).has('127.0.0.1:18088'), u);
+    assertNoViolations();
+  });
+
   test('an incomplete profile (no finished handshake) is not published: no request reaches Kong', async (t) => {
     const name = uniqueName();
     const { p, requests, lines } = publisher(t, instance(name, 18092));

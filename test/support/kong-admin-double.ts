@@ -279,6 +279,11 @@ export class KongAdminDouble {
 
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
+  private readonly holds: {
+    match: (method: string, path: string) => boolean;
+    arrived: () => void;
+    released: Promise<void>;
+  }[] = [];
   private port = 0;
 
   private constructor(
@@ -396,6 +401,19 @@ export class KongAdminDouble {
     this.server = server;
   }
 
+  /**
+   * Holds the next request that `match`es before Kong acts on it, until `release()`: `held` resolves when it
+   * arrives. A request whose client gave up meanwhile (an aborted connection) is dropped unapplied.
+   */
+  hold(match: (method: string, path: string) => boolean): { held: Promise<void>; release: () => void } {
+    let arrived!: () => void;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (arrived = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.holds.push({ match, arrived, released });
+    return { held, release };
+  }
+
   /** Kong's database is wiped (a fresh Postgres): everything the publisher wrote is gone. */
   reset(): void {
     this.upstreams.clear();
@@ -447,6 +465,13 @@ export class KongAdminDouble {
         record.violations.push('body is not JSON');
         return this.answer(res, record, 400, { message: 'Cannot parse JSON body' });
       }
+    }
+    const holdAt = this.holds.findIndex((h) => h.match(method, path));
+    if (holdAt >= 0) {
+      const [held] = this.holds.splice(holdAt, 1);
+      held.arrived();
+      await held.released;
+      if (req.socket.destroyed) return;
     }
     const violations = this.validate(method, path, body);
     if (violations.length > 0) {
