@@ -132,6 +132,7 @@ class LocalMesh {
       for (const { p, exit } of results)
         say(`${p.label} ${exit.killed ? 'did not stop in 20 s and was killed' : 'stopped'}`);
       if (this.consul) {
+        say(await this.leftInConsul());
         const exit = await this.consul.stop(10_000);
         say(`Consul agent ${exit.killed ? 'did not stop in 10 s and was killed' : 'stopped'}`);
       }
@@ -141,6 +142,22 @@ class LocalMesh {
       process.exitCode = exitCode;
     })();
     return this.stopping;
+  }
+
+  /** Asked while Consul still runs: which of the mesh's instances the agent lists once their sidecars stopped. */
+  private async leftInConsul(): Promise<string> {
+    try {
+      const res = await fetch(`http://127.0.0.1:${this.options.consulPort}/v1/agent/services`, {
+        signal: AbortSignal.timeout(2000),
+      });
+      const listed = Object.keys((await res.json()) as Record<string, unknown>);
+      const left = this.sidecars.map((s) => s.serviceId).filter((id) => listed.includes(id));
+      return left.length === 0
+        ? 'every sidecar deregistered from Consul'
+        : `Consul still lists ${left.join(', ')}: a sidecar did not deregister (its log says why)`;
+    } catch (err) {
+      return `could not ask Consul what is still registered: ${(err as Error).message}`;
+    }
   }
 }
 
