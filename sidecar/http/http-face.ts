@@ -27,7 +27,7 @@ import { closeServer, createHttpServer, listen } from './http-server.js';
 import { jwtAuthenticator, resourceMetadata } from './jwt-auth.js';
 import { callerIdentity } from './modern-requests.js';
 import { OpenApiRoute } from './openapi-route.js';
-import { buildOriginPolicy } from './origin-guard.js';
+import { buildOriginPolicy, isLoopback } from './origin-guard.js';
 import { OwnerForward } from './owner-forward.js';
 import { RestTools } from './rest-tools.js';
 import { StreamableHttp } from './streamable-http.js';
@@ -134,7 +134,7 @@ export class HttpFace {
         '--auth none: anyone who reaches this port may call every tool; keep it behind a gateway or on a private network, or use --auth bearer',
       );
     }
-    if (config.allowedHosts.length === 0 && !['127.0.0.1', 'localhost', '::1'].includes(config.host)) {
+    if (config.allowedHosts.length === 0 && !isLoopback(config.host)) {
       log.warn(
         { host: config.host },
         'bound to a non-loopback address without --allowed-hosts: any Host header is accepted; keep this sidecar on a private network or set --allowed-hosts',

@@ -16,7 +16,7 @@ import { Agent, request } from 'undici';
 import type { Logger } from '../log.js';
 import { MRTR_METHODS } from '../mcp/input-required.js';
 import { ErrorCode, errorResponse, toJson, type JsonRpcRequest } from '../mcp/jsonrpc.js';
-import { claimsProblem, type RequestStateSeal, type StateClaims } from '../mcp/request-state.js';
+import { claimsProblem, waitingAt, type RequestStateSeal, type StateClaims } from '../mcp/request-state.js';
 import type { ConsulInstances } from '../mesh/consul-instances.js';
 import { sendJsonText } from './reply.js';
 
@@ -110,7 +110,7 @@ export class OwnerForward {
     if (forwardedBy !== undefined) {
       this.opts.count('not_again');
       fail(
-        `Invalid params: requestState belongs to a call waiting at mcp-sidecar instance "${claims.owner}", not at this one ("${self}"), and this request was already forwarded once (by "${String(forwardedBy)}"): a forwarded request is not forwarded again`,
+        `Invalid params: ${waitingAt(claims.owner)}, not at this one ("${self}"), and this request was already forwarded once (by "${String(forwardedBy)}"): a forwarded request is not forwarded again`,
       );
       return Promise.resolve();
     }
@@ -140,7 +140,7 @@ export class OwnerForward {
     if (!instances) {
       this.opts.count('no_consul');
       return fail(
-        `Invalid params: requestState belongs to a call waiting at mcp-sidecar instance "${claims.owner}", and this instance cannot reach it: replicas find each other through Consul and this one has no --consul; ${lost}`,
+        `Invalid params: ${waitingAt(claims.owner)}, and this instance cannot reach it: replicas find each other through Consul and this one has no --consul; ${lost}`,
       );
     }
     let owner;
@@ -150,7 +150,7 @@ export class OwnerForward {
       this.opts.count('consul_unreachable');
       this.opts.log.warn({ err: (err as Error).message, owner: claims.owner }, 'MRTR retry: Consul did not answer');
       return fail(
-        `requestState belongs to a call waiting at mcp-sidecar instance "${claims.owner}", and Consul could not be asked where it is (${(err as Error).message}); retry shortly`,
+        `${waitingAt(claims.owner)}, and Consul could not be asked where it is (${(err as Error).message}); retry shortly`,
         ErrorCode.ServerUnavailable,
         503,
       );
@@ -158,7 +158,7 @@ export class OwnerForward {
     if (!owner) {
       this.opts.count('owner_gone');
       return fail(
-        `Invalid params: requestState belongs to a call waiting at mcp-sidecar instance "${claims.owner}", which Consul does not list as a passing instance of service "${service}" (it stopped, restarted or failed its checks); ${lost}`,
+        `Invalid params: ${waitingAt(claims.owner)}, which Consul does not list as a passing instance of service "${service}" (it stopped, restarted or failed its checks); ${lost}`,
       );
     }
     const host = owner.address.includes(':') ? `[${owner.address}]` : owner.address;
@@ -182,7 +182,7 @@ export class OwnerForward {
       const why = `${(err as { code?: string }).code ?? ''} ${(err as Error).message}`.trim();
       this.opts.log.warn({ owner: claims.owner, url, err: why }, 'MRTR retry: the owner did not answer');
       return fail(
-        `Invalid params: requestState belongs to a call waiting at mcp-sidecar instance "${claims.owner}" (${owner.address}:${owner.port}), which did not answer (${why}); ${lost}`,
+        `Invalid params: ${waitingAt(claims.owner)} (${owner.address}:${owner.port}), which did not answer (${why}); ${lost}`,
       );
     }
     this.opts.count('forwarded');

@@ -87,6 +87,11 @@ function canonical(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
+/** How a refusal names the instance whose call a state names (here, and where a replica forwards the retry). */
+export function waitingAt(owner: string): string {
+  return `requestState belongs to a call waiting at mcp-sidecar instance "${owner}"`;
+}
+
 /** Why verified claims do not fit this retry (another instance, expired, another request or caller), if they do not. */
 export function claimsProblem(
   claims: StateClaims,
@@ -96,7 +101,7 @@ export function claimsProblem(
 ): { why: string; data?: unknown } | undefined {
   if (claims.owner !== owner) {
     return {
-      why: `requestState belongs to a call waiting at mcp-sidecar instance "${claims.owner}", not at this one ("${owner}"); the retry must reach that instance`,
+      why: `${waitingAt(claims.owner)}, not at this one ("${owner}"); the retry must reach that instance`,
       data: { owner: claims.owner },
     };
   }
