@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { binLineFlags } from '../sidecar/bin-line.js';
 import { BridgeProcess, freePort } from './bridge-process.js';
 import { StdioMcpClient } from './stdio-client.js';
 
@@ -21,8 +22,6 @@ export const repoRoot = join(here, '..', '..');
 const require = createRequire(import.meta.url);
 
 const START_TIMEOUT_MS = 20_000;
-/** The V8 setting the sidecar's own launchers use (its bin line, npm start, the image); the floor runs with it too. */
-const SIDECAR_V8_FLAG = '--max-semi-space-size=1';
 
 export function everythingCommand(): string[] {
   return [process.execPath, require.resolve('@modelcontextprotocol/server-everything/dist/index.js'), 'stdio'];
@@ -104,7 +103,10 @@ export function sidecarTarget(
       if (!existsSync(main)) throw new Error(`${main} is missing (the build did not produce the sidecar)`);
       // BENCH_SIDECAR_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the sidecar under the benchmark's load
       // (the profile is written when it exits; summarize it with dist/bench/profile-summary.js).
-      const nodeArgs = [SIDECAR_V8_FLAG, ...(process.env.BENCH_SIDECAR_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
+      const nodeArgs = [
+        ...binLineFlags(main),
+        ...(process.env.BENCH_SIDECAR_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      ];
       const proc = new BridgeProcess(
         process.execPath,
         [...nodeArgs, main, '--port', '0', '--log-level', 'warn', ...extraArgs, '--', ...everythingCommand()],
@@ -218,8 +220,9 @@ export const nodeHttpFloorTarget: Target = {
   id: 'node-http-floor',
   label: 'node:http floor (no MCP server)',
   start() {
-    // the sidecar's V8 setting, so that the floor differs from the sidecar only in what the sidecar does
-    const proc = new BridgeProcess(process.execPath, [SIDECAR_V8_FLAG, join(here, 'null-responder.js')]);
+    // the sidecar's Node flags, so that the floor differs from the sidecar only in what the sidecar does
+    const flags = binLineFlags(join(repoRoot, 'dist', 'sidecar', 'main.js'));
+    const proc = new BridgeProcess(process.execPath, [...flags, join(here, 'null-responder.js')]);
     return started(proc, async () => {
       const match = await proc.waitForStdout(/listening (\d+)/, START_TIMEOUT_MS);
       return { bridged: true, mcpUrl: new URL(`http://127.0.0.1:${match[1]}/mcp`) };

@@ -1,10 +1,14 @@
-#!/usr/bin/env -S node --max-semi-space-size=1
+#!/usr/bin/env -S node --max-semi-space-size=1 --no-allocation-site-pretenuring
 /**
  * The mcp-sidecar command: parse the configuration, start the sidecar, print where it listens, and turn
  * signals into the one safe shutdown order. Everything else lives in the parts.
  *
  * The bin line caps V8's semi-spaces at 1 MB (so do `npm start` and the image): with the default 16 MB the
- * sidecar's RSS grew by ~30 MB under load for no throughput the benchmark could measure.
+ * sidecar's RSS grew by ~30 MB under load for no throughput the benchmark could measure. With semi-spaces that
+ * small, the ~30 calls in flight at a scavenge can make V8 decide that an allocation site's objects live long and
+ * allocate them in old space from then on ("pretenuring"): in about half the runs of 2026-07-28 requests at C = 32
+ * old space then grew ~30 MB a second, with mark-compacts, for the rest of the process. Per-call objects never
+ * outlive their call here, so the bin line turns that heuristic off.
  */
 import { readFileSync } from 'node:fs';
 import { helpText, parseConfig } from './config.js';

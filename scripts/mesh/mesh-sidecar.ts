@@ -2,8 +2,8 @@
  * A sidecar of the local mesh: the real `dist/sidecar/main.js` (as operators run it, with the Node flags of its
  * bin line) in front of one MCP server, registering with the mesh's Consul agent.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { binLineFlags } from '../../sidecar/bin-line.js';
 import { MeshProcess, describeExit } from './mesh-process.js';
 import type { MeshServer } from './mesh-servers.js';
 
@@ -13,12 +13,6 @@ export interface RunningMeshSidecar {
   url: string;
   /** The instance's ID in Consul (the sidecar's default, `<name>-<host>-<port>`). */
   serviceId: string;
-}
-
-/** The Node flags on main.js's `#!/usr/bin/env -S node …` line. */
-function binLineFlags(main: string): string[] {
-  const first = readFileSync(main, 'utf8').split('\n', 1)[0];
-  return (/^#!.*\bnode((?: -\S+)*)\s*$/.exec(first)?.[1] ?? '').split(' ').filter(Boolean);
 }
 
 export function startMeshSidecar(

@@ -42,6 +42,9 @@ export class Call implements PendingCall {
    * it is parked the client has its InputRequiredResult and the call waits for the retry, which takes it over.
    */
   input: { parked: boolean; hold(response: JsonRpcResponse): void } | undefined;
+  /** A modern call to a legacy server that may ask for input: the client's request and caller, until it does. */
+  inputRequest: JsonRpcRequest | undefined;
+  inputIdentity: string | undefined;
   /** Its spans, when tracing is on (OTEL_*). */
   trace: CallTrace | undefined;
   /** Told when the call stops being in flight, however it ends. */

@@ -36,11 +36,18 @@ export interface InputRequiredOptions {
   stateKey?: Buffer;
 }
 
-/** What a modern request's MRTR params come to: an error, a parked call taken over, or a fresh call. */
-export type Taken =
-  | { error: JsonRpcResponse }
-  | { resumed: Call }
-  | { fresh: { offered: Record<string, unknown>; identity: string | undefined } };
+/**
+ * What a modern request's MRTR params come to: an error, a parked call taken over, or a fresh call with the
+ * answers its client sent ahead (nearly always none).
+ */
+export type Taken = { error: JsonRpcResponse } | { resumed: Call } | { offered: Record<string, unknown> };
+
+/** The common case, one constant: a fresh call that brought neither inputResponses nor requestState. */
+const FRESH: Taken = Object.freeze({ offered: NONE_OFFERED });
+
+function invalid(request: JsonRpcRequest, why: string, data?: unknown): Taken {
+  return { error: errorResponse(request.id, ErrorCode.InvalidParams, `Invalid params: ${why}`, data) };
+}
 
 export class InputRequired {
   /** The instance named in requestState: the sidecar's service ID once it listens. */
@@ -67,44 +74,60 @@ export class InputRequired {
   take(request: JsonRpcRequest, client: Channel, identity: string | undefined): Taken {
     const params = request.params!;
     const { inputResponses: responses, requestState: state } = params;
+    if (responses === undefined && state === undefined) return FRESH;
     if (responses !== undefined) delete params.inputResponses;
     if (state !== undefined) delete params.requestState;
-    const invalid = (why: string, data?: unknown): Taken => ({
-      error: errorResponse(request.id, ErrorCode.InvalidParams, `Invalid params: ${why}`, data),
-    });
     if (responses !== undefined) {
       if (typeof responses !== 'object' || responses === null || Array.isArray(responses))
-        return invalid('inputResponses must be an object mapping each inputRequests key to its result');
+        return invalid(request, 'inputResponses must be an object mapping each inputRequests key to its result');
       for (const [key, value] of Object.entries(responses))
         if (typeof value !== 'object' || value === null || Array.isArray(value))
-          return invalid(`inputResponses["${key}"] must be the result object of that input request`);
+          return invalid(request, `inputResponses["${key}"] must be the result object of that input request`);
     }
     const offered = responses === undefined ? NONE_OFFERED : { ...(responses as Record<string, unknown>) };
-    if (state === undefined) return { fresh: { offered, identity } };
-    if (typeof state !== 'string') return invalid('requestState must be the string of the InputRequiredResult');
+    if (state === undefined) return { offered };
+    if (typeof state !== 'string')
+      return invalid(request, 'requestState must be the string of the InputRequiredResult');
     const claims = this.seal.open(state);
     if (!claims)
       return invalid(
+        request,
         'requestState failed its integrity check (changed, or signed by a sidecar with another --state-key-file); send it back exactly as received',
       );
     const mismatch = claimsProblem(claims, request, this.owner, identity);
-    if (mismatch) return invalid(mismatch.why, mismatch.data);
+    if (mismatch) return invalid(request, mismatch.why, mismatch.data);
     const pending = this.parked.get(claims.handle);
     if (!pending)
       return invalid(
+        request,
         'the call this requestState points at is no longer waiting (it went on with an earlier retry, was cancelled after --input-wait, or its server restarted); send the request again without requestState',
       );
     if (claims.round !== pending.round)
-      return invalid('requestState of an earlier round: send the one of the latest InputRequiredResult');
+      return invalid(request, 'requestState of an earlier round: send the one of the latest InputRequiredResult');
     return { resumed: this.resume(pending, request, client, offered) };
   }
 
-  /** A fresh modern call of an MRTR method: ready to bridge what its server may ask. */
-  track(call: Call, request: JsonRpcRequest, fresh: { offered: Record<string, unknown>; identity?: string }): void {
-    // Digests wait for the first InputRequiredResult: most calls never ask for input.
-    const pending = new PendingInput(call, request, fresh.identity, fresh.offered);
+  /**
+   * A fresh modern call of an MRTR method: ready to bridge what its server may ask. Its Multi Round-Trip state
+   * is made when the server first asks (pendingOf): most calls never do, and a state object and a closure per
+   * call, referring to each other and to the call, were promoted by the young-generation GC under load (old
+   * space grew ~4 KB a call, with mark-compacts the legacy path never needed).
+   */
+  track(call: Call, request: JsonRpcRequest, offered: Record<string, unknown>, identity: string | undefined): void {
+    call.inputRequest = request;
+    call.inputIdentity = identity;
+    // Answers sent ahead with a fresh call (rare) wait in the state for the server's requests.
+    if (offered !== NONE_OFFERED) this.pendingOf(call)!.offered = offered;
+  }
+
+  /** The call's Multi Round-Trip state, made on first need; undefined for a call that cannot take input. */
+  private pendingOf(call: Call): PendingInput | undefined {
+    if (call.input instanceof PendingInput) return call.input;
+    if (!call.inputRequest) return undefined;
+    const pending = new PendingInput(call, call.inputRequest, call.inputIdentity, NONE_OFFERED);
     call.input = pending;
     call.onfinish = () => this.forget(pending);
+    return pending;
   }
 
   /**
@@ -112,8 +135,8 @@ export class InputRequired {
    * when the call's method cannot carry input requests in this revision.
    */
   ask(worker: Worker, call: Call, request: JsonRpcRequest): boolean {
-    const pending = call.input;
-    if (!(pending instanceof PendingInput)) return false;
+    const pending = this.pendingOf(call);
+    if (!pending) return false;
     const key = pending.keyFor(request);
     if (key in pending.offered) {
       // The client already sent this answer (with its first request, or a retry sent more than was asked).

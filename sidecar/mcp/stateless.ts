@@ -80,7 +80,7 @@ export class Stateless {
       request.params = { ...request.params, _meta: { ...worker.ownParams!._meta!, [META.clientCapabilities]: {} } };
     const call = this.inFlight.dispatch(worker, client, undefined, request);
     if (call && era === 'modern') call.modern = modernContext(request);
-    if (call && taken) this.input.track(call, request, taken.fresh);
+    if (call && taken) this.input.track(call, request, taken.offered, identity);
     return call;
   }
 

@@ -4,10 +4,10 @@
  * real HTTP.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { binLineFlags } from '../../sidecar/bin-line.js';
 import { isLive, liveProcesses, readProcStat } from '../../sidecar/child/proc-stat.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -19,11 +19,7 @@ export const sidecarMain = join(distRoot, 'sidecar', 'main.js');
  * `npm start` run it with too: the tests run the sidecar with them on the Node under test (process.execPath),
  * so that memory bounds are measured as operators run it (V8's default semi-spaces add tens of MB of RSS).
  */
-export const sidecarNodeArgs: string[] = (
-  /^#!.*\bnode((?: -\S+)*)\s*$/.exec(readFileSync(sidecarMain, 'utf8').split('\n', 1)[0])?.[1] ?? ''
-)
-  .split(' ')
-  .filter(Boolean);
+export const sidecarNodeArgs: string[] = binLineFlags(sidecarMain);
 const require = createRequire(import.meta.url);
 
 export function everythingCommand(): string[] {
