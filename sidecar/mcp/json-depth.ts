@@ -16,6 +16,7 @@ const BACKSLASH = 0x5c;
 /** Whether `text` (JSON or not) opens more than `limit` objects/arrays inside one another. */
 export function nestsDeeperThan(text: string, limit: number): boolean {
   if (text.length <= 2 * limit) return false;
+  if (opensAtMost(text, limit)) return false;
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
@@ -29,6 +30,19 @@ export function nestsDeeperThan(text: string, limit: number): boolean {
     } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) depth--;
   }
   return false;
+}
+
+/**
+ * Whether `text` holds at most `limit` brackets that open (in strings or not): then it cannot nest past `limit`.
+ * indexOf is a native search, several times faster than the character loop below: a 2026-07-28 request (~300
+ * characters of `_meta` and arguments, six or seven brackets) is cleared by it without the loop, which had been
+ * 2.5% of the sidecar's CPU on that path.
+ */
+function opensAtMost(text: string, limit: number): boolean {
+  let count = 0;
+  for (let i = text.indexOf('{'); i !== -1; i = text.indexOf('{', i + 1)) if (++count > limit) return false;
+  for (let i = text.indexOf('['); i !== -1; i = text.indexOf('[', i + 1)) if (++count > limit) return false;
+  return true;
 }
 
 /**
