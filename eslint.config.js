@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'dist-soak/', 'node_modules/', 'bench/results/'] },
+  { ignores: ['dist/', 'dist-soak/', 'node_modules/', 'bench/results/', '.cache/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -7,7 +7,7 @@
  * (a subset), BENCH_CONCURRENCY=1,32, BENCH_ROUNDS=3, BENCH_WARMUP_MS=1000, BENCH_REWARM_MS=300, BENCH_MEASURE_MS=1300
  * (per round), BENCH_MAX_CALLS=200000 (per round), BENCH_OPENS=50; BENCH_BASELINE=DIR adds the rows
  * sidecar-base and sidecar-modern-base, the sidecar built in DIR (a copy of an earlier dist/, inside the repository
- * so that it finds node_modules): on a shared machine an A/B in one run, rounds interleaved, is the fair comparison.
+ * so that it finds node_modules: `.cache/bench-base`, which git and the linters ignore): on a shared machine an A/B in one run, rounds interleaved, is the fair comparison.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';

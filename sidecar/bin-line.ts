@@ -7,5 +7,8 @@ import { readFileSync } from 'node:fs';
 
 export function binLineFlags(main: string): string[] {
   const first = readFileSync(main, 'utf8').split('\n', 1)[0];
-  return (/^#!.*\bnode((?: -\S+)*)\s*$/.exec(first)?.[1] ?? '').split(' ').filter(Boolean);
+  const match = /^#!.*\bnode((?: -\S+)*)\s*$/.exec(first);
+  // A bin line this cannot read would quietly run every test and benchmark without the operators' flags.
+  if (!match) throw new Error(`${main}: cannot read the Node flags of its first line ${JSON.stringify(first)}`);
+  return match[1].split(' ').filter(Boolean);
 }

@@ -1,10 +1,13 @@
 /** Configuration: flags, MCP_SIDECAR_* environment, defaults, and the errors a mistyped flag gets. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { binLineFlags } from '../../sidecar/bin-line.js';
 import { deriveName, parseConfig } from '../../sidecar/config.js';
 import { ConfigError, parseBytes, parseDuration } from '../../sidecar/options/validate.js';
-import { sidecarMain } from '../support/sidecar-process.js';
+import { distRoot, sidecarMain } from '../support/sidecar-process.js';
 
 const noFile = (path: string): string => {
   throw new Error(`no file ${path}`);
@@ -172,6 +175,18 @@ test('the CLI: a bad flag exits 2 with the message, --help lists every option wi
   const short = spawnSync(process.execPath, [sidecarMain, '-h'], { encoding: 'utf8', timeout: 15_000 });
   assert.equal(short.status, 0);
   assert.equal(short.stdout, help.stdout);
+});
+
+test('the Node flags of the bin line: the Node under test accepts them, and npm start names the same ones', () => {
+  const flags = binLineFlags(sidecarMain);
+  assert.ok(
+    flags.includes('--max-semi-space-size=1') && flags.includes('--no-allocation-site-pretenuring'),
+    `${flags}`,
+  );
+  const run = spawnSync(process.execPath, [...flags, sidecarMain, '--help'], { encoding: 'utf8', timeout: 15_000 });
+  assert.equal(run.status, 0, run.stderr);
+  const pkg = JSON.parse(readFileSync(join(distRoot, '..', 'package.json'), 'utf8')) as { scripts: { start: string } };
+  assert.match(pkg.scripts.start, new RegExp(`node[^ ]*"? ${flags.join(' ')} dist/sidecar/main\\.js$`));
 });
 
 test('--state-key-file: the key as written (a trailing newline is not part of it), and at least 32 bytes', () => {

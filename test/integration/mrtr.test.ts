@@ -24,6 +24,17 @@ test('the official client pinned to 2026-07-28 with an elicitation handler compl
   assert.equal(await metric(sidecar.url, 'mcp_sidecar_input_pending'), 0);
 });
 
+test('answers sent ahead with the first request (no requestState): the server is answered from them, one round trip', async (t) => {
+  const sidecar = await launch(t, ['--', ...fixtureCommand('conformance-server')]);
+  const params = { name: ELICIT, arguments: {}, inputResponses: { user_name: ALICE }, ...CAN_ELICIT };
+  const ahead = await modern(sidecar.url, 'tools/call', params);
+  assert.equal(textOf(ahead.response!), 'Hello, Alice!', JSON.stringify(ahead.response));
+  assert.equal(await metric(sidecar.url, 'mcp_sidecar_input_pending'), 0);
+  // Without them, the same call asks (the answer above did not come from anywhere else).
+  const { inputRequests } = await ask(sidecar.url);
+  assert.deepEqual(Object.keys(inputRequests), ['user_name']);
+});
+
 test('a client that never retries: after --input-wait the server request gets an error and the call is cancelled, and nothing is left pending', async (t) => {
   const sidecar = await launch(t, ['--input-wait', '1s', '--', ...fixtureCommand('conformance-server')]);
   const { inputRequests } = await ask(sidecar.url);

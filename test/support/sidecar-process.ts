@@ -15,7 +15,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const distRoot = join(here, '..', '..');
 export const sidecarMain = join(distRoot, 'sidecar', 'main.js');
 /**
- * The Node flags of main.js's bin line (`#!/usr/bin/env -S node --max-semi-space-size=1`), which the image and
+ * The Node flags of main.js's bin line (`#!/usr/bin/env -S node --max-semi-space-size=1 …`), which the image and
  * `npm start` run it with too: the tests run the sidecar with them on the Node under test (process.execPath),
  * so that memory bounds are measured as operators run it (V8's default semi-spaces add tens of MB of RSS).
  */
