@@ -10,8 +10,17 @@ test('metrics follow the calls, sessions and calls in flight', async (t) => {
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /text\/plain/);
   // The sidecar runs on the Node that runs the tests (npm test runs them on two: see scripts/test.sh).
-  const version = /^mcp_sidecar_nodejs_version_info\{version="([^"]+)"/m.exec(await res.text())?.[1];
+  const first = await res.text();
+  const version = /^mcp_sidecar_nodejs_version_info\{version="([^"]+)"/m.exec(first)?.[1];
   assert.equal(version, process.version, 'the sidecar runs on the Node under test');
+  // Node's default metrics, but not the GC histogram: its observer of every GC cost 8-10% of CPU per call (metrics.ts).
+  for (const name of [
+    'process_cpu_seconds_total',
+    'process_resident_memory_bytes',
+    'nodejs_heap_space_size_used_bytes',
+  ])
+    assert.match(first, new RegExp(`^mcp_sidecar_${name}`, 'm'), name);
+  assert.doesNotMatch(first, /nodejs_gc_duration_seconds/);
 
   const client = await session(t, sidecar.url);
   for (let i = 0; i < 3; i++) await callTool(client, 'echo', { i });
