@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import client from 'prom-client';
 import { TallyCounter, TallyHistogram } from './hot-metrics.js';
+import { FORWARDED_METHODS } from './mcp/modern.js';
 
 const require = createRequire(import.meta.url);
 type DefaultMetric = (
@@ -40,6 +41,28 @@ export interface MetricsSources {
   /** 2026-07-28 calls waiting for their client's retry with inputResponses (MRTR). */
   inputPending(): number;
 }
+
+/**
+ * The methods calls are labelled with: MCP's requests of a client, in both eras. Anything else (a server's own
+ * extension, or a client's invention) is counted as "(other)": a client must not be able to grow the label set,
+ * and with it /metrics and the sidecar's memory, at will. (Tools are labelled only when the server lists them.)
+ */
+const METHOD_LABELS: ReadonlySet<string> = new Set([
+  ...FORWARDED_METHODS,
+  'initialize',
+  'ping',
+  'resources/subscribe',
+  'resources/unsubscribe',
+  'logging/setLevel',
+  'tasks/get',
+  'tasks/result',
+  'tasks/list',
+  'tasks/cancel',
+  'server/discover',
+  'subscriptions/listen',
+]);
+
+const methodLabel = (method: string): string => (METHOD_LABELS.has(method) ? method : '(other)');
 
 export class Metrics {
   readonly registry = new client.Registry();
@@ -175,7 +198,7 @@ export class Metrics {
 
   /** One call's time at the server, by method and tool (plain numbers; see hot-metrics.ts). */
   observeCall(method: string, tool: string, seconds: number): void {
-    this.rpcDuration.observe(method, tool, seconds);
+    this.rpcDuration.observe(methodLabel(method), tool, seconds);
   }
 
   /** One HTTP request answered, by route and status. */
@@ -184,6 +207,6 @@ export class Metrics {
   }
 
   countCall(method: string, outcome: 'ok' | 'error' | 'timeout' | 'cancelled' | 'unavailable'): void {
-    this.callTally.inc(method, outcome);
+    this.callTally.inc(methodLabel(method), outcome);
   }
 }

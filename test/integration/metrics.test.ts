@@ -43,6 +43,13 @@ test('metrics follow the calls, sessions and calls in flight', async (t) => {
   await callTool(client, 'made-up-tool-name', {});
   const text = await (await fetch(`${sidecar.url}/metrics`)).text();
   assert.doesNotMatch(text, /made-up-tool-name/);
+  // Nor an invented method: every method outside MCP's own is counted under one label.
+  for (const i of [1, 2, 3]) {
+    const answer = await client.request(`made/up-method-${i}`, {});
+    assert.equal(answer.error?.code, -32601, 'the server does not know it');
+  }
+  assert.doesNotMatch(await (await fetch(`${sidecar.url}/metrics`)).text(), /made\/up-method/);
+  assert.equal(await metric(sidecar.url, 'mcp_sidecar_rpc_calls_total', { method: '(other)', outcome: 'error' }), 3);
 
   const pending = callTool(client, 'slow', { ms: 250, steps: 1 });
   await waitFor(
