@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode, errorResponse, toJson, type JsonRpcRequest } from '../mcp/jsonrpc.js';
+import { initializeProblem } from '../mcp/envelope.js';
 import { NotReadyError } from '../mcp/pool.js';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '../mcp/protocol-versions.js';
 import type { Router } from '../mcp/router.js';
@@ -28,6 +29,13 @@ export class HttpSessions {
 
   /** `initialize`: a new session, its id in the answer's header; 503 with Retry-After when no server is up. */
   async open(request: JsonRpcRequest, res: ServerResponse, bigIds: boolean): Promise<void> {
+    const problem = initializeProblem(request.params);
+    if (problem)
+      return sendJsonText(
+        res,
+        200,
+        toJson(errorResponse(request.id, ErrorCode.InvalidParams, `Invalid params: ${problem}`), bigIds),
+      );
     const http = new HttpSession(this.transport, this.eventStore);
     try {
       const { session, response } = await this.router.openSession(request, http);

@@ -23,7 +23,7 @@ import type { ServerMessages } from './server-messages.js';
 import type { Session } from './session.js';
 import { applyLogLevel, bookSubscription } from './session-state.js';
 import type { SessionTable } from './sessions.js';
-import type { Subscriptions } from './subscriptions.js';
+import { subscribeProblem, type Subscriptions } from './subscriptions.js';
 
 export class ClientMessages {
   constructor(
@@ -65,12 +65,20 @@ export class ClientMessages {
         return refusal ? this.answer(session, request, refusal) : this.forward(session, request);
       }
       case 'resources/subscribe':
-      case 'resources/unsubscribe':
+      case 'resources/unsubscribe': {
+        const limit =
+          request.method === 'resources/subscribe'
+            ? subscribeProblem(request.params!.uri as string, session.subscriptions, 'session')
+            : undefined;
+        if (limit) return this.refuse(session, request, ErrorCode.InvalidParams, `Invalid params: ${limit}`);
         // The server holds one subscription per URI for everyone: only the first subscribe and the last
         // unsubscribe reach it; the rest are the sidecar's own bookkeeping.
-        return bookSubscription(session, request, this.sessions.all, this.subscriptions)
-          ? this.forward(session, request)
-          : this.answer(session, request, resultResponse(request.id, {}));
+        if (!bookSubscription(session, request, this.sessions.all, this.subscriptions))
+          return this.answer(session, request, resultResponse(request.id, {}));
+        return request.method === 'resources/subscribe'
+          ? this.forward(session, request, this.recordOnSuccess(session, request.params!.uri as string))
+          : this.forward(session, request);
+      }
       default:
         return this.forward(session, request);
     }
@@ -96,6 +104,18 @@ export class ClientMessages {
         if (worker) worker.send(notification);
       }
     }
+  }
+
+  /** The session's client, recording its subscription to `uri` when the server accepts the subscribe. */
+  private recordOnSuccess(session: Session, uri: string): Channel {
+    return {
+      send: (message, related) => {
+        if (kindOf(message) === 'response' && !('error' in message) && this.sessions.get(session.id) === session)
+          session.subscriptions.add(uri);
+        session.client.send(message, related);
+      },
+      close: (reason) => session.client.close(reason),
+    };
   }
 
   /** A request to the session's worker as a call; its answer goes to `client` (a translator may stand between). */

@@ -5,15 +5,18 @@
  */
 import type { JsonRpcRequest } from './jsonrpc.js';
 
-/** Methods whose params must carry a string field, and which one. */
-const REQUIRED_STRING: Record<string, string> = {
-  'tools/call': 'name',
-  'prompts/get': 'name',
-  'resources/read': 'uri',
-  'resources/subscribe': 'uri',
-  'resources/unsubscribe': 'uri',
-  'logging/setLevel': 'level',
-};
+/** Methods whose params must carry a string field, and which one (a Map: method names are the client's text). */
+const REQUIRED_STRING: ReadonlyMap<string, string> = new Map([
+  ['tools/call', 'name'],
+  ['prompts/get', 'name'],
+  ['resources/read', 'uri'],
+  ['resources/subscribe', 'uri'],
+  ['resources/unsubscribe', 'uri'],
+  ['logging/setLevel', 'level'],
+]);
+
+/** The most of a client's `initialize` a session keeps for its life (its capabilities and client info). */
+const MAX_KEPT_INITIALIZE_CHARS = 65_536;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -26,12 +29,30 @@ export function paramsProblem(request: JsonRpcRequest): string | undefined {
   if (params !== undefined && params._meta !== undefined && !isObject(params._meta)) {
     return `params._meta of ${request.method} must be a JSON object`;
   }
-  const field = REQUIRED_STRING[request.method];
+  const field = REQUIRED_STRING.get(request.method);
   if (field !== undefined && typeof params?.[field] !== 'string') {
     return `${request.method} needs params.${field} as a string`;
   }
   if (request.method === 'tools/call' && params?.arguments !== undefined && !isObject(params.arguments)) {
     return 'tools/call params.arguments must be a JSON object of the tool arguments';
   }
+  return undefined;
+}
+
+/**
+ * Why an `initialize` is malformed (answer -32602, open no session), or undefined. What MCP's InitializeRequest
+ * requires, as SDK servers check it; and a bound on what the session keeps of it.
+ */
+export function initializeProblem(params: unknown): string | undefined {
+  if (!isObject(params))
+    return 'initialize needs params as a JSON object with protocolVersion, capabilities and clientInfo';
+  if (typeof params.protocolVersion !== 'string') return 'initialize needs params.protocolVersion as a string';
+  if (!isObject(params.capabilities)) return 'initialize needs params.capabilities as a JSON object';
+  const info = params.clientInfo;
+  if (!isObject(info) || typeof info.name !== 'string' || typeof info.version !== 'string')
+    return 'initialize needs params.clientInfo as a JSON object with name and version strings';
+  const kept = JSON.stringify(params.capabilities).length + JSON.stringify(info).length;
+  if (kept > MAX_KEPT_INITIALIZE_CHARS)
+    return `params.capabilities and params.clientInfo take ${kept} characters; a session keeps at most ${MAX_KEPT_INITIALIZE_CHARS} of them`;
   return undefined;
 }

@@ -34,6 +34,7 @@ import {
 import { META } from './modern.js';
 import type { ServerMessages } from './server-messages.js';
 import { LOG_LEVELS, type LogLevel, type Session } from './session.js';
+import { subscribeProblem } from './subscriptions.js';
 
 /** Rounds of input one call may take before the sidecar gives up on it (a server that never completes). */
 export const MAX_ROUNDS = 8;
@@ -100,6 +101,12 @@ export class LegacyOverModern {
       case 'resources/subscribe':
       case 'resources/unsubscribe': {
         const uri = request.params!.uri as string;
+        const limit =
+          request.method === 'resources/subscribe'
+            ? subscribeProblem(uri, session.subscriptions, 'session')
+            : undefined;
+        if (limit)
+          return this.clientMessages.refuse(session, request, ErrorCode.InvalidParams, `Invalid params: ${limit}`);
         if (request.method === 'resources/subscribe') session.subscriptions.add(uri);
         else session.subscriptions.delete(uri);
         this.rewatch(session);

@@ -34,8 +34,10 @@ export function applyLogLevel(
 }
 
 /**
- * resources/subscribe or unsubscribe from one session: records it, and says whether the request must reach the
- * server (the first subscribe, the last unsubscribe) or is the sidecar's own bookkeeping.
+ * resources/subscribe or unsubscribe from one session: says whether the request must reach the server (the first
+ * subscribe, the last unsubscribe) or is the sidecar's own bookkeeping, and records what it can now. An
+ * unsubscribe is recorded at once; a subscribe that goes to the server only once the server accepts it (the
+ * caller's business), so that a refused one leaves nobody believing the server watches the URI.
  */
 export function bookSubscription(
   session: Session,
@@ -45,8 +47,8 @@ export function bookSubscription(
 ): boolean {
   const uri = request.params!.uri as string;
   const othersWatching = watchers(sessions, session.worker, uri).some((s) => s !== session) || listeners.watching(uri);
-  if (request.method === 'resources/subscribe') session.subscriptions.add(uri);
-  else session.subscriptions.delete(uri);
+  if (request.method === 'resources/unsubscribe') session.subscriptions.delete(uri);
+  else if (othersWatching) session.subscriptions.add(uri);
   return !othersWatching;
 }
 

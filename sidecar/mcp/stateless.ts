@@ -15,7 +15,7 @@ import type { WorkerSource } from './pool.js';
 import type { ServerProfile } from './profile.js';
 import type { ReadyWait } from './ready-wait.js';
 import { LOG_LEVELS, type LogLevel } from './session.js';
-import { Subscription, type SubscriptionFilter, type Subscriptions } from './subscriptions.js';
+import { Subscription, subscribeProblem, type SubscriptionFilter, type Subscriptions } from './subscriptions.js';
 import type { Worker } from './worker.js';
 
 export class Stateless {
@@ -125,14 +125,18 @@ export class Stateless {
         'subscriptions/listen needs params.notifications as an object',
       );
     const resources = worker.profile.capabilities.resources as { subscribe?: boolean } | undefined;
-    const uris =
-      Array.isArray(asked.resourceSubscriptions) && resources?.subscribe
-        ? asked.resourceSubscriptions.filter((u) => typeof u === 'string')
-        : [];
+    const uris = new Set<string>();
+    if (Array.isArray(asked.resourceSubscriptions) && resources?.subscribe)
+      for (const uri of asked.resourceSubscriptions) {
+        if (typeof uri !== 'string') continue;
+        const problem = subscribeProblem(uri, uris, 'listen stream');
+        if (problem) return errorResponse(request.id, ErrorCode.InvalidParams, `subscriptions/listen: ${problem}`);
+        uris.add(uri);
+      }
     const granted: SubscriptionFilter = {};
     for (const key of ['toolsListChanged', 'promptsListChanged', 'resourcesListChanged'] as const)
       if (asked[key] === true) granted[key] = true;
-    if (uris.length > 0) granted.resourceSubscriptions = uris;
+    if (uris.size > 0) granted.resourceSubscriptions = [...uris];
     const modern = worker.profile.era === 'modern';
     for (const uri of modern ? [] : uris) {
       if (!this.subscriptions.watching(uri) && !this.sessionsWatch(worker, uri))

@@ -14,6 +14,27 @@ export interface SubscriptionFilter {
   resourceSubscriptions?: string[];
 }
 
+/**
+ * What one client (a listen stream, a legacy session) may make the sidecar and the server hold: resource
+ * subscriptions, each URI at most so long. Without them one request could make the sidecar send the server a
+ * subscribe per URI by the tens of thousands, and keep them all.
+ */
+export const MAX_SUBSCRIPTIONS_PER_CLIENT = 256;
+export const MAX_SUBSCRIBED_URI_LENGTH = 2048;
+
+/** Why a client may not subscribe to `uri` beside the `held` it has (answer -32602), or undefined. */
+export function subscribeProblem(
+  uri: string,
+  held: ReadonlySet<string>,
+  client: 'listen stream' | 'session',
+): string | undefined {
+  if (uri.length > MAX_SUBSCRIBED_URI_LENGTH)
+    return `a subscribed URI is at most ${MAX_SUBSCRIBED_URI_LENGTH} characters (this one has ${uri.length})`;
+  if (!held.has(uri) && held.size >= MAX_SUBSCRIPTIONS_PER_CLIENT)
+    return `at most ${MAX_SUBSCRIPTIONS_PER_CLIENT} resource subscriptions per ${client}${client === 'session' ? '; unsubscribe from one first' : '; open another stream for more'}`;
+  return undefined;
+}
+
 const LIST_CHANGED: Record<string, keyof SubscriptionFilter> = {
   'notifications/tools/list_changed': 'toolsListChanged',
   'notifications/prompts/list_changed': 'promptsListChanged',
@@ -46,26 +67,33 @@ export class Subscription {
 
 export class Subscriptions {
   private readonly all = new Set<Subscription>();
+  /** How many listeners watch each URI (a subscription's URIs are distinct: see Stateless.listen). */
+  private readonly watchers = new Map<string, number>();
 
   add(subscription: Subscription): void {
+    if (this.all.has(subscription)) return;
     this.all.add(subscription);
+    for (const uri of subscription.filter.resourceSubscriptions ?? [])
+      this.watchers.set(uri, (this.watchers.get(uri) ?? 0) + 1);
   }
 
   remove(subscription: Subscription): void {
-    this.all.delete(subscription);
+    if (!this.all.delete(subscription)) return;
+    for (const uri of subscription.filter.resourceSubscriptions ?? []) {
+      const left = (this.watchers.get(uri) ?? 1) - 1;
+      if (left > 0) this.watchers.set(uri, left);
+      else this.watchers.delete(uri);
+    }
   }
 
   /** Whether any listener watches `uri` (then the server keeps a subscription for it). */
   watching(uri: string): boolean {
-    for (const s of this.all) if (s.filter.resourceSubscriptions?.includes(uri)) return true;
-    return false;
+    return this.watchers.has(uri);
   }
 
   /** Every URI some listener watches. */
   uris(): string[] {
-    const uris: string[] = [];
-    for (const s of this.all) uris.push(...(s.filter.resourceSubscriptions ?? []));
-    return uris;
+    return [...this.watchers.keys()];
   }
 
   deliver(notification: JsonRpcNotification): void {

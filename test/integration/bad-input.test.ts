@@ -92,6 +92,31 @@ describe('bad input', () => {
     );
   });
 
+  test('a malformed initialize → -32602 saying what is missing, and no session', async () => {
+    const base = { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } };
+    const cases: [unknown, RegExp][] = [
+      [[], /initialize needs params as a JSON object/],
+      [{}, /params\.protocolVersion as a string/],
+      [{ ...base, capabilities: 'x' }, /params\.capabilities as a JSON object/],
+      [{ ...base, clientInfo: undefined }, /params\.clientInfo as a JSON object with name and version strings/],
+      [{ ...base, clientInfo: { name: 'x' } }, /params\.clientInfo as a JSON object with name and version strings/],
+    ];
+    for (const [params, why] of cases) {
+      const body = JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'initialize', params });
+      const res = await mcp({ 'content-type': 'application/json', accept: ACCEPT }, body);
+      rpcError(res, 200, -32602, why);
+      assert.equal(res.json().id, 5);
+      assert.equal(res.headers['mcp-session-id'], undefined, 'no session was opened');
+    }
+  });
+
+  test('a method named like an Object property is unknown to the server (-32601), not a params problem', async () => {
+    for (const method of ['constructor', '__proto__', 'hasOwnProperty', 'toString']) {
+      const answer = await client.request(method, {});
+      assert.equal(answer.error?.code, -32601, `${method}: ${JSON.stringify(answer)}`);
+    }
+  });
+
   test('a body over --max-body → 413, whether declared or streamed', async () => {
     const big = JSON.stringify({
       jsonrpc: '2.0',

@@ -105,3 +105,26 @@ test('tools that change at run time: the profile is re-read, GET /tools and REST
   );
   assert.match(sidecar.logs(), /tool list changed; telling registries/);
 });
+
+test("initialize: a session keeps at most 64 KiB of the client's capabilities and client info; more is refused with why", async (t) => {
+  const sidecar = await launch(t, ['--', ...fixtureCommand('paged-tools')]);
+  const open = (name: string) =>
+    fetch(`${sidecar.url}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name, version: '1' } },
+      }),
+    });
+  const big = await open('x'.repeat(70_000));
+  assert.equal(big.headers.get('mcp-session-id'), null, 'no session was opened');
+  const body = (await big.json()) as { error?: { code: number; message: string } };
+  assert.equal(body.error?.code, -32602);
+  assert.match(body.error!.message, /take 70027 characters; a session keeps at most 65536 of them/);
+  const fits = await open('x'.repeat(60_000));
+  assert.ok(fits.headers.get('mcp-session-id'), 'a large but bounded client info is fine');
+  await fits.body?.cancel();
+});

@@ -1,0 +1,77 @@
+/**
+ * Resource subscriptions held for clients, in both eras: what one client may make the sidecar and the server hold
+ * (at most 256 distinct URIs per session or listen stream, each at most 2048 characters), and a subscribe the
+ * server refused leaves nobody believing the server watches the URI.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { launch, session, textOf } from '../support/harness.js';
+import { modern, modernStream } from '../support/modern-post.js';
+import { fixtureCommand } from '../support/sidecar-process.js';
+
+const subscribable = ['--', ...fixtureCommand('fault-tools', '--subscribable')];
+
+/** What the fixture server received: "subscribe <uri>" and "unsubscribe <uri>", in order. */
+async function atServer(url: string): Promise<string[]> {
+  return JSON.parse(textOf((await modern(url, 'tools/call', { name: 'resource-subscriptions' })).response!));
+}
+
+test('legacy: a subscribe the server refused is not recorded, so the next session asking for it reaches the server', async (t) => {
+  const sidecar = await launch(t, subscribable);
+  const uri = 'test://refused-once/a';
+  const [a, b] = [await session(t, sidecar.url), await session(t, sidecar.url)];
+  const refused = await a.request('resources/subscribe', { uri });
+  assert.equal(refused.error?.code, -32603, 'the server refused the first subscribe');
+  const accepted = await b.request('resources/subscribe', { uri });
+  assert.deepEqual(accepted.result, {});
+  assert.deepEqual(await atServer(sidecar.url), [`subscribe ${uri}`, `subscribe ${uri}`], "b's subscribe reached it");
+  // The accepted one is recorded: a third session's subscribe is the sidecar's own bookkeeping.
+  const c = await session(t, sidecar.url);
+  assert.deepEqual((await c.request('resources/subscribe', { uri })).result, {});
+  assert.equal((await atServer(sidecar.url)).length, 2);
+});
+
+test('legacy: a session holds at most 256 subscriptions, of URIs at most 2048 characters; refusals reach no server', async (t) => {
+  const sidecar = await launch(t, subscribable);
+  const client = await session(t, sidecar.url);
+  for (let i = 0; i < 256; i++)
+    assert.deepEqual((await client.request('resources/subscribe', { uri: `test://r/${i}` })).result, {}, `uri ${i}`);
+  const again = await client.request('resources/subscribe', { uri: 'test://r/7' });
+  assert.deepEqual(again.result, {}, 'a URI the session already holds is not one more');
+  const over = await client.request('resources/subscribe', { uri: 'test://r/256' });
+  assert.equal(over.error?.code, -32602);
+  assert.match(over.error!.message, /at most 256 resource subscriptions per session; unsubscribe from one first/);
+  const long = await client.request('resources/subscribe', { uri: `test://${'x'.repeat(2048)}` });
+  assert.equal(long.error?.code, -32602);
+  assert.match(long.error!.message, /at most 2048 characters \(this one has 2055\)/);
+  const log = await atServer(sidecar.url);
+  assert.equal(log.filter((line) => line.startsWith('subscribe ')).length, 257, '256 first subscribes and the repeat');
+  assert.ok(!log.includes('subscribe test://r/256'));
+  // Room again after an unsubscribe.
+  assert.deepEqual((await client.request('resources/unsubscribe', { uri: 'test://r/0' })).result, {});
+  assert.deepEqual((await client.request('resources/subscribe', { uri: 'test://r/256' })).result, {});
+});
+
+test('subscriptions/listen: repeated URIs count once; more than 256, or one too long, is refused before any reaches the server', async (t) => {
+  const sidecar = await launch(t, subscribable);
+  const uris = Array.from({ length: 257 }, (_, i) => `test://l/${i}`);
+  const over = await modern(sidecar.url, 'subscriptions/listen', { notifications: { resourceSubscriptions: uris } });
+  assert.equal(over.response?.error?.code, -32602);
+  assert.match(over.response!.error!.message, /at most 256 resource subscriptions per listen stream/);
+  const long = await modern(sidecar.url, 'subscriptions/listen', {
+    notifications: { resourceSubscriptions: [`test://${'y'.repeat(3000)}`] },
+  });
+  assert.equal(long.response?.error?.code, -32602);
+  assert.deepEqual(await atServer(sidecar.url), [], 'nothing was subscribed at the server');
+
+  // 300 entries naming 256 URIs fit; the acknowledgement grants each once, and each reaches the server once.
+  const repeated = [...uris.slice(0, 256), ...uris.slice(0, 44)];
+  const stream = await modernStream(sidecar.url, 'subscriptions/listen', {
+    notifications: { resourceSubscriptions: repeated },
+  });
+  t.after(() => stream.close());
+  assert.equal(stream.status, 200, stream.body);
+  const [ack] = await stream.waitForCount(1, 5000);
+  assert.deepEqual(ack.data.params.notifications.resourceSubscriptions, uris.slice(0, 256));
+  assert.equal((await atServer(sidecar.url)).length, 256);
+});
