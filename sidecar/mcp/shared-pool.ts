@@ -115,6 +115,11 @@ export class SharedPool extends EventEmitter<PoolEvents> implements WorkerPool {
       case 'stopped':
         return { reason: 'the sidecar is stopping', retryAfterSeconds: 5 };
       default:
+        if (s.current?.state === 'unhealthy')
+          return {
+            reason: 'it is running but missed its last MCP ping; it is killed and restarted if it keeps missing them',
+            retryAfterSeconds: 1,
+          };
         return {
           reason: last ? `it is starting again after: ${last}` : 'it is starting (handshake in progress)',
           retryAfterSeconds: 1,

@@ -126,6 +126,7 @@ test('modern server: /readyz and the log name the era; liveness by server/discov
     'the stopped server to be marked unhealthy',
   );
   assert.equal(unhealthy.status, 503, 'not ready while its liveness check fails');
+  assert.match(unhealthy.body.reason, /missed its last MCP ping/, 'the reason says what is wrong');
   const restarted = await waitFor(
     async () => {
       const r = await readyz(sidecar.url);
