@@ -4,6 +4,7 @@
  * deeply the JSON nests (--max-depth). The time a body may take is node's `requestTimeout` (see sidecar.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../log.js';
 import { ErrorCode } from '../mcp/jsonrpc.js';
 import { nestsDeeperThan } from '../mcp/json-depth.js';
 
@@ -46,7 +47,11 @@ export class BodyReader {
   /** Bytes received of the bodies being read right now (0 when none is). */
   reading = 0;
 
-  constructor(readonly limits: BodyLimits) {}
+  constructor(
+    readonly limits: BodyLimits,
+    /** Where a client that left mid-body is noted (at debug: it is not a fault of the sidecar's). */
+    readonly log: Logger,
+  ) {}
 
   /** The parsed body, and its text (which tells integer ids beyond 2^53 exactly; see jsonrpc.ts keepBigIds). */
   readJson(req: IncomingMessage): Promise<{ value: unknown; text: string }> {
@@ -113,13 +118,14 @@ function onData(this: Reading, chunk: Buffer): void {
 function onEnd(this: Reading): void {
   this[READ]?.end();
 }
-function onError(this: Reading, err: Error): void {
-  this[READ]?.settle(err);
+function onError(this: Reading, err: NodeJS.ErrnoException): void {
+  // Node's "aborted" (ECONNRESET): the connection closed before the body ended. The client's doing, not a bug of
+  // ours, so not an error to log (anyone could raise alerts with it).
+  if (err.code === 'ECONNRESET') this[READ]?.left();
+  else this[READ]?.settle(err);
 }
 function onClose(this: Reading): void {
-  // (An Error captures a stack: built only when it is the answer, not on every request's normal close.)
-  if (this[READ])
-    this[READ].settle(new BodyError(400, 'the client closed the connection before the request body ended'));
+  this[READ]?.left();
 }
 
 /**
@@ -184,6 +190,18 @@ class BodyRead {
       return this.done(this.req, this.res, err as Error);
     }
     this.done(this.req, this.res, undefined, value, text);
+  }
+
+  /** The connection closed before the body ended: the client left, or --body-timeout closed it. */
+  left(): void {
+    if (this.req[READ] !== this) return;
+    const message = 'the client closed the connection before its request body arrived (or --body-timeout closed it)';
+    this.reader.log.debug(
+      { path: this.req.url, received: this.size, declared: this.req.headers['content-length'] },
+      message,
+    );
+    // (An Error captures a stack: built only here, not on every request's normal close.)
+    this.settle(new BodyError(400, message));
   }
 
   settle(error: Error): void {

@@ -1,13 +1,14 @@
 /**
  * Reading request bodies against clients that do not send them: the --max-body-reading budget counts the bytes
- * that arrived (a declared Content-Length that never comes holds none of it), and every way a body ends gives its
- * bytes back. Each test is a reproduced attack, run against the real sidecar process.
+ * that arrived (a declared Content-Length that never comes holds none of it), every way a body ends gives its
+ * bytes back, and a client that leaves mid-body is not logged as a sidecar error. Each test is a reproduced
+ * attack, run against the real sidecar process.
  */
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { callTool, launch, rest, session, sleep, textOf } from '../support/harness.js';
-import { fixtureCommand, waitFor } from '../support/sidecar-process.js';
+import { fixtureCommand, waitFor, type RunningSidecar } from '../support/sidecar-process.js';
 
 const BUDGET = 256 * 1024;
 const ACCEPT = 'application/json, text/event-stream';
@@ -41,6 +42,20 @@ function openRequest(
       resolve({ socket, reply });
     });
   });
+}
+
+/** The sidecar's pino log lines, parsed. */
+function logEntries(sidecar: RunningSidecar): Array<Record<string, any>> {
+  return sidecar
+    .logs()
+    .split('\n')
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line) as Record<string, any>];
+      } catch {
+        return [];
+      }
+    });
 }
 
 test('bodies that declare the whole --max-body-reading budget and never send it hold none of it; bytes that arrive do, and every ending gives them back', async (t) => {
@@ -121,4 +136,38 @@ test('bodies that declare the whole --max-body-reading budget and never send it 
     `a body of exactly --max-body-reading (${BUDGET} bytes) to be read once every other body ended`,
   );
   assert.equal(textOf(served.body), '{"message":"whole"}');
+});
+
+test('a client that closes the connection mid-body is logged at debug, not as a sidecar error; the sidecar keeps serving', async (t) => {
+  const sidecar = await launch(t, ['--', ...fixtureCommand('paged-tools')], {
+    env: { MCP_SIDECAR_LOG_LEVEL: 'debug' },
+  });
+  const client = await session(t, sidecar.url);
+  const left = /^the client closed the connection before its request body arrived/;
+  for (const path of ['/mcp', '/tools/echo']) {
+    for (const close of ['end', 'reset'] as const) {
+      const partial = await openRequest(sidecar.url, path, { 'content-length': '1000' }, '{"message":"par');
+      await sleep(100); // the sidecar has started reading the body
+      if (close === 'end') partial.socket.end();
+      else partial.socket.resetAndDestroy();
+      await partial.reply;
+    }
+  }
+  const entries = await waitFor(
+    () => {
+      const all = logEntries(sidecar);
+      return all.filter((e) => left.test(e.msg)).length >= 4 ? all : undefined;
+    },
+    5000,
+    'four debug lines saying the client left',
+  );
+  for (const entry of entries.filter((e) => left.test(e.msg))) {
+    assert.equal(entry.level, 20, JSON.stringify(entry));
+    assert.equal(entry.err, undefined, `a client leaving is no error with a stack: ${JSON.stringify(entry)}`);
+  }
+  const errors = entries.filter((e) => e.level >= 50);
+  assert.deepEqual(errors, [], 'no error-level log line');
+
+  assert.equal(textOf(await callTool(client, 'echo', { after: 'aborts' })), '{"after":"aborts"}');
+  assert.equal((await rest(sidecar.url, 'echo', { after: 'aborts' })).status, 200);
 });
