@@ -1,9 +1,10 @@
 /**
  * Reads request bodies as JSON under three limits, with errors that say what to change: the size of one body
- * (--max-body), the bytes being read at once over all connections (--max-body-reading), and how deeply the
- * JSON nests (--max-depth). The time a body may take is node's `requestTimeout` (see sidecar.ts).
+ * (--max-body), the body bytes received and not yet done with over all connections (--max-body-reading), and how
+ * deeply the JSON nests (--max-depth). The time a body may take is node's `requestTimeout` (see sidecar.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../log.js';
 import { ErrorCode } from '../mcp/jsonrpc.js';
 import { nestsDeeperThan } from '../mcp/json-depth.js';
 
@@ -25,7 +26,7 @@ export interface BodyLimits {
   maxBytes: number;
   /** Deepest nesting of objects and arrays (--max-depth). */
   maxDepth: number;
-  /** Body bytes being read at once over all connections (--max-body-reading). */
+  /** Body bytes received and held at once over all connections, as they arrive (--max-body-reading). */
   maxReadingBytes: number;
 }
 
@@ -43,10 +44,14 @@ export type BodyDone = (
  * is counted against the same one.
  */
 export class BodyReader {
-  /** Bytes reserved by bodies being read right now. */
+  /** Bytes received of the bodies being read right now (0 when none is). */
   reading = 0;
 
-  constructor(readonly limits: BodyLimits) {}
+  constructor(
+    readonly limits: BodyLimits,
+    /** Where a client that left mid-body is noted (at debug: it is not a fault of the sidecar's). */
+    readonly log: Logger,
+  ) {}
 
   /** The parsed body, and its text (which tells integer ids beyond 2^53 exactly; see jsonrpc.ts keepBigIds). */
   readJson(req: IncomingMessage): Promise<{ value: unknown; text: string }> {
@@ -73,10 +78,9 @@ export class BodyReader {
         new BodyError(413, `request body is ${declared} bytes, over the limit of ${maxBytes} bytes (--max-body)`),
       );
     }
-    const reading = new BodyRead(this, req, res, done);
-    (req as Reading)[READ] = reading;
-    // A declared length is reserved against the reading budget before a byte is read.
-    if (declared > 0 && !reading.reserve(declared)) return reading.settle(reading.busy());
+    // Nothing is reserved for the declared length: a client could then hold the whole budget by declaring large
+    // bodies and sending a byte of each. The budget counts the bytes that arrive (BodyRead.data).
+    (req as Reading)[READ] = new BodyRead(this, req, res, done);
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
@@ -114,22 +118,24 @@ function onData(this: Reading, chunk: Buffer): void {
 function onEnd(this: Reading): void {
   this[READ]?.end();
 }
-function onError(this: Reading, err: Error): void {
-  this[READ]?.settle(err);
+function onError(this: Reading, err: NodeJS.ErrnoException): void {
+  // Node's "aborted" (ECONNRESET): the connection closed before the body ended. The client's doing, not a bug of
+  // ours, so not an error to log (anyone could raise alerts with it).
+  if (err.code === 'ECONNRESET') this[READ]?.left();
+  else this[READ]?.settle(err);
 }
 function onClose(this: Reading): void {
-  // (An Error captures a stack: built only when it is the answer, not on every request's normal close.)
-  if (this[READ])
-    this[READ].settle(new BodyError(400, 'the client closed the connection before the request body ended'));
+  this[READ]?.left();
 }
 
 /**
- * One body being read. Past --max-body or the reading budget (--max-body-reading; a chunked body reserves as it
- * arrives) the rest is drained (read and dropped, so the client can read the answer, and bounded in time by
+ * One body being read. Past --max-body or the reading budget (--max-body-reading, counted as the bytes arrive)
+ * the rest is drained (read and dropped, so the client can read the answer, and bounded in time by
  * --body-timeout) and the caller answers at once.
  */
 class BodyRead {
-  private reserved = 0;
+  /** Bytes of this body counted in the reader's budget: those received and kept. */
+  private held = 0;
   private size = 0;
   /** Most bodies arrive in one chunk: an array only from the second. */
   private first: Buffer | undefined;
@@ -142,14 +148,14 @@ class BodyRead {
     private readonly done: BodyDone,
   ) {}
 
-  reserve(bytes: number): boolean {
+  private hold(bytes: number): boolean {
     if (this.reader.reading + bytes > this.reader.limits.maxReadingBytes) return false;
     this.reader.reading += bytes;
-    this.reserved += bytes;
+    this.held += bytes;
     return true;
   }
 
-  busy(): BodyError {
+  private busy(): BodyError {
     this.req.resume();
     return new BodyError(
       503,
@@ -166,7 +172,8 @@ class BodyRead {
       this.req.resume();
       return this.settle(new BodyError(413, `request body is over the limit of ${maxBytes} bytes (--max-body)`));
     }
-    if (this.size > this.reserved && !this.reserve(this.size - this.reserved)) return this.settle(this.busy());
+    // Counted as it arrives, so that only a client that really sends the bytes can use up the budget.
+    if (!this.hold(chunk.length)) return this.settle(this.busy());
     if (this.first === undefined) this.first = chunk;
     else (this.more ??= [this.first]).push(chunk);
   }
@@ -185,6 +192,18 @@ class BodyRead {
     this.done(this.req, this.res, undefined, value, text);
   }
 
+  /** The connection closed before the body ended: the client left, or --body-timeout closed it. */
+  left(): void {
+    if (this.req[READ] !== this) return;
+    const message = 'the client closed the connection before its request body arrived (or --body-timeout closed it)';
+    this.reader.log.debug(
+      { path: this.req.url, received: this.size, declared: this.req.headers['content-length'] },
+      message,
+    );
+    // (An Error captures a stack: built only here, not on every request's normal close.)
+    this.settle(new BodyError(400, message));
+  }
+
   settle(error: Error): void {
     if (this.req[READ] !== this) return;
     this.release();
@@ -195,8 +214,8 @@ class BodyRead {
   /** Gives the budget back; the request's listeners then do nothing (it has no reading any more). */
   private release(): void {
     this.req[READ] = undefined;
-    this.reader.reading -= this.reserved;
-    this.reserved = 0;
+    this.reader.reading -= this.held;
+    this.held = 0;
   }
 }
 

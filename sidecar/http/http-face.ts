@@ -57,11 +57,14 @@ export class HttpFace {
   constructor(core: ServedCore) {
     const { config, router, pool, metrics, tools, log } = core;
     const httpLog = log.child({ part: 'http' });
-    const body = new BodyReader({
-      maxBytes: config.maxBodyBytes,
-      maxDepth: config.maxDepth,
-      maxReadingBytes: config.maxBodyReadingBytes,
-    });
+    const body = new BodyReader(
+      {
+        maxBytes: config.maxBodyBytes,
+        maxDepth: config.maxDepth,
+        maxReadingBytes: config.maxBodyReadingBytes,
+      },
+      httpLog,
+    );
     this.auth = authenticator(config, log.child({ part: 'auth' }));
     // MRTR retries that reach a replica which does not hold their call: on to the owner, found in Consul.
     this.ownerForward = new OwnerForward({

@@ -98,7 +98,7 @@ export const SERVING = {
     flag: 'max-body-reading',
     default: '64mb',
     arg: 'size',
-    help: 'request body bytes being read at once over all connections (503 past it)',
+    help: 'request body bytes received and held at once over all connections, counted as they arrive (503 past it)',
   }),
 };
 
