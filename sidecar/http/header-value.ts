@@ -56,3 +56,24 @@ function fromBase64(text: string): string | Unreadable {
   if (!isUtf8(bytes)) return new Unreadable('has Base64 in its =?base64?…?= sentinel that is not UTF-8 text');
   return bytes.toString('utf8');
 }
+
+/** Decimal text as the revision encodes an integer; a fraction of zeros is allowed (`42.0` equals `42`). */
+const DECIMAL = /^(-?)(\d+)(?:\.(\d+))?$/;
+
+/**
+ * Whether a decoded header says the body's value, by the declared type of its parameter. An integer is compared
+ * numerically as the transport page's Server Validation note asks (`42.0` and `42` are equal), and exactly: decimal
+ * digits only (no `0x10`, no `1.6e1`), and no digit lost to floating point: an unsafe integer matches nothing.
+ */
+export function sameValue(decoded: string, value: unknown, type: string): boolean {
+  if (typeof value === 'string') return decoded === value;
+  if (typeof value === 'boolean') return decoded === (value ? 'true' : 'false');
+  if (typeof value !== 'number') return false;
+  if (type !== 'integer' || !Number.isInteger(value)) return decoded === String(value);
+  if (!Number.isSafeInteger(value)) return false;
+  if (decoded === String(value)) return true;
+  const m = DECIMAL.exec(decoded);
+  if (!m || (m[3] !== undefined && !/^0+$/.test(m[3]))) return false;
+  const digits = m[2].replace(/^0+(?=\d)/, '');
+  return digits === String(Math.abs(value)) && (value === 0 || (m[1] === '-') === value < 0);
+}

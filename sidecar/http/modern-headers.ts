@@ -10,7 +10,7 @@ import type { JsonRpcRequest } from '../mcp/jsonrpc.js';
 import { NAMED } from '../mcp/modern.js';
 import { toolNamed, type ServerProfile } from '../mcp/profile.js';
 import { headerLines } from './header-lines.js';
-import { decodeHeaderValue, isPlainValue, Unreadable } from './header-value.js';
+import { decodeHeaderValue, isPlainValue, sameValue, Unreadable } from './header-value.js';
 
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
@@ -48,13 +48,13 @@ export function headerMismatch(
 
 /**
  * The `Mcp-Param-{name}` headers a tool's schema designates: each must be present when its argument has a value,
- * and equal to it (integers compared as numbers). Annotations that break the revision's rules (not reachable by
- * `properties` alone, not a primitive) designate nothing.
+ * and equal to it (integers compared as decimal numbers, exactly: see sameValue). Annotations that break the
+ * revision's rules (not reachable by `properties` alone, not a primitive) designate nothing.
  */
 function paramMismatch(req: IncomingMessage, tool: Tool, args: Record<string, unknown>): string | undefined {
   let params = paramsByTool.get(tool);
   if (!params) paramsByTool.set(tool, (params = headerParams(tool.inputSchema as Record<string, unknown>)));
-  for (const { path, name, key } of params) {
+  for (const { path, name, key, type } of params) {
     let value: unknown = args;
     for (const step of path)
       value = value && typeof value === 'object' ? (value as Record<string, unknown>)[step] : undefined;
@@ -64,15 +64,11 @@ function paramMismatch(req: IncomingMessage, tool: Tool, args: Record<string, un
     const decoded = raw === undefined ? undefined : decodeHeaderValue(raw);
     if (decoded instanceof Unreadable) return `the Mcp-Param-${name} header ${decoded.why}`;
     if (value === undefined || value === null) continue;
+    if (type === 'integer' && typeof value === 'number' && !Number.isSafeInteger(value) && Number.isInteger(value))
+      return `argument ${path.join('.')} is beyond the safe integer range (±9007199254740991) the revision allows an x-mcp-header integer: Mcp-Param-${name} cannot be checked against it`;
     if (decoded === undefined)
       return `the Mcp-Param-${name} header is required: tool "${tool.name}" mirrors argument ${path.join('.')} into it`;
-    const same =
-      typeof value === 'number'
-        ? Number(decoded) === value
-        : typeof value === 'boolean'
-          ? decoded === String(value)
-          : decoded === value;
-    if (!same)
+    if (!sameValue(decoded, value, type))
       return `Mcp-Param-${name} header "${decoded}" does not match argument ${path.join('.')} ${JSON.stringify(value)}`;
   }
   return undefined;
@@ -89,11 +85,12 @@ function once(req: IncomingMessage, name: string, value: string): boolean {
 /** Each tool's annotations, found once per tool list (a changed list brings new Tool objects). */
 const paramsByTool = new WeakMap<Tool, HeaderParam[]>();
 
-/** An `x-mcp-header` annotation: the argument's path, the header's name as declared and as node keys it. */
+/** An `x-mcp-header` annotation: the argument's path, the header's name as declared and as node keys it, the type. */
 interface HeaderParam {
   path: string[];
   name: string;
   key: string;
+  type: string;
 }
 
 /** The `x-mcp-header` annotations of a schema reachable through `properties` only, with their argument paths. */
@@ -110,7 +107,7 @@ export function headerParams(schema: Record<string, unknown> | undefined, path: 
       /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) &&
       ['string', 'integer', 'boolean'].includes(type)
     ) {
-      found.push({ path: [...path, key], name, key: `mcp-param-${name.toLowerCase()}` });
+      found.push({ path: [...path, key], name, key: `mcp-param-${name.toLowerCase()}`, type });
     }
     found.push(...headerParams(property, [...path, key]));
   }

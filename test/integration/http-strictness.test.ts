@@ -23,6 +23,16 @@ function modernBody(method: string, params: string): string {
 test('HTTP strictness, against the fault-tools fixture', async (t) => {
   const sidecar = await launch(t, ['--', ...fixtureCommand('fault-tools')]);
   const host = new URL(sidecar.url).host;
+  /** A modern POST whose body text and headers are the test's own. */
+  const post = async (body: string, headers: Record<string, string>) => {
+    const res = await fetch(`${sidecar.url}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: ACCEPT, 'mcp-protocol-version': MODERN, ...headers },
+      body,
+    });
+    return { status: res.status, body: await res.json() };
+  };
+
   const headerMismatch = (res: { status: number; response?: any }, why: RegExp, what: string) => {
     assert.equal(res.status, 400, `${what}: ${JSON.stringify(res.response)}`);
     assert.equal(res.response.error.code, -32020, what);
@@ -81,4 +91,47 @@ test('HTTP strictness, against the fault-tools fixture', async (t) => {
     assert.equal(res.json.error.code, -32020);
     assert.match(res.json.error.message, /more than one Mcp-Name header; send exactly one/);
   });
+
+  await t.test(
+    'Mcp-Param-*: an integer header is decimal text equal to the body value; anything else is refused',
+    async () => {
+      const routed = (shard: string, args = '"shard":16') =>
+        post(modernBody('tools/call', `"name":"routed","arguments":{${args}}`), {
+          'mcp-method': 'tools/call',
+          'mcp-name': 'routed',
+          'mcp-param-shard': shard,
+        });
+      // Numerically equal decimal text passes, as the transport page's Server Validation note asks (42.0 is 42).
+      for (const shard of ['16', '16.0', '016', b64('16')]) {
+        const res = await routed(shard);
+        assert.equal(res.status, 200, `${shard}: ${JSON.stringify(res.body)}`);
+        assert.equal(textOf(res.body), '{"shard":16}');
+      }
+      const negative = await routed('-7.000', '"shard":-7');
+      assert.equal(negative.status, 200, JSON.stringify(negative.body));
+      for (const shard of ['0x10', '1.6e1', '+16', '16.5', '16.0000000000000001', '-16', '1_6', 'sixteen']) {
+        const res = await routed(shard);
+        assert.equal(res.status, 400, `${shard}: ${JSON.stringify(res.body)}`);
+        assert.equal(res.body.error.code, -32020, shard);
+        assert.match(res.body.error.message, /Mcp-Param-Shard header ".*" does not match argument shard 16/, shard);
+      }
+      // Past 2^53 a JSON number loses digits (99999999999999999999 parses as 1e20): no header can be checked.
+      for (const [shard, value] of [
+        ['100000000000000000000', '99999999999999999999'],
+        ['99999999999999999999', '99999999999999999999'],
+        ['9007199254740993', '9007199254740993'],
+      ]) {
+        const res = await routed(shard, `"shard":${value}`);
+        assert.equal(res.status, 400, `${value}: ${JSON.stringify(res.body)}`);
+        assert.equal(res.body.error.code, -32020);
+        assert.match(res.body.error.message, /argument shard is beyond the safe integer range/);
+      }
+      const bad = await routed('=?base64?MTY?=');
+      assert.equal(bad.status, 400);
+      assert.match(
+        bad.body.error.message,
+        /the Mcp-Param-Shard header has 3 characters in its =\?base64\?…\?= sentinel/,
+      );
+    },
+  );
 });
