@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { launch, textOf, written } from '../support/harness.js';
+import { launch, raw, session, textOf, written } from '../support/harness.js';
 import { meta, modern, MODERN } from '../support/modern-post.js';
 import { fixtureCommand } from '../support/sidecar-process.js';
 
@@ -22,6 +22,7 @@ function modernBody(method: string, params: string): string {
 
 test('HTTP strictness, against the fault-tools fixture', async (t) => {
   const sidecar = await launch(t, ['--', ...fixtureCommand('fault-tools')]);
+  const legacy = await session(t, sidecar.url);
   const host = new URL(sidecar.url).host;
   /** A modern POST whose body text and headers are the test's own. */
   const post = async (body: string, headers: Record<string, string>) => {
@@ -132,6 +133,89 @@ test('HTTP strictness, against the fault-tools fixture', async (t) => {
         bad.body.error.message,
         /the Mcp-Param-Shard header has 3 characters in its =\?base64\?…\?= sentinel/,
       );
+    },
+  );
+
+  await t.test('two Host headers are a 400 on every route (RFC 9112 §3.2); one passes', async () => {
+    const list = modernBody('tools/list', '"x":0');
+    const modernHead = (hosts: string[]) =>
+      [
+        'POST /mcp HTTP/1.1',
+        ...hosts.map((h) => `Host: ${h}`),
+        'Content-Type: application/json',
+        `Accept: ${ACCEPT}`,
+        `MCP-Protocol-Version: ${MODERN}`,
+        'Mcp-Method: tools/list',
+      ].join('\r\n');
+    const one = await written(sidecar.url, modernHead([host]), list);
+    assert.equal(one.status, 200, JSON.stringify(one.json));
+    for (const hosts of [
+      [host, 'evil.com'],
+      ['evil.com', host],
+      [host, host],
+    ]) {
+      const two = await written(sidecar.url, modernHead(hosts), list);
+      assert.equal(two.status, 400, `${hosts}: ${JSON.stringify(two.json)}`);
+      assert.match(two.json.error.message, /more than one Host header \(RFC 9112 §3\.2\); send exactly one/);
+    }
+    const health = await written(sidecar.url, `GET /healthz HTTP/1.1\r\nHost: ${host}\r\nhost: evil.com`);
+    assert.equal(health.status, 400);
+  });
+
+  await t.test(
+    '/mcp is routed alike for every method: /mcp/ is /mcp, /MCP is no route, absolute-form routes by its path',
+    async () => {
+      const list = modernBody('tools/list', '"x":0');
+      const modernHeaders = {
+        host,
+        'content-type': 'application/json',
+        accept: ACCEPT,
+        'mcp-protocol-version': MODERN,
+        'mcp-method': 'tools/list',
+      };
+      const slash = await raw(sidecar.url, { path: '/mcp/', headers: modernHeaders, body: list });
+      assert.equal(slash.status, 200, slash.body);
+      assert.ok(slash.json().result.tools.some((t: { name: string }) => t.name === 'routed'));
+      const session = { host, ...legacy.headers(), accept: 'text/event-stream' };
+      for (const [method, path, headers, body] of [
+        ['POST', '/MCP', modernHeaders, list],
+        ['GET', '/MCP', session, undefined],
+        ['DELETE', '/MCP', session, undefined],
+        ['POST', '/Mcp/', modernHeaders, list],
+        ['GET', '/TOOLS', { host }, undefined],
+      ] as const) {
+        const res = await raw(sidecar.url, { method, path, headers, body });
+        assert.equal(res.status, 404, `${method} ${path}: ${res.body}`);
+      }
+      const put = await raw(sidecar.url, { method: 'PUT', path: '/mcp/', headers: { host } });
+      assert.equal(put.status, 405);
+      assert.equal(put.headers.allow, 'GET, POST, DELETE');
+
+      // RFC 9112 §3.2.2: a server MUST accept the absolute-form, and its authority, not Host, names the host.
+      const absolute = (target: string, hostHeader: string) =>
+        written(
+          sidecar.url,
+          [
+            `POST ${target} HTTP/1.1`,
+            `Host: ${hostHeader}`,
+            'Content-Type: application/json',
+            `Accept: ${ACCEPT}`,
+            `MCP-Protocol-Version: ${MODERN}`,
+            'Mcp-Method: tools/list',
+          ].join('\r\n'),
+          list,
+        );
+      const served = await absolute(`http://${host}/mcp`, host);
+      assert.equal(served.status, 200, JSON.stringify(served.json));
+      assert.ok(served.json.result.tools.length > 0);
+      const rebinding = await absolute('http://evil.example/mcp', host);
+      assert.equal(rebinding.status, 403, JSON.stringify(rebinding.json));
+      assert.match(rebinding.json.error.message, /Host "evil\.example" is not allowed/);
+      const userinfo = await absolute(`http://user@${host}/mcp`, host);
+      assert.equal(userinfo.status, 400);
+      assert.match(userinfo.json.error.message, /carries userinfo/);
+      const health = await written(sidecar.url, `GET http://${host}/healthz HTTP/1.1\r\nHost: ${host}`);
+      assert.equal(health.status, 200);
     },
   );
 });
