@@ -163,6 +163,52 @@ test('HTTP strictness, against the fault-tools fixture', async (t) => {
   });
 
   await t.test(
+    'Accept is parsed as media ranges: case-insensitive, q=0 refuses, look-alikes and wildcards do not list a type',
+    async () => {
+      const list = (accept: string) => modern(sidecar.url, 'tools/list', {}, { accept });
+      for (const accept of [
+        'APPLICATION/JSON, TEXT/EVENT-STREAM',
+        'text/event-stream;q=0.5, application/json; charset="utf-8, or not"',
+        'application/json;q=0.001,,text/event-stream',
+      ]) {
+        const res = await list(accept);
+        assert.equal(res.status, 200, `${accept}: ${JSON.stringify(res.response)}`);
+      }
+      for (const [accept, why] of [
+        ['application/jsonx, text/event-streamy', /Accept does not list application\/json/],
+        ['application/json;q=0, text/event-stream', /Accept gives application\/json q=0, which means not acceptable/],
+        ['application/json, text/event-stream;Q=0.000', /Accept gives text\/event-stream q=0/],
+        ['application/*, text/*', /does not list application\/json \(a wildcard does not count/],
+        ['*/*', /does not list application\/json \(a wildcard does not count/],
+        ['application/json;q=2, text/event-stream', /q=2; a weight is 0 to 1/],
+        ['application/json text/event-stream', /Accept has "t" after application\/json/],
+      ] as const) {
+        const res = await list(accept);
+        // A transport refusal belongs to no request: its id is null.
+        const [refusal] = res.messages;
+        assert.equal(res.status, 406, `${accept}: ${JSON.stringify(refusal)}`);
+        assert.equal(refusal.error.code, -32000);
+        assert.match(refusal.error.message, /^Not Acceptable: the client must accept both/, accept);
+        assert.match(refusal.error.message, why, accept);
+      }
+      const get = (accept: string) =>
+        fetch(`${sidecar.url}/mcp`, { headers: { ...legacy.headers(), accept }, signal: AbortSignal.timeout(5000) });
+      const stream = await get('TEXT/EVENT-STREAM');
+      assert.equal(stream.status, 200);
+      assert.equal(stream.headers.get('content-type'), 'text/event-stream');
+      await stream.body?.cancel();
+      for (const accept of ['*/*', 'text/event-stream;q=0', 'text/*']) {
+        const refused = await get(accept);
+        assert.equal(refused.status, 406, accept);
+        assert.match(
+          (await refused.json()).error.message,
+          /GET \/mcp opens an SSE stream; send Accept: text\/event-stream/,
+        );
+      }
+    },
+  );
+
+  await t.test(
     '/mcp is routed alike for every method: /mcp/ is /mcp, /MCP is no route, absolute-form routes by its path',
     async () => {
       const list = modernBody('tools/list', '"x":0');
