@@ -32,6 +32,7 @@ import type { OwnerForward } from './owner-forward.js';
 import { carryTraceContext } from './trace-context.js';
 import { freeIds, PostExchange } from './post-exchange.js';
 import { GET_ACCEPT, POST_ACCEPT } from './accept.js';
+import { modernHasNoSessions } from './modern-methods.js';
 import { sendInternalError, sendJson, sendRpcError, sendTransportError } from './reply.js';
 
 export interface StreamableHttpOptions {
@@ -251,7 +252,7 @@ export class StreamableHttp {
   }
 
   get = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (GET_ACCEPT.refused(req, res)) return;
+    if (modernHasNoSessions(req, res) || GET_ACCEPT.refused(req, res)) return;
     const http = await this.sessions.find(req, res);
     if (!http) return;
     const lastEventId = req.headers['last-event-id'];
@@ -260,6 +261,7 @@ export class StreamableHttp {
   };
 
   delete = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (modernHasNoSessions(req, res)) return;
     const http = await this.sessions.find(req, res);
     if (!http) return;
     this.router.closeSession(http.session, 'closed by the client (DELETE)');

@@ -264,4 +264,23 @@ test('HTTP strictness, against the fault-tools fixture', async (t) => {
       assert.equal(health.status, 200);
     },
   );
+
+  await t.test(
+    'GET and DELETE /mcp from a 2026-07-28 client: 405 with Allow: POST; a legacy GET without a session stays 400',
+    async () => {
+      for (const method of ['GET', 'DELETE']) {
+        const res = await raw(sidecar.url, {
+          method,
+          headers: { host, accept: 'text/event-stream', 'mcp-protocol-version': MODERN },
+        });
+        assert.equal(res.status, 405, `${method}: ${res.body}`);
+        assert.equal(res.headers.allow, 'POST');
+        assert.equal(res.json().error.code, -32000);
+        assert.match(res.json().error.message, /MCP 2026-07-28 has no sessions and no GET stream; POST each request/);
+      }
+      const legacyGet = await raw(sidecar.url, { method: 'GET', headers: { host, accept: 'text/event-stream' } });
+      assert.equal(legacyGet.status, 400);
+      assert.match(legacyGet.json().error.message, /Mcp-Session-Id header is required/);
+    },
+  );
 });
