@@ -8,9 +8,17 @@ import type { IncomingMessage } from 'node:http';
 export function headerLines(req: IncomingMessage, name: string): number {
   const raw = req.rawHeaders;
   let count = 0;
-  for (let i = 0; i < raw.length; i += 2) {
-    const line = raw[i];
-    if (line.length === name.length && (line === name || line.toLowerCase() === name)) count++;
-  }
+  for (let i = 0; i < raw.length; i += 2) if (sameName(raw[i], name)) count++;
   return count;
+}
+
+/** Whether a header name as sent is `lower` (lowercase), compared ASCII-case-insensitively without a new string. */
+function sameName(sent: string, lower: string): boolean {
+  if (sent.length !== lower.length) return false;
+  if (sent === lower) return true;
+  for (let i = 0; i < lower.length; i++) {
+    const c = sent.charCodeAt(i);
+    if ((c >= 65 && c <= 90 ? c + 32 : c) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
 }
