@@ -14,6 +14,7 @@ import { RESOURCE_METADATA_PATH } from './jwt-auth.js';
 import { noteAnswered } from './http-server.js';
 import { forbidden, originRefusal, type OriginPolicy } from './origin-guard.js';
 import { sendInternalError, sendJson, sendTransportError } from './reply.js';
+import { isMcpPath, targetProblem } from './request-target.js';
 import type { OpenApiRoute } from './openapi-route.js';
 import type { RestTools } from './rest-tools.js';
 import type { StreamableHttp } from './streamable-http.js';
@@ -47,7 +48,7 @@ export interface AppParts {
 export function unprefixed(url: string, prefix: string): string | undefined {
   if (!url.startsWith(prefix)) return undefined;
   const rest = url.slice(prefix.length);
-  return rest.startsWith('/tools/') || rest === '/mcp' || rest.startsWith('/mcp?') ? rest : undefined;
+  return rest.startsWith('/tools/') || isMcpPath(rest) ? rest : undefined;
 }
 
 interface Route {
@@ -122,8 +123,11 @@ export function createHandler(parts: AppParts): RequestListener {
   };
   const hotFailed = (res: ServerResponse, err: Error) => internalError(parts, err, hot.path, res);
   return (req: IncomingMessage, res: ServerResponse) => {
+    const problem = targetProblem(req);
+    if (problem) return badTarget(parts, req, res, problem);
     if (prefix && req.url) req.url = unprefixed(req.url, prefix) ?? req.url;
-    if (req.method === hot.method && (req.url === hot.path || req.url?.startsWith(`${hot.path}?`))) {
+    // `/mcp/` too: express serves every route with or without a trailing slash, so POST does as well.
+    if (req.method === hot.method && isMcpPath(req.url)) {
       if (tracing) tracing.http(req, res, hot.path);
       res.on('finish', hotFinished);
       const admitted = admit(parts, req, res);
@@ -134,6 +138,13 @@ export function createHandler(parts: AppParts): RequestListener {
     if (tracing) tracing.http(req, res, 'unmatched');
     app(req, res);
   };
+}
+
+/** A request whose target or Host cannot be served (request-target.ts): 400, before any route or guard. */
+function badTarget(parts: AppParts, req: IncomingMessage, res: ServerResponse, problem: string): void {
+  sendTransportError(res, 400, problem);
+  parts.metrics.countHttp('unmatched', 400);
+  noteAnswered(req);
 }
 
 /**
@@ -191,6 +202,9 @@ function createApp(parts: AppParts, routes: Route[]): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
+  // Paths are case-sensitive (RFC 3986 §6.2.2.1), as Kong matches them: `/MCP` or `/TOOLS/x` served as `/mcp` and
+  // `/tools/x` would pass around a per-tool Kong route and its plugins by the plain `/<name>` route.
+  app.enable('case sensitive routing');
 
   // Counting by route (not by URL) keeps the label set bounded whatever clients send.
   app.use((req: Request, res: Response, next: NextFunction) => {

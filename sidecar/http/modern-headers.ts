@@ -9,17 +9,8 @@ import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { JsonRpcRequest } from '../mcp/jsonrpc.js';
 import { NAMED } from '../mcp/modern.js';
 import { toolNamed, type ServerProfile } from '../mcp/profile.js';
-
-/** Visible ASCII, space and tab: what a header value may hold (RFC 9110). */
-const SAFE_VALUE = /^[\x20-\x7e\t]*$/;
-const SENTINEL = /^=\?base64\?(.*)\?=$/;
-
-/** A header value, decoded from the Base64 sentinel form; undefined when it holds characters it may not. */
-export function decodeHeaderValue(value: string): string | undefined {
-  if (!SAFE_VALUE.test(value)) return undefined;
-  const m = SENTINEL.exec(value);
-  return m ? Buffer.from(m[1], 'base64').toString('utf8') : value;
-}
+import { headerLines } from './header-lines.js';
+import { decodeHeaderValue, isPlainValue, sameValue, Unreadable } from './header-value.js';
 
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
@@ -39,12 +30,14 @@ export function headerMismatch(
   if (field) {
     const raw = header(req, 'mcp-name');
     if (raw === undefined) return `the Mcp-Name header is required for ${request.method}`;
-    // The common case, a plain name equal to the body's, needs no decoding (node's parser already refused
-    // control characters in header values).
-    const name = raw === request.params?.[field] ? raw : decodeHeaderValue(raw);
-    if (name === undefined) return 'the Mcp-Name header holds characters a header may not; use the =?base64?…?= form';
-    if (name !== request.params?.[field])
-      return `Mcp-Name header "${name}" does not match body params.${field} ${JSON.stringify(request.params?.[field])}`;
+    const body = request.params?.[field];
+    // The common case, a plain name equal to the body's, needs no decoding: one comparison once its name was seen.
+    if (raw !== body || (raw !== lastPlainName && !isPlainValue(raw))) {
+      if (!once(req, 'mcp-name', raw)) return 'more than one Mcp-Name header; send exactly one';
+      const name = decodeHeaderValue(raw);
+      if (name instanceof Unreadable) return `the Mcp-Name header ${name.why}`;
+      if (name !== body) return `Mcp-Name header "${name}" does not match body params.${field} ${JSON.stringify(body)}`;
+    } else lastPlainName = raw;
   }
   if (request.method === 'tools/call') {
     const tool = toolNamed(profile, request.params?.name);
@@ -55,56 +48,66 @@ export function headerMismatch(
 
 /**
  * The `Mcp-Param-{name}` headers a tool's schema designates: each must be present when its argument has a value,
- * and equal to it (integers compared as numbers). Annotations that break the revision's rules (not reachable by
- * `properties` alone, not a primitive) designate nothing.
+ * and equal to it (integers compared as decimal numbers, exactly: see sameValue). Annotations that break the
+ * revision's rules (not reachable by `properties` alone, not a primitive) designate nothing.
  */
 function paramMismatch(req: IncomingMessage, tool: Tool, args: Record<string, unknown>): string | undefined {
   let params = paramsByTool.get(tool);
   if (!params) paramsByTool.set(tool, (params = headerParams(tool.inputSchema as Record<string, unknown>)));
-  for (const { path, name } of params) {
+  for (const { path, name, key, type } of params) {
     let value: unknown = args;
-    for (const key of path)
-      value = value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
-    const raw = header(req, `mcp-param-${name.toLowerCase()}`);
-    const decoded = raw === undefined ? undefined : decodeHeaderValue(raw);
+    for (const step of path)
+      value = value && typeof value === 'object' ? (value as Record<string, unknown>)[step] : undefined;
+    const raw = header(req, key);
     // Refused even when the argument is absent: the revision rejects any recognized header with invalid characters.
-    if (raw !== undefined && decoded === undefined)
-      return `the Mcp-Param-${name} header holds characters a header may not; use the =?base64?…?= form`;
+    if (raw !== undefined && !once(req, key, raw)) return `more than one Mcp-Param-${name} header; send exactly one`;
+    const decoded = raw === undefined ? undefined : decodeHeaderValue(raw);
+    if (decoded instanceof Unreadable) return `the Mcp-Param-${name} header ${decoded.why}`;
     if (value === undefined || value === null) continue;
+    if (type === 'integer' && typeof value === 'number' && !Number.isSafeInteger(value) && Number.isInteger(value))
+      return `argument ${path.join('.')} is beyond the safe integer range (±9007199254740991) the revision allows an x-mcp-header integer: Mcp-Param-${name} cannot be checked against it`;
     if (decoded === undefined)
       return `the Mcp-Param-${name} header is required: tool "${tool.name}" mirrors argument ${path.join('.')} into it`;
-    const same =
-      typeof value === 'number'
-        ? Number(decoded) === value
-        : typeof value === 'boolean'
-          ? decoded === String(value)
-          : decoded === value;
-    if (!same)
+    if (!sameValue(decoded, value, type))
       return `Mcp-Param-${name} header "${decoded}" does not match argument ${path.join('.')} ${JSON.stringify(value)}`;
   }
   return undefined;
 }
 
+/** The last Mcp-Name found plain: a client calls the same few tools, so most requests skip the test. */
+let lastPlainName = '';
+
+/** Whether a header came on one line. Only a value with a comma can be two joined, so most are not counted. */
+function once(req: IncomingMessage, name: string, value: string): boolean {
+  return !value.includes(',') || headerLines(req, name) === 1;
+}
+
 /** Each tool's annotations, found once per tool list (a changed list brings new Tool objects). */
-const paramsByTool = new WeakMap<Tool, Array<{ path: string[]; name: string }>>();
+const paramsByTool = new WeakMap<Tool, HeaderParam[]>();
+
+/** An `x-mcp-header` annotation: the argument's path, the header's name as declared and as node keys it, the type. */
+interface HeaderParam {
+  path: string[];
+  name: string;
+  key: string;
+  type: string;
+}
 
 /** The `x-mcp-header` annotations of a schema reachable through `properties` only, with their argument paths. */
-export function headerParams(
-  schema: Record<string, unknown> | undefined,
-  path: string[] = [],
-): Array<{ path: string[]; name: string }> {
-  const found: Array<{ path: string[]; name: string }> = [];
+export function headerParams(schema: Record<string, unknown> | undefined, path: string[] = []): HeaderParam[] {
+  const found: HeaderParam[] = [];
   const properties = schema?.properties;
   if (!properties || typeof properties !== 'object') return found;
   for (const [key, property] of Object.entries(properties as Record<string, Record<string, unknown>>)) {
     if (!property || typeof property !== 'object') continue;
     const name = property['x-mcp-header'];
+    const type = property.type as string;
     if (
       typeof name === 'string' &&
       /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) &&
-      ['string', 'integer', 'boolean'].includes(property.type as string)
+      ['string', 'integer', 'boolean'].includes(type)
     ) {
-      found.push({ path: [...path, key], name });
+      found.push({ path: [...path, key], name, key: `mcp-param-${name.toLowerCase()}`, type });
     }
     found.push(...headerParams(property, [...path, key]));
   }

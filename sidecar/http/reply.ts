@@ -74,8 +74,3 @@ export function sendTransportError(
 ): void {
   sendRpcError(res, status, ErrorCode.TransportError, message, headers);
 }
-
-/** Whether the request's Accept header admits `type`. */
-export function accepts(accept: string | undefined, type: string): boolean {
-  return accept !== undefined && (accept.includes(type) || accept.includes('*/*'));
-}

@@ -31,7 +31,9 @@ import { ModernRequests } from './modern-requests.js';
 import type { OwnerForward } from './owner-forward.js';
 import { carryTraceContext } from './trace-context.js';
 import { freeIds, PostExchange } from './post-exchange.js';
-import { accepts, sendInternalError, sendJson, sendRpcError, sendTransportError } from './reply.js';
+import { GET_ACCEPT, POST_ACCEPT } from './accept.js';
+import { modernHasNoSessions } from './modern-methods.js';
+import { sendInternalError, sendJson, sendRpcError, sendTransportError } from './reply.js';
 
 export interface StreamableHttpOptions {
   /** Shared with the REST facade: one reading budget for every body; it also refuses bodies past --max-depth. */
@@ -104,14 +106,7 @@ export class StreamableHttp {
    * and the session is found at once, so a call costs no promise (a session being adopted, and initialize, wait).
    */
   post = (req: IncomingMessage, res: ServerResponse): void => {
-    if (!accepts(req.headers.accept, 'application/json') || !accepts(req.headers.accept, 'text/event-stream')) {
-      sendTransportError(
-        res,
-        406,
-        'Not Acceptable: the client must accept both application/json and text/event-stream',
-      );
-      return;
-    }
+    if (POST_ACCEPT.refused(req, res)) return;
     if (!isJsonContentType(req)) {
       sendTransportError(res, 415, 'Unsupported Media Type: Content-Type must be application/json');
       return;
@@ -257,10 +252,7 @@ export class StreamableHttp {
   }
 
   get = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (!accepts(req.headers.accept, 'text/event-stream')) {
-      sendTransportError(res, 406, 'Not Acceptable: GET /mcp opens an SSE stream; send Accept: text/event-stream');
-      return;
-    }
+    if (modernHasNoSessions(req, res) || GET_ACCEPT.refused(req, res)) return;
     const http = await this.sessions.find(req, res);
     if (!http) return;
     const lastEventId = req.headers['last-event-id'];
@@ -269,6 +261,7 @@ export class StreamableHttp {
   };
 
   delete = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (modernHasNoSessions(req, res)) return;
     const http = await this.sessions.find(req, res);
     if (!http) return;
     this.router.closeSession(http.session, 'closed by the client (DELETE)');

@@ -5,6 +5,7 @@
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -150,6 +151,36 @@ export function raw(
     );
     req.on('error', reject);
     req.end(opts.body);
+  });
+}
+
+/**
+ * A request sent exactly as written (`head`: the request line and header lines), on its own connection: two Host
+ * lines, an absolute-form target. Resolves with the one answer's status and its body, parsed when it is JSON.
+ */
+export function written(url: string, head: string, body = ''): Promise<{ status: number; json: any }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (text += chunk));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]);
+      const rest = text.slice(text.indexOf('\r\n\r\n') + 4);
+      let json: unknown;
+      try {
+        json = JSON.parse(rest);
+      } catch {
+        json = rest;
+      }
+      resolve({ status, json });
+    });
+    // Not end(): node aborts a request whose client half-closes before the answer; `Connection: close` ends it.
+    socket.on('connect', () =>
+      socket.write(`${head}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`),
+    );
   });
 }
 
