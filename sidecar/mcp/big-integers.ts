@@ -1,10 +1,12 @@
 /**
- * Client values the sidecar gives back exactly as they came: a request's id.
+ * Client values the sidecar gives back exactly as they came: a request's id, its progress token (which the
+ * server sees replaced by the child-side id), and the requestId of a cancellation that must find that request.
  *
  * An integer beyond 2^53 loses digits in JSON.parse. Such a value travels through the sidecar as a marked string
  * holding the digits of the request text (INTEGER + digits), and goes back out as that bare number, but only where
- * the sidecar itself writes a client's value into a message for the client: a message's id, the subscription id
- * of a listen stream. What a client or a server wrote anywhere else is serialized as it is, whatever it holds.
+ * the sidecar itself writes a client's value into a message for the client: a message's id, the token of a
+ * `notifications/progress`, the subscription id of a listen stream. What a client or a server wrote anywhere
+ * else is serialized as it is, whatever it holds.
  *
  * The marks are strings, and a client may send any string: one that starts like a mark is itself marked (STRING
  * + the string) on the way in, and given back as it came. So no client string is ever taken for a mark, and a
@@ -24,12 +26,18 @@ function isObject(value: unknown): value is Holder {
 }
 
 /** The keys of the client values kept, each found in its own holder (holderOf). */
-const PLACES = ['id'] as const;
+const PLACES = ['id', 'progressToken', 'requestId'] as const;
 type Place = (typeof PLACES)[number];
 
 /** The object of a client message that holds `place`; undefined when the message has none there. */
-function holderOf(message: Holder, _place: Place): Holder | undefined {
-  return message;
+function holderOf(message: Holder, place: Place): Holder | undefined {
+  if (place === 'id') return message;
+  const params = message.params;
+  if (!isObject(params)) return undefined;
+  if (place === 'requestId') return message.method === 'notifications/cancelled' ? params : undefined;
+  // A request's progress token: the one the sidecar replaces, and puts back on the server's progress.
+  const meta = params._meta;
+  return message.id !== undefined && typeof message.method === 'string' && isObject(meta) ? meta : undefined;
 }
 
 /** Marks a client string that starts like a mark; true for a number JSON.parse could not hold exactly. */
@@ -51,8 +59,11 @@ export function keepBigIntegers(messages: unknown[], text: string): void {
   for (let i = 0; i < messages.length; i++) {
     const message = messages[i];
     if (!isObject(message)) continue;
-    // The usual message (a safe id) costs this read, and a look at its places only when one holds something odd.
-    if (!odd(message.id)) continue;
+    // The usual message (a safe id, a plain token if any) costs these few reads, and a look at its places only
+    // when one of them holds something odd.
+    const params = message.params as Holder | null | undefined;
+    const meta = params?._meta as Holder | null | undefined;
+    if (!odd(message.id) && !odd(meta?.progressToken) && !odd(params?.requestId)) continue;
     for (let p = 0; p < PLACES.length; p++) {
       const holder = holderOf(message, PLACES[p]);
       if (holder && keep(holder, PLACES[p])) big = true;
@@ -115,10 +126,10 @@ function integerTokens(text: string): Array<Partial<Record<Place, string>>> {
       }
       const level = depth - top;
       COLON.lastIndex = i + 1;
-      if (level !== 0 || !COLON.test(text)) continue;
+      if (level < 0 || level > 2 || !COLON.test(text)) continue;
       const key = escaped ? (JSON.parse(text.slice(start, i + 1)) as string) : text.slice(start + 1, i);
       keys[depth] = key;
-      const place = key === 'id' ? key : undefined;
+      const place = placeAt(keys, top, level, key);
       INTEGER_VALUE.lastIndex = COLON.lastIndex;
       const integer = place && INTEGER_VALUE.exec(text);
       if (integer) (found[index] ??= {})[place] = integer[1];
@@ -127,6 +138,14 @@ function integerTokens(text: string): Array<Partial<Record<Place, string>>> {
     else if (c === COMMA && depth === 1 && top === 2) index++; // between the items of a batch
   }
   return found;
+}
+
+/** The place a key at `level` below a message's members names, given the keys on the way there. */
+function placeAt(keys: (string | undefined)[], top: number, level: number, key: string): Place | undefined {
+  if (level === 0) return key === 'id' ? key : undefined;
+  if (keys[top] !== 'params') return undefined;
+  if (level === 1) return key === 'requestId' ? key : undefined;
+  return keys[top + 1] === '_meta' && key === 'progressToken' ? key : undefined;
 }
 
 /** Whether a value may be a mark (the cheap check of the hot path; `sent` tells for sure). */
@@ -153,13 +172,18 @@ interface Places {
   readonly [key: string]: Places | true;
 }
 const ID: Places = { id: true };
+/** A server's progress reaches a client only through its call, which puts the client's token in. */
+const PROGRESS: Places = { params: { progressToken: true } };
 /** A listen stream tags everything it carries with its request's id. */
 const SUBSCRIPTION: Places = { [META.subscriptionId]: true };
 const LISTEN: Places = { id: true, params: { _meta: SUBSCRIPTION }, result: { _meta: SUBSCRIPTION } };
 
 /** The places of a message that hold a mark; undefined for nearly every message (JSON.stringify as it is). */
 function placesOf(message: unknown): Places | undefined {
-  return isObject(message) && mayBeMark(message.id) ? ID : undefined;
+  if (!isObject(message)) return undefined;
+  if (message.method === 'notifications/progress')
+    return mayBeMark((message.params as Holder | undefined)?.progressToken) ? PROGRESS : undefined;
+  return mayBeMark(message.id) ? ID : undefined;
 }
 
 /** JSON.stringify, with marked values in `places` written as the client sent them. */

@@ -1,6 +1,7 @@
 /**
- * Client values given back exactly as they came (big-integers.ts): integer ids beyond 2^53, and client strings
- * that look like the sidecar's marks; what anyone wrote elsewhere is never rewritten.
+ * Client values given back exactly as they came (big-integers.ts): integer ids, progress tokens and cancelled
+ * request ids beyond 2^53, and client strings that look like the sidecar's marks; what anyone wrote elsewhere is
+ * never rewritten.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -65,6 +66,39 @@ test('a client string id that looks like a mark comes back as that string, next 
   assert.equal(idJson(alone.id), JSON.stringify(LOOKALIKE));
   assert.equal(idJson(batch[0].id), BIG);
   assert.equal(idJson('plain'), '"plain"');
+});
+
+test('a big progress token comes back on notifications/progress as sent; a look-alike string token as that string', () => {
+  for (const [token, expected] of [
+    ['12345678901234567891', '12345678901234567891'],
+    [JSON.stringify(LOOKALIKE), JSON.stringify(LOOKALIKE)],
+    ['"plain"', '"plain"'],
+    ['7', '7'],
+  ]) {
+    const [request] = received(
+      `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","_meta":{"progressToken":${token}}}}`,
+    );
+    const progressToken = request.params._meta.progressToken;
+    const progress = { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken, progress: 1 } };
+    assert.equal(
+      toJson(progress),
+      `{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":${expected},"progress":1}}`,
+    );
+  }
+});
+
+test('a cancellation names a big id by the same key as the request it cancels', () => {
+  const [request, cancel] = received(
+    `[{"jsonrpc":"2.0","id":${BIG},"method":"ping"},` +
+      `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":${BIG},"reason":"x"}}]`,
+  );
+  assert.equal(idKey(cancel.params.requestId), idKey(request.id));
+  const [lookalike, itsCancel] = received(
+    `[{"jsonrpc":"2.0","id":${JSON.stringify(LOOKALIKE)},"method":"ping"},` +
+      `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":${JSON.stringify(LOOKALIKE)}}}]`,
+  );
+  assert.equal(idKey(itsCancel.params.requestId), idKey(lookalike.id));
+  assert.notEqual(idKey(lookalike.id), idKey(request.id));
 });
 
 test('only the kept places are marked: big numbers elsewhere reach the server as before, other methods untouched', () => {
@@ -138,6 +172,7 @@ test('the digits are read from the text whatever its spacing, escaped keys, and 
     toJson(spaced.map((m) => answer(m.id))),
     `[{"jsonrpc":"2.0","id":${BIG},"result":{"ok":true}},{"jsonrpc":"2.0","id":-${BIG},"result":{"ok":true}}]`,
   );
+  assert.equal(idJson(spaced[1].params._meta.progressToken), `-${BIG}`);
   assert.equal(spaced[1].params.arguments._meta.progressToken, 5, 'a token in the arguments is the tool’s');
   // A key given twice: JSON.parse keeps the last, and so do the digits.
   const [twice] = received(`{"jsonrpc":"2.0","id":${BIG}1,"method":"ping","id":${BIG}}`);
