@@ -4,7 +4,8 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { ClientChannel } from '../mcp/channel.js';
-import { toJson, type JsonRpcMessage } from '../mcp/jsonrpc.js';
+import { toJson } from '../mcp/big-integers.js';
+import type { JsonRpcMessage } from '../mcp/jsonrpc.js';
 import type { Session } from '../mcp/session.js';
 import { EventStore, type EventStoreLimits } from './event-store.js';
 import type { PostExchange } from './post-exchange.js';
@@ -51,7 +52,7 @@ export class HttpSession implements ClientChannel {
     }
     if (this.standalone?.open) return this.standalone.event(message);
     // No stream to put it on: keep it for a resuming GET, and count it.
-    this.events.append(0, toJson(message, false));
+    this.events.append(0, toJson(message));
     this.dropped++;
   }
 

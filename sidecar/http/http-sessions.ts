@@ -3,14 +3,15 @@
  * header on every later request, and adopted when another instance of the service opened them (shared mode).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ErrorCode, errorResponse, toJson, type JsonRpcRequest } from '../mcp/jsonrpc.js';
+import { toJson } from '../mcp/big-integers.js';
+import { ErrorCode, errorResponse, type JsonRpcRequest } from '../mcp/jsonrpc.js';
 import { initializeProblem } from '../mcp/envelope.js';
 import { NotReadyError } from '../mcp/pool.js';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '../mcp/protocol-versions.js';
 import type { Router } from '../mcp/router.js';
 import type { EventStoreLimits } from './event-store.js';
 import { HttpSession } from './http-session.js';
-import { sendJson, sendJsonText, sendRpcError, sendTransportError } from './reply.js';
+import { sendJsonText, sendRpcError, sendTransportError } from './reply.js';
 import type { StreamableHttp } from './streamable-http.js';
 
 export class HttpSessions {
@@ -28,23 +29,23 @@ export class HttpSessions {
   }
 
   /** `initialize`: a new session, its id in the answer's header; 503 with Retry-After when no server is up. */
-  async open(request: JsonRpcRequest, res: ServerResponse, bigIds: boolean): Promise<void> {
+  async open(request: JsonRpcRequest, res: ServerResponse): Promise<void> {
     const problem = initializeProblem(request.params);
     if (problem)
       return sendJsonText(
         res,
         200,
-        toJson(errorResponse(request.id, ErrorCode.InvalidParams, `Invalid params: ${problem}`), bigIds),
+        toJson(errorResponse(request.id, ErrorCode.InvalidParams, `Invalid params: ${problem}`)),
       );
     const http = new HttpSession(this.transport, this.eventStore);
     try {
       const { session, response } = await this.router.openSession(request, http);
       http.session = session;
       this.byId.set(session.id, http);
-      sendJsonText(res, 200, toJson(response, bigIds), { 'mcp-session-id': session.id });
+      sendJsonText(res, 200, toJson(response), { 'mcp-session-id': session.id });
     } catch (err) {
       if (!(err instanceof NotReadyError)) throw err;
-      sendJson(res, 503, errorResponse(request.id, ErrorCode.ServerUnavailable, err.message), {
+      sendJsonText(res, 503, toJson(errorResponse(request.id, ErrorCode.ServerUnavailable, err.message)), {
         'retry-after': String(err.retryAfterSeconds),
       });
     }

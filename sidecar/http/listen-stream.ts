@@ -5,7 +5,8 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Channel } from '../mcp/channel.js';
-import { toJson, type JsonRpcMessage, type RequestId } from '../mcp/jsonrpc.js';
+import { toJson } from '../mcp/big-integers.js';
+import type { JsonRpcMessage, RequestId } from '../mcp/jsonrpc.js';
 import { META } from '../mcp/modern.js';
 import type { SubscriptionFilter } from '../mcp/subscriptions.js';
 import { SSE_HEADERS } from './reply.js';
@@ -16,7 +17,6 @@ export class ListenStream implements Channel {
     private readonly res: ServerResponse,
     private readonly transport: StreamableHttp,
     private readonly id: RequestId,
-    private readonly bigIds: boolean,
   ) {}
 
   /** Opens the stream with the acknowledgement of what this subscription delivers. */
@@ -38,7 +38,7 @@ export class ListenStream implements Channel {
 
   send(message: JsonRpcMessage): void {
     if (!this.res.writableEnded)
-      this.transport.write(this, this.res, `event: message\ndata: ${toJson(message, this.bigIds)}\n\n`);
+      this.transport.write(this, this.res, `event: message\ndata: ${toJson(message, this.id)}\n\n`);
   }
 
   /** The sidecar ends the subscription gracefully: the listen request's result, then the end of the stream. */

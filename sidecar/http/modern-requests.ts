@@ -6,7 +6,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { paramsProblem } from '../mcp/envelope.js';
-import { ErrorCode, errorResponse, kindOf, toJson, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.js';
+import { toJson } from '../mcp/big-integers.js';
+import { ErrorCode, errorResponse, kindOf, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.js';
 import {
   ALL_VERSIONS,
   declaredVersion,
@@ -38,13 +39,7 @@ export class ModernRequests {
    * request); a promise only while it waits for a restarting server's profile or forwards a retry.
    * `body`: the request as it came, passed on unchanged when its call waits at another replica.
    */
-  handle(
-    req: IncomingMessage,
-    res: ServerResponse,
-    message: JsonRpcRequest,
-    bigIds: boolean,
-    body: string,
-  ): void | Promise<void> {
+  handle(req: IncomingMessage, res: ServerResponse, message: JsonRpcRequest, body: string): void | Promise<void> {
     if (kindOf(message) !== 'request') {
       // This revision defines no client notifications over HTTP (closing a stream is cancellation) and clients
       // send no responses: accepted and dropped, as the transport page allows.
@@ -68,7 +63,6 @@ export class ModernRequests {
           ErrorCode.InvalidParams,
           `Invalid params: a ${MODERN_VERSIONS[0]} request carries _meta with "${META.protocolVersion}" and "${META.clientCapabilities}"`,
         ),
-        bigIds,
       );
     }
     const header = req.headers['mcp-protocol-version'];
@@ -77,7 +71,7 @@ export class ModernRequests {
         header === undefined
           ? 'the MCP-Protocol-Version header is required'
           : `MCP-Protocol-Version header "${header}" does not match _meta "${version}"`;
-      return reply(res, 400, errorResponse(id, ErrorCode.HeaderMismatch, `Header mismatch: ${why}`), bigIds);
+      return reply(res, 400, errorResponse(id, ErrorCode.HeaderMismatch, `Header mismatch: ${why}`));
     }
     if (!isModernVersion(version)) {
       return reply(
@@ -89,7 +83,6 @@ export class ModernRequests {
           `Unsupported protocol version ${JSON.stringify(version)}`,
           { supported: ALL_VERSIONS, requested: version },
         ),
-        bigIds,
       );
     }
     const method = message.method;
@@ -98,71 +91,47 @@ export class ModernRequests {
         res,
         404,
         errorResponse(id, ErrorCode.MethodNotFound, `Method not found: ${method} is not a method of MCP ${version}`),
-        bigIds,
       );
     }
     // Before the server's profile: a retry whose call waits at another replica needs nothing of this one's server.
-    const forwarded = this.opts.ownerForward?.take(req, res, message, body, bigIds);
+    const forwarded = this.opts.ownerForward?.take(req, res, message, body);
     if (forwarded) return forwarded;
     const profile = this.router.stateless.currentProfile();
-    if (profile) return this.serve(req, res, message, profile, bigIds);
+    if (profile) return this.serve(req, res, message, profile);
     return this.router.stateless.profile().then((waited) => {
-      if (waited) return this.serve(req, res, message, waited, bigIds);
-      reply(res, 503, this.router.stateless.unavailable(id), bigIds, RETRY_AFTER);
+      if (waited) return this.serve(req, res, message, waited);
+      reply(res, 503, this.router.stateless.unavailable(id), RETRY_AFTER);
     });
   }
 
   /** A valid modern request, with the profile of a server that is up. */
-  private serve(
-    req: IncomingMessage,
-    res: ServerResponse,
-    message: JsonRpcRequest,
-    profile: ServerProfile,
-    bigIds: boolean,
-  ): void {
+  private serve(req: IncomingMessage, res: ServerResponse, message: JsonRpcRequest, profile: ServerProfile): void {
     const { id, method } = message;
     const mismatch = headerMismatch(req, message, profile);
-    if (mismatch)
-      return reply(res, 400, errorResponse(id, ErrorCode.HeaderMismatch, `Header mismatch: ${mismatch}`), bigIds);
+    if (mismatch) return reply(res, 400, errorResponse(id, ErrorCode.HeaderMismatch, `Header mismatch: ${mismatch}`));
     const problem = paramsProblem(message);
-    if (problem)
-      return reply(res, 200, errorResponse(id, ErrorCode.InvalidParams, `Invalid params: ${problem}`), bigIds);
+    if (problem) return reply(res, 200, errorResponse(id, ErrorCode.InvalidParams, `Invalid params: ${problem}`));
 
-    if (method === 'server/discover')
-      return reply(res, 200, { jsonrpc: '2.0', id, result: discoverResult(profile) }, bigIds);
-    if (method === 'subscriptions/listen') return this.listen(res, message, bigIds);
+    if (method === 'server/discover') return reply(res, 200, { jsonrpc: '2.0', id, result: discoverResult(profile) });
+    if (method === 'subscriptions/listen') return this.listen(res, message);
     const stateless = this.router.stateless;
-    const exchange = new StatelessExchange(
-      res,
-      this.transport,
-      stateless,
-      message,
-      profile,
-      this.opts.listTtlMs,
-      bigIds,
-    );
+    const exchange = new StatelessExchange(res, this.transport, stateless, message, profile, this.opts.listTtlMs);
     exchange.call = stateless.call(message, exchange, 'modern', callerIdentity(req));
   }
 
-  private listen(res: ServerResponse, request: JsonRpcRequest, bigIds: boolean): void {
-    const stream = new ListenStream(res, this.transport, request.id, bigIds);
+  private listen(res: ServerResponse, request: JsonRpcRequest): void {
+    const stream = new ListenStream(res, this.transport, request.id);
     const subscription = this.router.stateless.listen(request, stream);
     if (!('filter' in subscription))
-      return reply(res, subscription.error?.code === ErrorCode.InvalidParams ? 200 : 503, subscription, bigIds);
+      return reply(res, subscription.error?.code === ErrorCode.InvalidParams ? 200 : 503, subscription);
     stream.open(subscription.filter, () => this.router.stateless.unlisten(subscription));
   }
 }
 
 const RETRY_AFTER: readonly string[] = ['retry-after', '1'];
 
-function reply(
-  res: ServerResponse,
-  status: number,
-  response: JsonRpcResponse,
-  bigIds: boolean,
-  headers?: readonly string[],
-): void {
-  sendJsonText(res, status, toJson(response, bigIds), headers);
+function reply(res: ServerResponse, status: number, response: JsonRpcResponse, headers?: readonly string[]): void {
+  sendJsonText(res, status, toJson(response), headers);
 }
 
 /**

@@ -15,7 +15,8 @@ import { pipeline } from 'node:stream/promises';
 import { Agent, request } from 'undici';
 import type { Logger } from '../log.js';
 import { MRTR_METHODS } from '../mcp/input-required.js';
-import { ErrorCode, errorResponse, toJson, type JsonRpcRequest } from '../mcp/jsonrpc.js';
+import { toJson } from '../mcp/big-integers.js';
+import { ErrorCode, errorResponse, type JsonRpcRequest } from '../mcp/jsonrpc.js';
 import { claimsProblem, waitingAt, type RequestStateSeal, type StateClaims } from '../mcp/request-state.js';
 import type { ConsulInstances } from '../mesh/consul-instances.js';
 import { sendJsonText } from './reply.js';
@@ -90,13 +91,7 @@ export class OwnerForward {
    * it cannot be); undefined when this instance serves it itself (no state, its own state, or a state that fails
    * its integrity check: the local path answers that one, as for any bad state).
    */
-  take(
-    req: IncomingMessage,
-    res: ServerResponse,
-    message: JsonRpcRequest,
-    body: string,
-    bigIds: boolean,
-  ): Promise<void> | undefined {
+  take(req: IncomingMessage, res: ServerResponse, message: JsonRpcRequest, body: string): Promise<void> | undefined {
     const state = message.params?.requestState;
     if (typeof state !== 'string' || !MRTR_METHODS.has(message.method)) return undefined;
     const claims = this.opts.seal.open(state);
@@ -104,7 +99,7 @@ export class OwnerForward {
     if (!claims || claims.owner === self) return undefined;
     const fail: Fail = (why, code = ErrorCode.InvalidParams, status = 200, data = { owner: claims.owner }) => {
       const headers: Record<string, string> = status === 503 ? { 'retry-after': '1' } : {};
-      sendJsonText(res, status, toJson(errorResponse(message.id, code, why, data), bigIds), headers);
+      sendJsonText(res, status, toJson(errorResponse(message.id, code, why, data)), headers);
     };
     const forwardedBy = req.headers[FORWARDED_BY];
     if (forwardedBy !== undefined) {

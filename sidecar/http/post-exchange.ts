@@ -9,13 +9,13 @@ import {
   ErrorCode,
   errorResponse,
   idKey,
-  toJson,
   type JsonRpcMessage,
   type JsonRpcRequest,
   type JsonRpcResponse,
   type RequestId,
 } from '../mcp/jsonrpc.js';
 import type { HttpSession } from './http-session.js';
+import { idJson, toJson } from '../mcp/big-integers.js';
 import { sendJsonText } from './reply.js';
 import { SseStream } from './sse-stream.js';
 
@@ -39,10 +39,8 @@ export class PostExchange extends SseStream {
     http: HttpSession,
     requests: JsonRpcRequest[],
     private readonly batch: boolean,
-    bigIds: boolean,
   ) {
     super(id, res, http);
-    this.bigIds = bigIds;
     if (requests.length === 1) {
       this.soleKey = idKey(requests[0].id);
       this.soleId = requests[0].id;
@@ -153,9 +151,8 @@ export class PostExchange extends SseStream {
     for (let i = 0; i < buffered.length && overloaded; i++)
       overloaded = (buffered[i] as JsonRpcResponse).error?.code === ErrorCode.Overloaded;
     const headers = this.http.idHeader;
-    if (overloaded)
-      sendJsonText(this.res, 503, toJson(body, this.bigIds), [...headers, 'retry-after', OVERLOAD_RETRY_AFTER]);
-    else sendJsonText(this.res, 200, toJson(body, this.bigIds), headers);
+    if (overloaded) sendJsonText(this.res, 503, toJson(body), [...headers, 'retry-after', OVERLOAD_RETRY_AFTER]);
+    else sendJsonText(this.res, 200, toJson(body), headers);
   }
 }
 
@@ -174,7 +171,7 @@ export function freeIds(http: HttpSession, requests: JsonRpcRequest[], refused: 
         errorResponse(
           request.id,
           ErrorCode.InvalidRequest,
-          `request id ${JSON.stringify(request.id)} is already in flight in this session; ids must be unique`,
+          `request id ${idJson(request.id)} is already in flight in this session; ids must be unique`,
         ),
       );
     } else {

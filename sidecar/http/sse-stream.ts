@@ -4,7 +4,8 @@
  * dropped, or which was closed for not reading, loses nothing the store still holds.
  */
 import type { ServerResponse } from 'node:http';
-import { toJson, type JsonRpcMessage } from '../mcp/jsonrpc.js';
+import { toJson } from '../mcp/big-integers.js';
+import type { JsonRpcMessage } from '../mcp/jsonrpc.js';
 import type { HttpSession } from './http-session.js';
 import { SSE_HEADERS } from './reply.js';
 
@@ -19,8 +20,6 @@ function onClose(this: Watched): void {
 export class SseStream {
   sse = false;
   open = true;
-  /** Some message on this stream carries a client id beyond 2^53 (see jsonrpc.ts toJson). */
-  bigIds = false;
 
   constructor(
     readonly id: number,
@@ -56,7 +55,7 @@ export class SseStream {
 
   /** Writes one SSE event (and stores it for resumption). */
   event(message: JsonRpcMessage): void {
-    const data = toJson(message, this.bigIds);
+    const data = toJson(message);
     const eventId = this.http.events.append(this.id, data);
     if (this.res && this.open && this.sse)
       this.http.transport.write(this, this.res, `id: ${eventId}\nevent: message\ndata: ${data}\n\n`);

@@ -6,14 +6,8 @@
 import type { ServerResponse } from 'node:http';
 import type { Channel } from '../mcp/channel.js';
 import type { Call } from '../mcp/call.js';
-import {
-  ErrorCode,
-  kindOf,
-  toJson,
-  type JsonRpcMessage,
-  type JsonRpcRequest,
-  type JsonRpcResponse,
-} from '../mcp/jsonrpc.js';
+import { ErrorCode, kindOf, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.js';
+import { toJson } from '../mcp/big-integers.js';
 import { modernResponse } from '../mcp/modern.js';
 import type { ServerProfile } from '../mcp/profile.js';
 import type { Stateless } from '../mcp/stateless.js';
@@ -42,7 +36,6 @@ export class StatelessExchange implements Channel {
     private readonly request: JsonRpcRequest,
     private readonly profile: ServerProfile,
     private readonly listTtlMs: number,
-    private readonly bigIds: boolean,
   ) {
     (res as Answering)[EXCHANGE] = this;
     res.on('close', onClose);
@@ -68,7 +61,7 @@ export class StatelessExchange implements Channel {
     }
     // A method the server does not implement is HTTP 404 in this revision (the body tells it from a missing endpoint).
     const status = statusOf(response.error?.code);
-    sendJsonText(this.res, status, toJson(response, this.bigIds), status === 503 ? RETRY_AFTER : undefined);
+    sendJsonText(this.res, status, toJson(response), status === 503 ? RETRY_AFTER : undefined);
   }
 
   close(): void {
@@ -83,7 +76,7 @@ export class StatelessExchange implements Channel {
       this.res.writeHead(200, SSE_HEADERS);
       this.transport.streams.add(this.res);
     }
-    this.transport.write(this, this.res, `event: message\ndata: ${toJson(message, this.bigIds)}\n\n`);
+    this.transport.write(this, this.res, `event: message\ndata: ${toJson(message)}\n\n`);
   }
 
   /** The client stopped reading past --stream-buffer: drop the connection (which cancels the request). */

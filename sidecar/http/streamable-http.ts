@@ -9,12 +9,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
+import { keepBigIntegers } from '../mcp/big-integers.js';
 import { callerOf, tagCaller } from '../mcp/caller.js';
 import {
   ErrorCode,
   errorResponse,
   idKey,
-  keepBigIds,
   kindOf,
   type JsonRpcMessage,
   type JsonRpcRequest,
@@ -149,7 +149,7 @@ export class StreamableHttp {
       );
       return;
     }
-    const bigIds = keepBigIds(messages, text);
+    keepBigIntegers(messages, text);
     const caller = callerOf(req);
     for (const message of messages) {
       carryTraceContext(req, message);
@@ -169,7 +169,7 @@ export class StreamableHttp {
         );
         return;
       }
-      return this.modern.handle(req, res, first as JsonRpcRequest, bigIds, text);
+      return this.modern.handle(req, res, first as JsonRpcRequest, text);
     }
     let requests: JsonRpcRequest[] | undefined;
     /** Notifications and answers to server requests: each message's kind is found once, here. */
@@ -202,15 +202,14 @@ export class StreamableHttp {
         );
         return;
       }
-      return this.sessions.open(initialize, res, bigIds);
+      return this.sessions.open(initialize, res);
     }
     const found = this.sessions.find(req, res);
     const toRoute = requests ?? NONE;
     const said = others ?? NONE;
     const batch = Array.isArray(body);
-    if (found instanceof Promise)
-      return found.then((http) => http && this.route(http, res, toRoute, said, batch, bigIds));
-    if (found) this.route(found, res, toRoute, said, batch, bigIds);
+    if (found instanceof Promise) return found.then((http) => http && this.route(http, res, toRoute, said, batch));
+    if (found) this.route(found, res, toRoute, said, batch);
   }
 
   /** A session's requests (each to the router, answered on one PostExchange) and its other messages. */
@@ -220,7 +219,6 @@ export class StreamableHttp {
     requests: JsonRpcRequest[],
     others: JsonRpcMessage[],
     batch: boolean,
-    bigIds: boolean,
   ): void {
     const session = http.session;
     for (const message of others) http.receive(message);
@@ -233,7 +231,7 @@ export class StreamableHttp {
     // (A lone request whose id is free, the common case, needs no set of this batch's keys and no copy of the list.)
     const routed =
       requests.length === 1 && !http.exchanges.has(idKey(requests[0].id)) ? requests : freeIds(http, requests, refused);
-    const exchange = new PostExchange(http.nextStreamId(), res, http, routed, batch, bigIds);
+    const exchange = new PostExchange(http.nextStreamId(), res, http, routed, batch);
     exchange.register();
     exchange.answerNow(refused);
     for (const request of routed) {
