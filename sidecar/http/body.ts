@@ -53,7 +53,7 @@ export class BodyReader {
     readonly log: Logger,
   ) {}
 
-  /** The parsed body, and its text (which tells integer ids beyond 2^53 exactly; see jsonrpc.ts keepBigIds). */
+  /** The parsed body, and its text (which tells integer ids beyond 2^53 exactly; see big-integers.ts keepBigIntegers). */
   readJson(req: IncomingMessage): Promise<{ value: unknown; text: string }> {
     return new Promise((resolve, reject) =>
       this.read(req, undefined, (_req, _res, err, value, text) =>

@@ -3,6 +3,7 @@
  * limits, which are answered at once, never queued: one client's burst must not make everyone else wait),
  * notifications are handled or passed on, and answers to server requests go back to the process that asked.
  */
+import { idJson } from './big-integers.js';
 import type { Channel } from './channel.js';
 import type { InFlight } from './in-flight.js';
 import { paramsProblem } from './envelope.js';
@@ -140,7 +141,7 @@ export class ClientMessages {
         session,
         request,
         ErrorCode.InvalidRequest,
-        `request id ${JSON.stringify(request.id)} is already in flight in this session; ids must be unique`,
+        `request id ${idJson(request.id)} is already in flight in this session; ids must be unique`,
       );
     }
     // Caps answered at once, never queued: one client's burst must not make everyone else's requests wait (the
