@@ -1,9 +1,10 @@
 /**
  * Content negotiation on /mcp (RFC 9110 §12.5.1): the Accept header parsed into media ranges and weights,
  * case-insensitively, quoted parameters and all. The transport says the client MUST list `application/json` and
- * `text/event-stream` (a GET, `text/event-stream`), so each must be listed by name with a weight above 0;
- * wildcard ranges (`application/*`, any type) do not list them, and the TypeScript SDK's server transport refuses
- * them too.
+ * `text/event-stream` (a GET, `text/event-stream`); the server takes what RFC 9110 says the header means: each type
+ * must be admitted by its most specific range (the type itself, else its family wildcard, else the any-type
+ * wildcard) with a weight above 0. So the any-type Accept of curl, httpx and requests is served, as the Python SDK's
+ * server does, while `q=0` refuses.
  * A client sends the same Accept on every request: the last value's verdict is kept, so the hot path compares one
  * string.
  */
@@ -55,18 +56,26 @@ function refusalOf(accept: string | undefined, types: readonly string[]): string
   const ranges = mediaRanges(accept);
   if (typeof ranges === 'string') return ranges;
   for (const type of types) {
-    let listed = false;
-    for (const [range, weight] of ranges) {
-      if (range !== type) continue;
-      if (weight === 0) return `Accept gives ${type} q=0, which means not acceptable`;
-      listed = true;
-    }
-    if (!listed) {
-      const wildcard = ranges.some(([range]) => range.endsWith('/*'));
-      return `Accept does not list ${type}${wildcard ? ' (a wildcard does not count: the transport requires it listed)' : ''}`;
-    }
+    const weight = weightOf(type, ranges);
+    if (weight === undefined) return `Accept does not list ${type}`;
+    if (weight === 0) return `Accept gives ${type} q=0, which means not acceptable`;
   }
   return undefined;
+}
+
+/** The weight the most specific range matching `type` gives it (RFC 9110 §12.5.1), or undefined when none does. */
+function weightOf(type: string, ranges: Array<[string, number]>): number | undefined {
+  const family = `${type.slice(0, type.indexOf('/'))}/*`;
+  let exact: number | undefined;
+  let partial: number | undefined;
+  let any: number | undefined;
+  for (const [range, weight] of ranges) {
+    // Of repeated ranges the lowest weight counts: a client that says q=0 anywhere for a type means it.
+    if (range === type) exact = Math.min(exact ?? 1, weight);
+    else if (range === family) partial = Math.min(partial ?? 1, weight);
+    else if (range === '*/*') any = Math.min(any ?? 1, weight);
+  }
+  return exact ?? partial ?? any;
 }
 
 /** RFC 9110 §5.6.2 tchar. */
@@ -104,6 +113,7 @@ export function mediaRanges(accept: string): Array<[string, number]> | string {
       if (accept[i] !== ';') return `Accept has ${JSON.stringify(accept[i])} after ${range} where ";" or "," belongs`;
       i++;
       ows();
+      if (i >= n || accept[i] === ',' || accept[i] === ';') continue; // an empty parameter (RFC 9110 §5.6.6)
       const name = token().toLowerCase();
       if (name === '' || accept[i] !== '=') return `Accept has a parameter of ${range} that is not name=value`;
       i++;
