@@ -27,6 +27,9 @@ import type { SessionTable } from './sessions.js';
 import { subscribeProblem, type Subscriptions } from './subscriptions.js';
 
 export class ClientMessages {
+  /** Numbers each subscribe sent to a server, so that only the latest one of a URI is recorded. */
+  private subscribeTurns = 0;
+
   constructor(
     private readonly source: WorkerSource,
     private readonly sessions: SessionTable,
@@ -67,9 +70,15 @@ export class ClientMessages {
       }
       case 'resources/subscribe':
       case 'resources/unsubscribe': {
+        const uri = request.params!.uri as string;
         const limit =
           request.method === 'resources/subscribe'
-            ? subscribeProblem(request.params!.uri as string, session.subscriptions, 'session')
+            ? subscribeProblem(
+                uri,
+                session.subscriptions.has(uri) || session.subscribing.has(uri),
+                session.subscriptions.size + session.subscribing.size,
+                'session',
+              )
             : undefined;
         if (limit) return this.refuse(session, request, ErrorCode.InvalidParams, `Invalid params: ${limit}`);
         // The server holds one subscription per URI for everyone: only the first subscribe and the last
@@ -77,7 +86,7 @@ export class ClientMessages {
         if (!bookSubscription(session, request, this.sessions.all, this.subscriptions))
           return this.answer(session, request, resultResponse(request.id, {}));
         return request.method === 'resources/subscribe'
-          ? this.forward(session, request, this.recordOnSuccess(session, request.params!.uri as string))
+          ? this.forward(session, request, this.recordOnSuccess(session, uri))
           : this.forward(session, request);
       }
       default:
@@ -107,12 +116,20 @@ export class ClientMessages {
     }
   }
 
-  /** The session's client, recording its subscription to `uri` when the server accepts the subscribe. */
+  /**
+   * The session's client for a subscribe to `uri` on its way to the server: the subscription is in flight until
+   * the answer, and recorded if the server accepted it, unless the session unsubscribed (or subscribed again)
+   * meanwhile, or closed (which released it at the server: Router.closeSession).
+   */
   private recordOnSuccess(session: Session, uri: string): Channel {
+    const turn = ++this.subscribeTurns;
+    session.subscribing.set(uri, turn);
     return {
       send: (message, related) => {
-        if (kindOf(message) === 'response' && !('error' in message) && this.sessions.get(session.id) === session)
-          session.subscriptions.add(uri);
+        if (kindOf(message) === 'response' && session.subscribing.get(uri) === turn) {
+          session.subscribing.delete(uri);
+          if (!('error' in message) && this.sessions.get(session.id) === session) session.subscriptions.add(uri);
+        }
         session.client.send(message, related);
       },
       close: (reason) => session.client.close(reason),

@@ -103,7 +103,7 @@ export class LegacyOverModern {
         const uri = request.params!.uri as string;
         const limit =
           request.method === 'resources/subscribe'
-            ? subscribeProblem(uri, session.subscriptions, 'session')
+            ? subscribeProblem(uri, session.subscriptions.has(uri), session.subscriptions.size, 'session')
             : undefined;
         if (limit)
           return this.clientMessages.refuse(session, request, ErrorCode.InvalidParams, `Invalid params: ${limit}`);

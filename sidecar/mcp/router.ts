@@ -18,7 +18,7 @@ import { LegacyOverModern } from './legacy-over-modern.js';
 import { ServerListens } from './server-listen.js';
 import { ServerMessages } from './server-messages.js';
 import type { Session } from './session.js';
-import { watchers } from './session-state.js';
+import { holders } from './session-state.js';
 import { SessionTable } from './sessions.js';
 import { Stateless } from './stateless.js';
 import { Subscriptions } from './subscriptions.js';
@@ -90,7 +90,7 @@ export class Router {
       this.readyWait,
       this.subscriptions,
       opts,
-      (worker, uri) => watchers(this.sessions.all, worker, uri).length > 0,
+      (worker, uri) => holders(this.sessions.all, worker, uri).length > 0,
       this.inputRequired,
       (worker) => this.listens.rewatch(worker),
     );
@@ -175,9 +175,10 @@ export class Router {
     this.serverMessages.sessionClosed(session, reason);
     if (session.worker.profile.era === 'modern') this.listens.rewatch(session.worker);
     else
-      for (const uri of session.subscriptions) {
+      // Its subscribes still in flight too: the server may take them (an unsubscribe of nothing does no harm).
+      for (const uri of new Set([...session.subscriptions, ...session.subscribing.keys()])) {
         if (
-          watchers(this.sessions.all, session.worker, uri).length === 0 &&
+          holders(this.sessions.all, session.worker, uri).length === 0 &&
           !this.subscriptions.watching(uri) &&
           session.worker.state !== 'exited'
         ) {

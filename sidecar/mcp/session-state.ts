@@ -34,10 +34,12 @@ export function applyLogLevel(
 }
 
 /**
- * resources/subscribe or unsubscribe from one session: says whether the request must reach the server (the first
- * subscribe, the last unsubscribe) or is the sidecar's own bookkeeping, and records what it can now. An
- * unsubscribe is recorded at once; a subscribe that goes to the server only once the server accepts it (the
- * caller's business), so that a refused one leaves nobody believing the server watches the URI.
+ * resources/subscribe or unsubscribe from one session: says whether the request must reach the server, and records
+ * what it can now. A subscribe reaches it unless another client's subscription there is confirmed (one still in
+ * flight may yet be refused); it is then recorded when the server accepts it (ClientMessages), so that a refused
+ * one leaves nobody believing the server watches the URI. An unsubscribe is recorded at once (an answer to this
+ * session's subscribe still in flight then records nothing) and reaches the server unless another client holds
+ * the URI or is taking it.
  */
 export function bookSubscription(
   session: Session,
@@ -46,13 +48,24 @@ export function bookSubscription(
   listeners: Subscriptions,
 ): boolean {
   const uri = request.params!.uri as string;
-  const othersWatching = watchers(sessions, session.worker, uri).some((s) => s !== session) || listeners.watching(uri);
-  if (request.method === 'resources/unsubscribe') session.subscriptions.delete(uri);
-  else if (othersWatching) session.subscriptions.add(uri);
-  return !othersWatching;
+  if (request.method === 'resources/unsubscribe') {
+    session.subscriptions.delete(uri);
+    session.subscribing.delete(uri);
+    return holders(sessions, session.worker, uri).length === 0 && !listeners.watching(uri);
+  }
+  const confirmed = watchers(sessions, session.worker, uri).some((s) => s !== session) || listeners.watching(uri);
+  if (confirmed) session.subscriptions.add(uri);
+  return !confirmed;
 }
 
-/** The sessions on `worker` subscribed to `uri`. */
+/** The sessions on `worker` whose subscription to `uri` the server accepted. */
 export function watchers(sessions: ReadonlyMap<string, Session>, worker: Worker, uri: string): Session[] {
   return [...sessions.values()].filter((s) => s.worker === worker && s.subscriptions.has(uri));
+}
+
+/** The sessions on `worker` that hold `uri` or are subscribing to it: whom an unsubscribe would leave in the dark. */
+export function holders(sessions: ReadonlyMap<string, Session>, worker: Worker, uri: string): Session[] {
+  return [...sessions.values()].filter(
+    (s) => s.worker === worker && (s.subscriptions.has(uri) || s.subscribing.has(uri)),
+  );
 }

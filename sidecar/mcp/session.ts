@@ -22,6 +22,8 @@ export class Session {
   readonly inflight = new Map<string | number, Call>();
   logLevel: LogLevel | undefined;
   readonly subscriptions = new Set<string>();
+  /** Subscribes forwarded to the server and not answered yet: URI → the request's turn (see ClientMessages). */
+  readonly subscribing = new Map<string, number>();
 
   constructor(
     readonly protocolVersion: string,

@@ -15,7 +15,13 @@ import type { WorkerSource } from './pool.js';
 import type { ServerProfile } from './profile.js';
 import type { ReadyWait } from './ready-wait.js';
 import { LOG_LEVELS, type LogLevel } from './session.js';
-import { Subscription, subscribeProblem, type SubscriptionFilter, type Subscriptions } from './subscriptions.js';
+import {
+  MAX_LISTENED_URIS,
+  Subscription,
+  subscribeProblem,
+  type SubscriptionFilter,
+  type Subscriptions,
+} from './subscriptions.js';
 import type { Worker } from './worker.js';
 
 export class Stateless {
@@ -129,10 +135,18 @@ export class Stateless {
     if (Array.isArray(asked.resourceSubscriptions) && resources?.subscribe)
       for (const uri of asked.resourceSubscriptions) {
         if (typeof uri !== 'string') continue;
-        const problem = subscribeProblem(uri, uris, 'listen stream');
+        const problem = subscribeProblem(uri, uris.has(uri), uris.size, 'listen stream');
         if (problem) return errorResponse(request.id, ErrorCode.InvalidParams, `subscriptions/listen: ${problem}`);
         uris.add(uri);
       }
+    let fresh = 0;
+    for (const uri of uris) if (!this.subscriptions.watching(uri)) fresh++;
+    if (fresh > 0 && this.subscriptions.watchedCount + fresh > MAX_LISTENED_URIS)
+      return errorResponse(
+        request.id,
+        ErrorCode.Overloaded,
+        `listen streams watch ${this.subscriptions.watchedCount} resources already and this one adds ${fresh}; the sidecar watches at most ${MAX_LISTENED_URIS} for all of them: retry later, or watch fewer`,
+      );
     const granted: SubscriptionFilter = {};
     for (const key of ['toolsListChanged', 'promptsListChanged', 'resourcesListChanged'] as const)
       if (asked[key] === true) granted[key] = true;

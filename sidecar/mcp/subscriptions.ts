@@ -21,16 +21,22 @@ export interface SubscriptionFilter {
  */
 export const MAX_SUBSCRIPTIONS_PER_CLIENT = 256;
 export const MAX_SUBSCRIBED_URI_LENGTH = 2048;
+/** Distinct URIs watched for all listen streams together: each new one is a subscribe the sidecar sends. */
+export const MAX_LISTENED_URIS = 4096;
 
-/** Why a client may not subscribe to `uri` beside the `held` it has (answer -32602), or undefined. */
+/**
+ * Why a client may not subscribe to `uri` (answer -32602), or undefined: `held` says whether it holds `uri`
+ * already (or is subscribing to it), `count` how many it holds or is taking.
+ */
 export function subscribeProblem(
   uri: string,
-  held: ReadonlySet<string>,
+  held: boolean,
+  count: number,
   client: 'listen stream' | 'session',
 ): string | undefined {
   if (uri.length > MAX_SUBSCRIBED_URI_LENGTH)
     return `a subscribed URI is at most ${MAX_SUBSCRIBED_URI_LENGTH} characters (this one has ${uri.length})`;
-  if (!held.has(uri) && held.size >= MAX_SUBSCRIPTIONS_PER_CLIENT)
+  if (!held && count >= MAX_SUBSCRIPTIONS_PER_CLIENT)
     return `at most ${MAX_SUBSCRIPTIONS_PER_CLIENT} resource subscriptions per ${client}${client === 'session' ? '; unsubscribe from one first' : '; open another stream for more'}`;
   return undefined;
 }
@@ -89,6 +95,11 @@ export class Subscriptions {
   /** Whether any listener watches `uri` (then the server keeps a subscription for it). */
   watching(uri: string): boolean {
     return this.watchers.has(uri);
+  }
+
+  /** How many distinct URIs listeners watch. */
+  get watchedCount(): number {
+    return this.watchers.size;
   }
 
   /** Every URI some listener watches. */

@@ -75,3 +75,63 @@ test('subscriptions/listen: repeated URIs count once; more than 256, or one too 
   assert.deepEqual(ack.data.params.notifications.resourceSubscriptions, uris.slice(0, 256));
   assert.equal((await atServer(sidecar.url)).length, 256);
 });
+
+test('legacy: a subscribe and an unsubscribe of one URI in one batch leave it unwatched, so the next subscribe reaches the server', async (t) => {
+  const sidecar = await launch(t, subscribable);
+  const uri = 'test://batched';
+  const a = await session(t, sidecar.url);
+  const res = await fetch(`${sidecar.url}/mcp`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-session-id': a.sessionId!,
+      'mcp-protocol-version': a.protocolVersion,
+    },
+    body: JSON.stringify([
+      { jsonrpc: '2.0', id: 1, method: 'resources/subscribe', params: { uri } },
+      { jsonrpc: '2.0', id: 2, method: 'resources/unsubscribe', params: { uri } },
+    ]),
+  });
+  assert.equal(res.status, 200);
+  await res.text();
+  assert.deepEqual(await atServer(sidecar.url), [`subscribe ${uri}`, `unsubscribe ${uri}`]);
+  const b = await session(t, sidecar.url);
+  assert.deepEqual((await b.request('resources/subscribe', { uri })).result, {});
+  assert.deepEqual(
+    await atServer(sidecar.url),
+    [`subscribe ${uri}`, `unsubscribe ${uri}`, `subscribe ${uri}`],
+    "a's answered subscribe was not recorded after its unsubscribe: b's reached the server",
+  );
+});
+
+test('subscriptions/listen: at most 4096 distinct URIs over all streams; past that 503 with -32005, a stream of watched URIs still fits', async (t) => {
+  const sidecar = await launch(t, subscribable);
+  const open = async (uris: string[], id: string) => {
+    const stream = await modernStream(
+      sidecar.url,
+      'subscriptions/listen',
+      { notifications: { resourceSubscriptions: uris } },
+      id,
+    );
+    t.after(() => stream.close());
+    return stream;
+  };
+  for (let s = 0; s < 16; s++) {
+    const stream = await open(
+      Array.from({ length: 256 }, (_, i) => `test://g/${s}/${i}`),
+      `s${s}`,
+    );
+    assert.equal(stream.status, 200, stream.body);
+  }
+  const over = await open(['test://g/new'], 'over');
+  assert.equal(over.status, 503, over.body);
+  const refusal = JSON.parse(over.body);
+  assert.equal(refusal.error.code, -32005);
+  assert.match(
+    refusal.error.message,
+    /watch 4096 resources already and this one adds 1; the sidecar watches at most 4096/,
+  );
+  const again = await open(['test://g/0/0', 'test://g/15/255'], 'again');
+  assert.equal(again.status, 200, 'URIs already watched add nothing');
+});
