@@ -120,6 +120,9 @@ export class ModernRequests {
   }
 
   private listen(res: ServerResponse, request: JsonRpcRequest): void {
+    // The client may have gone while the request waited for a server to be ready: a stream nobody reads would
+    // never close, and its subscriptions never be released.
+    if (res.destroyed) return;
     const stream = new ListenStream(res, this.transport, request.id);
     const subscription = this.router.stateless.listen(request, stream);
     if (!('filter' in subscription))

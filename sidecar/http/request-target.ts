@@ -18,8 +18,12 @@ export function targetProblem(req: IncomingMessage): string | undefined {
   const url = req.url;
   if (url === undefined || url.charCodeAt(0) === 47 /* / */) return undefined;
   const absolute = ABSOLUTE_FORM.exec(url);
-  // Anything else (`*` of OPTIONS) reaches the routes as it is, and no route matches it.
-  if (!absolute) return undefined;
+  // `*` (OPTIONS) reaches the routes as it is, and no route matches it. Anything else is no target this server
+  // takes: a fragment (never part of a request target), authority-form, another scheme.
+  if (!absolute)
+    return url === '*'
+      ? undefined
+      : `Bad Request: the request target ${JSON.stringify(url)} is neither a path nor an absolute http URI without a fragment (RFC 9112 §3.2)`;
   const [, authority, rest] = absolute;
   if (authority === '') return `Bad Request: the request target ${JSON.stringify(url)} names no host`;
   if (authority.includes('@'))

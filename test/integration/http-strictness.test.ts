@@ -280,6 +280,12 @@ test('HTTP strictness, against the fault-tools fixture', async (t) => {
       assert.match(userinfo.json.error.message, /carries userinfo/);
       const health = await written(sidecar.url, `GET http://${host}/healthz HTTP/1.1\r\nHost: ${host}`);
       assert.equal(health.status, 200);
+      // A fragment is no part of a request target: no way around the authority rule by making the form unmatched.
+      for (const target of ['http://evil.example/tools#x', `http://${host}/mcp#x`]) {
+        const odd = await written(sidecar.url, `GET ${target} HTTP/1.1\r\nHost: ${host}`);
+        assert.equal(odd.status, 400, `${target}: ${JSON.stringify(odd.json)}`);
+        assert.match(odd.json.error.message, /neither a path nor an absolute http URI/, target);
+      }
     },
   );
 

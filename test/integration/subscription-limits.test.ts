@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { launch, session, textOf } from '../support/harness.js';
 import { modern, modernStream } from '../support/modern-post.js';
-import { fixtureCommand } from '../support/sidecar-process.js';
+import { fixtureCommand, waitFor } from '../support/sidecar-process.js';
 
 const subscribable = ['--', ...fixtureCommand('fault-tools', '--subscribable')];
 
@@ -134,4 +134,46 @@ test('subscriptions/listen: at most 4096 distinct URIs over all streams; past th
   );
   const again = await open(['test://g/0/0', 'test://g/15/255'], 'again');
   assert.equal(again.status, 200, 'URIs already watched add nothing');
+});
+
+test('subscriptions/listen abandoned while the server restarts: nothing stays watched', async (t) => {
+  const sidecar = await launch(t, ['--restart-min', '500ms', ...subscribable]);
+  const uri = 'test://abandoned';
+  const serverPid = async () => (await (await fetch(`${sidecar.url}/readyz`)).json()).worker?.pid;
+  const pid = await serverPid();
+  process.kill(pid, 'SIGKILL');
+  // The listens wait for the restarting server (--ready-wait); their clients give up long before.
+  for (const [i, ms] of [50, 100, 150].entries()) {
+    const abandoned = modern(
+      sidecar.url,
+      'subscriptions/listen',
+      { notifications: { resourceSubscriptions: [uri] } },
+      {},
+      `gone-${i}`,
+      { signal: AbortSignal.timeout(ms) },
+    );
+    await assert.rejects(abandoned, /aborted|timeout/i);
+  }
+  await waitFor(
+    async () => (await fetch(`${sidecar.url}/readyz`)).status === 200 && (await serverPid()) !== pid,
+    10_000,
+    'the restarted server',
+  );
+  // A new listener is the only one: the server is subscribed for it, and released when it goes.
+  const stream = await modernStream(sidecar.url, 'subscriptions/listen', {
+    notifications: { resourceSubscriptions: [uri] },
+  });
+  assert.equal(stream.status, 200, stream.body);
+  await stream.waitForCount(1, 5000);
+  assert.deepEqual(await atServer(sidecar.url), [`subscribe ${uri}`]);
+  await stream.close();
+  const released = await waitFor(
+    async () => {
+      const log = await atServer(sidecar.url);
+      return log.length > 1 ? log : undefined;
+    },
+    5000,
+    'the unsubscribe after the only listener went (an abandoned listen would keep the URI watched)',
+  );
+  assert.deepEqual(released, [`subscribe ${uri}`, `unsubscribe ${uri}`]);
 });
