@@ -121,10 +121,31 @@ export class Router {
     worker.onclose = () => this.workerGone(worker);
   }
 
-  /** A supervised server is READY: requests waiting for it go on; a modern one gets the sidecar's listen. */
+  /**
+   * A supervised server is READY: requests waiting for it go on; a modern one gets the sidecar's listen, and a
+   * legacy one the subscriptions the sidecar holds for its clients.
+   */
   workerUp(worker?: Worker): void {
     this.readyWait.up();
-    if (worker) this.listens.rewatch(worker);
+    if (!worker) return;
+    if (worker.profile.era === 'modern') return this.listens.rewatch(worker);
+    this.resubscribe(worker);
+  }
+
+  /**
+   * A restarted legacy server knows none of the subscriptions its predecessor held for the sidecar's clients (the
+   * listen streams', and those of sessions on a process that exited, which move to a ready one at their next
+   * request): the sidecar takes them again, or those clients would silently get no more updates.
+   */
+  private resubscribe(worker: Worker): void {
+    if (!(worker.profile.capabilities.resources as { subscribe?: boolean } | undefined)?.subscribe) return;
+    const uris = new Set(this.subscriptions.uris());
+    for (const session of this.sessions.all.values())
+      if (session.worker.state === 'exited') for (const uri of session.subscriptions) uris.add(uri);
+    for (const uri of uris)
+      void worker.request('resources/subscribe', { uri }, this.opts.requestTimeoutMs).catch(() => {});
+    if (uris.size > 0)
+      this.log.info({ uris: uris.size }, `subscribed the restarted server to ${uris.size} resources its clients watch`);
   }
 
   /** Every supervisor gave up: requests waiting for a restart fail now. */

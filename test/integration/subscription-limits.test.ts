@@ -177,3 +177,35 @@ test('subscriptions/listen abandoned while the server restarts: nothing stays wa
   );
   assert.deepEqual(released, [`subscribe ${uri}`, `unsubscribe ${uri}`]);
 });
+
+test("a restarted server is subscribed again to what the sidecar's clients watch: a session's URI and a listen stream's", async (t) => {
+  const sidecar = await launch(t, ['--restart-min', '200ms', ...subscribable]);
+  const client = await session(t, sidecar.url);
+  assert.deepEqual((await client.request('resources/subscribe', { uri: 'test://by-session' })).result, {});
+  const stream = await modernStream(sidecar.url, 'subscriptions/listen', {
+    notifications: { resourceSubscriptions: ['test://by-listen'] },
+  });
+  t.after(() => stream.close());
+  await stream.waitForCount(1, 5000);
+  const serverPid = async () => (await (await fetch(`${sidecar.url}/readyz`)).json()).worker?.pid;
+  const pid = await serverPid();
+  process.kill(pid, 'SIGKILL');
+  await waitFor(
+    async () => (await fetch(`${sidecar.url}/readyz`)).status === 200 && (await serverPid()) !== pid,
+    10_000,
+    'the restarted server',
+  );
+  const log = await waitFor(
+    async () => {
+      const seen = await atServer(sidecar.url);
+      return seen.length >= 2 ? seen : undefined;
+    },
+    5000,
+    'the subscribes at the new server',
+  );
+  assert.deepEqual([...log].sort(), ['subscribe test://by-listen', 'subscribe test://by-session']);
+  // And its updates reach the listener again.
+  await modern(sidecar.url, 'tools/call', { name: 'touch', arguments: { uri: 'test://by-listen' } });
+  const [, update] = await stream.waitForCount(2, 5000);
+  assert.equal(update.data.params.uri, 'test://by-listen');
+});
