@@ -22,9 +22,9 @@ import type { WorkerSource } from './pool.js';
 import type { ReadyWait } from './ready-wait.js';
 import type { ServerMessages } from './server-messages.js';
 import type { Session } from './session.js';
-import { applyLogLevel, bookSubscription } from './session-state.js';
+import { applyLogLevel, bookSubscription, sessionSubscribeProblem } from './session-state.js';
 import type { SessionTable } from './sessions.js';
-import { subscribeProblem, type Subscriptions } from './subscriptions.js';
+import type { Subscriptions } from './subscriptions.js';
 
 export class ClientMessages {
   /** Numbers each subscribe sent to a server, so that only the latest one of a URI is recorded. */
@@ -71,15 +71,7 @@ export class ClientMessages {
       case 'resources/subscribe':
       case 'resources/unsubscribe': {
         const uri = request.params!.uri as string;
-        const limit =
-          request.method === 'resources/subscribe'
-            ? subscribeProblem(
-                uri,
-                session.subscriptions.has(uri) || session.subscribing.has(uri),
-                session.subscriptions.size + session.subscribing.size,
-                'session',
-              )
-            : undefined;
+        const limit = request.method === 'resources/subscribe' ? sessionSubscribeProblem(session, uri) : undefined;
         if (limit) return this.refuse(session, request, ErrorCode.InvalidParams, `Invalid params: ${limit}`);
         // The server holds one subscription per URI for everyone: only the first subscribe and the last
         // unsubscribe reach it; the rest are the sidecar's own bookkeeping.

@@ -34,7 +34,7 @@ import {
 import { META } from './modern.js';
 import type { ServerMessages } from './server-messages.js';
 import { LOG_LEVELS, type LogLevel, type Session } from './session.js';
-import { subscribeProblem } from './subscriptions.js';
+import { sessionSubscribeProblem } from './session-state.js';
 
 /** Rounds of input one call may take before the sidecar gives up on it (a server that never completes). */
 export const MAX_ROUNDS = 8;
@@ -101,10 +101,7 @@ export class LegacyOverModern {
       case 'resources/subscribe':
       case 'resources/unsubscribe': {
         const uri = request.params!.uri as string;
-        const limit =
-          request.method === 'resources/subscribe'
-            ? subscribeProblem(uri, session.subscriptions.has(uri), session.subscriptions.size, 'session')
-            : undefined;
+        const limit = request.method === 'resources/subscribe' ? sessionSubscribeProblem(session, uri) : undefined;
         if (limit)
           return this.clientMessages.refuse(session, request, ErrorCode.InvalidParams, `Invalid params: ${limit}`);
         if (request.method === 'resources/subscribe') session.subscriptions.add(uri);

@@ -18,10 +18,10 @@ import { LegacyOverModern } from './legacy-over-modern.js';
 import { ServerListens } from './server-listen.js';
 import { ServerMessages } from './server-messages.js';
 import type { Session } from './session.js';
-import { holders } from './session-state.js';
+import { sessionWatches } from './session-state.js';
 import { SessionTable } from './sessions.js';
 import { Stateless } from './stateless.js';
-import { Subscriptions } from './subscriptions.js';
+import { atServer, Subscriptions } from './subscriptions.js';
 import type { ToolPolicy } from './tool-policy.js';
 import type { Worker } from './worker.js';
 
@@ -90,7 +90,7 @@ export class Router {
       this.readyWait,
       this.subscriptions,
       opts,
-      (worker, uri) => holders(this.sessions.all, worker, uri).length > 0,
+      (worker, uri) => sessionWatches(this.sessions.all, worker, uri, true),
       this.inputRequired,
       (worker) => this.listens.rewatch(worker),
     );
@@ -142,8 +142,7 @@ export class Router {
     const uris = new Set(this.subscriptions.uris());
     for (const session of this.sessions.all.values())
       if (session.worker.state === 'exited') for (const uri of session.subscriptions) uris.add(uri);
-    for (const uri of uris)
-      void worker.request('resources/subscribe', { uri }, this.opts.requestTimeoutMs).catch(() => {});
+    for (const uri of uris) atServer(worker, 'resources/subscribe', uri, this.opts.requestTimeoutMs);
     if (uris.size > 0)
       this.log.info({ uris: uris.size }, `subscribed the restarted server to ${uris.size} resources its clients watch`);
   }
@@ -199,11 +198,11 @@ export class Router {
       // Its subscribes still in flight too: the server may take them (an unsubscribe of nothing does no harm).
       for (const uri of new Set([...session.subscriptions, ...session.subscribing.keys()])) {
         if (
-          holders(this.sessions.all, session.worker, uri).length === 0 &&
+          !sessionWatches(this.sessions.all, session.worker, uri, true) &&
           !this.subscriptions.watching(uri) &&
           session.worker.state !== 'exited'
         ) {
-          session.worker.request('resources/unsubscribe', { uri }, this.opts.requestTimeoutMs).catch(() => {});
+          atServer(session.worker, 'resources/unsubscribe', uri, this.opts.requestTimeoutMs);
         }
       }
     session.client.close(reason);

@@ -5,7 +5,7 @@
  */
 import { ErrorCode, errorResponse, type JsonRpcRequest, type JsonRpcResponse } from './jsonrpc.js';
 import { LOG_LEVELS, type LogLevel, type Session } from './session.js';
-import type { Subscriptions } from './subscriptions.js';
+import { subscribeProblem, type Subscriptions } from './subscriptions.js';
 import type { Worker } from './worker.js';
 
 /**
@@ -51,21 +51,32 @@ export function bookSubscription(
   if (request.method === 'resources/unsubscribe') {
     session.subscriptions.delete(uri);
     session.subscribing.delete(uri);
-    return holders(sessions, session.worker, uri).length === 0 && !listeners.watching(uri);
+    return !sessionWatches(sessions, session.worker, uri, true) && !listeners.watching(uri);
   }
-  const confirmed = watchers(sessions, session.worker, uri).some((s) => s !== session) || listeners.watching(uri);
+  const confirmed = sessionWatches(sessions, session.worker, uri, false, session) || listeners.watching(uri);
   if (confirmed) session.subscriptions.add(uri);
   return !confirmed;
 }
 
-/** The sessions on `worker` whose subscription to `uri` the server accepted. */
-export function watchers(sessions: ReadonlyMap<string, Session>, worker: Worker, uri: string): Session[] {
-  return [...sessions.values()].filter((s) => s.worker === worker && s.subscriptions.has(uri));
+/**
+ * Whether a session on `worker` (other than `except`) holds `uri`: its subscription accepted by the server, or,
+ * with `inFlight`, on its way there (whom an unsubscribe at the server would leave in the dark).
+ */
+export function sessionWatches(
+  sessions: ReadonlyMap<string, Session>,
+  worker: Worker,
+  uri: string,
+  inFlight: boolean,
+  except?: Session,
+): boolean {
+  for (const s of sessions.values())
+    if (s !== except && s.worker === worker && (s.subscriptions.has(uri) || (inFlight && s.subscribing.has(uri))))
+      return true;
+  return false;
 }
 
-/** The sessions on `worker` that hold `uri` or are subscribing to it: whom an unsubscribe would leave in the dark. */
-export function holders(sessions: ReadonlyMap<string, Session>, worker: Worker, uri: string): Session[] {
-  return [...sessions.values()].filter(
-    (s) => s.worker === worker && (s.subscriptions.has(uri) || s.subscribing.has(uri)),
-  );
+/** Why `session` may not subscribe to `uri` (answer -32602), or undefined: its subscriptions and those in flight. */
+export function sessionSubscribeProblem(session: Session, uri: string): string | undefined {
+  const held = session.subscriptions.has(uri) || session.subscribing.has(uri);
+  return subscribeProblem(uri, held, session.subscriptions.size + session.subscribing.size, 'session');
 }

@@ -16,6 +16,7 @@ import type { ServerProfile } from './profile.js';
 import type { ReadyWait } from './ready-wait.js';
 import { LOG_LEVELS, type LogLevel } from './session.js';
 import {
+  atServer,
   MAX_LISTENED_URIS,
   Subscription,
   subscribeProblem,
@@ -154,7 +155,7 @@ export class Stateless {
     const modern = worker.profile.era === 'modern';
     for (const uri of modern ? [] : uris) {
       if (!this.subscriptions.watching(uri) && !this.sessionsWatch(worker, uri))
-        void worker.request('resources/subscribe', { uri }, this.opts.requestTimeoutMs).catch(() => {});
+        atServer(worker, 'resources/subscribe', uri, this.opts.requestTimeoutMs);
     }
     const subscription = new Subscription(request.id, granted, client);
     this.subscriptions.add(subscription);
@@ -170,7 +171,7 @@ export class Stateless {
     if (worker.profile.era === 'modern') return this.rewatch(worker);
     for (const uri of subscription.filter.resourceSubscriptions ?? []) {
       if (!this.subscriptions.watching(uri) && !this.sessionsWatch(worker, uri))
-        void worker.request('resources/unsubscribe', { uri }, this.opts.requestTimeoutMs).catch(() => {});
+        atServer(worker, 'resources/unsubscribe', uri, this.opts.requestTimeoutMs);
     }
   }
 }

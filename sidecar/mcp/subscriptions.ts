@@ -6,6 +6,7 @@
 import type { Channel } from './channel.js';
 import type { JsonRpcNotification, RequestId } from './jsonrpc.js';
 import { META } from './modern.js';
+import type { Worker } from './worker.js';
 
 export interface SubscriptionFilter {
   toolsListChanged?: boolean;
@@ -39,6 +40,19 @@ export function subscribeProblem(
   if (!held && count >= MAX_SUBSCRIPTIONS_PER_CLIENT)
     return `at most ${MAX_SUBSCRIPTIONS_PER_CLIENT} resource subscriptions per ${client}${client === 'session' ? '; unsubscribe from one first' : '; open another stream for more'}`;
   return undefined;
+}
+
+/**
+ * Takes or releases the server's subscription to `uri` on the sidecar's own account (for its listens, its
+ * sessions that left, a restarted process): nobody waits for the answer, and a refusal changes none of its records.
+ */
+export function atServer(
+  worker: Worker,
+  method: 'resources/subscribe' | 'resources/unsubscribe',
+  uri: string,
+  timeoutMs: number,
+): void {
+  void worker.request(method, { uri }, timeoutMs).catch(() => {});
 }
 
 const LIST_CHANGED: Record<string, keyof SubscriptionFilter> = {
