@@ -31,13 +31,13 @@ export function headerMismatch(
     const raw = header(req, 'mcp-name');
     if (raw === undefined) return `the Mcp-Name header is required for ${request.method}`;
     const body = request.params?.[field];
-    // The common case, a plain name equal to the body's, needs no decoding: one comparison once its name was seen.
-    if (raw !== body || (raw !== lastPlainName && !isPlainValue(raw))) {
+    // The common case, a plain name equal to the body's, needs no decoding.
+    if (raw !== body || !isPlainValue(raw)) {
       if (!once(req, 'mcp-name', raw)) return 'more than one Mcp-Name header; send exactly one';
       const name = decodeHeaderValue(raw);
       if (name instanceof Unreadable) return `the Mcp-Name header ${name.why}`;
       if (name !== body) return `Mcp-Name header "${name}" does not match body params.${field} ${JSON.stringify(body)}`;
-    } else lastPlainName = raw;
+    }
   }
   if (request.method === 'tools/call') {
     const tool = toolNamed(profile, request.params?.name);
@@ -73,9 +73,6 @@ function paramMismatch(req: IncomingMessage, tool: Tool, args: Record<string, un
   }
   return undefined;
 }
-
-/** The last Mcp-Name found plain: a client calls the same few tools, so most requests skip the test. */
-let lastPlainName = '';
 
 /** Whether a header came on one line. Only a value with a comma can be two joined, so most are not counted. */
 function once(req: IncomingMessage, name: string, value: string): boolean {
