@@ -20,6 +20,7 @@ import {
 import type { ServerProfile } from '../mcp/profile.js';
 import { callerOf } from '../mcp/caller.js';
 import type { Router } from '../mcp/router.js';
+import type { Subscription } from '../mcp/subscriptions.js';
 import { ListenStream } from './listen-stream.js';
 import { headerMismatch } from './modern-headers.js';
 import type { OwnerForward } from './owner-forward.js';
@@ -125,9 +126,21 @@ export class ModernRequests {
     if (res.destroyed) return;
     const stream = new ListenStream(res, this.transport, request.id);
     const subscription = this.router.stateless.listen(request, stream);
+    if (subscription instanceof Promise) {
+      // The server is answering subscribes for it: the stream opens with what the server took.
+      void subscription.then((answered) => this.open(res, stream, answered));
+      return;
+    }
     if (!('filter' in subscription))
       return reply(res, subscription.error?.code === ErrorCode.InvalidParams ? 200 : 503, subscription);
-    stream.open(subscription.filter, () => this.router.stateless.unlisten(subscription));
+    this.open(res, stream, subscription);
+  }
+
+  private open(res: ServerResponse, stream: ListenStream, subscription: Subscription): void {
+    const unlisten = () => this.router.stateless.unlisten(subscription);
+    // A client that left while the server answered: nobody would ever close its stream.
+    if (res.destroyed) return unlisten();
+    stream.open(subscription.filter, unlisten);
   }
 }
 

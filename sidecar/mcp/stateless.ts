@@ -121,7 +121,7 @@ export class Stateless {
    * Opens a subscription: what it grants (resource subscriptions only where the server supports them), or an
    * error when no server is up. The sidecar subscribes at the server for each URI nobody else watches yet.
    */
-  listen(request: JsonRpcRequest, client: Channel): Subscription | JsonRpcResponse {
+  listen(request: JsonRpcRequest, client: Channel): Subscription | JsonRpcResponse | Promise<Subscription> {
     const worker = this.source.anyWorker();
     if (!worker) return this.inFlight.unavailable(request.id);
     const asked = (request.params?.notifications ?? {}) as SubscriptionFilter;
@@ -153,13 +153,23 @@ export class Stateless {
       if (asked[key] === true) granted[key] = true;
     if (uris.size > 0) granted.resourceSubscriptions = [...uris];
     const modern = worker.profile.era === 'modern';
+    // A legacy server answers each subscribe: the acknowledgement grants only the URIs it did not refuse.
+    const answers: Array<[string, Promise<boolean>]> = [];
     for (const uri of modern ? [] : uris) {
-      if (!this.subscriptions.watching(uri) && !this.sessionsWatch(worker, uri))
-        atServer(worker, 'resources/subscribe', uri, this.opts.requestTimeoutMs);
+      let answer = this.subscriptions.answer(uri);
+      if (!answer && !this.subscriptions.watching(uri) && !this.sessionsWatch(worker, uri))
+        answer = this.subscriptions.subscribe(worker, uri, this.opts.requestTimeoutMs);
+      if (answer) answers.push([uri, answer]);
     }
     const subscription = new Subscription(request.id, granted, client);
     this.subscriptions.add(subscription);
     if (modern) this.rewatch(worker);
+    return answers.length === 0 ? subscription : this.answered(subscription, answers);
+  }
+
+  /** The subscription once the server has answered its subscribes, without the URIs it refused. */
+  private async answered(subscription: Subscription, answers: Array<[string, Promise<boolean>]>) {
+    for (const [uri, answer] of answers) if (!(await answer)) this.subscriptions.withdraw(subscription, uri);
     return subscription;
   }
 

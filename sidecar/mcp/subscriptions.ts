@@ -89,6 +89,11 @@ export class Subscriptions {
   private readonly all = new Set<Subscription>();
   /** How many listeners watch each URI (a subscription's URIs are distinct: see Stateless.listen). */
   private readonly watchers = new Map<string, number>();
+  /**
+   * Subscribes the sidecar sent a legacy server for listens and whose answer has not come, by URI: a listen asking
+   * for such a URI is acknowledged only once the server has answered, like the listen that caused the subscribe.
+   */
+  private readonly answering = new Map<string, Promise<boolean>>();
 
   add(subscription: Subscription): void {
     if (this.all.has(subscription)) return;
@@ -99,11 +104,43 @@ export class Subscriptions {
 
   remove(subscription: Subscription): void {
     if (!this.all.delete(subscription)) return;
-    for (const uri of subscription.filter.resourceSubscriptions ?? []) {
-      const left = (this.watchers.get(uri) ?? 1) - 1;
-      if (left > 0) this.watchers.set(uri, left);
-      else this.watchers.delete(uri);
-    }
+    for (const uri of subscription.filter.resourceSubscriptions ?? []) this.unwatch(uri);
+  }
+
+  /**
+   * Subscribes a legacy server to `uri` for listens: resolves whether it took the subscription. Only an error
+   * answer is a refusal; a timeout or the process's exit is not (a restarted server is subscribed again).
+   */
+  subscribe(worker: Worker, uri: string, timeoutMs: number): Promise<boolean> {
+    const answer = worker.request('resources/subscribe', { uri }, timeoutMs).then(
+      () => true,
+      (err: { code?: unknown }) => typeof err.code !== 'number',
+    );
+    this.answering.set(uri, answer);
+    void answer.then(() => {
+      if (this.answering.get(uri) === answer) this.answering.delete(uri);
+    });
+    return answer;
+  }
+
+  /** The server's answer to a subscribe of `uri` sent for listens, while it is awaited. */
+  answer(uri: string): Promise<boolean> | undefined {
+    return this.answering.get(uri);
+  }
+
+  /** The server refused `uri`: the subscription (not acknowledged yet) stops asking for it. */
+  withdraw(subscription: Subscription, uri: string): void {
+    const uris = subscription.filter.resourceSubscriptions;
+    const at = uris?.indexOf(uri) ?? -1;
+    if (!this.all.has(subscription) || at < 0) return;
+    uris!.splice(at, 1);
+    this.unwatch(uri);
+  }
+
+  private unwatch(uri: string): void {
+    const left = (this.watchers.get(uri) ?? 1) - 1;
+    if (left > 0) this.watchers.set(uri, left);
+    else this.watchers.delete(uri);
   }
 
   /** Whether any listener watches `uri` (then the server keeps a subscription for it). */

@@ -4,7 +4,7 @@
  * server refused leaves nobody believing the server watches the URI.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { launch, session, textOf } from '../support/harness.js';
 import { modern, modernStream } from '../support/modern-post.js';
 import { fixtureCommand, waitFor } from '../support/sidecar-process.js';
@@ -14,6 +14,18 @@ const subscribable = ['--', ...fixtureCommand('fault-tools', '--subscribable')];
 /** What the fixture server received: "subscribe <uri>" and "unsubscribe <uri>", in order. */
 async function atServer(url: string): Promise<string[]> {
   return JSON.parse(textOf((await modern(url, 'tools/call', { name: 'resource-subscriptions' })).response!));
+}
+
+/** A listen stream of `uris`, closed when the test ends. */
+async function listenStream(t: TestContext, url: string, uris: string[], id: string) {
+  const stream = await modernStream(
+    url,
+    'subscriptions/listen',
+    { notifications: { resourceSubscriptions: uris } },
+    id,
+  );
+  t.after(() => stream.close());
+  return stream;
 }
 
 test('legacy: a subscribe the server refused is not recorded, so the next session asking for it reaches the server', async (t) => {
@@ -107,16 +119,7 @@ test('legacy: a subscribe and an unsubscribe of one URI in one batch leave it un
 
 test('subscriptions/listen: at most 4096 distinct URIs over all streams; past that 503 with -32005, a stream of watched URIs still fits', async (t) => {
   const sidecar = await launch(t, subscribable);
-  const open = async (uris: string[], id: string) => {
-    const stream = await modernStream(
-      sidecar.url,
-      'subscriptions/listen',
-      { notifications: { resourceSubscriptions: uris } },
-      id,
-    );
-    t.after(() => stream.close());
-    return stream;
-  };
+  const open = (uris: string[], id: string) => listenStream(t, sidecar.url, uris, id);
   for (let s = 0; s < 16; s++) {
     const stream = await open(
       Array.from({ length: 256 }, (_, i) => `test://g/${s}/${i}`),
@@ -208,4 +211,46 @@ test("a restarted server is subscribed again to what the sidecar's clients watch
   await modern(sidecar.url, 'tools/call', { name: 'touch', arguments: { uri: 'test://by-listen' } });
   const [, update] = await stream.waitForCount(2, 5000);
   assert.equal(update.data.params.uri, 'test://by-listen');
+});
+
+test('subscriptions/listen: the acknowledgement grants only the URIs the server took; a refused one stays unwatched', async (t) => {
+  const sidecar = await launch(t, subscribable);
+  const refused = 'test://refused/a';
+  const listen = async (uris: string[], id: string) => {
+    const stream = await listenStream(t, sidecar.url, uris, id);
+    assert.equal(stream.status, 200, stream.body);
+    const [ack] = await stream.waitForCount(1, 5000);
+    assert.equal(ack.data.method, 'notifications/subscriptions/acknowledged');
+    return { stream, granted: ack.data.params.notifications.resourceSubscriptions };
+  };
+  const first = await listen(['test://watched', refused], 'first');
+  assert.deepEqual(first.granted, ['test://watched'], 'the refused URI is left out of the acknowledgement');
+  // Refused is not watched: the next listen asking for it reaches the server again (and is refused again).
+  const second = await listen([refused], 'second');
+  assert.deepEqual(second.granted, []);
+  assert.deepEqual(await atServer(sidecar.url), [
+    'subscribe test://watched',
+    `subscribe ${refused}`,
+    `subscribe ${refused}`,
+  ]);
+  // Two listens asking for the same refused URI at once: one subscribe may serve both; neither is granted it.
+  const both = await Promise.all([listen(['test://refused/b'], 'c1'), listen(['test://refused/b'], 'c2')]);
+  assert.deepEqual(
+    both.map((l) => l.granted),
+    [[], []],
+  );
+  // A refusal that does not last (test://refused-once…): the next listen is granted the URI.
+  assert.deepEqual((await listen(['test://refused-once/l'], 'once-1')).granted, []);
+  assert.deepEqual((await listen(['test://refused-once/l'], 'once-2')).granted, ['test://refused-once/l']);
+  // Only what the server took is released when its listener goes.
+  await first.stream.close();
+  const released = await waitFor(
+    async () => {
+      const log = await atServer(sidecar.url);
+      return log.includes('unsubscribe test://watched') ? log : undefined;
+    },
+    5000,
+    'the unsubscribe of test://watched after its only listener went',
+  );
+  assert.ok(!released.some((line) => line.startsWith('unsubscribe test://refused')), released.join('\n'));
 });
