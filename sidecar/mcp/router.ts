@@ -128,20 +128,27 @@ export class Router {
   workerUp(worker?: Worker): void {
     this.readyWait.up();
     if (!worker) return;
+    const listened = this.subscriptions.adopt(worker);
     if (worker.profile.era === 'modern') return this.listens.rewatch(worker);
-    this.resubscribe(worker);
+    this.resubscribe(worker, listened);
   }
 
   /**
-   * A restarted legacy server knows none of the subscriptions its predecessor held for the sidecar's clients (the
-   * listen streams', and those of sessions on a process that exited, which move to a ready one at their next
-   * request): the sidecar takes them again, or those clients would silently get no more updates.
+   * A restarted legacy server knows none of the subscriptions its predecessor held for the sidecar's clients: the
+   * listen streams' URIs whose holder exited (`listened`, this process's now), and those of shared sessions whose
+   * process exited. Such a session moves to this process now rather than at its next request, so that its
+   * subscriptions and its requests are at the same process (with --workers another could be picked). The sidecar
+   * subscribes it again, or those clients would silently get no more updates.
    */
-  private resubscribe(worker: Worker): void {
+  private resubscribe(worker: Worker, listened: string[]): void {
     if (!(worker.profile.capabilities.resources as { subscribe?: boolean } | undefined)?.subscribe) return;
-    const uris = new Set(this.subscriptions.uris());
-    for (const session of this.sessions.all.values())
-      if (session.worker.state === 'exited') for (const uri of session.subscriptions) uris.add(uri);
+    const uris = new Set(listened);
+    if (this.source.mode === 'shared')
+      for (const session of this.sessions.all.values())
+        if (session.worker.state === 'exited' && session.subscriptions.size > 0) {
+          session.worker = worker;
+          for (const uri of session.subscriptions) uris.add(uri);
+        }
     for (const uri of uris) atServer(worker, 'resources/subscribe', uri, this.opts.requestTimeoutMs);
     if (uris.size > 0)
       this.log.info({ uris: uris.size }, `subscribed the restarted server to ${uris.size} resources its clients watch`);
@@ -199,7 +206,7 @@ export class Router {
       for (const uri of new Set([...session.subscriptions, ...session.subscribing.keys()])) {
         if (
           !sessionWatches(this.sessions.all, session.worker, uri, true) &&
-          !this.subscriptions.watching(uri) &&
+          !this.subscriptions.watchingAt(session.worker, uri) &&
           session.worker.state !== 'exited'
         ) {
           atServer(session.worker, 'resources/unsubscribe', uri, this.opts.requestTimeoutMs);

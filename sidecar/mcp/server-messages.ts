@@ -150,7 +150,7 @@ export class ServerMessages {
       }
       case 'notifications/resources/updated': {
         const uri = notification.params?.uri;
-        this.subscriptions.deliver(notification);
+        this.subscriptions.deliver(notification, worker);
         return this.broadcast(worker, notification, (s) => s.subscriptions.has(uri as string));
       }
       case 'notifications/subscriptions/acknowledged':
@@ -167,7 +167,7 @@ export class ServerMessages {
         return;
       }
       default:
-        this.subscriptions.deliver(notification);
+        this.subscriptions.deliver(notification, worker);
         return this.broadcast(worker, notification, () => true);
     }
   }

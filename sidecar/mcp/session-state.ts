@@ -51,9 +51,10 @@ export function bookSubscription(
   if (request.method === 'resources/unsubscribe') {
     session.subscriptions.delete(uri);
     session.subscribing.delete(uri);
-    return !sessionWatches(sessions, session.worker, uri, true) && !listeners.watching(uri);
+    return !sessionWatches(sessions, session.worker, uri, true) && !listeners.watchingAt(session.worker, uri);
   }
-  const confirmed = sessionWatches(sessions, session.worker, uri, false, session) || listeners.watching(uri);
+  const confirmed =
+    sessionWatches(sessions, session.worker, uri, false, session) || listeners.watchingAt(session.worker, uri);
   if (confirmed) session.subscriptions.add(uri);
   return !confirmed;
 }

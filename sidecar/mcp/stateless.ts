@@ -162,7 +162,7 @@ export class Stateless {
       if (answer) answers.push([uri, answer]);
     }
     const subscription = new Subscription(request.id, granted, client);
-    this.subscriptions.add(subscription);
+    this.subscriptions.add(subscription, worker);
     if (modern) this.rewatch(worker);
     return answers.length === 0 ? subscription : this.answered(subscription, answers);
   }
@@ -175,14 +175,13 @@ export class Stateless {
 
   /** A listen stream ended: the server's subscriptions nobody needs any more are released. */
   unlisten(subscription: Subscription): void {
-    this.subscriptions.remove(subscription);
+    const released = this.subscriptions.remove(subscription);
     const worker = this.source.anyWorker();
-    if (!worker) return;
-    if (worker.profile.era === 'modern') return this.rewatch(worker);
-    for (const uri of subscription.filter.resourceSubscriptions ?? []) {
-      if (!this.subscriptions.watching(uri) && !this.sessionsWatch(worker, uri))
-        atServer(worker, 'resources/unsubscribe', uri, this.opts.requestTimeoutMs);
-    }
+    if (worker?.profile.era === 'modern') return this.rewatch(worker);
+    // Released where it is held (with --workers, not necessarily the process a request would pick now).
+    for (const [uri, holder] of released)
+      if (holder.state !== 'exited' && !this.sessionsWatch(holder, uri))
+        atServer(holder, 'resources/unsubscribe', uri, this.opts.requestTimeoutMs);
   }
 }
 

@@ -94,17 +94,51 @@ export class Subscriptions {
    * for such a URI is acknowledged only once the server has answered, like the listen that caused the subscribe.
    */
   private readonly answering = new Map<string, Promise<boolean>>();
+  /**
+   * The server process that holds the subscription of each URI listeners watch. With --workers there are several:
+   * the listeners' updates come from it alone, and it is the one released when the last listener goes.
+   */
+  private readonly holders = new Map<string, Worker>();
 
-  add(subscription: Subscription): void {
+  /** Adds a subscription; `worker` holds the server's subscriptions of the URIs nobody watched before. */
+  add(subscription: Subscription, worker: Worker): void {
     if (this.all.has(subscription)) return;
     this.all.add(subscription);
-    for (const uri of subscription.filter.resourceSubscriptions ?? [])
-      this.watchers.set(uri, (this.watchers.get(uri) ?? 0) + 1);
+    for (const uri of subscription.filter.resourceSubscriptions ?? []) {
+      const watchers = this.watchers.get(uri) ?? 0;
+      this.watchers.set(uri, watchers + 1);
+      if (watchers === 0) this.holders.set(uri, worker);
+    }
   }
 
-  remove(subscription: Subscription): void {
-    if (!this.all.delete(subscription)) return;
-    for (const uri of subscription.filter.resourceSubscriptions ?? []) this.unwatch(uri);
+  /** Removes a subscription: the URIs nobody watches any more, each with the process that held it. */
+  remove(subscription: Subscription): Array<[string, Worker]> {
+    const released: Array<[string, Worker]> = [];
+    if (!this.all.delete(subscription)) return released;
+    for (const uri of subscription.filter.resourceSubscriptions ?? []) {
+      const holder = this.unwatch(uri);
+      if (holder) released.push([uri, holder]);
+    }
+    return released;
+  }
+
+  /** Whether listeners watch `uri` through `worker`'s subscription (then a session there must not release it). */
+  watchingAt(worker: Worker, uri: string): boolean {
+    return this.holders.get(uri) === worker;
+  }
+
+  /**
+   * A server process is up: it takes over the URIs whose holder exited, and the sidecar subscribes it to them
+   * (a legacy server; a modern one's listen follows `uris()`). Returns those URIs.
+   */
+  adopt(worker: Worker): string[] {
+    const adopted: string[] = [];
+    for (const [uri, holder] of this.holders)
+      if (holder.state === 'exited') {
+        this.holders.set(uri, worker);
+        adopted.push(uri);
+      }
+    return adopted;
   }
 
   /**
@@ -137,10 +171,17 @@ export class Subscriptions {
     this.unwatch(uri);
   }
 
-  private unwatch(uri: string): void {
+  /** One listener fewer for `uri`; when it was the last, the process that held the URI. */
+  private unwatch(uri: string): Worker | undefined {
     const left = (this.watchers.get(uri) ?? 1) - 1;
-    if (left > 0) this.watchers.set(uri, left);
-    else this.watchers.delete(uri);
+    if (left > 0) {
+      this.watchers.set(uri, left);
+      return undefined;
+    }
+    this.watchers.delete(uri);
+    const holder = this.holders.get(uri);
+    this.holders.delete(uri);
+    return holder;
   }
 
   /** Whether any listener watches `uri` (then the server keeps a subscription for it). */
@@ -158,7 +199,15 @@ export class Subscriptions {
     return [...this.watchers.keys()];
   }
 
-  deliver(notification: JsonRpcNotification): void {
+  /** Sends a server's notification to the listeners that opted in; `from`: the process that sent it. */
+  deliver(notification: JsonRpcNotification, from?: Worker): void {
+    // An update counts from the URI's holder only: another process may hold a session's subscription to the same
+    // URI, and one change would reach the listeners twice.
+    if (
+      notification.method === 'notifications/resources/updated' &&
+      this.holders.get(notification.params?.uri as string) !== from
+    )
+      return;
     for (const s of this.all) if (s.matches(notification)) s.deliver(notification);
   }
 
