@@ -127,18 +127,22 @@ export class Router {
    */
   workerUp(worker?: Worker): void {
     this.readyWait.up();
-    if (!worker) return;
+    if (worker) this.takeOver(worker);
+  }
+
+  /** `worker` takes over what exited processes held for the sidecar's clients: listened URIs, sessions' subscriptions. */
+  private takeOver(worker: Worker): void {
     const listened = this.subscriptions.adopt(worker);
     if (worker.profile.era === 'modern') return this.listens.rewatch(worker);
     this.resubscribe(worker, listened);
   }
 
   /**
-   * A restarted legacy server knows none of the subscriptions its predecessor held for the sidecar's clients: the
-   * listen streams' URIs whose holder exited (`listened`, this process's now), and those of shared sessions whose
-   * process exited. Such a session moves to this process now rather than at its next request, so that its
-   * subscriptions and its requests are at the same process (with --workers another could be picked). The sidecar
-   * subscribes it again, or those clients would silently get no more updates.
+   * A restarted (or another running) legacy server knows none of the subscriptions an exited one held for the
+   * sidecar's clients: the listen streams' URIs whose holder exited (`listened`, this process's now), and those of
+   * shared sessions whose process exited. Such a session moves to this process now rather than at its next request,
+   * so that its subscriptions and its requests are at the same process (with --workers another could be picked).
+   * The sidecar subscribes it again, or those clients would silently get no more updates.
    */
   private resubscribe(worker: Worker, listened: string[]): void {
     if (!(worker.profile.capabilities.resources as { subscribe?: boolean } | undefined)?.subscribe) return;
@@ -151,7 +155,10 @@ export class Router {
         }
     for (const uri of uris) atServer(worker, 'resources/subscribe', uri, this.opts.requestTimeoutMs);
     if (uris.size > 0)
-      this.log.info({ uris: uris.size }, `subscribed the restarted server to ${uris.size} resources its clients watch`);
+      this.log.info(
+        { uris: uris.size, pid: worker.pid },
+        `subscribed the server process to ${uris.size} resources its clients watch (an exited process held them)`,
+      );
   }
 
   /** Every supervisor gave up: requests waiting for a restart fail now. */
@@ -163,6 +170,9 @@ export class Router {
   private workerGone(worker: Worker): void {
     this.inFlight.workerGone(worker);
     this.serverMessages.workerGone(worker);
+    // With --workers another process may be up: it takes over now, so listeners miss no updates until a restart.
+    const other = this.source.anyWorker();
+    if (other && other !== worker && other.state === 'ready' && !this.sessions.draining) this.takeOver(other);
   }
 
   /** Opens a session for `initialize` on `client`; the client's later messages arrive through the channel. */

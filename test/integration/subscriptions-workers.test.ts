@@ -6,35 +6,47 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { launch } from '../support/harness.js';
 import { modern, modernStream } from '../support/modern-post.js';
 import { fixtureCommand, waitFor } from '../support/sidecar-process.js';
 
-test('--workers 2: a listen stream releases its URI at the process that holds it, not at the one a request picks now', async (t) => {
+/** A sidecar of two fault-tools processes that append what each receives to a file, once both are ready. */
+async function twoWorkers(t: TestContext, extra: string[] = []) {
   const file = join(mkdtempSync(join(tmpdir(), 'subscriptions-')), 'log');
   const sidecar = await launch(t, [
     '--workers',
     '2',
+    ...extra,
     '--',
     ...fixtureCommand('fault-tools', '--subscribable', '--subscription-file', file),
   ]);
+  const workers = async (): Promise<Array<{ state: string; pid: number }>> =>
+    (await (await fetch(`${sidecar.url}/readyz`)).json()).workers ?? [];
   await waitFor(
     async () => {
-      const body = await (await fetch(`${sidecar.url}/readyz`)).json();
-      return body.workers?.length === 2 && body.workers.every((w: { state: string }) => w.state === 'ready');
+      const all = await workers();
+      return all.length === 2 && all.every((w) => w.state === 'ready');
     },
     20_000,
     'both server processes ready',
   );
   const lines = () => readFileSync(file, 'utf8').trim().split('\n');
-  const uri = 'test://held';
-  const stream = await modernStream(sidecar.url, 'subscriptions/listen', {
-    notifications: { resourceSubscriptions: [uri] },
-  });
+  return { sidecar, workers, lines };
+}
+
+async function listen(t: TestContext, url: string, uri: string) {
+  const stream = await modernStream(url, 'subscriptions/listen', { notifications: { resourceSubscriptions: [uri] } });
   t.after(() => stream.close());
   const [ack] = await stream.waitForCount(1, 5000);
   assert.deepEqual(ack.data.params.notifications.resourceSubscriptions, [uri]);
+  return stream;
+}
+
+test('--workers 2: a listen stream releases its URI at the process that holds it, not at the one a request picks now', async (t) => {
+  const { sidecar, lines } = await twoWorkers(t);
+  const uri = 'test://held';
+  const stream = await listen(t, sidecar.url, uri);
   const [holder, subscribed] = lines()[0].split(' ', 2);
   assert.equal(subscribed, 'subscribe');
   // A slow call makes the holder the busier process: a request picked now would go to the other one.
@@ -48,4 +60,25 @@ test('--workers 2: a listen stream releases its URI at the process that holds it
   );
   assert.equal(released, `${holder} unsubscribe ${uri}`, `released at the holder ${holder}:\n${lines().join('\n')}`);
   assert.equal((await busy).response?.error, undefined);
+});
+
+test('--workers 2: when the holding process exits, the other one takes its listened URIs over at once', async (t) => {
+  // A slow restart: the takeover must not wait for it.
+  const { sidecar, workers, lines } = await twoWorkers(t, ['--restart-min', '10s']);
+  const uri = 'test://moved';
+  const stream = await listen(t, sidecar.url, uri);
+  const holder = Number(lines()[0].split(' ')[0]);
+  const other = (await workers()).find((w) => w.pid !== holder)!.pid;
+  process.kill(holder, 'SIGKILL');
+  await waitFor(
+    () => lines().includes(`${other} subscribe ${uri}`),
+    5000,
+    `the subscribe at the other process (${other})`,
+  );
+  // An update from the process that holds the URI now reaches the listener.
+  const touched = await modern(sidecar.url, 'tools/call', { name: 'touch', arguments: { uri } }, {}, 'touch');
+  assert.equal(touched.response?.error, undefined, JSON.stringify(touched.response));
+  const [, update] = await stream.waitForCount(2, 5000);
+  assert.equal(update.data.method, 'notifications/resources/updated');
+  assert.equal(update.data.params.uri, uri);
 });
