@@ -63,7 +63,12 @@ function paramMismatch(req: IncomingMessage, tool: Tool, args: Record<string, un
     if (raw !== undefined && !once(req, key, raw)) return `more than one Mcp-Param-${name} header; send exactly one`;
     const decoded = raw === undefined ? undefined : decodeHeaderValue(raw);
     if (decoded instanceof Unreadable) return `the Mcp-Param-${name} header ${decoded.why}`;
-    if (value === undefined || value === null) continue;
+    if (value === undefined || value === null) {
+      // A gateway routing on a header the body does not back would act on a value the server never sees.
+      if (decoded !== undefined)
+        return `Mcp-Param-${name} header "${decoded}" mirrors argument ${path.join('.')}, which the body does not carry (absent or null): omit the header or send the argument`;
+      continue;
+    }
     if (type === 'integer' && typeof value === 'number' && !Number.isSafeInteger(value) && Number.isInteger(value))
       return `argument ${path.join('.')} is beyond the safe integer range (±9007199254740991) the revision allows an x-mcp-header integer: Mcp-Param-${name} cannot be checked against it`;
     if (decoded === undefined)

@@ -131,6 +131,13 @@ test('x-mcp-header: Mcp-Param-{name} headers must mirror the annotated arguments
     [args, mirrored, /the Mcp-Param-Zone header is required: tool "routed" mirrors argument target\.zone/],
     [args, { ...mirrored, ...latin1 }, /the Mcp-Param-Zone header holds characters a header may not/],
     [{ region: 'us-west1' }, { 'Mcp-Param-Region': 'us-west1', ...latin1 }, /Mcp-Param-Zone header holds characters/],
+    // A header the body does not back (the argument absent or null): a gateway would route on a value never used.
+    [
+      { region: 'us-west1', shard: null },
+      { 'Mcp-Param-Region': 'us-west1', 'Mcp-Param-Shard': '42' },
+      /Mcp-Param-Shard header "42" mirrors argument shard, which the body does not carry \(absent or null\)/,
+    ],
+    [{ region: 'us-west1' }, { 'Mcp-Param-Region': 'us-west1', 'Mcp-Param-Zone': 'b' }, /argument target\.zone, which/],
   ];
   for (const [sent, headers, why] of refusals) {
     const refused = await routed(sent, headers);
