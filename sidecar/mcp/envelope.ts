@@ -15,8 +15,8 @@ const REQUIRED_STRING: ReadonlyMap<string, string> = new Map([
   ['logging/setLevel', 'level'],
 ]);
 
-/** The most of a client's `initialize` a session keeps for its life (its capabilities and client info). */
-const MAX_KEPT_INITIALIZE_CHARS = 65_536;
+/** The most of a client's `initialize` a session keeps for its life (its capabilities and client info), in bytes of JSON. */
+const MAX_KEPT_INITIALIZE_BYTES = 65_536;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -51,8 +51,9 @@ export function initializeProblem(params: unknown): string | undefined {
   const info = params.clientInfo;
   if (!isObject(info) || typeof info.name !== 'string' || typeof info.version !== 'string')
     return 'initialize needs params.clientInfo as a JSON object with name and version strings';
-  const kept = JSON.stringify(params.capabilities).length + JSON.stringify(info).length;
-  if (kept > MAX_KEPT_INITIALIZE_CHARS)
-    return `params.capabilities and params.clientInfo take ${kept} characters; a session keeps at most ${MAX_KEPT_INITIALIZE_CHARS} of them`;
+  // Bytes, not string length: 40,000 CJK characters are 40,000 UTF-16 units but 120,000 bytes.
+  const kept = Buffer.byteLength(JSON.stringify(params.capabilities)) + Buffer.byteLength(JSON.stringify(info));
+  if (kept > MAX_KEPT_INITIALIZE_BYTES)
+    return `params.capabilities and params.clientInfo take ${kept} bytes as JSON; a session keeps at most ${MAX_KEPT_INITIALIZE_BYTES} of them`;
   return undefined;
 }

@@ -123,7 +123,11 @@ test("initialize: a session keeps at most 64 KiB of the client's capabilities an
   assert.equal(big.headers.get('mcp-session-id'), null, 'no session was opened');
   const body = (await big.json()) as { error?: { code: number; message: string } };
   assert.equal(body.error?.code, -32602);
-  assert.match(body.error!.message, /take 70027 characters; a session keeps at most 65536 of them/);
+  assert.match(body.error!.message, /take 70027 bytes as JSON; a session keeps at most 65536 of them/);
+  // Counted in bytes: 30,000 three-byte characters are 90,000 bytes (and 30,000 UTF-16 units).
+  const wide = await open('世'.repeat(30_000));
+  assert.equal(wide.headers.get('mcp-session-id'), null);
+  assert.match(((await wide.json()) as { error: { message: string } }).error.message, /take 90027 bytes as JSON/);
   const fits = await open('x'.repeat(60_000));
   assert.ok(fits.headers.get('mcp-session-id'), 'a large but bounded client info is fine');
   await fits.body?.cancel();
