@@ -26,8 +26,12 @@ export function paramsProblem(request: JsonRpcRequest): string | undefined {
   if (params !== undefined && !isObject(params)) {
     return `params of ${request.method} must be a JSON object (MCP has no by-position params), not ${Array.isArray(params) ? 'an array' : typeof params}`;
   }
-  if (params !== undefined && params._meta !== undefined && !isObject(params._meta)) {
-    return `params._meta of ${request.method} must be a JSON object`;
+  if (params !== undefined && params._meta !== undefined) {
+    if (!isObject(params._meta)) return `params._meta of ${request.method} must be a JSON object`;
+    const token = params._meta.progressToken;
+    // A number JSON cannot hold (1e400 parses to Infinity) would come back in progress as null, matching nothing.
+    if (token !== undefined && typeof token !== 'string' && !(typeof token === 'number' && Number.isFinite(token)))
+      return 'params._meta.progressToken must be a string or a number (a finite one)';
   }
   const field = REQUIRED_STRING.get(request.method);
   if (field !== undefined && typeof params?.[field] !== 'string') {

@@ -90,6 +90,13 @@ test('malformed envelopes are answered at once with -32602 instead of waiting ou
     assert.equal(answer.error?.code, -32602, JSON.stringify(answer));
     assert.match(answer.error.message, why);
   }
+  // A progress token JSON parses to Infinity: its progress would come back with a null token, matching nothing.
+  const infinite = await client.post(
+    '{"jsonrpc":"2.0","id":200,"method":"tools/call","params":{"name":"echo","_meta":{"progressToken":1e400}}}',
+  );
+  const refused = await infinite.json();
+  assert.equal(refused.error?.code, -32602, JSON.stringify(refused));
+  assert.match(refused.error.message, /progressToken must be a string or a number \(a finite one\)/);
   assert.ok(Date.now() - started < 5000, 'answered at once');
   assert.doesNotMatch(sidecar.logs(), /could not parse a line from the client/);
 });
