@@ -22,3 +22,27 @@ function sameName(sent: string, lower: string): boolean {
   }
   return true;
 }
+
+/**
+ * Headers a request carries once (not lists), of which node keeps only the first line: a second one is a 400, or a
+ * proxy in front (Kong) and this server could each act on a different one. Their names as the error says them.
+ */
+const SINGLE: ReadonlyArray<[string, string]> = [
+  ['host', 'Host'],
+  ['content-type', 'Content-Type'],
+  ['authorization', 'Authorization'],
+];
+
+/** The first single-valued header (SINGLE) the request sends on more than one line, or undefined. One pass. */
+export function repeatedSingleHeader(req: IncomingMessage): string | undefined {
+  const raw = req.rawHeaders;
+  let seen = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    for (let k = 0; k < SINGLE.length; k++) {
+      if (!sameName(raw[i], SINGLE[k][0])) continue;
+      if (seen & (1 << k)) return SINGLE[k][1];
+      seen |= 1 << k;
+    }
+  }
+  return undefined;
+}

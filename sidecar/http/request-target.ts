@@ -1,10 +1,11 @@
 /**
  * The request line and Host read as RFC 9112 §3.2 asks, before any route is matched: more than one Host header is
- * a 400 (first-wins would let a proxy and this server see different hosts), and an absolute-form target
+ * a 400 (first-wins would let a proxy and this server see different hosts; so is a repeated Content-Type or
+ * Authorization), and an absolute-form target
  * (`POST http://host/mcp`, §3.2.2) is routed by its path, its authority standing for Host, as a server MUST.
  */
 import type { IncomingMessage } from 'node:http';
-import { headerLines } from './header-lines.js';
+import { repeatedSingleHeader } from './header-lines.js';
 
 /** `http(s)://authority` then the path and query: what a request line's absolute-form holds (no fragment). */
 const ABSOLUTE_FORM = /^https?:\/\/([^/?#]*)([^#]*)$/i;
@@ -14,7 +15,10 @@ const ABSOLUTE_FORM = /^https?:\/\/([^/?#]*)([^#]*)$/i;
  * to its origin form and its authority becomes the Host that the Host/Origin guard checks.
  */
 export function targetProblem(req: IncomingMessage): string | undefined {
-  if (headerLines(req, 'host') > 1) return 'Bad Request: more than one Host header (RFC 9112 §3.2); send exactly one';
+  const repeated = repeatedSingleHeader(req);
+  if (repeated === 'Host') return 'Bad Request: more than one Host header (RFC 9112 §3.2); send exactly one';
+  if (repeated)
+    return `Bad Request: more than one ${repeated} header (it is not a list, RFC 9110 §5.3); send exactly one`;
   const url = req.url;
   if (url === undefined || url.charCodeAt(0) === 47 /* / */) return undefined;
   const absolute = ABSOLUTE_FORM.exec(url);

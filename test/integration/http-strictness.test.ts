@@ -136,31 +136,43 @@ test('HTTP strictness, against the fault-tools fixture', async (t) => {
     },
   );
 
-  await t.test('two Host headers are a 400 on every route (RFC 9112 §3.2); one passes', async () => {
-    const list = modernBody('tools/list', '"x":0');
-    const modernHead = (hosts: string[]) =>
-      [
-        'POST /mcp HTTP/1.1',
-        ...hosts.map((h) => `Host: ${h}`),
-        'Content-Type: application/json',
-        `Accept: ${ACCEPT}`,
-        `MCP-Protocol-Version: ${MODERN}`,
-        'Mcp-Method: tools/list',
-      ].join('\r\n');
-    const one = await written(sidecar.url, modernHead([host]), list);
-    assert.equal(one.status, 200, JSON.stringify(one.json));
-    for (const hosts of [
-      [host, 'evil.com'],
-      ['evil.com', host],
-      [host, host],
-    ]) {
-      const two = await written(sidecar.url, modernHead(hosts), list);
-      assert.equal(two.status, 400, `${hosts}: ${JSON.stringify(two.json)}`);
-      assert.match(two.json.error.message, /more than one Host header \(RFC 9112 §3\.2\); send exactly one/);
-    }
-    const health = await written(sidecar.url, `GET /healthz HTTP/1.1\r\nHost: ${host}\r\nhost: evil.com`);
-    assert.equal(health.status, 400);
-  });
+  await t.test(
+    'two Host headers are a 400 on every route (RFC 9112 §3.2), as are two Content-Type or Authorization; one passes',
+    async () => {
+      const list = modernBody('tools/list', '"x":0');
+      const modernHead = (hosts: string[]) =>
+        [
+          'POST /mcp HTTP/1.1',
+          ...hosts.map((h) => `Host: ${h}`),
+          'Content-Type: application/json',
+          `Accept: ${ACCEPT}`,
+          `MCP-Protocol-Version: ${MODERN}`,
+          'Mcp-Method: tools/list',
+        ].join('\r\n');
+      const one = await written(sidecar.url, modernHead([host]), list);
+      assert.equal(one.status, 200, JSON.stringify(one.json));
+      for (const hosts of [
+        [host, 'evil.com'],
+        ['evil.com', host],
+        [host, host],
+      ]) {
+        const two = await written(sidecar.url, modernHead(hosts), list);
+        assert.equal(two.status, 400, `${hosts}: ${JSON.stringify(two.json)}`);
+        assert.match(two.json.error.message, /more than one Host header \(RFC 9112 §3\.2\); send exactly one/);
+      }
+      const health = await written(sidecar.url, `GET /healthz HTTP/1.1\r\nHost: ${host}\r\nhost: evil.com`);
+      assert.equal(health.status, 400);
+      // Content-Type and Authorization are not lists either: node would keep the first, a proxy maybe the last.
+      for (const [repeated, name] of [
+        ['Content-Type: text/plain', 'Content-Type'],
+        ['authorization: Bearer a\r\nAuthorization: Bearer b', 'Authorization'],
+      ]) {
+        const twice = await written(sidecar.url, `${modernHead([host])}\r\n${repeated}`, list);
+        assert.equal(twice.status, 400, `${name}: ${JSON.stringify(twice.json)}`);
+        assert.match(twice.json.error.message, new RegExp(`more than one ${name} header \\(it is not a list`));
+      }
+    },
+  );
 
   await t.test(
     'Accept is parsed as media ranges: case-insensitive, the most specific range decides, q=0 refuses, look-alikes do not list a type',
