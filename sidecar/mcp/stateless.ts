@@ -167,9 +167,18 @@ export class Stateless {
     return answers.length === 0 ? subscription : this.answered(subscription, answers);
   }
 
-  /** The subscription once the server has answered its subscribes, without the URIs it refused. */
+  /**
+   * The subscription once the server has answered its subscribes, without the URIs it refused. Each refusal is
+   * withdrawn as it comes (not once every answer is in): until then the URI counts as watched, and a listen or a
+   * session asking for it meanwhile would be granted it without reaching the server.
+   */
   private async answered(subscription: Subscription, answers: Array<[string, Promise<boolean>]>) {
-    for (const [uri, answer] of answers) if (!(await answer)) this.subscriptions.withdraw(subscription, uri);
+    const withdrawn = answers.map(([uri, answer]) =>
+      answer.then((took) => {
+        if (!took) this.subscriptions.withdraw(subscription, uri);
+      }),
+    );
+    await Promise.all(withdrawn);
     return subscription;
   }
 

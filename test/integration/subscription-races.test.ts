@@ -1,0 +1,40 @@
+/**
+ * Resource subscriptions while the server has not answered yet (the fixture answers a test://slow… URI after
+ * 500 ms): a subscribe on its way to the server, the listen stream's or a session's, is not a subscription the
+ * server took, so nobody else is granted or confirmed the URI on the strength of it.
+ */
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { launch, session, textOf } from '../support/harness.js';
+import { modern, modernStream } from '../support/modern-post.js';
+import { fixtureCommand } from '../support/sidecar-process.js';
+
+const subscribable = ['--', ...fixtureCommand('fault-tools', '--subscribable')];
+
+async function atServer(url: string): Promise<string[]> {
+  return JSON.parse(textOf((await modern(url, 'tools/call', { name: 'resource-subscriptions' })).response!));
+}
+
+/** Opens a listen stream of `uris` (closed when the test ends) and resolves the URIs its acknowledgement grants. */
+async function granted(t: TestContext, url: string, uris: string[], id: string): Promise<string[]> {
+  const stream = await modernStream(
+    url,
+    'subscriptions/listen',
+    { notifications: { resourceSubscriptions: uris } },
+    id,
+  );
+  t.after(() => stream.close());
+  assert.equal(stream.status, 200, stream.body);
+  const [ack] = await stream.waitForCount(1, 5000);
+  return ack.data.params.notifications.resourceSubscriptions ?? [];
+}
+
+test('a URI refused while its listen still waits for another answer is not granted to the next listen', async (t) => {
+  const sidecar = await launch(t, subscribable);
+  // The first listen waits 500 ms for test://slow/a; test://refused/b was refused at once.
+  const first = granted(t, sidecar.url, ['test://slow/a', 'test://refused/b'], 'first');
+  await sleep(200);
+  assert.deepEqual(await granted(t, sidecar.url, ['test://refused/b'], 'second'), [], 'the refused URI is not granted');
+  assert.deepEqual(await first, ['test://slow/a']);
+});
