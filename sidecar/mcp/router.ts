@@ -90,7 +90,7 @@ export class Router {
       this.readyWait,
       this.subscriptions,
       opts,
-      (worker, uri) => sessionWatches(this.sessions.all, worker, uri, true),
+      (worker, uri, inFlight) => sessionWatches(this.sessions.all, worker, uri, inFlight),
       this.inputRequired,
       (worker) => this.listens.rewatch(worker),
     );

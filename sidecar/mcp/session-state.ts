@@ -53,8 +53,9 @@ export function bookSubscription(
     session.subscribing.delete(uri);
     return !sessionWatches(sessions, session.worker, uri, true) && !listeners.watchingAt(session.worker, uri);
   }
+  // A listen's subscribe still unanswered is not confirmed either (Subscriptions.takenAt).
   const confirmed =
-    sessionWatches(sessions, session.worker, uri, false, session) || listeners.watchingAt(session.worker, uri);
+    sessionWatches(sessions, session.worker, uri, false, session) || listeners.takenAt(session.worker, uri);
   if (confirmed) session.subscriptions.add(uri);
   return !confirmed;
 }

@@ -32,8 +32,11 @@ export class Stateless {
     private readonly readyWait: ReadyWait,
     private readonly subscriptions: Subscriptions,
     private readonly opts: { requestTimeoutMs: number },
-    /** Whether a legacy session watches `uri` (then the server's subscription is theirs too). */
-    private readonly sessionsWatch: (worker: Worker, uri: string) => boolean,
+    /**
+     * Whether a legacy session at `worker` holds `uri` (then the server's subscription is theirs too): accepted by
+     * the server, or with `inFlight` also on its way there (which the server may yet refuse).
+     */
+    private readonly sessionsWatch: (worker: Worker, uri: string, inFlight: boolean) => boolean,
     /** Server→client requests of legacy servers bridged as Multi Round-Trip Requests. */
     private readonly input: InputRequired,
     /** A modern server's own listen follows what is watched (server-listen.ts). */
@@ -157,7 +160,8 @@ export class Stateless {
     const answers: Array<[string, Promise<boolean>]> = [];
     for (const uri of modern ? [] : uris) {
       let answer = this.subscriptions.answer(uri);
-      if (!answer && !this.subscriptions.watching(uri) && !this.sessionsWatch(worker, uri))
+      // A session's subscribe still unanswered is no subscription yet: the listen sends its own.
+      if (!answer && !this.subscriptions.watching(uri) && !this.sessionsWatch(worker, uri, false))
         answer = this.subscriptions.subscribe(worker, uri, this.opts.requestTimeoutMs);
       if (answer) answers.push([uri, answer]);
     }
@@ -189,7 +193,7 @@ export class Stateless {
     if (worker?.profile.era === 'modern') return this.rewatch(worker);
     // Released where it is held (with --workers, not necessarily the process a request would pick now).
     for (const [uri, holder] of released)
-      if (holder.state !== 'exited' && !this.sessionsWatch(holder, uri))
+      if (holder.state !== 'exited' && !this.sessionsWatch(holder, uri, true))
         atServer(holder, 'resources/unsubscribe', uri, this.opts.requestTimeoutMs);
   }
 }

@@ -127,6 +127,11 @@ export class Subscriptions {
     return this.holders.get(uri) === worker;
   }
 
+  /** Whether listeners watch `uri` through `worker`'s subscription, and the server has answered its subscribe. */
+  takenAt(worker: Worker, uri: string): boolean {
+    return this.watchingAt(worker, uri) && !this.answering.has(uri);
+  }
+
   /**
    * A server process is up: it takes over the URIs whose holder exited, and the sidecar subscribes it to them
    * (a legacy server; a modern one's listen follows `uris()`). Returns those URIs.

@@ -38,3 +38,25 @@ test('a URI refused while its listen still waits for another answer is not grant
   assert.deepEqual(await granted(t, sidecar.url, ['test://refused/b'], 'second'), [], 'the refused URI is not granted');
   assert.deepEqual(await first, ['test://slow/a']);
 });
+
+test("a session's subscribe while a listen's subscribe of the URI is unanswered reaches the server, and its refusal", async (t) => {
+  const sidecar = await launch(t, subscribable);
+  const uri = 'test://slow-refused/x';
+  const listen = granted(t, sidecar.url, [uri], 'listen');
+  await sleep(200);
+  const client = await session(t, sidecar.url);
+  const answer = await client.request('resources/subscribe', { uri });
+  assert.equal(answer.error?.code, -32603, `the server refused it: ${JSON.stringify(answer)}`);
+  assert.deepEqual(await listen, []);
+});
+
+test("a listen while a session's subscribe of the URI is unanswered is not granted what the server refuses", async (t) => {
+  const sidecar = await launch(t, subscribable);
+  const uri = 'test://slow-refused/y';
+  const client = await session(t, sidecar.url);
+  const subscribed = client.request('resources/subscribe', { uri });
+  await sleep(200);
+  assert.deepEqual(await granted(t, sidecar.url, [uri], 'listen'), [], 'the refused URI is not granted');
+  assert.equal((await subscribed).error?.code, -32603);
+  assert.deepEqual(await atServer(sidecar.url), [`subscribe ${uri}`, `subscribe ${uri}`]);
+});
