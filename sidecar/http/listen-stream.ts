@@ -34,6 +34,9 @@ export class ListenStream implements Channel {
       method: 'notifications/subscriptions/acknowledged',
       params: { notifications: granted, _meta: { [META.subscriptionId]: this.id } },
     });
+    // A listen that waited for the server's answers while the sidecar began shutting down missed the final
+    // results the others got (StreamableHttp.close): it gets its own, rather than a connection cut later.
+    if (this.transport.closed) this.close();
   }
 
   send(message: JsonRpcMessage): void {

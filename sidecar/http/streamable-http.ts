@@ -58,6 +58,8 @@ export class StreamableHttp {
   readonly streams = new Set<ServerResponse>();
   /** Open subscriptions/listen streams: ended with a final result at shutdown. */
   readonly listeners = new Set<ListenStream>();
+  /** The sidecar is shutting down: a listen acknowledged from now on ends at once (see ListenStream.open). */
+  closed = false;
   nextStreamId = 1;
   private readonly modern: ModernRequests;
   private readonly keepAlive: NodeJS.Timeout;
@@ -78,6 +80,7 @@ export class StreamableHttp {
   }
 
   close(): void {
+    this.closed = true;
     clearInterval(this.keepAlive);
     for (const listener of [...this.listeners]) listener.close();
     for (const res of this.streams) res.end();

@@ -1,7 +1,8 @@
 /**
  * Resource subscriptions while the server has not answered yet (the fixture answers a test://slow… URI after
  * 500 ms): a subscribe on its way to the server, the listen stream's or a session's, is not a subscription the
- * server took, so nobody else is granted or confirmed the URI on the strength of it.
+ * server took, so nobody else is granted or confirmed the URI on the strength of it. A listen still waiting when
+ * the sidecar shuts down ends as the open ones do, with its result.
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
@@ -59,4 +60,23 @@ test("a listen while a session's subscribe of the URI is unanswered is not grant
   assert.deepEqual(await granted(t, sidecar.url, [uri], 'listen'), [], 'the refused URI is not granted');
   assert.equal((await subscribed).error?.code, -32603);
   assert.deepEqual(await atServer(sidecar.url), [`subscribe ${uri}`, `subscribe ${uri}`]);
+});
+
+test('a listen still waiting for the server when the sidecar shuts down ends with its result', async (t) => {
+  const sidecar = await launch(t, subscribable);
+  const pending = modernStream(
+    sidecar.url,
+    'subscriptions/listen',
+    { notifications: { resourceSubscriptions: ['test://slow/s'] } },
+    'pending',
+  );
+  await sleep(150);
+  process.kill(sidecar.pid, 'SIGTERM');
+  const stream = await pending;
+  await stream.ended();
+  assert.equal(stream.status, 200, stream.body);
+  assert.ok(
+    stream.events.some((e) => e.data.id === 'pending' && 'result' in e.data),
+    `no final result: ${stream.raw}`,
+  );
 });
