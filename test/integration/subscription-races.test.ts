@@ -9,7 +9,7 @@ import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { launch, session, textOf } from '../support/harness.js';
 import { modern, modernStream } from '../support/modern-post.js';
-import { fixtureCommand } from '../support/sidecar-process.js';
+import { fixtureCommand, waitFor } from '../support/sidecar-process.js';
 
 const subscribable = ['--', ...fixtureCommand('fault-tools', '--subscribable')];
 
@@ -79,4 +79,27 @@ test('a listen still waiting for the server when the sidecar shuts down ends wit
     stream.events.some((e) => e.data.id === 'pending' && 'result' in e.data),
     `no final result: ${stream.raw}`,
   );
+});
+
+test('a listen abandoned while the server answers its subscribe leaves nothing watched', async (t) => {
+  const sidecar = await launch(t, subscribable);
+  const uri = 'test://slow/abandoned';
+  const abandoned = modern(
+    sidecar.url,
+    'subscriptions/listen',
+    { notifications: { resourceSubscriptions: [uri] } },
+    {},
+    'gone',
+    { signal: AbortSignal.timeout(100) },
+  );
+  await assert.rejects(abandoned, /aborted|timeout/i);
+  const log = await waitFor(
+    async () => {
+      const seen = await atServer(sidecar.url);
+      return seen.length > 1 ? seen : undefined;
+    },
+    5000,
+    'the unsubscribe after the abandoned listen was answered',
+  );
+  assert.deepEqual(log, [`subscribe ${uri}`, `unsubscribe ${uri}`]);
 });

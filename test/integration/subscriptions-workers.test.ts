@@ -82,3 +82,35 @@ test('--workers 2: when the holding process exits, the other one takes its liste
   assert.equal(update.data.method, 'notifications/resources/updated');
   assert.equal(update.data.params.uri, uri);
 });
+
+test('--workers 2: the holder exits while a listen waits for its subscribe: the other one holds the URI, and releases it', async (t) => {
+  const { sidecar, workers, lines } = await twoWorkers(t, ['--restart-min', '10s']);
+  const uri = 'test://slow/waited';
+  const opening = modernStream(sidecar.url, 'subscriptions/listen', {
+    notifications: { resourceSubscriptions: [uri] },
+  });
+  const first = await waitFor(() => readLines(lines)[0], 5000, 'the subscribe at one process');
+  const holder = Number(first.split(' ')[0]);
+  const other = (await workers()).find((w) => w.pid !== holder)!.pid;
+  process.kill(holder, 'SIGKILL');
+  const stream = await opening;
+  t.after(() => stream.close());
+  const [ack] = await stream.waitForCount(1, 5000);
+  assert.deepEqual(ack.data.params.notifications.resourceSubscriptions, [uri], 'an exit is no refusal');
+  await waitFor(() => lines().includes(`${other} subscribe ${uri}`), 5000, `the subscribe at ${other}`);
+  await modern(sidecar.url, 'tools/call', { name: 'touch', arguments: { uri } }, {}, 'touch');
+  const [, update] = await stream.waitForCount(2, 5000);
+  assert.equal(update.data.params.uri, uri);
+  await stream.close();
+  await waitFor(() => lines().includes(`${other} unsubscribe ${uri}`), 5000, `the unsubscribe at ${other}`);
+  assert.equal(lines().filter((l) => l.includes('subscribe')).length, 3, lines().join('\n'));
+});
+
+/** The lines so far, none while the file is not there yet. */
+function readLines(lines: () => string[]): string[] {
+  try {
+    return lines().filter(Boolean);
+  } catch {
+    return [];
+  }
+}
