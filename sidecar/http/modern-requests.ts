@@ -106,7 +106,12 @@ export class ModernRequests {
   }
 
   /** A valid modern request, with the profile of a server that is up. */
-  private serve(req: IncomingMessage, res: ServerResponse, message: JsonRpcRequest, profile: ServerProfile): void {
+  private serve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    message: JsonRpcRequest,
+    profile: ServerProfile,
+  ): void | Promise<void> {
     const { id, method } = message;
     const mismatch = headerMismatch(req, message, profile);
     if (mismatch) return reply(res, 400, errorResponse(id, ErrorCode.HeaderMismatch, `Header mismatch: ${mismatch}`));
@@ -120,7 +125,8 @@ export class ModernRequests {
     exchange.call = stateless.call(message, exchange, 'modern', callerIdentity(req));
   }
 
-  private listen(res: ServerResponse, request: JsonRpcRequest): void {
+  /** A promise while the server answers the subscribes the listen needs (a failure is answered as ours, a 500). */
+  private listen(res: ServerResponse, request: JsonRpcRequest): void | Promise<void> {
     // The client may have gone while the request waited for a server to be ready: a stream nobody reads would
     // never close, and its subscriptions never be released.
     if (res.destroyed) return;
@@ -128,8 +134,7 @@ export class ModernRequests {
     const subscription = this.router.stateless.listen(request, stream);
     if (subscription instanceof Promise) {
       // The server is answering subscribes for it: the stream opens with what the server took.
-      void subscription.then((answered) => this.open(res, stream, answered));
-      return;
+      return subscription.then((answered) => this.open(res, stream, answered));
     }
     if (!('filter' in subscription))
       return reply(res, subscription.error?.code === ErrorCode.InvalidParams ? 200 : 503, subscription);

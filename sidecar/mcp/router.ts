@@ -146,14 +146,20 @@ export class Router {
    */
   private resubscribe(worker: Worker, listened: string[]): void {
     if (!(worker.profile.capabilities.resources as { subscribe?: boolean } | undefined)?.subscribe) return;
+    const timeoutMs = this.opts.requestTimeoutMs;
+    // Listened URIs through Subscriptions, so that until this process answers, nobody is confirmed by them.
+    for (const uri of listened) void this.subscriptions.subscribe(worker, uri, timeoutMs);
     const uris = new Set(listened);
     if (this.source.mode === 'shared')
       for (const session of this.sessions.all.values())
         if (session.worker.state === 'exited' && session.subscriptions.size > 0) {
           session.worker = worker;
-          for (const uri of session.subscriptions) uris.add(uri);
+          for (const uri of session.subscriptions)
+            if (!uris.has(uri)) {
+              uris.add(uri);
+              atServer(worker, 'resources/subscribe', uri, timeoutMs);
+            }
         }
-    for (const uri of uris) atServer(worker, 'resources/subscribe', uri, this.opts.requestTimeoutMs);
     if (uris.size > 0)
       this.log.info(
         { uris: uris.size, pid: worker.pid },

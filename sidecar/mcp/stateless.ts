@@ -189,11 +189,12 @@ export class Stateless {
   /** A listen stream ended: the server's subscriptions nobody needs any more are released. */
   unlisten(subscription: Subscription): void {
     const released = this.subscriptions.remove(subscription);
-    const worker = this.source.anyWorker();
-    if (worker?.profile.era === 'modern') return this.rewatch(worker);
-    // Released where it is held (with --workers, not necessarily the process a request would pick now).
+    // Released where it is held (with --workers, not necessarily the process a request would pick now): a modern
+    // server's own listen there watches one URI fewer, a legacy one gets an unsubscribe.
+    for (const holder of new Set(released.map(([, holder]) => holder)))
+      if (holder.profile.era === 'modern') this.rewatch(holder);
     for (const [uri, holder] of released)
-      if (holder.state !== 'exited' && !this.sessionsWatch(holder, uri, true))
+      if (holder.profile.era !== 'modern' && holder.state !== 'exited' && !this.sessionsWatch(holder, uri, true))
         atServer(holder, 'resources/unsubscribe', uri, this.opts.requestTimeoutMs);
   }
 }
