@@ -143,7 +143,7 @@ export class ClientMessages {
       }
       return this.answer(session, request, this.inFlight.unavailable(request.id));
     }
-    session.worker = worker;
+    this.sessions.move(session, worker);
     const key = idKey(request.id);
     if (session.inflight.has(key)) {
       return this.refuse(

@@ -73,6 +73,8 @@ export class InFlight {
     private readonly metrics: Metrics,
     private readonly opts: InFlightOptions,
     private readonly log: Logger,
+    /** A retried call's session is served by the process that took the call from now on (SessionTable.move). */
+    private readonly moveSession: (session: Session, worker: Worker) => void,
   ) {
     this.sweeper = setInterval(() => this.sweep(), Math.max(10, Math.min(1000, opts.requestTimeoutMs / 4)));
     this.sweeper.unref();
@@ -235,7 +237,7 @@ export class InFlight {
       if (call.done) return; // cancelled, timed out or its session closed while waiting
       const worker = ok ? workerFor() : undefined;
       if (worker && this.send(worker, call, request)) {
-        if (call.session) call.session.worker = worker;
+        if (call.session) this.moveSession(call.session, worker);
         return;
       }
       call.fail(error);

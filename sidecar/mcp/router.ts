@@ -64,7 +64,9 @@ export class Router {
     private readonly log: Logger,
   ) {
     this.readyWait = new ReadyWait(opts.readyWaitMs, () => !source.failed());
-    this.inFlight = new InFlight(source, this.readyWait, metrics, opts, log);
+    this.inFlight = new InFlight(source, this.readyWait, metrics, opts, log, (session, worker) =>
+      this.sessions.move(session, worker),
+    );
     this.sessions = new SessionTable(source, this.readyWait, opts, log);
     this.listens = new ServerListens(this.sessions.all, this.subscriptions);
     this.inputRequired = new InputRequired(this.inFlight, new RequestStateSeal(opts.stateKey), opts, log);
@@ -153,7 +155,7 @@ export class Router {
     if (this.source.mode === 'shared')
       for (const session of this.sessions.all.values())
         if (session.worker.state === 'exited' && session.subscriptions.size > 0) {
-          session.worker = worker;
+          this.sessions.move(session, worker);
           for (const uri of session.subscriptions)
             if (!uris.has(uri)) {
               uris.add(uri);

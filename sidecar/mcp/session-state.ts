@@ -26,11 +26,16 @@ export function applyLogLevel(
     );
   }
   session.logLevel = level as LogLevel;
+  request.params = { ...request.params, level: levelAt(sessions, session.worker) };
+  return undefined;
+}
+
+/** The level a server process must send at for its sessions: the most verbose any of them asked for. */
+export function levelAt(sessions: ReadonlyMap<string, Session>, worker: Worker): LogLevel {
   let min = LOG_LEVELS.length - 1;
   for (const s of sessions.values())
-    if (s.logLevel && s.worker === session.worker) min = Math.min(min, LOG_LEVELS.indexOf(s.logLevel));
-  request.params = { ...request.params, level: LOG_LEVELS[min] };
-  return undefined;
+    if (s.logLevel && s.worker === worker) min = Math.min(min, LOG_LEVELS.indexOf(s.logLevel));
+  return LOG_LEVELS[min];
 }
 
 /**

@@ -8,6 +8,7 @@ import type { ClientChannel } from './channel.js';
 import { NotReadyError, type WorkerSource } from './pool.js';
 import type { ReadyWait } from './ready-wait.js';
 import { SESSION_ID_PREFIX, Session } from './session.js';
+import { levelAt } from './session-state.js';
 import type { Worker } from './worker.js';
 
 const CLOSED_IDS_KEPT = 10_000;
@@ -23,12 +24,24 @@ export class SessionTable {
   constructor(
     private readonly source: WorkerSource,
     private readonly readyWait: ReadyWait,
-    private readonly opts: { maxSessions: number },
+    private readonly opts: { maxSessions: number; requestTimeoutMs: number },
     private readonly log: Logger,
   ) {}
 
   get all(): ReadonlyMap<string, Session> {
     return this.sessions;
+  }
+
+  /**
+   * A shared session served by another process from now on (its own exited): a session that set its log level
+   * has that process told the level its sessions need, or its log lines would follow the server's default.
+   */
+  move(session: Session, worker: Worker): void {
+    if (session.worker === worker) return;
+    session.worker = worker;
+    if (!session.logLevel) return;
+    const level = levelAt(this.sessions, worker);
+    void worker.request('logging/setLevel', { level }, this.opts.requestTimeoutMs).catch(() => {});
   }
 
   get size(): number {

@@ -43,3 +43,25 @@ test('shared mode: a log line reaches the one caller in flight; with two callers
     assert.match(sidecar.logs(), new RegExp(`"serverLog":\\{[^}]*"data":"mine step ${step}"`));
   assert.match(sidecar.logs(), /a server log line kept here: several clients have calls in flight/);
 });
+
+test('a session whose server restarted has the new process told its log level before its next call', async (t) => {
+  const sidecar = await launch(t, ['--restart-min', '200ms', '--', ...fixtureCommand('fault-tools')]);
+  const a = await session(t, sidecar.url);
+  const b = await session(t, sidecar.url);
+  assert.ok((await a.request('logging/setLevel', { level: 'warning' })).result);
+  assert.ok((await b.request('logging/setLevel', { level: 'debug' })).result);
+  assert.equal(textOf(await callTool(a, 'log-level', {})), '"debug"', 'the most verbose level of its sessions');
+  const pid: number = (await readyz(sidecar.url)).body.worker.pid;
+  process.kill(pid, 'SIGKILL');
+  await waitFor(
+    async () => {
+      const r = await readyz(sidecar.url);
+      return r.status === 200 && r.body.worker.pid !== pid;
+    },
+    10_000,
+    'the restarted server',
+  );
+  // a moves first: the new process needs a's level (b, still at the old one, has not asked it for anything yet).
+  assert.equal(textOf(await callTool(a, 'log-level', {})), '"warning"');
+  assert.equal(textOf(await callTool(b, 'log-level', {})), '"debug"');
+});
