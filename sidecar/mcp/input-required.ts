@@ -138,7 +138,8 @@ export class InputRequired {
     const pending = this.pendingOf(call);
     if (!pending) return false;
     const key = pending.keyFor(request);
-    if (key in pending.offered) {
+    // Own keys only: a server may name its key `constructor` or `toString`, which every object seems to have.
+    if (Object.hasOwn(pending.offered, key)) {
       // The client already sent this answer (with its first request, or a retry sent more than was asked).
       const result = pending.offered[key];
       delete pending.offered[key];
@@ -207,7 +208,7 @@ export class InputRequired {
       return call;
     }
     for (const [key, ask] of pending.asks) {
-      if (!(key in offered)) continue;
+      if (!Object.hasOwn(offered, key)) continue;
       call.worker.send({ jsonrpc: '2.0', id: ask.childId, result: offered[key] as Record<string, unknown> });
       delete offered[key];
       pending.asks.delete(key);

@@ -96,3 +96,11 @@ export function errorResponse(id: RequestId | null, code: number, message: strin
 export function resultResponse(id: RequestId, result: Record<string, unknown>): JsonRpcResponse {
   return { jsonrpc: '2.0', id, result };
 }
+
+/**
+ * `table[key]` when the table itself has it: a server names methods and levels, and `constructor` or `toString`
+ * would otherwise find Object.prototype's functions.
+ */
+export function own<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}

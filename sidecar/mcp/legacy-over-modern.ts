@@ -25,6 +25,7 @@ import {
   errorResponse,
   idKey,
   kindOf,
+  own,
   resultResponse,
   type JsonRpcMessage,
   type JsonRpcNotification,
@@ -170,7 +171,7 @@ export class LegacyOverModern {
       );
     const asks = Object.entries((result.inputRequests ?? {}) as Record<string, { method?: unknown; params?: unknown }>);
     for (const [, ask] of asks) {
-      const capability = CAPABILITY[String(ask.method)];
+      const capability = own(CAPABILITY, String(ask.method));
       if (!capability || !session.clientCapabilities[capability])
         return fail(
           ErrorCode.MissingRequiredClientCapability,

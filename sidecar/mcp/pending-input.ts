@@ -4,7 +4,7 @@
  * the server's answer when it came while the call waited. The lifecycle is InputRequired's (input-required.ts).
  */
 import type { Call } from './call.js';
-import type { JsonRpcRequest, JsonRpcResponse } from './jsonrpc.js';
+import { own, type JsonRpcRequest, type JsonRpcResponse } from './jsonrpc.js';
 
 /**
  * A legacy server may name the key of its request in the InputRequiredResult with this `_meta` field; without it
@@ -61,7 +61,7 @@ export class PendingInput {
   keyFor(request: JsonRpcRequest): string {
     const named = request.params?._meta?.[INPUT_KEY_META];
     if (typeof named === 'string' && named && !this.asks.has(named)) return named;
-    const kind = KIND[request.method] ?? 'input';
+    const kind = own(KIND, request.method) ?? 'input';
     const counts = (this.countsMap ??= new Map());
     const n = (counts.get(kind) ?? 0) + 1;
     counts.set(kind, n);

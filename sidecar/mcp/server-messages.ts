@@ -11,6 +11,7 @@ import {
   ErrorCode,
   errorResponse,
   kindOf,
+  own,
   resultResponse,
   type JsonRpcMessage,
   type JsonRpcNotification,
@@ -86,7 +87,7 @@ export class ServerMessages {
     const callers = this.inFlight.callersOf(worker);
     const [call] = callers.values();
     const session = call?.session;
-    const capability = CAPABILITY_FOR_SERVER_REQUEST[request.method];
+    const capability = own(CAPABILITY_FOR_SERVER_REQUEST, request.method);
     let refusal: string | undefined;
     if (callers.size > 1) {
       refusal = `${callers.size} clients have requests in flight on this shared server process and stdio does not say which of them ${request.method} is for; refused rather than risk sending it to the wrong client (--session-mode isolated routes it exactly)`;
@@ -142,7 +143,7 @@ export class ServerMessages {
           if (call.wantsLog(level)) call.client.send(notification, call.key);
           return;
         }
-        this.log[PINO_LEVEL[level as LogLevel] ?? 'info'](
+        this.log[own(PINO_LEVEL, String(level)) ?? 'info'](
           { serverLog: notification.params, callers: callers.size },
           'a server log line kept here: several clients have calls in flight on this shared process and stdio does not say whose it is (--session-mode isolated delivers it exactly)',
         );
