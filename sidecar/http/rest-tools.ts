@@ -16,6 +16,7 @@ import { BodyError, isJsonContentType, type BodyReader } from './body.js';
 import { sendJson } from './reply.js';
 
 type Validate = (input: unknown) => { valid: boolean; errorMessage?: string };
+type Validator = { validate: Validate } | { broken: string };
 
 /** JSON-RPC error codes from the server or the sidecar, as HTTP statuses a REST client expects. */
 function statusForError(code: number): number {
@@ -42,8 +43,13 @@ export function sendNotReady(res: Response, workers: WorkerSource): void {
 
 export class RestTools {
   /** Loaded on the first REST call: a sidecar used only over /mcp never pays ajv's memory. */
-  private ajv?: Promise<AjvJsonSchemaValidator>;
-  private readonly validators = new Map<string, Validate>();
+  private ajv?: Promise<typeof AjvJsonSchemaValidator>;
+  /**
+   * The tools' validators by name, for the tool list of `validatorsHash` only: a new list (list_changed, a
+   * restart) starts afresh, so neither they nor the schemas ajv keeps grow with every list the server ever had.
+   */
+  private validators = new Map<string, Validator>();
+  private validatorsHash = '';
 
   constructor(
     private readonly router: Router,
@@ -99,7 +105,13 @@ export class RestTools {
         tools: tools.map((t) => t.name),
       });
     }
-    const check = (await this.validator(worker.profile.toolsHash, tool))(args);
+    const validator = await this.validator(worker.profile.toolsHash, tool);
+    if ('broken' in validator) {
+      return sendJson(res, 502, {
+        error: `the MCP server's inputSchema of "${name}" cannot be compiled, so its arguments cannot be checked: ${validator.broken}`,
+      });
+    }
+    const check = validator.validate(args);
     if (!check.valid) {
       return sendJson(res, 400, {
         error: `arguments do not match the inputSchema of "${name}": ${check.errorMessage}`,
@@ -122,14 +134,25 @@ export class RestTools {
     sendJson(res, 200, response.result);
   };
 
-  private async validator(toolsHash: string, tool: Tool): Promise<Validate> {
-    const key = `${toolsHash}\u0000${tool.name}`;
-    let validate = this.validators.get(key);
-    if (!validate) {
-      this.ajv ??= import('@modelcontextprotocol/sdk/validation/ajv').then((m) => new m.AjvJsonSchemaValidator());
-      validate = (await this.ajv).getValidator(tool.inputSchema as never) as Validate;
-      this.validators.set(key, validate);
+  private async validator(toolsHash: string, tool: Tool): Promise<Validator> {
+    this.ajv ??= import('@modelcontextprotocol/sdk/validation/ajv').then((m) => m.AjvJsonSchemaValidator);
+    const Ajv = await this.ajv;
+    if (toolsHash !== this.validatorsHash) {
+      this.validators = new Map();
+      this.validatorsHash = toolsHash;
     }
-    return validate;
+    let validator = this.validators.get(tool.name);
+    if (!validator) {
+      try {
+        // One ajv per tool (~24 KB, made on its first REST call): ajv keeps schemas by `$id`, so two tools (or
+        // two versions of one) with the same `$id` would otherwise be checked against the first one compiled.
+        validator = { validate: new Ajv().getValidator(tool.inputSchema as never) as Validate };
+      } catch (err) {
+        // The server's schema, not the sidecar, is at fault (a bad `$ref` or `$id`, a `$ref` cycle).
+        validator = { broken: (err as Error).message };
+      }
+      this.validators.set(tool.name, validator);
+    }
+    return validator;
   }
 }
