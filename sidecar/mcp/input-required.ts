@@ -175,8 +175,10 @@ export class InputRequired {
     }
     clearTimeout(pending.wait);
     pending.wait = setTimeout(() => this.expire(pending), this.opts.inputWaitMs);
-    const inputRequests: Record<string, unknown> = {};
-    for (const [key, ask] of pending.asks) inputRequests[key] = { method: ask.method, params: ask.params ?? {} };
+    // fromEntries defines each key, where assigning `inputRequests["__proto__"]` would set the prototype instead.
+    const inputRequests = Object.fromEntries(
+      [...pending.asks].map(([key, ask]) => [key, { method: ask.method, params: ask.params ?? {} }]),
+    );
     const requestState = this.seal.seal({
       owner: this.owner,
       handle: pending.handle,

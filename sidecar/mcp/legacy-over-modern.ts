@@ -200,8 +200,8 @@ export class LegacyOverModern {
     const answers = outcome;
     const refused = answers.find((a) => a.error);
     if (refused?.error) return fail(refused.error.code, refused.error.message, refused.error.data);
-    const inputResponses: Record<string, unknown> = {};
-    asks.forEach(([name], i) => (inputResponses[name] = answers[i].result ?? {}));
+    // fromEntries defines each key (assigning one named `__proto__` would set the prototype instead).
+    const inputResponses = Object.fromEntries(asks.map(([name], i) => [name, answers[i].result ?? {}]));
     const retry: Record<string, unknown> = { inputResponses };
     if (typeof result.requestState === 'string') retry.requestState = result.requestState;
     this.forward(session, request, retry, round + 1);
