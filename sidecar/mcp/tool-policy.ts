@@ -18,7 +18,8 @@ function globToRegExp(glob: string): RegExp {
     .split('*')
     .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
     .join('.*');
-  return new RegExp(`^${source}$`);
+  // `s`: `*` spans line breaks too, or a name with a newline would slip past a deny glob or a scope.
+  return new RegExp(`^${source}$`, 's');
 }
 
 export class ToolPolicy {

@@ -70,3 +70,11 @@ test('--tool-scope: a scoped tool exists for some callers (the profile) and only
   policy.filterResult(page, { sub: 'u', scopes: new Set() });
   assert.deepEqual(page, { tools: [{ name: 'echo' }] });
 });
+
+test('* matches any characters, line breaks too: a tool name with a newline cannot slip past a deny glob or a scope', () => {
+  const sneaky = 'delete_\nall';
+  assert.equal(new ToolPolicy([], ['delete_*']).allows(sneaky), false);
+  assert.equal(new ToolPolicy(['echo*'], []).allows('echo\n'), true);
+  const scoped = new ToolPolicy([], [], [['delete_*', 'mcp:admin']]);
+  assert.equal(scoped.allowsFor(sneaky, { sub: 'bob', scopes: new Set(['mcp:tools']) }), false);
+});
