@@ -9,6 +9,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.js';
 import { idFromHead, idFromTail } from '../child/line-framer.js';
+import { coalesced } from './coalesce.js';
 import {
   StdioChild,
   type ChildEvents,
@@ -203,19 +204,20 @@ export class Worker extends EventEmitter<WorkerEvents> implements Channel {
     this.child.kill();
   }
 
-  /** Re-reads the tool list after `notifications/tools/list_changed`. */
-  private async refreshTools(): Promise<void> {
-    // Some servers (server-everything among them) announce list_changed while still handshaking. There is no
-    // profile to amend yet, and a partial one must never reach the registries: re-read once READY instead.
+  /** Re-reads the tool list after `notifications/tools/list_changed`, one re-read at a time (a flood costs two). */
+  private refreshTools(): void {
+    // Announced while handshaking (server-everything does): a partial profile must never reach the registries.
     if (this.state === 'handshaking') {
       this.toolsChangedDuringHandshake = true;
       return;
     }
-    if (this.state === 'exited') return;
-    const { opts, profile: old } = this;
-    const profile = await rereadTools(this, old, opts.handshakeTimeoutMs, this.log, opts.tools, this.ownParams);
-    if (profile) this.emit('profile', (this.profile = profile));
+    if (this.state !== 'exited') this.rereadOnce();
   }
+  private readonly rereadOnce = coalesced(async () => {
+    const { opts, profile: old, log } = this;
+    const profile = await rereadTools(this, old, opts.handshakeTimeoutMs, log, opts.tools, this.ownParams);
+    if (profile) this.emit('profile', (this.profile = profile));
+  });
 
   /** Whatever goes wrong relaying one message from stdout costs that message (logged), never the process. */
   private onMessage(value: unknown): void {
