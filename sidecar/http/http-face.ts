@@ -25,7 +25,7 @@ import { BearerTokens } from './bearer-tokens.js';
 import { BodyReader } from './body.js';
 import { closeServer, createHttpServer, listen } from './http-server.js';
 import { jwtAuthenticator, resourceMetadata } from './jwt-auth.js';
-import { callerIdentity } from './modern-requests.js';
+import { callerIdentity } from './caller-identity.js';
 import { OpenApiRoute } from './openapi-route.js';
 import { buildOriginPolicy, isLoopback } from './origin-guard.js';
 import { OwnerForward } from './owner-forward.js';

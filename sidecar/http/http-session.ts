@@ -15,6 +15,11 @@ import type { StreamableHttp } from './streamable-http.js';
 
 export class HttpSession implements ClientChannel {
   session!: Session;
+  /**
+   * Who opened the session (callerIdentity; undefined when requests say nothing of their caller): only that
+   * caller may use it, since the id alone must not be enough to take a session over.
+   */
+  owner: string | undefined;
   onmessage?: (message: JsonRpcMessage) => void;
   readonly exchanges = new Map<string | number, PostExchange>();
   standalone: SseStream | undefined;

@@ -10,6 +10,7 @@ import { NotReadyError } from '../mcp/pool.js';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '../mcp/protocol-versions.js';
 import type { Router } from '../mcp/router.js';
 import type { EventStoreLimits } from './event-store.js';
+import { callerIdentity } from './caller-identity.js';
 import { HttpSession } from './http-session.js';
 import { sendJsonText, sendRpcError, sendTransportError } from './reply.js';
 import type { StreamableHttp } from './streamable-http.js';
@@ -29,7 +30,7 @@ export class HttpSessions {
   }
 
   /** `initialize`: a new session, its id in the answer's header; 503 with Retry-After when no server is up. */
-  async open(request: JsonRpcRequest, res: ServerResponse): Promise<void> {
+  async open(request: JsonRpcRequest, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const problem = initializeProblem(request.params);
     if (problem)
       return sendJsonText(
@@ -38,6 +39,7 @@ export class HttpSessions {
         toJson(errorResponse(request.id, ErrorCode.InvalidParams, `Invalid params: ${problem}`)),
       );
     const http = new HttpSession(this.transport, this.eventStore);
+    http.owner = callerIdentity(req);
     try {
       const { session, response } = await this.router.openSession(request, http);
       http.session = session;
@@ -77,13 +79,22 @@ export class HttpSessions {
       return undefined;
     }
     const http = this.byId.get(id);
-    if (http) return this.found(http, res);
+    if (http) return this.found(http, req, res);
     if (this.router.sessions.canAdopt(id))
-      return this.adopt(id, version ?? '2025-03-26', res).then((adopted) => this.found(adopted, res));
-    return this.found(undefined, res);
+      return this.adopt(id, version ?? '2025-03-26', req, res).then((adopted) => this.found(adopted, req, res));
+    return this.found(undefined, req, res);
   }
 
-  private found(http: HttpSession | undefined, res: ServerResponse): HttpSession | undefined {
+  private found(http: HttpSession | undefined, req: IncomingMessage, res: ServerResponse): HttpSession | undefined {
+    // Another caller's session answers as one that does not exist: its id alone must not let anyone use it, or
+    // learn that it is there.
+    if (http && http.owner !== callerIdentity(req)) {
+      this.transport.log.warn(
+        { session: http.session.id.slice(0, 12) },
+        'a request named a session another caller opened; answered as unknown (404)',
+      );
+      http = undefined;
+    }
     if (!http) {
       sendRpcError(
         res,
@@ -98,10 +109,17 @@ export class HttpSessions {
   }
 
   /** A session another instance opened (see Router.adoptSession); concurrent first requests share one adoption. */
-  private adopt(id: string, protocolVersion: string, res: ServerResponse): Promise<HttpSession | undefined> {
+  private adopt(
+    id: string,
+    protocolVersion: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<HttpSession | undefined> {
     let pending = this.adopting.get(id);
     if (!pending) {
       const http = new HttpSession(this.transport, this.eventStore);
+      // The instance that opened it knew its caller; this one can only take the first to come back with it.
+      http.owner = callerIdentity(req);
       pending = this.router.adoptSession(id, protocolVersion, http).then((session) => {
         http.session = session;
         this.byId.set(id, http);

@@ -18,9 +18,9 @@ import {
   MODERN_VERSIONS,
 } from '../mcp/modern.js';
 import type { ServerProfile } from '../mcp/profile.js';
-import { callerOf } from '../mcp/caller.js';
 import type { Router } from '../mcp/router.js';
 import type { Subscription } from '../mcp/subscriptions.js';
+import { callerIdentity } from './caller-identity.js';
 import { ListenStream } from './listen-stream.js';
 import { headerMismatch } from './modern-headers.js';
 import type { OwnerForward } from './owner-forward.js';
@@ -153,19 +153,4 @@ const RETRY_AFTER: readonly string[] = ['retry-after', '1'];
 
 function reply(res: ServerResponse, status: number, response: JsonRpcResponse, headers?: readonly string[]): void {
   sendJsonText(res, status, toJson(response), headers);
-}
-
-/**
- * Who is calling, when the request says: the subject --auth jwt verified (so a refreshed token is still the same
- * caller), else the consumer Kong authenticated (its auth plugins set X-Consumer-ID and drop one a client sent),
- * else the credential itself. A requestState is bound to it, so that another caller cannot answer a call that
- * asked someone else for input.
- */
-export function callerIdentity(req: IncomingMessage): string | undefined {
-  const sub = callerOf(req)?.sub;
-  if (sub) return `sub:${sub}`;
-  const consumer = req.headers['x-consumer-id'];
-  if (typeof consumer === 'string' && consumer) return `kong-consumer:${consumer}`;
-  const authorization = req.headers.authorization;
-  return authorization ? `authorization:${authorization}` : undefined;
 }

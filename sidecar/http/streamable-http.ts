@@ -205,7 +205,7 @@ export class StreamableHttp {
         );
         return;
       }
-      return this.sessions.open(initialize, res);
+      return this.sessions.open(initialize, req, res);
     }
     const found = this.sessions.find(req, res);
     const toRoute = requests ?? NONE;

@@ -104,6 +104,26 @@ describe('--auth bearer', () => {
     assert.ok(!sidecar.logs().includes(TOKEN), 'the log has no token');
   });
 
+  test("a session is its opener's: another valid token naming its id gets 404, and cannot close it", async (t) => {
+    const { sidecar } = await withTokens(t, `${TOKEN}\n${ROTATED}\n`);
+    const owner = new McpHttpClient(sidecar.url, bearer(TOKEN));
+    await owner.initialize();
+    t.after(() => owner.close().catch(() => 0));
+    const other = new McpHttpClient(sidecar.url, bearer(ROTATED));
+    other.sessionId = owner.sessionId;
+    const ping = await other.post({ jsonrpc: '2.0', id: 7, method: 'ping' });
+    assert.equal(ping.status, 404, 'answered as a session that does not exist');
+    assert.match(((await ping.json()) as { error: { message: string } }).error.message, /Session not found/);
+    const closed = await fetch(`${sidecar.url}/mcp`, { method: 'DELETE', headers: other.headers() });
+    assert.equal(closed.status, 404);
+    assert.equal(
+      textOf(await owner.request('tools/call', { name: 'echo', arguments: { text: 'still mine' } })),
+      '{"text":"still mine"}',
+    );
+    assert.match(sidecar.logs(), /a request named a session another caller opened/);
+    assert.ok(!sidecar.logs().includes(ROTATED) && !sidecar.logs().includes(TOKEN), 'no token in the log');
+  });
+
   test('the token file is re-read when it changes: a new token works, a removed one stops working', async (t) => {
     const { sidecar, file } = await withTokens(t, `${TOKEN}\n`);
     const status = async (token: string) => (await fetch(`${sidecar.url}/tools`, { headers: bearer(token) })).status;

@@ -233,9 +233,14 @@ describe('--auth jwt against oidc-provider', () => {
     const refused = await callTool(alice, 'pid');
     assert.deepEqual(refused.error, { code: -32602, message: 'Tool pid not found' });
     assert.ok((await callTool(bob, 'pid')).result, 'bob may call pid');
-    // Per request, not per session: the same session with the wide token sees the wide list.
-    const upgraded = await alice.request('tools/list', undefined, { headers: bearer(wide) });
+    // Per request, not per session: alice's session, with a token of hers granting more, sees the wide list.
+    const aliceWide = await tokenFor('alice', 'mcp:tools mcp:admin');
+    const upgraded = await alice.request('tools/list', undefined, { headers: bearer(aliceWide) });
     assert.deepEqual(names(upgraded.result.tools), [...everyone, ...admin].sort());
+    // The session is alice's: bob's token naming it finds no such session.
+    const taken = await alice.post({ jsonrpc: '2.0', id: 99, method: 'tools/list' }, bearer(wide));
+    assert.equal(taken.status, 404);
+    await taken.body?.cancel();
 
     // 2026-07-28 (the official client, pinned): the same per-caller list, marked private for caches.
     for (const [token, expected] of [
