@@ -219,10 +219,24 @@ class BodyRead {
   }
 }
 
-/** Whether Content-Type names JSON: the media type `application/json`, parameters (charset) allowed. */
-export function isJsonContentType(req: IncomingMessage): boolean {
+/**
+ * Why a request's body cannot be read here as JSON (answer 415), or undefined: the media type must be
+ * `application/json`, its charset (when named) UTF-8, as RFC 8259 requires of JSON between systems, and the body
+ * not content-coded (nothing is decompressed: a gzip body would be read as text, a mislabeled one taken as is).
+ */
+export function jsonBodyProblem(req: IncomingMessage): string | undefined {
   const type = req.headers['content-type'];
-  if (type === undefined) return false;
+  if (type === undefined) return 'Content-Type must be application/json (got none)';
   const semicolon = type.indexOf(';');
-  return (semicolon === -1 ? type : type.slice(0, semicolon)).trim().toLowerCase() === 'application/json';
+  if ((semicolon === -1 ? type : type.slice(0, semicolon)).trim().toLowerCase() !== 'application/json')
+    return `Content-Type must be application/json (got "${type}")`;
+  const charset = semicolon === -1 ? undefined : CHARSET.exec(type.slice(semicolon))?.[1];
+  if (charset !== undefined && !/^utf-?8$/i.test(charset))
+    return `Content-Type must be application/json in UTF-8 (got charset "${charset}")`;
+  const coding = req.headers['content-encoding'];
+  if (coding !== undefined && coding.trim().toLowerCase() !== 'identity')
+    return `Content-Encoding "${coding}" is not accepted; send the body uncompressed`;
+  return undefined;
 }
+
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)/i;

@@ -12,7 +12,7 @@ import { ErrorCode } from '../mcp/jsonrpc.js';
 import type { WorkerSource } from '../mcp/pool.js';
 import type { Router } from '../mcp/router.js';
 import type { ToolPolicy } from '../mcp/tool-policy.js';
-import { BodyError, isJsonContentType, type BodyReader } from './body.js';
+import { BodyError, jsonBodyProblem, type BodyReader } from './body.js';
 import { sendJson } from './reply.js';
 
 type Validate = (input: unknown) => { valid: boolean; errorMessage?: string };
@@ -77,10 +77,10 @@ export class RestTools {
 
   call = async (req: Request, res: Response): Promise<void> => {
     const name = String(req.params.name);
-    if (!isJsonContentType(req)) {
-      const got = req.headers['content-type'] === undefined ? 'none' : `"${req.headers['content-type']}"`;
+    const unreadable = jsonBodyProblem(req);
+    if (unreadable) {
       return sendJson(res, 415, {
-        error: `Content-Type must be application/json (got ${got}); send the tool arguments as a JSON object with Content-Type: application/json`,
+        error: `${unreadable}; send the tool arguments as a JSON object with Content-Type: application/json`,
       });
     }
     let args: unknown;

@@ -22,7 +22,7 @@ import {
 } from '../mcp/jsonrpc.js';
 import { declaredVersion, isModernVersion } from '../mcp/modern.js';
 import type { Router } from '../mcp/router.js';
-import { BodyError, isJsonContentType, type BodyDone, type BodyReader } from './body.js';
+import { BodyError, jsonBodyProblem, type BodyDone, type BodyReader } from './body.js';
 import type { EventStoreLimits } from './event-store.js';
 import type { HttpSession } from './http-session.js';
 import { HttpSessions } from './http-sessions.js';
@@ -110,8 +110,9 @@ export class StreamableHttp {
    */
   post = (req: IncomingMessage, res: ServerResponse): void => {
     if (POST_ACCEPT.refused(req, res)) return;
-    if (!isJsonContentType(req)) {
-      sendTransportError(res, 415, 'Unsupported Media Type: Content-Type must be application/json');
+    const unreadable = jsonBodyProblem(req);
+    if (unreadable) {
+      sendTransportError(res, 415, `Unsupported Media Type: ${unreadable}`);
       return;
     }
     this.opts.body.read(req, res, this.received);

@@ -154,7 +154,24 @@ describe('HTTP edge', () => {
       assert.equal(m.status, 415, `/mcp with Content-Type ${type}: ${m.body}`);
       assert.match(m.json().error.message, /Content-Type must be application\/json/);
     }
-    for (const type of ['application/json', 'application/json; charset=utf-8', 'Application/JSON ; charset="UTF-8"']) {
+    // JSON in another charset, or content-coded: nothing here would read it right, so it is refused, saying why.
+    for (const [headers, why] of [
+      [{ 'content-type': 'application/json; charset=utf-16' }, /in UTF-8 \(got charset "utf-16"\)/],
+      [{ 'content-type': 'application/json', 'content-encoding': 'gzip' }, /Content-Encoding "gzip" is not accepted/],
+    ] as const) {
+      const r = await raw(sidecar.url, { path: '/tools/echo', headers: { host, origin, ...headers }, body: '{}' });
+      assert.equal(r.status, 415, r.body);
+      assert.match(r.json().error, why);
+      const m = await mcp({ origin, ...headers }, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }));
+      assert.equal(m.status, 415, m.body);
+      assert.match(m.json().error.message, why);
+    }
+    for (const type of [
+      'application/json',
+      'application/json; charset=utf-8',
+      'Application/JSON ; charset="UTF-8"',
+      'application/json;charset=utf8',
+    ]) {
       const r = await raw(sidecar.url, {
         path: '/tools/echo',
         headers: { host, origin, 'content-type': type },
