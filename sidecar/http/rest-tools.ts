@@ -43,7 +43,7 @@ export function sendNotReady(res: Response, workers: WorkerSource): void {
 
 export class RestTools {
   /** Loaded on the first REST call: a sidecar used only over /mcp never pays ajv's memory. */
-  private ajv?: Promise<typeof AjvJsonSchemaValidator>;
+  private ajv?: Promise<() => AjvJsonSchemaValidator>;
   /**
    * The tools' validators by name, for the tool list of `validatorsHash` only: a new list (list_changed, a
    * restart) starts afresh, so neither they nor the schemas ajv keeps grow with every list the server ever had.
@@ -135,8 +135,8 @@ export class RestTools {
   };
 
   private async validator(toolsHash: string, tool: Tool): Promise<Validator> {
-    this.ajv ??= import('@modelcontextprotocol/sdk/validation/ajv').then((m) => m.AjvJsonSchemaValidator);
-    const Ajv = await this.ajv;
+    this.ajv ??= loadAjv();
+    const newValidator = await this.ajv;
     if (toolsHash !== this.validatorsHash) {
       this.validators = new Map();
       this.validatorsHash = toolsHash;
@@ -146,7 +146,7 @@ export class RestTools {
       try {
         // One ajv per tool (~24 KB, made on its first REST call): ajv keeps schemas by `$id`, so two tools (or
         // two versions of one) with the same `$id` would otherwise be checked against the first one compiled.
-        validator = { validate: new Ajv().getValidator(tool.inputSchema as never) as Validate };
+        validator = { validate: newValidator().getValidator(tool.inputSchema as never) as Validate };
       } catch (err) {
         // The server's schema, not the sidecar, is at fault (a bad `$ref` or `$id`, a `$ref` cycle).
         validator = { broken: (err as Error).message };
@@ -155,4 +155,29 @@ export class RestTools {
     }
     return validator;
   }
+}
+
+/**
+ * The SDK's validator over an ajv set up as the SDK sets it up, with `ownProperties`: a schema naming `constructor`
+ * or `toString` must not find Object.prototype's functions in the arguments (`{}` would then fail `type: number`,
+ * or pass `required: ["toString"]`). Loaded on the first REST call.
+ */
+async function loadAjv(): Promise<() => AjvJsonSchemaValidator> {
+  const [{ AjvJsonSchemaValidator: Validator }, { Ajv }, formats] = await Promise.all([
+    import('@modelcontextprotocol/sdk/validation/ajv'),
+    import('ajv'),
+    import('ajv-formats'),
+  ]);
+  const addFormats = formats.default as unknown as (ajv: InstanceType<typeof Ajv>) => void;
+  return () => {
+    const ajv = new Ajv({
+      strict: false,
+      validateFormats: true,
+      validateSchema: false,
+      allErrors: true,
+      ownProperties: true,
+    });
+    addFormats(ajv);
+    return new Validator(ajv);
+  };
 }

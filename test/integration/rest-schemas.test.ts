@@ -28,3 +28,15 @@ test('an inputSchema that cannot be compiled is a 502 naming the tool, every tim
   assert.equal((await rest(sidecar.url, 'id_a', { a: 'x' })).status, 200);
   assert.doesNotMatch(sidecar.logs(), /internal error/);
 });
+
+test("arguments are checked by their own properties: a schema naming constructor or toString finds no Object's", async (t) => {
+  const sidecar = await launch(t, ['--', ...fixtureCommand('schema-ids')]);
+  const missing = await rest(sidecar.url, 'proto_names', {});
+  assert.equal(missing.status, 400, JSON.stringify(missing.body));
+  assert.match(missing.body.error, /required property 'toString'/);
+  const given = await rest(sidecar.url, 'proto_names', { toString: 'x' });
+  assert.equal(given.status, 200, JSON.stringify(given.body));
+  const wrong = await rest(sidecar.url, 'proto_names', { toString: 'x', constructor: 'not a number' });
+  assert.equal(wrong.status, 400);
+  assert.match(wrong.body.error, /constructor must be number/);
+});
