@@ -8,7 +8,8 @@
 import { MAX_SERVER_MESSAGE_DEPTH, nestsDeeperThan } from '../mcp/json-depth.js';
 
 export interface FramerSink {
-  message(value: unknown): void;
+  /** `line`: the text it was parsed from (an integer beyond 2^53 in it has more digits than `value` holds). */
+  message(value: unknown, line: string): void;
   garbage(line: string, reason: string): void;
   oversized(byteLength: number, tail: string, head: string): void;
   /** A line nesting deeper than MAX_SERVER_MESSAGE_DEPTH: relaying it could overflow the stack. */
@@ -105,7 +106,7 @@ export class LineFramer {
       this.sink.garbage(line, 'JSON but not a JSON-RPC message object');
       return;
     }
-    this.sink.message(value);
+    this.sink.message(value, line);
   }
 }
 

@@ -9,6 +9,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.js';
 import { idFromHead, idFromTail } from '../child/line-framer.js';
+import { keepBigIntegers, toJson } from './big-integers.js';
 import { coalesced } from './coalesce.js';
 import {
   StdioChild,
@@ -85,7 +86,7 @@ export class Worker extends EventEmitter<WorkerEvents> implements Channel {
     super();
     this.liveness = new Liveness(this, opts);
     const events: ChildEvents = {
-      message: (value) => this.onMessage(value),
+      message: (value, line) => this.onMessage(value, line),
       garbage: (line, reason) => this.emit('garbage', line, reason),
       oversized: (bytes, tail, head) =>
         this.failUnrelayable(
@@ -107,17 +108,8 @@ export class Worker extends EventEmitter<WorkerEvents> implements Channel {
       // A command that could not be spawned (not found, not executable) reports why on its exit, a tick later.
       if (this.child.pid === undefined) throw new Error((await this.exited).reason);
       const result = await Promise.race([
-        handshake(
-          this,
-          {
-            timeoutMs: this.opts.handshakeTimeoutMs,
-            clientInfo: this.opts.clientInfo,
-            clientInitialize: this.opts.clientInitialize,
-            tools: this.opts.tools,
-            era: this.opts.era,
-          },
-          this.log,
-        ),
+        // (clientInfo, clientInitialize, tools and era are the worker's options of the same names)
+        handshake(this, { ...this.opts, timeoutMs: this.opts.handshakeTimeoutMs }, this.log),
         this.exited.then((exit) => Promise.reject(new Error(`${exit.reason} during the handshake`))),
       ]);
       this.profile = result.profile;
@@ -171,9 +163,9 @@ export class Worker extends EventEmitter<WorkerEvents> implements Channel {
     this.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: childId, reason } });
   }
 
-  /** Channel: a message to the server as it is (answers to server requests, notifications). */
+  /** Channel: a message to the server as it is (answers to its requests: their ids as it sent them, toJson). */
   send(message: JsonRpcMessage): boolean {
-    return this.child.send(JSON.stringify(message));
+    return this.child.send(toJson(message));
   }
 
   /** Channel: the process goes now. */
@@ -219,9 +211,10 @@ export class Worker extends EventEmitter<WorkerEvents> implements Channel {
     if (profile) this.emit('profile', (this.profile = profile));
   });
 
-  /** Whatever goes wrong relaying one message from stdout costs that message (logged), never the process. */
-  private onMessage(value: unknown): void {
+  /** Relays a message from stdout (its ids beyond 2^53 keep their digits); a failure costs it, never the process. */
+  private onMessage(value: unknown, line: string): void {
     try {
+      keepBigIntegers([value], line);
       this.route(value as JsonRpcMessage);
     } catch (err) {
       this.log.error({ err }, 'relaying a message from the MCP server failed inside the sidecar; dropped it');

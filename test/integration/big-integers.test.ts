@@ -6,9 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { launch, metric, session } from '../support/harness.js';
-import { meta, MODERN } from '../support/modern-post.js';
-import { everythingCommand, waitFor, type JsonRpcMessage } from '../support/sidecar-process.js';
+import { launch, metric, session, textOf } from '../support/harness.js';
+import { meta, MODERN, modern } from '../support/modern-post.js';
+import { CAN_ELICIT } from '../support/mrtr-calls.js';
+import { everythingCommand, fixtureCommand, waitFor, type JsonRpcMessage } from '../support/sidecar-process.js';
 
 const BIG = '99999999999999999999';
 const TOKEN = '12345678901234567891';
@@ -135,4 +136,26 @@ test('server-everything: big ids, a mark inside a string, a look-alike string id
     abort.abort();
     await slow.catch(() => undefined);
   });
+});
+
+test("a server's own request id beyond 2^53 comes back to it with its digits (MRTR answer)", async (t) => {
+  const sidecar = await launch(t, ['--', ...fixtureCommand('big-id-asker')]);
+  const first = await modern(sidecar.url, 'tools/call', { name: 'ask', arguments: {}, ...CAN_ELICIT });
+  const asked = first.response!.result as { inputRequests: Record<string, unknown>; requestState: string };
+  assert.equal(first.response!.result!.resultType, 'input_required', JSON.stringify(first.response));
+  const [key] = Object.keys(asked.inputRequests);
+  const answered = await modern(
+    sidecar.url,
+    'tools/call',
+    {
+      name: 'ask',
+      arguments: {},
+      inputResponses: { [key]: { action: 'accept', content: {} } },
+      requestState: asked.requestState,
+      ...CAN_ELICIT,
+    },
+    {},
+    2,
+  );
+  assert.equal(textOf(answered.response!), 'exact', JSON.stringify(answered.response));
 });

@@ -53,7 +53,8 @@ export class MemoryServer implements ServerProcess {
 
   /** A message from the server, as if printed on its stdout. */
   emit(message: Message): void {
-    if (this.running) queueMicrotask(() => this.events.message(JSON.parse(JSON.stringify(message))));
+    const line = JSON.stringify(message);
+    if (this.running) queueMicrotask(() => this.events.message(JSON.parse(line), line));
   }
 
   /** The process dies (kill -9). */
