@@ -4,29 +4,11 @@
  * server refused leaves nobody believing the server watches the URI.
  */
 import assert from 'node:assert/strict';
-import { test, type TestContext } from 'node:test';
-import { launch, session, textOf } from '../support/harness.js';
+import { test } from 'node:test';
+import { launch, session } from '../support/harness.js';
 import { modern, modernStream } from '../support/modern-post.js';
-import { fixtureCommand, waitFor } from '../support/sidecar-process.js';
-
-const subscribable = ['--', ...fixtureCommand('fault-tools', '--subscribable')];
-
-/** What the fixture server received: "subscribe <uri>" and "unsubscribe <uri>", in order. */
-async function atServer(url: string): Promise<string[]> {
-  return JSON.parse(textOf((await modern(url, 'tools/call', { name: 'resource-subscriptions' })).response!));
-}
-
-/** A listen stream of `uris`, closed when the test ends. */
-async function listenStream(t: TestContext, url: string, uris: string[], id: string) {
-  const stream = await modernStream(
-    url,
-    'subscriptions/listen',
-    { notifications: { resourceSubscriptions: uris } },
-    id,
-  );
-  t.after(() => stream.close());
-  return stream;
-}
+import { waitFor } from '../support/sidecar-process.js';
+import { atServer, atServerOnce, listenStream, subscribable } from '../support/subscriptions.js';
 
 test('legacy: a subscribe the server refused is not recorded, so the next session asking for it reaches the server', async (t) => {
   const sidecar = await launch(t, subscribable);
@@ -170,12 +152,9 @@ test('subscriptions/listen abandoned while the server restarts: nothing stays wa
   await stream.waitForCount(1, 5000);
   assert.deepEqual(await atServer(sidecar.url), [`subscribe ${uri}`]);
   await stream.close();
-  const released = await waitFor(
-    async () => {
-      const log = await atServer(sidecar.url);
-      return log.length > 1 ? log : undefined;
-    },
-    5000,
+  const released = await atServerOnce(
+    sidecar.url,
+    2,
     'the unsubscribe after the only listener went (an abandoned listen would keep the URI watched)',
   );
   assert.deepEqual(released, [`subscribe ${uri}`, `unsubscribe ${uri}`]);
@@ -198,14 +177,7 @@ test("a restarted server is subscribed again to what the sidecar's clients watch
     10_000,
     'the restarted server',
   );
-  const log = await waitFor(
-    async () => {
-      const seen = await atServer(sidecar.url);
-      return seen.length >= 2 ? seen : undefined;
-    },
-    5000,
-    'the subscribes at the new server',
-  );
+  const log = await atServerOnce(sidecar.url, 2, 'the subscribes at the new server');
   assert.deepEqual([...log].sort(), ['subscribe test://by-listen', 'subscribe test://by-session']);
   // And its updates reach the listener again.
   await modern(sidecar.url, 'tools/call', { name: 'touch', arguments: { uri: 'test://by-listen' } });

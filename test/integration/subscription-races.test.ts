@@ -7,25 +7,13 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { launch, session, textOf } from '../support/harness.js';
+import { launch, session } from '../support/harness.js';
 import { modern, modernStream } from '../support/modern-post.js';
-import { fixtureCommand, waitFor } from '../support/sidecar-process.js';
-
-const subscribable = ['--', ...fixtureCommand('fault-tools', '--subscribable')];
-
-async function atServer(url: string): Promise<string[]> {
-  return JSON.parse(textOf((await modern(url, 'tools/call', { name: 'resource-subscriptions' })).response!));
-}
+import { atServer, atServerOnce, listenStream, subscribable } from '../support/subscriptions.js';
 
 /** Opens a listen stream of `uris` (closed when the test ends) and resolves the URIs its acknowledgement grants. */
 async function granted(t: TestContext, url: string, uris: string[], id: string): Promise<string[]> {
-  const stream = await modernStream(
-    url,
-    'subscriptions/listen',
-    { notifications: { resourceSubscriptions: uris } },
-    id,
-  );
-  t.after(() => stream.close());
+  const stream = await listenStream(t, url, uris, id);
   assert.equal(stream.status, 200, stream.body);
   const [ack] = await stream.waitForCount(1, 5000);
   return ack.data.params.notifications.resourceSubscriptions ?? [];
@@ -93,13 +81,6 @@ test('a listen abandoned while the server answers its subscribe leaves nothing w
     { signal: AbortSignal.timeout(100) },
   );
   await assert.rejects(abandoned, /aborted|timeout/i);
-  const log = await waitFor(
-    async () => {
-      const seen = await atServer(sidecar.url);
-      return seen.length > 1 ? seen : undefined;
-    },
-    5000,
-    'the unsubscribe after the abandoned listen was answered',
-  );
+  const log = await atServerOnce(sidecar.url, 2, 'the unsubscribe after the abandoned listen was answered');
   assert.deepEqual(log, [`subscribe ${uri}`, `unsubscribe ${uri}`]);
 });
