@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything `npm test` needs on a fresh machine, idempotent and quick when already done:
 # dependencies, the build, a Consul agent binary and the decK binary (both built from the Go module proxy
-# into a cache outside the repository on first use).
+# into a cache outside the repository on first use), and the MCP Python SDK in a cached virtual environment.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +28,16 @@ echo "otelcol: $otelcol_bin"
 step "decK for the Kong export tests"
 deck_bin="$(bash kong/install-deck.sh | tail -n 1)"
 echo "deck: $deck_bin"
+
+step "the MCP Python SDK for the Python client test"
+# Exit status 3: no Python 3.10 or newer here, so that test skips and says why; any other failure stops the set-up.
+python_status=0
+python_bin="$(bash test/python/install.sh | tail -n 1)" || python_status=$?
+case "$python_status" in
+  0) echo "python: $python_bin" ;;
+  3) echo "python: no Python 3.10 or newer: the Python SDK client test will skip" ;;
+  *) exit "$python_status" ;;
+esac
 
 # The browser tests drive Debian's chromium with playwright-core (no browser download: only registry packages
 # reach this machine). Installed only when missing and only as root; elsewhere those tests skip and say why.
