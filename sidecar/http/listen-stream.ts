@@ -4,15 +4,14 @@
  * when the client goes, or with a final result when the sidecar shuts down.
  */
 import type { ServerResponse } from 'node:http';
-import type { Channel } from '../mcp/channel.js';
 import { toJson } from '../mcp/big-integers.js';
 import type { JsonRpcMessage, RequestId } from '../mcp/jsonrpc.js';
 import { META } from '../mcp/modern.js';
-import type { SubscriptionFilter } from '../mcp/subscriptions.js';
+import type { ListenChannel, SubscriptionFilter } from '../mcp/subscriptions.js';
 import { SSE_HEADERS } from './reply.js';
 import type { StreamableHttp } from './streamable-http.js';
 
-export class ListenStream implements Channel {
+export class ListenStream implements ListenChannel {
   constructor(
     private readonly res: ServerResponse,
     private readonly transport: StreamableHttp,
@@ -49,6 +48,11 @@ export class ListenStream implements Channel {
     if (this.res.writableEnded) return;
     this.send({ jsonrpc: '2.0', id: this.id, result: { _meta: { [META.subscriptionId]: this.id } } });
     this.res.end();
+  }
+
+  /** Cut, not closed: no result, so that the client knows it lost what it was granted (the router logs why). */
+  drop(): void {
+    this.res.destroy();
   }
 
   closeSlow(): void {

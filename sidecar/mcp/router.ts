@@ -150,7 +150,14 @@ export class Router {
     if (!(worker.profile.capabilities.resources as { subscribe?: boolean } | undefined)?.subscribe) return;
     const timeoutMs = this.opts.requestTimeoutMs;
     // Listened URIs through Subscriptions, so that until this process answers, nobody is confirmed by them.
-    for (const uri of listened) void this.subscriptions.subscribe(worker, uri, timeoutMs);
+    for (const uri of listened)
+      void this.subscriptions.resubscribe(worker, uri, timeoutMs).then((dropped) => {
+        if (dropped > 0)
+          this.log.warn(
+            { uri, pid: worker.pid, streams: dropped },
+            `the server process refused to subscribe again to a resource listen streams watched: ended those ${dropped} streams without a result, so their clients listen again (and are told the resource is not watched)`,
+          );
+      });
     const uris = new Set(listened);
     if (this.source.mode === 'shared')
       for (const session of this.sessions.all.values())

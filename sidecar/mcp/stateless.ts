@@ -19,6 +19,7 @@ import {
   atServer,
   MAX_LISTENED_URIS,
   Subscription,
+  type ListenChannel,
   subscribeProblem,
   type SubscriptionFilter,
   type Subscriptions,
@@ -124,7 +125,7 @@ export class Stateless {
    * Opens a subscription: what it grants (resource subscriptions only where the server supports them), or an
    * error when no server is up. The sidecar subscribes at the server for each URI nobody else watches yet.
    */
-  listen(request: JsonRpcRequest, client: Channel): Subscription | JsonRpcResponse | Promise<Subscription> {
+  listen(request: JsonRpcRequest, client: ListenChannel): Subscription | JsonRpcResponse | Promise<Subscription> {
     const worker = this.source.anyWorker();
     if (!worker) return this.inFlight.unavailable(request.id);
     const asked = (request.params?.notifications ?? {}) as SubscriptionFilter;

@@ -61,11 +61,20 @@ const LIST_CHANGED: Record<string, keyof SubscriptionFilter> = {
   'notifications/resources/list_changed': 'resourcesListChanged',
 };
 
+/** Where a subscription's notifications go: a listen stream. */
+export interface ListenChannel extends Channel {
+  /**
+   * Ends the stream without the listen's result: what it was granted cannot be kept, and a client learns so only
+   * from an end that is not graceful (it re-listens and refetches; the revision has no way to revoke one URI).
+   */
+  drop(reason: string): void;
+}
+
 export class Subscription {
   constructor(
     readonly id: RequestId,
     readonly filter: SubscriptionFilter,
-    readonly client: Channel,
+    readonly client: ListenChannel,
   ) {}
 
   matches(notification: JsonRpcNotification): boolean {
@@ -160,6 +169,26 @@ export class Subscriptions {
       if (this.answering.get(uri) === answer) this.answering.delete(uri);
     });
     return answer;
+  }
+
+  /**
+   * Subscribes a legacy process that took `uri` over (a restart, another of --workers) for the listeners who
+   * were granted it. A refusal breaks that grant: their streams are dropped, and the URI is no longer watched, so
+   * their next listen asks the server again. Resolves with the number of streams dropped.
+   */
+  async resubscribe(worker: Worker, uri: string, timeoutMs: number): Promise<number> {
+    if (await this.subscribe(worker, uri, timeoutMs)) return 0;
+    // Another process may hold it by now (this one exited meanwhile): that one's subscribe decides.
+    if (this.holders.get(uri) !== worker) return 0;
+    this.watchers.delete(uri);
+    this.holders.delete(uri);
+    let dropped = 0;
+    for (const s of this.all)
+      if (s.filter.resourceSubscriptions?.includes(uri)) {
+        dropped++;
+        s.client.drop(`the server process ${worker.pid} refused to subscribe to ${uri} again`);
+      }
+    return dropped;
   }
 
   /** The server's answer to a subscribe of `uri` sent for listens, while it is awaited. */

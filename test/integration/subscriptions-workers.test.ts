@@ -114,3 +114,43 @@ function readLines(lines: () => string[]): string[] {
     return [];
   }
 }
+
+test('--workers 2: a process that takes a listened URI over and refuses it ends the streams granted it, without a result', async (t) => {
+  const { sidecar, workers, lines } = await twoWorkers(t, ['--restart-min', '10s']);
+  // Refused by any process but the first to take it (the fixture reads the shared file): a resource gone.
+  const gone = 'test://once-only/report';
+  const stream = await modernStream(sidecar.url, 'subscriptions/listen', {
+    notifications: { resourceSubscriptions: [gone, 'test://kept'] },
+  });
+  t.after(() => stream.close());
+  const [ack] = await stream.waitForCount(1, 5000);
+  assert.deepEqual(ack.data.params.notifications.resourceSubscriptions, [gone, 'test://kept']);
+  const holder = Number(lines()[0].split(' ')[0]);
+  const other = (await workers()).find((w) => w.pid !== holder)!.pid;
+  process.kill(holder, 'SIGKILL');
+  let ended = false;
+  void stream.ended().then(() => (ended = true));
+  await waitFor(() => ended, 10_000, 'the end of the stream granted a URI the server no longer takes');
+  assert.ok(lines().includes(`${other} subscribe ${gone}`), `the takeover asked: ${lines().join('\n')}`);
+  assert.ok(
+    stream.events.every((e) => e.data.id === undefined),
+    `cut, not ended with the listen's result: ${JSON.stringify(stream.events)}`,
+  );
+  // The log line may reach the test's pipe after the stream's end.
+  await waitFor(
+    () => /refused to subscribe again to a resource listen streams watched/.test(sidecar.logs()),
+    5000,
+    'the warning that says why the stream ended',
+  );
+  // The client listens again and is told what it gets now; the URI is asked for again, not taken as watched.
+  const again = await modernStream(
+    sidecar.url,
+    'subscriptions/listen',
+    { notifications: { resourceSubscriptions: [gone, 'test://kept'] } },
+    2,
+  );
+  t.after(() => again.close());
+  const [second] = await again.waitForCount(1, 5000);
+  assert.deepEqual(second.data.params.notifications.resourceSubscriptions, ['test://kept']);
+  assert.equal(lines().filter((l) => l.endsWith(` subscribe ${gone}`)).length, 3, lines().join('\n'));
+});
