@@ -284,10 +284,23 @@ export function costLines(outcomes: TargetOutcome[]): string[] {
       );
     }
     lines.push(
-      `- ${era}: p99 ≤ ${COST_BUDGET.p99Ms} ms: ${verdict(v.p99Ms <= COST_BUDGET.p99Ms)} (${fixed(v.p99Ms, 2)} ms)`,
+      `- ${era}: p99 ≤ ${COST_BUDGET.p99Ms} ms: ${verdict(v.p99Ms <= COST_BUDGET.p99Ms)} (${fixed(v.p99Ms, 2)} ms${p99Context(outcomes, c)})`,
     );
   }
   return lines;
+}
+
+/**
+ * What bounds p99 from below on this machine at C: the bare node:http server's own p99 under the same client,
+ * and the server's alone over stdio. A bridge has both in its path, so a goal under them is out of reach here.
+ */
+function p99Context(outcomes: TargetOutcome[], c: number): string {
+  const parts: string[] = [];
+  const floor = judged(outcomes, FLOOR_ID, c);
+  if (floor.ok) parts.push(`the node:http floor's own ${fixed(floor.value.p99Ms, 2)} ms`);
+  const stdio = judged(outcomes, 'stdio', c);
+  if (stdio.ok) parts.push(`the server alone over stdio ${fixed(stdio.value.p99Ms, 2)} ms`);
+  return parts.length === 0 ? '' : `; at the same C, ${parts.join(', ')}`;
 }
 
 /** The floor row at the run's highest C is also the most the load client can push on this machine. */
