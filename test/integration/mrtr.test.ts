@@ -230,3 +230,18 @@ test("a retry that takes a call over: the server's next requests are checked aga
   assert.equal(await metric(sidecar.url, 'mcp_sidecar_input_pending'), 0);
   assert.equal(await metric(sidecar.url, 'mcp_sidecar_rpc_inflight'), 0);
 });
+
+test('progress a server reports while its call waits for the retry reaches no one and does not restart --request-timeout', async (t) => {
+  const sidecar = await launch(t, ['--request-timeout', '1s', '--', ...fixtureCommand('fault-tools')]);
+  const params = { name: 'ask-log-ask', arguments: {}, _meta: { ...CAN_ELICIT._meta, progressToken: 'first' } };
+  const first = await modern(sidecar.url, 'tools/call', params);
+  const { requestState } = first.response!.result;
+  assert.ok(requestState, JSON.stringify(first.response));
+  const beat = { name: 'progress-values', arguments: { of: 'waiting', params: ['"progress":0.5'] } };
+  assert.equal(textOf((await modern(sidecar.url, 'tools/call', beat, {}, 9)).response!), 'wrote 1');
+  await new Promise((resolve) => setTimeout(resolve, 2_500)); // past --request-timeout and the sweep after it
+  const retried = { ...params, inputResponses: { user_name: ALICE }, requestState };
+  const done = await modern(sidecar.url, 'tools/call', retried, {}, 2);
+  assert.equal(textOf(done.response!), 'Hello, Alice!', JSON.stringify(done.response));
+  assert.equal(await metric(sidecar.url, 'mcp_sidecar_rpc_calls_total', { outcome: 'timeout' }), Number.NaN);
+});
