@@ -42,12 +42,13 @@ test('a client that never retries: after --input-wait the server request gets an
   assert.equal(inputRequests.user_name.method, 'elicitation/create');
   assert.equal(await metric(sidecar.url, 'mcp_sidecar_input_pending'), 1);
 
+  // The sidecar sends the error, then notifications/cancelled; the fixture reports both, but its two stderr lines
+  // may reach the sidecar's log in two reads: both are waited for.
   await waitFor(
-    () => /the call was cancelled/.test(sidecar.logs()) || undefined,
+    () => (/the call was cancelled/.test(sidecar.logs()) && /the elicitation failed/.test(sidecar.logs())) || undefined,
     5_000,
     'the server call to be cancelled',
   );
-  // The sidecar sends the error, then notifications/cancelled; the fixture (one stdin read) reports both.
   const logs = sidecar.logs();
   assert.match(logs, /fixture: the elicitation failed: MCP error -32004: mcp-sidecar: the client did not retry/);
   assert.match(logs, /did not retry with inputResponses within --input-wait/);
