@@ -102,7 +102,7 @@ export class Metrics {
   });
   readonly garbageLines = new client.Counter({
     name: 'mcp_sidecar_child_stdout_garbage_lines_total',
-    help: 'Lines on the MCP server stdout that were not JSON-RPC messages (logged and dropped)',
+    help: 'Lines on the MCP server stdout that were not JSON-RPC messages, or messages MCP does not allow (logged and dropped)',
     registers: [this.registry],
   });
   readonly pingLatency = new client.Histogram({

@@ -87,11 +87,14 @@ export class Call implements PendingCall {
   }
 
   progress(notification: JsonRpcNotification): void {
-    if (this.done) return;
-    notification.params!.progressToken = this.progressToken as string | number;
-    this.client.send(notification, this.key);
+    // A call parked for its client's input (MRTR) has no request waiting on it, and --request-timeout is paused.
+    if (this.done || this.input?.parked) return;
     // Long work that reports progress is alive: give it a fresh timeout, as the SDK's resetTimeoutOnProgress does.
     this.book.refresh(this);
+    // The request waiting on the call now (an MRTR retry brings its own _meta) may not have asked for progress.
+    if (this.progressToken === undefined) return;
+    notification.params!.progressToken = this.progressToken as string | number;
+    this.client.send(notification, this.key);
   }
 
   fail(error: JsonRpcErrorObject): void {

@@ -2,6 +2,7 @@
  * What MCP requires of a request's envelope beyond JSON-RPC: `params` an object (never by-position), `_meta` an
  * object, and the string a method names its target by. SDK servers drop a request that fails their schema
  * without answering, so without this check the client would wait out the whole --request-timeout for nothing.
+ * And what it requires of a server's progress notification, which the sidecar relays to clients.
  */
 import type { JsonRpcRequest } from './jsonrpc.js';
 
@@ -40,6 +41,22 @@ export function paramsProblem(request: JsonRpcRequest): string | undefined {
   if (request.method === 'tools/call' && params?.arguments !== undefined && !isObject(params.arguments)) {
     return 'tools/call params.arguments must be a JSON object of the tool arguments';
   }
+  return undefined;
+}
+
+const isFinite = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
+
+/**
+ * Why a server's `notifications/progress` is not one MCP allows (`progress` and `total` numbers, `message` a
+ * string), or undefined: a client's schema may reject the whole stream for it, and a number JSON cannot hold
+ * (1e400 parses to Infinity) would reach the client as null.
+ */
+export function progressProblem(params: Record<string, unknown> | undefined): string | undefined {
+  if (!isFinite(params?.progress)) return 'notifications/progress whose progress is not a finite number';
+  if (params!.total !== undefined && !isFinite(params!.total))
+    return 'notifications/progress whose total is not a finite number';
+  if (params!.message !== undefined && typeof params!.message !== 'string')
+    return 'notifications/progress whose message is not a string';
   return undefined;
 }
 

@@ -14,6 +14,7 @@ import type { Call } from './call.js';
 import type { Channel } from './channel.js';
 import type { InFlight } from './in-flight.js';
 import { ErrorCode, errorResponse, idKey, type JsonRpcRequest, type JsonRpcResponse } from './jsonrpc.js';
+import { modernContext } from './modern.js';
 import { callerDigest, claimsProblem, paramsDigest, type RequestStateSeal } from './request-state.js';
 import { PendingInput } from './pending-input.js';
 import type { Worker } from './worker.js';
@@ -198,7 +199,10 @@ export class InputRequired {
     call.client = client;
     call.originalId = request.id;
     call.key = idKey(request.id);
+    // The retry is a request of its own with its own _meta (2026-07-28): from here on the call's progress, log
+    // lines and server requests are checked against what the retry declares, not what the first request did.
     call.progressToken = request.params?._meta?.progressToken;
+    call.modern = modernContext(request);
     pending.round++;
     pending.offered = offered;
     if (pending.final) {
@@ -216,13 +220,32 @@ export class InputRequired {
       pending.asks.delete(key);
     }
     if (pending.asks.size > 0) {
-      // Some answers are missing: the pattern asks again for exactly those.
-      this.askClient(pending);
+      // Some answers are missing: the pattern asks again for exactly those, if the retry still declares their kind.
+      const undeclared = pending.undeclared(call.modern.capabilities);
+      if (undeclared) {
+        this.unpark(pending);
+        this.failAsks(pending, `the client's retry did not declare the "${undeclared.capability}" capability`);
+        this.undeclared(call, undeclared.method, undeclared.capability);
+      } else this.askClient(pending);
       return call;
     }
     this.unpark(pending);
     this.inFlight.refresh(call);
     return call;
+  }
+
+  /**
+   * The revision's rule for a server request of a kind the waiting request did not declare: that request fails
+   * with -32021 MissingRequiredClientCapability, and the call is stopped at the server.
+   */
+  undeclared(call: Call, method: string, capability: string): void {
+    this.inFlight.cancel(call, `the client did not declare the "${capability}" capability`, 'error');
+    const message = `Missing required client capability: the server asked for ${method}, which needs the "${capability}" capability; declare it in io.modelcontextprotocol/clientCapabilities`;
+    const data = { requiredCapabilities: { [capability]: {} } };
+    call.client.send(
+      errorResponse(call.originalId, ErrorCode.MissingRequiredClientCapability, message, data),
+      call.key,
+    );
   }
 
   private unpark(pending: PendingInput): void {

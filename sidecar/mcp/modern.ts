@@ -5,9 +5,11 @@
  * methods exist, the `server/discover` result built from the handshaken profile, and the result fields the
  * revision requires (resultType, server identity, caching hints).
  */
+import type { Call } from './call.js';
 import { ErrorCode, type JsonRpcRequest, type JsonRpcResponse } from './jsonrpc.js';
 import type { ServerProfile } from './profile.js';
 import { MODERN_PROTOCOL_VERSIONS, servedProtocolVersions } from './protocol-versions.js';
+import { LOG_LEVELS, type LogLevel } from './session.js';
 
 /** Modern protocol versions this sidecar serves, newest first. */
 export const MODERN_VERSIONS: readonly string[] = MODERN_PROTOCOL_VERSIONS;
@@ -130,4 +132,17 @@ export function modernResult(
     // The sidecar's lists do not vary by client: shared caches (a gateway) may keep them.
     result.cacheScope ??= 'public';
   }
+}
+
+/**
+ * What a modern request's `_meta` says of its client for as long as the request waits on its call: its
+ * capabilities and log level (the first request of a call, then each MRTR retry that takes it over).
+ */
+export function modernContext(request: JsonRpcRequest): NonNullable<Call['modern']> {
+  const meta = (request.params?._meta ?? {}) as Record<string, unknown>;
+  const level = meta[META.logLevel];
+  return {
+    capabilities: (meta[META.clientCapabilities] ?? {}) as Record<string, unknown>,
+    logLevel: LOG_LEVELS.includes(level as LogLevel) ? (level as LogLevel) : undefined,
+  };
 }

@@ -13,6 +13,7 @@ import { own, type JsonRpcRequest, type JsonRpcResponse } from './jsonrpc.js';
  */
 export const INPUT_KEY_META = 'mcp-sidecar/inputKey';
 
+/** The key prefix of each kind of input request: also the capability a client declares for it. */
 const KIND: Record<string, string> = {
   'elicitation/create': 'elicitation',
   'sampling/createMessage': 'sampling',
@@ -56,6 +57,15 @@ export class PendingInput {
   hold(response: JsonRpcResponse): void {
     this.final = response;
     this.asks.clear();
+  }
+
+  /** The first request still waiting for an answer whose capability `capabilities` (a retry's) do not declare. */
+  undeclared(capabilities: Record<string, unknown>): { method: string; capability: string } | undefined {
+    for (const { method } of this.asks.values()) {
+      const capability = own(KIND, method) ?? method;
+      if (!capabilities[capability]) return { method, capability };
+    }
+    return undefined;
   }
 
   keyFor(request: JsonRpcRequest): string {

@@ -99,14 +99,7 @@ export class ServerMessages {
       // The revision's rule: a request that needs a capability the client did not declare fails with
       // MissingRequiredClientCapability; the server's own request gets an error too, and the call is stopped there.
       refusal = `the client did not declare the "${capability}" capability`;
-      this.inFlight.cancel(call, `the client did not declare the "${capability}" capability`, 'error');
-      const message = `Missing required client capability: the server asked for ${request.method}, which needs the "${capability}" capability; declare it in io.modelcontextprotocol/clientCapabilities`;
-      call.client.send(
-        errorResponse(call.originalId, ErrorCode.MissingRequiredClientCapability, message, {
-          requiredCapabilities: { [capability]: {} },
-        }),
-        call.key,
-      );
+      this.input.undeclared(call, request.method, capability);
     } else if (call?.modern) {
       if (capability && this.input.ask(worker, call, request)) return;
       refusal = `the client whose request is in flight speaks MCP 2026-07-28, where only tools/call, prompts/get and resources/read may ask for input (elicitation, sampling, roots), and its request is ${call.method}; ${request.method} cannot reach it`;

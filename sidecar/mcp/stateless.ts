@@ -10,11 +10,10 @@ import type { Channel } from './channel.js';
 import type { InFlight } from './in-flight.js';
 import { MRTR_METHODS, type InputRequired } from './input-required.js';
 import { ErrorCode, errorResponse, kindOf, type JsonRpcRequest, type JsonRpcResponse } from './jsonrpc.js';
-import { META } from './modern.js';
+import { META, modernContext } from './modern.js';
 import type { WorkerSource } from './pool.js';
 import type { ServerProfile } from './profile.js';
 import type { ReadyWait } from './ready-wait.js';
-import { LOG_LEVELS, type LogLevel } from './session.js';
 import {
   atServer,
   MAX_LISTENED_URIS,
@@ -198,14 +197,4 @@ export class Stateless {
       if (holder.profile.era !== 'modern' && holder.state !== 'exited' && !this.sessionsWatch(holder, uri, true))
         atServer(holder, 'resources/unsubscribe', uri, this.opts.requestTimeoutMs);
   }
-}
-
-/** What a modern request's `_meta` says of its client for the call's life: its capabilities and log level. */
-function modernContext(request: JsonRpcRequest): NonNullable<Call['modern']> {
-  const meta = (request.params?._meta ?? {}) as Record<string, unknown>;
-  const level = meta[META.logLevel];
-  return {
-    capabilities: (meta[META.clientCapabilities] ?? {}) as Record<string, unknown>,
-    logLevel: LOG_LEVELS.includes(level as LogLevel) ? (level as LogLevel) : undefined,
-  };
 }

@@ -3,8 +3,8 @@
  * child's id space and the table of calls in flight, fails every one of them the moment the process dies, and
  * hands what it does not consume itself (server requests, notifications) to `onmessage`. The handshake and the
  * pings are its own requests; the router decides what client calls mean; the supervisor decides when to start
- * another worker. Events: `garbage` (a stdout line that is no message), `ping` (each liveness result), `profile`
- * (the tool list changed at run time).
+ * another worker. Events: `garbage` (a stdout line that is no message, or one MCP does not allow: the server's
+ * fault, never passed on), `ping` (each liveness result), `profile` (the tool list changed at run time).
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.js';
@@ -20,6 +20,7 @@ import {
   type StopTimings,
 } from '../child/stdio-child.js';
 import type { Channel } from './channel.js';
+import { progressProblem } from './envelope.js';
 import { modernEnvelope, type EraMemory } from './era-probe.js';
 import { handshake, rereadTools, SIDECAR_CLIENT_CAPABILITIES } from './handshake.js';
 import { MAX_SERVER_MESSAGE_DEPTH, TOO_DEEP, tooLarge } from './json-depth.js';
@@ -236,10 +237,7 @@ export class Worker extends EventEmitter<WorkerEvents> implements Channel {
         const response = message as JsonRpcResponse;
         const call = typeof response.id === 'number' ? this.pending.get(response.id) : undefined;
         if (!call)
-          return this.log.debug(
-            { id: response.id },
-            'response for a call no longer in flight (timed out or cancelled)',
-          );
+          return this.log.debug({ id: response.id }, 'response for a call no longer in flight (timed out, cancelled)');
         this.pending.delete(response.id as number);
         return call.answer(response);
       }
@@ -248,7 +246,9 @@ export class Worker extends EventEmitter<WorkerEvents> implements Channel {
         if (note.method === 'notifications/progress') {
           const token = note.params?.progressToken;
           const call = typeof token === 'number' ? this.pending.get(token) : undefined;
-          if (call) call.progress(note);
+          const problem = progressProblem(note.params);
+          if (problem) this.emit('garbage', JSON.stringify(note).slice(0, 512), problem);
+          else if (call) call.progress(note);
           else this.log.debug({ token }, 'progress for a call no longer in flight');
           return;
         }

@@ -42,12 +42,13 @@ test('a client that never retries: after --input-wait the server request gets an
   assert.equal(inputRequests.user_name.method, 'elicitation/create');
   assert.equal(await metric(sidecar.url, 'mcp_sidecar_input_pending'), 1);
 
+  // The sidecar sends the error, then notifications/cancelled; the fixture reports both, but its two stderr lines
+  // may reach the sidecar's log in two reads: both are waited for.
   await waitFor(
-    () => /the call was cancelled/.test(sidecar.logs()) || undefined,
+    () => (/the call was cancelled/.test(sidecar.logs()) && /the elicitation failed/.test(sidecar.logs())) || undefined,
     5_000,
     'the server call to be cancelled',
   );
-  // The sidecar sends the error, then notifications/cancelled; the fixture (one stdin read) reports both.
   const logs = sidecar.logs();
   assert.match(logs, /fixture: the elicitation failed: MCP error -32004: mcp-sidecar: the client did not retry/);
   assert.match(logs, /did not retry with inputResponses within --input-wait/);
@@ -146,4 +147,102 @@ test('a server that answers while its call waits for the retry: the retry gets t
   assert.equal(textOf(second.response!), 'answered without the input');
   assert.equal(await metric(sidecar.url, 'mcp_sidecar_input_pending'), 0);
   assert.equal(await metric(sidecar.url, 'mcp_sidecar_rpc_inflight'), 0);
+});
+
+// In 2026-07-28 every request carries its own _meta: the retry that takes a parked call over is a new request, and
+// what reaches it (log lines, progress, the server's next questions) follows what it declares, not the first leg.
+const LOG_LEVEL = 'io.modelcontextprotocol/logLevel';
+const CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
+
+/** `ask-log-ask` with `args`: the first leg with `firstMeta`, then the retry answering user_name with `retryMeta`. */
+async function askThenRetry(
+  url: string,
+  args: Record<string, unknown>,
+  firstMeta: Record<string, unknown>,
+  retryMeta: Record<string, unknown>,
+  responses: Record<string, unknown> = { user_name: ALICE },
+) {
+  const params = { name: 'ask-log-ask', arguments: args };
+  const first = await modern(url, 'tools/call', { ...params, _meta: firstMeta });
+  const { resultType, requestState } = first.response!.result;
+  assert.equal(resultType, 'input_required', JSON.stringify(first.response));
+  const retried = { ...params, inputResponses: responses, requestState, _meta: retryMeta };
+  const second = await modern(url, 'tools/call', retried, {}, 2);
+  const of = (method: string) => second.messages.filter((m) => m.method === method).map((m) => m.params);
+  return { ...second, logs: of('notifications/message').map((p) => p.data), progress: of('notifications/progress') };
+}
+
+test("a retry that takes a call over gets the call's log lines at its own logLevel (none without one) and progress under its own token (none without one)", async (t) => {
+  const sidecar = await launch(t, ['--', ...fixtureCommand('fault-tools')]);
+  const args = { levels: ['debug', 'info', 'warning', 'error'] };
+  const first = { ...CAN_ELICIT._meta, [LOG_LEVEL]: 'debug', progressToken: 'first' };
+
+  const raised = await askThenRetry(sidecar.url, args, first, {
+    ...CAN_ELICIT._meta,
+    [LOG_LEVEL]: 'warning',
+    progressToken: 'retry',
+  });
+  assert.equal(textOf(raised.response!), 'Hello, Alice!');
+  assert.deepEqual(raised.logs, ['warning', 'error']);
+  assert.deepEqual(
+    raised.progress.map((p) => p.progressToken),
+    ['retry'],
+  );
+
+  const silent = await askThenRetry(sidecar.url, args, first, CAN_ELICIT._meta);
+  assert.equal(textOf(silent.response!), 'Hello, Alice!');
+  assert.deepEqual(silent.logs, [], 'a retry without logLevel asked for no log lines');
+  assert.deepEqual(silent.progress, [], 'a retry without progressToken asked for no progress');
+
+  const lowered = await askThenRetry(sidecar.url, args, CAN_ELICIT._meta, { ...CAN_ELICIT._meta, [LOG_LEVEL]: 'info' });
+  assert.deepEqual(lowered.logs, ['info', 'warning', 'error']);
+});
+
+test("a retry that takes a call over: the server's next requests are checked against the retry's clientCapabilities", async (t) => {
+  const sidecar = await launch(t, ['--', ...fixtureCommand('fault-tools')]);
+  const both = { [CAPABILITIES]: { elicitation: {}, sampling: {} } };
+  const args = { then: 'sampling/createMessage' };
+
+  // Declared by the first leg, not by the retry: the sampling request fails the retry with -32021.
+  const dropped = await askThenRetry(sidecar.url, args, both, CAN_ELICIT._meta);
+  assert.equal(dropped.status, 400);
+  assert.equal(dropped.response!.error?.code, -32021, JSON.stringify(dropped.response));
+  assert.deepEqual(dropped.response!.error.data, { requiredCapabilities: { sampling: {} } });
+
+  // Declared by the retry alone: the sampling request is the retry's next round.
+  const added = await askThenRetry(sidecar.url, args, CAN_ELICIT._meta, both);
+  assert.equal(added.response!.result?.resultType, 'input_required', JSON.stringify(added.response));
+  assert.deepEqual(Object.keys(added.response!.result.inputRequests), ['then']);
+  const sampled = { role: 'assistant', content: { type: 'text', text: 'blue' }, model: 'm' };
+  const params = { name: 'ask-log-ask', arguments: args, _meta: both };
+  const last = await modern(
+    sidecar.url,
+    'tools/call',
+    { ...params, inputResponses: { then: sampled }, requestState: added.response!.result.requestState },
+    {},
+    3,
+  );
+  assert.match(textOf(last.response!), /^Hello, Alice! then: .*"blue"/);
+
+  // A retry that leaves the elicitation unanswered and no longer declares it is not asked for it again.
+  const undeclared = await askThenRetry(sidecar.url, {}, CAN_ELICIT._meta, { [CAPABILITIES]: {} }, {});
+  assert.equal(undeclared.response!.error?.code, -32021, JSON.stringify(undeclared.response));
+  assert.deepEqual(undeclared.response!.error.data, { requiredCapabilities: { elicitation: {} } });
+  assert.equal(await metric(sidecar.url, 'mcp_sidecar_input_pending'), 0);
+  assert.equal(await metric(sidecar.url, 'mcp_sidecar_rpc_inflight'), 0);
+});
+
+test('progress a server reports while its call waits for the retry reaches no one and does not restart --request-timeout', async (t) => {
+  const sidecar = await launch(t, ['--request-timeout', '1s', '--', ...fixtureCommand('fault-tools')]);
+  const params = { name: 'ask-log-ask', arguments: {}, _meta: { ...CAN_ELICIT._meta, progressToken: 'first' } };
+  const first = await modern(sidecar.url, 'tools/call', params);
+  const { requestState } = first.response!.result;
+  assert.ok(requestState, JSON.stringify(first.response));
+  const beat = { name: 'progress-values', arguments: { of: 'waiting', params: ['"progress":0.5'] } };
+  assert.equal(textOf((await modern(sidecar.url, 'tools/call', beat, {}, 9)).response!), 'wrote 1');
+  await new Promise((resolve) => setTimeout(resolve, 2_500)); // past --request-timeout and the sweep after it
+  const retried = { ...params, inputResponses: { user_name: ALICE }, requestState };
+  const done = await modern(sidecar.url, 'tools/call', retried, {}, 2);
+  assert.equal(textOf(done.response!), 'Hello, Alice!', JSON.stringify(done.response));
+  assert.equal(await metric(sidecar.url, 'mcp_sidecar_rpc_calls_total', { outcome: 'timeout' }), Number.NaN);
 });
