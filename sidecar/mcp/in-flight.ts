@@ -259,6 +259,12 @@ export class InFlight {
     return callers;
   }
 
+  /** Whether a call on `worker` is parked for its client's input (MRTR): what the server says may be about it. */
+  hasParked(worker: Worker): boolean {
+    for (const call of this.byWorker.get(worker)?.items ?? []) if (call.input?.parked) return true;
+    return false;
+  }
+
   /** A worker is gone (its calls were failed by the worker itself). */
   workerGone(worker: Worker): void {
     this.byWorker.delete(worker);

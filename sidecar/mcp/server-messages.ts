@@ -128,9 +128,12 @@ export class ServerMessages {
         // Like server requests: a log line may carry a caller's data, so it goes to the one caller in flight, to
         // every session that asked for its level when no call is in flight (server-wide news), and, when
         // several callers are in flight and stdio cannot say whose it is, to the sidecar's own log, not a guess.
+        // A call parked for its client's input (MRTR) is no caller (nobody waits on it), but the line may be its:
+        // with no other caller in flight it stays here too, not broadcast to every session.
         const level = notification.params?.level;
         const callers = this.inFlight.callersOf(worker);
-        if (callers.size === 0) return this.broadcast(worker, notification, (s) => s.wantsLog(level));
+        const parked = callers.size === 0 && this.inFlight.hasParked(worker);
+        if (callers.size === 0 && !parked) return this.broadcast(worker, notification, (s) => s.wantsLog(level));
         const [call] = callers.values();
         if (callers.size === 1) {
           if (call.wantsLog(level)) call.client.send(notification, call.key);
@@ -138,7 +141,9 @@ export class ServerMessages {
         }
         this.log[own(PINO_LEVEL, String(level)) ?? 'info'](
           { serverLog: notification.params, callers: callers.size },
-          'a server log line kept here: several clients have calls in flight on this shared process and stdio does not say whose it is (--session-mode isolated delivers it exactly)',
+          parked
+            ? "a server log line kept here: the only calls on this shared process wait for their clients' input (MRTR), the line may be one of theirs, and nobody waits on them now"
+            : 'a server log line kept here: several clients have calls in flight on this shared process and stdio does not say whose it is (--session-mode isolated delivers it exactly)',
         );
         return;
       }

@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { callTool, launch, session, textOf } from '../support/harness.js';
+import { callTool, launch, session, sleep, SseReader, textOf } from '../support/harness.js';
+import { modern } from '../support/modern-post.js';
+import { CAN_ELICIT } from '../support/mrtr-calls.js';
 import type { JsonRpcMessage } from '../support/sidecar-process.js';
 import { fixtureCommand, readyz, waitFor } from '../support/sidecar-process.js';
 
@@ -64,4 +66,24 @@ test('a session whose server restarted has the new process told its log level be
   // a moves first: the new process needs a's level (b, still at the old one, has not asked it for anything yet).
   assert.equal(textOf(await callTool(a, 'log-level', {})), '"warning"');
   assert.equal(textOf(await callTool(b, 'log-level', {})), '"debug"');
+});
+
+test("shared mode: a log line while the only call waits for its client's input (MRTR) is kept here, not broadcast", async (t) => {
+  const sidecar = await launch(t, ['--', ...fixtureCommand('fault-tools')]);
+  const other = await session(t, sidecar.url);
+  assert.ok((await other.request('logging/setLevel', { level: 'debug' })).result);
+  const stream = await SseReader.open(sidecar.url, other.headers());
+  t.after(() => stream.close());
+  // A modern call that asked for the client's name: parked, nobody waiting on it.
+  const asked = await modern(sidecar.url, 'tools/call', { name: 'ask-log-ask', arguments: {}, ...CAN_ELICIT });
+  assert.equal(asked.response!.result?.resultType, 'input_required', JSON.stringify(asked.response));
+  // Lines the server sends on its own (after notify-later's call is answered): the parked call may be whose.
+  assert.equal(textOf(await callTool(other, 'notify-later', { count: 2, intervalMs: 100 })), 'sending 2');
+  const kept = () =>
+    (sidecar.logs().match(/the only calls on this shared process wait for their clients' input/g) ?? []).length;
+  const broadcast = () => logLines(stream.events.map((e) => e.data)).length;
+  await waitFor(() => kept() + broadcast() === 2, 5000, 'both lines, kept here or sent');
+  await sleep(100);
+  assert.deepEqual(logLines(stream.events.map((e) => e.data)), [], 'not broadcast to the session that asked for logs');
+  assert.equal(kept(), 2, 'both kept in the sidecar log');
 });
